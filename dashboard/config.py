@@ -1,0 +1,67 @@
+"""Settings, read from the environment with safe defaults.
+
+Every setting has one name here and one environment variable; README.md lists them all and a
+test checks that the two lists agree. ``create_app(overrides)`` and the CLI take overrides on top.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+#: The grey PDOK BRT-achtergrondkaart, used when DASHBOARD_TILE_URL is not set at all.
+PDOK_GREY_TILES = (
+    "https://service.pdok.nl/brt/achtergrondkaart/wmts/v2_0/grijs/EPSG:3857/{z}/{x}/{y}.png"
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    #: DuckDB analytics file (read-only for the web server; imports swap in a new version).
+    db: Path = Path("instance/veiligheidsbeeld.duckdb")
+    #: Flask secret key. Required outside demo mode; in demo mode one is generated and kept
+    #: beside the database so that all gunicorn workers share it.
+    secret_key: str = ""
+    #: Base-map tile URL template; empty means no tiles (air-gapped installs, tests).
+    tile_url: str = PDOK_GREY_TILES
+    host: str = "127.0.0.1"
+    port: int = 8050
+    #: DuckDB threads and memory per serving process.
+    db_threads: int = 2
+    db_memory_limit: str = "2GB"
+    extra: dict = field(default_factory=dict)
+
+    def with_overrides(self, overrides: dict | None) -> "Settings":
+        if not overrides:
+            return self
+        known = {f.name for f in fields(self)}
+        clean = {k: v for k, v in overrides.items() if k in known}
+        if "db" in clean:
+            clean["db"] = Path(clean["db"])
+        extra = {k: v for k, v in overrides.items() if k not in known}
+        return replace(self, **clean, extra={**self.extra, **extra})
+
+
+#: Environment variable -> (setting name, converter).
+ENVIRONMENT = {
+    "DASHBOARD_DB": ("db", Path),
+    "DASHBOARD_SECRET_KEY": ("secret_key", str),
+    "DASHBOARD_TILE_URL": ("tile_url", str),
+    "DASHBOARD_HOST": ("host", str),
+    "DASHBOARD_PORT": ("port", int),
+    "DASHBOARD_DB_THREADS": ("db_threads", int),
+    "DASHBOARD_DB_MEMORY": ("db_memory_limit", str),
+}
+
+
+def from_environment(environ: dict | None = None) -> Settings:
+    """Build settings from the environment. An empty DASHBOARD_TILE_URL means "no tiles"."""
+    environ = os.environ if environ is None else environ
+    values = {}
+    for variable, (name, convert) in ENVIRONMENT.items():
+        if variable in environ:
+            try:
+                values[name] = convert(environ[variable])
+            except ValueError as exc:
+                raise SystemExit(f"{variable}: invalid value {environ[variable]!r} ({exc})") from exc
+    return Settings(**values)
