@@ -1,11 +1,14 @@
 """The DuckDB store: read-only connections for serving, atomic new versions for writing.
 
-Readers (every gunicorn worker) open the file with ``read_only=True``. A writer never touches
-the live file: :meth:`Store.write` copies it (or starts empty), yields a read-write connection on
-the copy, and on success checkpoints, fsyncs and renames the copy over the live path. On any
-exception the copy is deleted and the live file is byte-for-byte what it was. Readers notice the
-new inode on their next :meth:`Store.read` and reopen; a request already running keeps the old
-file open and finishes on the old data.
+The configured path (``DASHBOARD_DB``) is a symbolic link to the current version file in a
+hidden folder beside it (``.<name>.versions/``). Readers (every gunicorn worker) resolve the link
+and open that version with ``read_only=True``. A writer never touches a live version:
+:meth:`Store.write` copies the current one (or starts empty) to a new version file, yields a
+read-write connection on it and, on success, checkpoints, fsyncs and atomically replaces the link.
+On any exception the new file is deleted and the live data is byte-for-byte what it was. Readers
+notice the new target on their next :meth:`Store.read`; a request already running keeps the old
+version open and finishes on the old data. (A distinct file per version is also what lets a
+process open the new data at all: DuckDB caches database instances by path within a process.)
 """
 from __future__ import annotations
 
@@ -39,17 +42,19 @@ class Store:
     def exists(self) -> bool:
         return self.path.is_file()
 
+    def current_file(self) -> Path:
+        """The version file the configured path points to now."""
+        return Path(os.path.realpath(self.path))
+
     def read(self) -> duckdb.DuckDBPyConnection:
-        """A read-only cursor on the current version of the database (reopened after a swap)."""
-        try:
-            stat = self.path.stat()
-        except FileNotFoundError as exc:
-            raise StoreError(f"database {self.path} does not exist") from exc
-        key = (stat.st_ino, stat.st_mtime_ns)
+        """A read-only connection to the current version (reopened after a swap)."""
+        current = self.current_file()
+        if not current.is_file():
+            raise StoreError(f"database {self.path} does not exist")
         cached = getattr(self._local, "reader", None)
-        if cached is None or cached[0] != key:
-            con = duckdb.connect(str(self.path), read_only=True, config=self._config())
-            self._local.reader = (key, con)
+        if cached is None or cached[0] != current:
+            con = duckdb.connect(str(current), read_only=True, config=self._config())
+            self._local.reader = (current, con)
         return self._local.reader[1]
 
     def meta(self) -> dict[str, str]:
@@ -72,17 +77,21 @@ class Store:
         Writers are serialised with a lock file beside the database.
         """
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        versions = self.path.with_name(f".{self.path.name}.versions")
+        versions.mkdir(exist_ok=True)
         lock_path = self.path.with_name(self.path.name + ".lock")
         with open(lock_path, "a+") as lock:
             try:
                 fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError as exc:
                 raise StoreError(f"another process is writing {self.path}") from exc
-            tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.new")
+            stamp = datetime.now(timezone.utc)
+            new = versions / f"{stamp:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}.duckdb"
+            swapped = False
             try:
                 if self.exists() and not fresh:
-                    shutil.copyfile(self.path, tmp)
-                con = duckdb.connect(str(tmp), config={
+                    shutil.copyfile(self.current_file(), new)
+                con = duckdb.connect(str(new), config={
                     "threads": max(self.threads, os.cpu_count() or 1),
                     "autoinstall_known_extensions": False,
                     "autoload_known_extensions": False,
@@ -91,22 +100,39 @@ class Store:
                     create_schema(con)
                     seed_catalog(con)
                     yield con
-                    stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
                     con.execute(
                         "INSERT OR REPLACE INTO meta VALUES ('data_version', ?), ('updated_at', ?),"
                         " ('last_change', ?)",
-                        [uuid.uuid4().hex, stamp, reason],
+                        [new.stem, stamp.isoformat(timespec="seconds"), reason],
                     )
                     con.execute("CHECKPOINT")
                 finally:
                     con.close()
-                _fsync(tmp)
-                os.replace(tmp, self.path)
-                _fsync_dir(self.path.parent)
+                _fsync(new)
+                self._point_to(new)
+                swapped = True
             finally:
-                for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
-                    with contextlib.suppress(FileNotFoundError):
-                        leftover.unlink()
+                if not swapped:
+                    for leftover in (new, new.with_name(new.name + ".wal")):
+                        with contextlib.suppress(FileNotFoundError):
+                            leftover.unlink()
+            self._remove_old_versions(versions, keep=new)
+
+    def _point_to(self, target: Path) -> None:
+        """Atomically make the configured path a link to ``target``."""
+        link = self.path.with_name(f".{self.path.name}.{uuid.uuid4().hex[:8]}.link")
+        os.symlink(os.path.relpath(target, self.path.parent), link)
+        os.replace(link, self.path)
+        _fsync_dir(self.path.parent)
+
+    @staticmethod
+    def _remove_old_versions(versions: Path, keep: Path) -> None:
+        """Unlink superseded versions. Processes that still have one open keep reading it
+        (POSIX unlink semantics) until they reopen the current version."""
+        for old in versions.iterdir():
+            if old != keep:
+                with contextlib.suppress(OSError):
+                    old.unlink()
 
 
 def _fsync(path: Path) -> None:

@@ -2,6 +2,13 @@
 ../shared/data (tests that need it skip with a clear message when that folder is absent)."""
 from __future__ import annotations
 
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -24,3 +31,85 @@ def shared_data() -> Path:
 def store(tmp_path) -> Store:
     """An empty store on a temporary DuckDB file (created on the first write)."""
     return Store(tmp_path / "test.duckdb")
+
+
+# -- a real server and a real browser ----------------------------------------------------------
+
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class LiveServer:
+    """gunicorn serving ``create_app()`` on 127.0.0.1, as the Procfile does."""
+
+    def __init__(self, db: Path, env: dict | None = None, workers: int = 2):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = db.parent / f"server-{self.port}.log"
+        environ = {**os.environ, "DASHBOARD_DB": str(db), "DASHBOARD_TILE_URL": "",
+                   **(env or {})}
+        gunicorn = str(Path(sys.executable).parent / "gunicorn")
+        self.proc = subprocess.Popen(
+            [gunicorn, "--workers", str(workers), "--bind", f"127.0.0.1:{self.port}",
+             "--no-control-socket", "--timeout", "120", "dashboard:create_app()"],
+            cwd=ROOT, env=environ, stdout=open(self.log, "w"), stderr=subprocess.STDOUT)
+        self.wait_ready()
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited: {self.log.read_text()[-2000:]}")
+            try:
+                urllib.request.urlopen(self.url + "/_dash-layout", timeout=2)
+                return
+            except OSError as exc:
+                if getattr(exc, "code", None):  # an HTTP error means the server answers
+                    return
+                time.sleep(0.2)
+        raise RuntimeError(f"server did not start: {self.log.read_text()[-2000:]}")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+@pytest.fixture(scope="session")
+def demo_db(tmp_path_factory) -> Path:
+    """The demo database, built once per test session exactly as `python -m dashboard demo`."""
+    from data.demo import build_demo
+
+    path = tmp_path_factory.mktemp("demo") / "demo.duckdb"
+    build_demo(Store(path))
+    return path
+
+
+@pytest.fixture(scope="session")
+def demo_server(demo_db):
+    server = LiveServer(demo_db)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    """Debian's Chromium, never a downloaded browser (pytest-playwright hook)."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Chromium not found: install Debian's packages `chromium chromium-driver` "
+                    "(apt-get install -y chromium chromium-driver); .ci/run does this.")
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "args": ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"],
+    }
