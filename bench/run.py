@@ -1,0 +1,184 @@
+"""National-scale benchmark: build (or reuse) a database with the real boundaries from
+../shared/data plus synthesized incidents, then time the core queries through the query layer
+and as bare DuckDB SQL, and the import rates. Prints numbers; asserts nothing.
+
+    .venv/bin/python bench/run.py                       # 40 M incidents over 10 years
+    .venv/bin/python bench/run.py --incidents 2000000   # a quicker run
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from data.importers import run_import  # noqa: E402
+from data.queries import areas as qa  # noqa: E402
+from data.queries import overview as qo  # noqa: E402
+from data.scope import Scope  # noqa: E402
+from data.store import Store  # noqa: E402
+
+SHARED = ROOT.parent / "shared" / "data"
+BOUNDARIES = [("eenheid", "regionale_eenheid_2024.geojson"), ("gemeente", "gemeente_2025.geojson"),
+              ("wijk", "wijk_2024.geojson"), ("buurt", "buurt_2019_2020.geojson"),
+              ("pc4", "pc4.geojson")]
+
+
+def build(store: Store, incidents: int, years: int) -> list[tuple[str, float, str]]:
+    """Import the real geography and synthesize incidents; returns (step, seconds, note)."""
+    from data.demo import synthesize_on_imported
+
+    steps = []
+    for level, name in BOUNDARIES:
+        t = time.perf_counter()
+        result = run_import(store, "boundaries", SHARED / name, options={"level": level})
+        steps.append((f"import boundaries {level}", time.perf_counter() - t, f"{result.rows:,} areas"))
+        if level == "gemeente":
+            t = time.perf_counter()
+            run_import(store, "lookup", SHARED / "gemeente_2025_regio_lookup.csv")
+            steps.append(("import lookup", time.perf_counter() - t, ""))
+    for name in ("population_gemeente_2022_2024.csv", "buurt_population_2024_85984NED.csv"):
+        t = time.perf_counter()
+        result = run_import(store, "population", SHARED / name)
+        steps.append((f"import population {name}", time.perf_counter() - t, f"{result.rows:,} rows"))
+    t = time.perf_counter()
+    summary = synthesize_on_imported(store, years=years, incidents=incidents,
+                                     progress=lambda m: print(f"    {m}", flush=True))
+    seconds = time.perf_counter() - t
+    steps.append(("synthesize incidents", seconds,
+                  f"{summary['incidents']:,} rows, {summary['incidents'] / seconds:,.0f} rows/s"))
+    return steps
+
+
+def incident_import_rate(store: Store, rows: int) -> tuple[float, int]:
+    """Export ``rows`` incidents to CSV in the documented layout and import them into a copy."""
+    con = store.read()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "incidents.csv"
+        con.execute(f"""
+            COPY (SELECT 'B' || id AS id, registered_at, occurred_at, type_code,
+                         attempt::INTEGER AS attempt, high_impact::INTEGER AS high_impact,
+                         lon, lat, pc6, street, house_number, mo, summary
+                  FROM incidents USING SAMPLE {int(rows)} ROWS)
+            TO '{path}' (HEADER, DELIMITER ';')""")
+        scratch = Store(Path(tmp) / "scratch.duckdb")
+        with scratch.write("copy geography", fresh=True) as w:
+            w.execute(f"ATTACH '{store.current_file()}' AS src (READ_ONLY)")
+            for table in ("areas", "boundaries", "boundary_shapes", "population"):
+                w.execute(f"INSERT INTO {table} SELECT * FROM src.{table}")
+            w.execute("DETACH src")
+        t = time.perf_counter()
+        result = run_import(scratch, "incidents", path)
+        return time.perf_counter() - t, result.rows
+
+
+def timed(fn, repeat: int) -> list[float]:
+    fn()  # warm-up
+    samples = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - t) * 1000)
+    return samples
+
+
+def p95(samples: list[float]) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
+
+
+def query_benchmarks(store: Store, repeat: int) -> list[tuple[str, list[float], list[float]]]:
+    con = store.read()
+    gemeenten = [r[0] for r in con.execute(
+        "SELECT gm_code FROM incidents GROUP BY gm_code ORDER BY count(*) DESC").fetchall()]
+    largest = gemeenten[0]
+    median = gemeenten[len(gemeenten) // 2]
+    re_code = con.execute("SELECT re_code FROM areas WHERE code = ?", [largest]).fetchall()[0][0]
+    unit = [r[0] for r in con.execute(
+        "SELECT code FROM areas WHERE level = 'gemeente' AND re_code = ?", [re_code]).fetchall()]
+    national = Scope(frozenset(gemeenten), 3)
+    scopes = {f"gemeente {largest} (largest)": Scope(frozenset([largest]), 3),
+              f"gemeente {median} (median)": Scope(frozenset([median]), 3),
+              f"eenheid {re_code} ({len(unit)} gemeenten)": Scope(frozenset(unit), 3),
+              f"national ({len(gemeenten)} gemeenten)": national}
+    period = qo.last_complete_months(con, scope=national, months=12)
+    results = []
+    for label, scope in scopes.items():
+        codes = sorted(scope.gemeenten)
+        in_list = ", ".join(f"'{c}'" for c in codes)
+        results.append((
+            f"key figures, {label}",
+            timed(lambda: qo.key_figures(con, scope=scope, period=period), repeat),
+            timed(lambda: con.execute(f"""
+                SELECT g.group_code, sum(c.count) FILTER (WHERE c.period_start >= DATE '{period.start}'),
+                       sum(c.count) FILTER (WHERE c.period_start < DATE '{period.start}')
+                FROM counts c JOIN type_groups g USING (type_code)
+                WHERE c.level = 'gemeente' AND c.period_type = 'M' AND c.source = 'incidents'
+                  AND c.area_code IN ({in_list})
+                  AND c.period_start >= DATE '{period.shifted(-12).start}'
+                  AND c.period_start < DATE '{period.end}'
+                  AND g.group_code IN ('alle_misdrijven','woninginbraak','hic','geweld','overlast')
+                GROUP BY g.group_code""").fetchall(), repeat)))
+        level = "buurt" if len(codes) == 1 else "gemeente"
+        column = qa.LEVEL_COLUMNS[level]
+        results.append((
+            f"{level} counts from incidents, woninginbraak 12 mnd, {label}",
+            timed(lambda: qa.incident_counts_by_area(con, scope=scope, level=level, period=period,
+                                                     group="woninginbraak"), repeat),
+            timed(lambda: con.execute(f"""
+                SELECT {column}, count(*) FROM incidents
+                WHERE gm_code IN ({in_list}) AND type_code = '1.1.1'
+                  AND occurred_date >= DATE '{period.start}' AND occurred_date < DATE '{period.end}'
+                GROUP BY {column}""").fetchall(), repeat)))
+    results.append((
+        "monthly series 36 mnd, national",
+        timed(lambda: qo.monthly_series(con, scope=national, group="alle_misdrijven",
+                                        period=qo.Period(period.shifted(-24).start, period.end)),
+              repeat),
+        timed(lambda: con.execute("""
+            SELECT period_start, sum(count) FROM counts
+            WHERE level = 'gemeente' AND period_type = 'M' AND source = 'incidents'
+              AND type_code IN (SELECT type_code FROM type_groups WHERE group_code = 'alle_misdrijven')
+            GROUP BY period_start""").fetchall(), repeat)))
+    return results
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", type=Path, default=ROOT / "bench" / "out" / "national.duckdb")
+    parser.add_argument("--incidents", type=int, default=40_000_000)
+    parser.add_argument("--years", type=int, default=10)
+    parser.add_argument("--repeat", type=int, default=30, help="timed runs per query")
+    parser.add_argument("--import-sample", type=int, default=1_000_000,
+                        help="incidents exported to CSV and re-imported to measure the import rate")
+    parser.add_argument("--rebuild", action="store_true", help="rebuild even if --db exists")
+    args = parser.parse_args()
+    if not (SHARED / "gemeente_2025.geojson").is_file():
+        print(f"skipped: real reference data not found at {SHARED}")
+        return 0
+    store = Store(args.db)
+    print(f"Benchmark database {args.db} ({date.today()})")
+    if args.rebuild or not store.exists():
+        for step, seconds, note in build(store, args.incidents, args.years):
+            print(f"  {step:<48} {seconds:8.1f} s  {note}")
+    n = store.read().execute("SELECT count(*) FROM incidents").fetchall()[0][0]
+    print(f"  incidents in database: {n:,}")
+    if args.import_sample:
+        seconds, rows = incident_import_rate(store, args.import_sample)
+        print(f"  import incidents CSV: {rows:,} rows in {seconds:.1f} s = {rows / seconds:,.0f} rows/s")
+    print(f"\nQueries ({args.repeat} runs each, ms)   query layer median / p95   bare SQL median / p95   ratio")
+    for name, layer, bare in query_benchmarks(store, args.repeat):
+        ratio = statistics.median(layer) / statistics.median(bare)
+        print(f"  {name:<78} {statistics.median(layer):7.1f} / {p95(layer):7.1f}"
+              f"   {statistics.median(bare):7.1f} / {p95(bare):7.1f}   {ratio:4.2f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,10 @@
+"""Callbacks, registered on the app by the factory. Each reads its inputs, gets the scope from
+the server, calls query functions and figure builders — no SQL here."""
+from __future__ import annotations
+
+
+def register_callbacks(app) -> None:
+    from callbacks import overview, shell
+
+    shell.register(app)
+    overview.register(app)

@@ -1,0 +1,76 @@
+"""Veiligheidsbeeld: the application factory.
+
+``create_app(overrides)`` builds the Flask server and the Dash app on it. The same factory serves
+``python -m dashboard run``, gunicorn (``"dashboard:create_app()"``) and the tests. Nothing is
+created at import time.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+import dash
+import flask
+
+from dashboard.config import Settings, from_environment
+
+ASSETS = Path(__file__).resolve().parent / "assets"
+
+
+def create_app(overrides: dict | None = None) -> dash.Dash:
+    """Build the app. ``overrides`` (setting name -> value) go on top of the environment."""
+    from data.store import Store
+
+    settings = from_environment().with_overrides(overrides)
+    store = Store(settings.db, threads=settings.db_threads, memory_limit=settings.db_memory_limit)
+    if not store.exists():
+        raise RuntimeError(
+            f"Database {settings.db} not found. Build the demo with `python -m dashboard demo` "
+            "or import data first (see README.md).")
+    demo = store.meta().get("demo") == "true"
+
+    server = flask.Flask(__name__)
+    server.config.update(
+        SECRET_KEY=_secret_key(settings, demo),
+        VB_SETTINGS=settings,
+        VB_STORE=store,
+        VB_DEMO=demo,
+    )
+    app = dash.Dash(
+        __name__,
+        server=server,
+        title="Veiligheidsbeeld",
+        update_title=None,
+        assets_folder=str(ASSETS),
+        serve_locally=True,
+        suppress_callback_exceptions=False,
+    )
+    from callbacks import register_callbacks
+    from layouts.shell import shell
+
+    app.layout = shell
+    register_callbacks(app)
+    return app
+
+
+def _secret_key(settings: Settings, demo: bool) -> str:
+    """The configured key; in demo mode a generated one kept beside the database, so that all
+    workers share it. Outside demo mode a missing key is an error."""
+    if settings.secret_key:
+        return settings.secret_key
+    if not demo:
+        raise RuntimeError("DASHBOARD_SECRET_KEY is required outside demo mode.")
+    path = settings.db.parent / ".demo_secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{secrets.token_hex(4)}")
+        tmp.write_text(secrets.token_hex(32))
+        tmp.chmod(0o600)
+        try:
+            os.link(tmp, path)  # atomic and never overwrites: concurrent workers agree on one key
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+    return path.read_text().strip()

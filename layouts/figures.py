@@ -1,0 +1,61 @@
+"""Figure and table builders: data frames in, Dash components out. No queries here."""
+from __future__ import annotations
+
+import dash_bootstrap_components as dbc
+import plotly.graph_objects as go
+from dash import html
+
+from layouts import format as fmt
+
+#: Colour-blind-safe accents (Okabe-Ito).
+BLUE, ORANGE, GREY = "#0072B2", "#E69F00", "#7f7f7f"
+
+
+def key_figure_cards(figures) -> list:
+    """One card per key figure: count in the period and change against a year earlier."""
+    cards = []
+    for f in figures:
+        change = f.change_pct
+        tone = "text-body-secondary" if change is None else ("text-danger" if change > 0 else "text-success")
+        cards.append(dbc.Card(dbc.CardBody([
+            html.Div(f.title, className="key-figure-title"),
+            html.Div(fmt.integer(f.current), className="key-figure-value",
+                     **{"data-group": f.group, "data-value": str(f.current)}),
+            html.Div([html.Span(fmt.percent_change(change), className=tone),
+                      html.Span(f" t.o.v. vorig jaar ({fmt.integer(f.previous)})")],
+                     className="key-figure-change small"),
+        ]), className="key-figure"))
+    return cards
+
+
+def monthly_trend(frame) -> go.Figure:
+    """Bars per month; provisional (still incomplete) months hatched and labelled 'voorlopig'."""
+    fig = go.Figure()
+    if frame is not None and not frame.empty:
+        final = frame[~frame["provisional"]]
+        provisional = frame[frame["provisional"]]
+        fig.add_bar(x=final["month"], y=final["count"], name="Geregistreerd", marker_color=BLUE,
+                    hovertemplate="%{x|%b %Y}: %{y:,.0f}<extra></extra>")
+        if not provisional.empty:
+            fig.add_bar(x=provisional["month"], y=provisional["count"], name="Voorlopig",
+                        marker=dict(color="rgba(0,114,178,0.35)", pattern_shape="/"),
+                        hovertemplate="%{x|%b %Y}: %{y:,.0f} (voorlopig)<extra></extra>")
+    fig.update_layout(
+        margin=dict(l=48, r=12, t=8, b=36), barmode="overlay", separators=",.",
+        legend=dict(orientation="h", y=1.08, x=0), plot_bgcolor="white",
+        xaxis=dict(tickformat="%b\n%Y", showgrid=False),
+        yaxis=dict(gridcolor="#e5e5e5", rangemode="tozero"))
+    return fig
+
+
+def gemeente_table(frame) -> dbc.Table:
+    header = html.Thead(html.Tr([html.Th("Gemeente"), html.Th("Inwoners", className="text-end"),
+                                 html.Th("Misdrijven", className="text-end"),
+                                 html.Th("Per 1.000", className="text-end")]))
+    body = html.Tbody([
+        html.Tr([html.Td(row.name), html.Td(fmt.integer(row.inwoners), className="text-end"),
+                 html.Td(fmt.integer(row.misdrijven), className="text-end"),
+                 html.Td(fmt.decimal(row.per_1000), className="text-end")],
+                **{"data-code": row.code})
+        for row in frame.itertuples()])
+    return dbc.Table([header, body], size="sm", hover=True, className="mb-0 gemeente-table")

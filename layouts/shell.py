@@ -1,0 +1,33 @@
+"""The page frame: navigation bar with the dataset badge, and the routed content area."""
+from __future__ import annotations
+
+import dash_bootstrap_components as dbc
+from dash import dcc, html
+
+#: Path -> (navigation label, page title). The router in callbacks/shell.py renders these.
+PAGES = {
+    "/": ("Overzicht", "Overzicht"),
+    "/kaart": ("Kaart", "Kaart"),
+    "/trends": ("Trends", "Trends en monitors"),
+    "/incidenten": ("Incidenten", "Incidenten"),
+    "/rapportages": ("Rapportages", "Rapportages"),
+}
+
+
+def shell():
+    """The layout of every page; data arrives through callbacks, never at import time."""
+    nav = dbc.Nav(
+        [dbc.NavItem(dbc.NavLink(label, href=path, active="exact", id=f"nav-{label.lower()}"))
+         for path, (label, _title) in PAGES.items()],
+        navbar=True, className="me-auto")
+    return html.Div([
+        dcc.Location(id="url"),
+        dbc.Navbar(
+            dbc.Container([
+                dbc.NavbarBrand("Veiligheidsbeeld", href="/", className="fw-semibold"),
+                nav,
+                html.Div(id="dataset-badge", className="dataset-badge text-end"),
+            ], fluid=True),
+            color="dark", dark=True, className="mb-3"),
+        dbc.Container(html.Main(id="page", role="main"), fluid=True, className="pb-5"),
+    ])

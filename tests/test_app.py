@@ -1,0 +1,85 @@
+"""The app shell in a real Chromium against a real gunicorn server on the demo database."""
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import duckdb
+import pytest
+from playwright.sync_api import expect
+
+from data.queries.overview import KEY_GROUPS
+
+pytestmark = pytest.mark.browser
+
+
+def _expected_key_figures(db) -> tuple[dict[str, int], date, date]:
+    """Key figures computed straight from the incidents table, bypassing the query layer."""
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        newest = con.execute("SELECT date_trunc('month', max(occurred_date))::DATE FROM incidents"
+                             ).fetchall()[0][0]
+        start = date(newest.year - 1, newest.month, 1)
+        rows = con.execute("""
+            SELECT g.group_code, count(i.id)
+            FROM type_groups g LEFT JOIN incidents i
+              ON i.type_code = g.type_code AND i.occurred_date >= ? AND i.occurred_date < ?
+            GROUP BY g.group_code""", [start, newest]).fetchall()
+    finally:
+        con.close()
+    return dict(rows), start, newest
+
+
+def test_overview_key_figures_equal_direct_duckdb(page, demo_server, demo_db):
+    expected, _start, _end = _expected_key_figures(demo_db)
+    page.goto(demo_server.url + "/")
+    for group in KEY_GROUPS:
+        value = page.locator(f".key-figure-value[data-group='{group}']")
+        expect(value).to_be_visible(timeout=20_000)
+        assert int(value.get_attribute("data-value")) == expected[group], group
+        shown = int(value.inner_text().replace(".", ""))
+        assert shown == expected[group], group
+    assert expected["alle_misdrijven"] > 1000  # the demo city alone has thousands a year
+
+
+def test_header_shows_dataset_and_demo_badge(page, demo_server):
+    page.goto(demo_server.url + "/")
+    expect(page.locator("#demo-badge")).to_have_text("DEMO", timeout=20_000)
+    expect(page.locator(".dataset-name")).to_contain_text("Doggerland")
+    expect(page.locator(".dataset-period")).to_have_text(re.compile(r"\w{3} \d{4} – \w{3} \d{4}"))
+
+
+def test_gemeente_table_lists_every_demo_gemeente(page, demo_server, demo_db):
+    con = duckdb.connect(str(demo_db), read_only=True)
+    codes = {r[0] for r in con.execute("SELECT code FROM areas WHERE level = 'gemeente'").fetchall()}
+    con.close()
+    page.goto(demo_server.url + "/")
+    rows = page.locator(".gemeente-table tbody tr")
+    expect(rows).to_have_count(len(codes), timeout=20_000)
+    assert {rows.nth(i).get_attribute("data-code") for i in range(len(codes))} == codes
+
+
+def test_navigation_routes_and_unfinished_pages_say_so(page, demo_server):
+    page.goto(demo_server.url + "/")
+    for label, path in [("Kaart", "/kaart"), ("Trends", "/trends"),
+                        ("Incidenten", "/incidenten"), ("Rapportages", "/rapportages")]:
+        page.get_by_role("link", name=label, exact=True).click()
+        expect(page).to_have_url(demo_server.url + path)
+        expect(page.locator("#page")).to_contain_text("nog niet beschikbaar")
+    page.goto(demo_server.url + "/bestaat-niet")
+    expect(page.locator("#page")).to_contain_text("Pagina niet gevonden")
+
+
+def test_page_loads_nothing_from_outside(page, demo_server):
+    """Offline: every request the page makes goes to our own server."""
+    requested = []
+    page.on("request", lambda request: requested.append(request.url))
+    page.goto(demo_server.url + "/")
+    expect(page.locator(".key-figure").first).to_be_visible(timeout=20_000)
+    page.wait_for_load_state("networkidle")
+    outside = [u for u in requested if not u.startswith(demo_server.url)]
+    assert outside == []
+    assert any(u.endswith(".css") or "bootstrap.min.css" in u for u in requested)
+    # Bootstrap is really applied (vendored CSS, no CDN): the navbar gets its flex layout.
+    display = page.eval_on_selector("nav.navbar", "el => getComputedStyle(el).display")
+    assert display == "flex"
