@@ -1,0 +1,117 @@
+"""The scope: what one user may see. Every query function in ``data/`` takes one.
+
+A Scope is built on the server from the logged-in user and is never taken from the browser.
+It lists the gemeenten the user may see and the detail level at which:
+
+* 0 — nothing (the default: unknown users see nothing);
+* 1 — aggregates down to buurt and PC4 (counts, rates, trends);
+* 2 — plus incident lists without address, names or free text;
+* 3 — plus address, modus operandi and summary text.
+
+Queries filter with :func:`area_filter`, a parameterised SQL condition, so a scope cannot be
+widened by anything a request carries.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+
+class OutOfScope(PermissionError):
+    """A request for data outside the user's scope. The message is safe to show."""
+
+    def __init__(self, detail: str = ""):
+        super().__init__("U heeft geen toegang tot deze gegevens.")
+        self.detail = detail  # for the protocol log only, never for the user
+
+
+@dataclass(frozen=True)
+class Scope:
+    gemeenten: frozenset[str] = frozenset()
+    detail: int = 0
+    threshold: int = 5
+    label: str = ""
+
+    @property
+    def empty(self) -> bool:
+        return self.detail < 1 or not self.gemeenten
+
+    def fingerprint(self) -> str:
+        """A stable key for caches: two scopes with the same fingerprint see the same data."""
+        text = f"{sorted(self.gemeenten)}|{self.detail}|{self.threshold}"
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+DENY = Scope()
+
+
+def ensure_detail(scope: Scope, level: int) -> None:
+    """Raise OutOfScope unless the scope allows detail ``level``."""
+    if scope.empty or scope.detail < level:
+        raise OutOfScope(f"detail {level} requested, scope allows {scope.detail}")
+
+
+def ensure_gemeente(scope: Scope, gm_code: str) -> None:
+    """Raise OutOfScope unless ``gm_code`` is inside the scope."""
+    if scope.empty or gm_code not in scope.gemeenten:
+        raise OutOfScope(f"gemeente {gm_code} outside scope")
+
+
+def allows_gemeente(scope: Scope, gm_code: str) -> bool:
+    try:
+        ensure_gemeente(scope, gm_code)
+    except OutOfScope:
+        return False
+    return True
+
+
+def area_filter(scope: Scope, column: str = "gm_code") -> tuple[str, list]:
+    """SQL condition and parameters restricting ``column`` (a gemeente code) to the scope.
+    An empty scope yields a condition that matches nothing."""
+    if scope.empty:
+        return "FALSE", []
+    return f"{column} IN (SELECT unnest(?::VARCHAR[]))", [sorted(scope.gemeenten)]
+
+
+
+def resolve_scope(user, *, con, profile_for) -> Scope:
+    """The scope of a logged-in user; DENY for anyone unknown or without a data role.
+
+    * analist: every gemeente of the user's regionale eenheden, detail 3;
+    * teamchef: the user's gemeenten, basisteams or districts (expanded to gemeenten), detail 3;
+    * burgemeester, adviseur: exactly the user's gemeenten, at the detail and threshold of their
+      agreement profiles (the most restrictive one when a user has several gemeenten);
+    * beheerder (administration only) and anything else: nothing.
+    ``profile_for(gm_code)`` returns the gemeente's agreement profile.
+    """
+    role = getattr(user, "role", None)
+    if role == "analist":
+        codes = _gemeenten_where(con, "re_code IN (SELECT unnest(?::VARCHAR[]))", list(user.eenheden))
+        return Scope(codes, 3, label=f"Eenheid {', '.join(user.eenheden)}")
+    if role == "teamchef":
+        codes = _gemeenten_where(
+            con, "code IN (SELECT unnest(?::VARCHAR[])) OR code IN (SELECT gm_code FROM org_gemeenten"
+                 " WHERE org_code IN (SELECT unnest(?::VARCHAR[])))",
+            list(user.gemeenten), list(user.gemeenten))
+        return Scope(codes, 3, label="Teamchef")
+    if role in ("burgemeester", "adviseur"):
+        codes = _gemeenten_where(con, "code IN (SELECT unnest(?::VARCHAR[]))", list(user.gemeenten))
+        if not codes:
+            return DENY
+        profiles = [profile_for(code) for code in sorted(codes)]
+        names = _names(con, codes)
+        return Scope(codes, min(p.detail for p in profiles), max(p.threshold for p in profiles),
+                     label=", ".join(names))
+    return DENY
+
+
+def _gemeenten_where(con, condition: str, *params) -> frozenset[str]:
+    rows = con.execute(f"SELECT code FROM areas WHERE level = 'gemeente' AND ({condition})",
+                       list(params)).fetchall()
+    return frozenset(r[0] for r in rows)
+
+
+def _names(con, codes) -> list[str]:
+    rows = con.execute("SELECT coalesce(name, code) FROM areas WHERE code IN (SELECT unnest(?::VARCHAR[]))"
+                       " ORDER BY 1", [sorted(codes)]).fetchall()
+    return [r[0] for r in rows]
