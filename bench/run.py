@@ -37,7 +37,8 @@ def build(store: Store, incidents: int, years: int) -> list[tuple[str, float, st
     steps = []
     for level, name in BOUNDARIES:
         t = time.perf_counter()
-        result = run_import(store, "boundaries", SHARED / name, options={"level": level})
+        options = {"level": level, "vintage": 2020 if level == "pc4" else None}
+        result = run_import(store, "boundaries", SHARED / name, options=options)
         steps.append((f"import boundaries {level}", time.perf_counter() - t, f"{result.rows:,} areas"))
         if level == "gemeente":
             t = time.perf_counter()

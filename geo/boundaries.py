@@ -23,8 +23,8 @@ class BoundaryFileError(ValueError):
 
 
 def read_boundary_file(path) -> gpd.GeoDataFrame:
-    """Read a boundary layer and return it in WGS84. A file without CRS is taken as WGS84,
-    or as RD New when its coordinates are clearly metres."""
+    """Read a boundary layer and return it in WGS84. A file without CRS (or a GeoJSON, whose CRS
+    is WGS84 by definition) is taken as RD New when its coordinates are clearly metres."""
     try:
         gdf = pyogrio.read_dataframe(path)
     except Exception as exc:  # pyogrio raises several DataSource/IO error types
@@ -33,9 +33,11 @@ def read_boundary_file(path) -> gpd.GeoDataFrame:
         raise BoundaryFileError("the layer has no features")
     if gdf.geometry.name is None or gdf.geometry.isna().all():
         raise BoundaryFileError("the layer has no geometry column")
-    if gdf.crs is None:
-        bounds = gdf.geometry.dropna().total_bounds
-        gdf = gdf.set_crs(RD_NEW if looks_like_rd(bounds[2], bounds[3]) else WGS84)
+    bounds = gdf.geometry.dropna().total_bounds
+    metres = len(bounds) == 4 and looks_like_rd(bounds[2], bounds[3])
+    if gdf.crs is None or (metres and gdf.crs.is_geographic):
+        # No CRS, or GeoJSON's implied WGS84 while the coordinates are clearly metres.
+        gdf = gdf.set_crs(RD_NEW if metres else WGS84, allow_override=True)
     return gdf.to_crs(WGS84) if gdf.crs.to_string() != WGS84 else gdf
 
 

@@ -60,11 +60,14 @@ class ImportResult:
 
 def write_rejections(source: Path, rejections: list[Rejection], target: Path | None) -> str | None:
     """Write rejected rows to ``<source>.rejected.csv`` (or ``target``). When the source folder
-    is read-only, fall back to the current directory. Returns the path written, or None."""
+    is read-only, write ``<name>.rejected.csv`` in the current directory instead. Returns the
+    path written, or None."""
     if not rejections:
         return None
-    candidates = [target] if target else [source.with_name(source.name + ".rejected.csv"),
-                                          Path.cwd() / (source.name + ".rejected.csv")]
+    beside = source.with_name(source.name + ".rejected.csv")
+    candidates = [target] if target else [Path.cwd() / (source.name + ".rejected.csv")]
+    if not target and _writable_by_mode(source.parent):
+        candidates.insert(0, beside)
     columns = list(dict.fromkeys(k for r in rejections for k in r.values))
     for path in candidates:
         try:
@@ -77,3 +80,12 @@ def write_rejections(source: Path, rejections: list[Rejection], target: Path | N
         except OSError:
             continue
     return None
+
+
+def _writable_by_mode(folder: Path) -> bool:
+    """True when the folder's mode bits allow writing. (os.access says yes to root even for a
+    folder shipped read-only, such as a shared reference-data folder.)"""
+    try:
+        return bool(folder.stat().st_mode & 0o222)
+    except OSError:
+        return False
