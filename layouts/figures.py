@@ -31,20 +31,26 @@ def key_figure_cards(figures) -> list:
 def monthly_trend(frame) -> go.Figure:
     """Bars per month; provisional (still incomplete) months hatched and labelled 'voorlopig'."""
     fig = go.Figure()
+    ticks = []
     if frame is not None and not frame.empty:
+        labels = [fmt.month(m) for m in frame["month"]]
+        frame = frame.assign(label=labels)
         final = frame[~frame["provisional"]]
         provisional = frame[frame["provisional"]]
         fig.add_bar(x=final["month"], y=final["count"], name="Geregistreerd", marker_color=BLUE,
-                    hovertemplate="%{x|%b %Y}: %{y:,.0f}<extra></extra>")
+                    customdata=final["label"], hovertemplate="%{customdata}: %{y:,.0f}<extra></extra>")
         if not provisional.empty:
             fig.add_bar(x=provisional["month"], y=provisional["count"], name="Voorlopig",
                         marker=dict(color="rgba(0,114,178,0.35)", pattern_shape="/"),
-                        hovertemplate="%{x|%b %Y}: %{y:,.0f} (voorlopig)<extra></extra>")
+                        customdata=provisional["label"],
+                        hovertemplate="%{customdata}: %{y:,.0f} (voorlopig)<extra></extra>")
+        ticks = [m for m in frame["month"] if m.month in (1, 7)]
     fig.update_layout(
         margin=dict(l=48, r=12, t=8, b=36), barmode="overlay", separators=",.",
         legend=dict(orientation="h", y=1.08, x=0), plot_bgcolor="white",
-        xaxis=dict(tickformat="%b\n%Y", showgrid=False),
-        yaxis=dict(gridcolor="#e5e5e5", rangemode="tozero"))
+        xaxis=dict(showgrid=False, tickvals=ticks,
+                   ticktext=[f"{fmt.MONTHS[m.month - 1]}<br>{m.year}" for m in ticks]),
+        yaxis=dict(gridcolor="#e5e5e5", rangemode="tozero", tickformat=",d"))
     return fig
 
 

@@ -14,7 +14,7 @@ def overview():
         dcc.Loading(html.Div(id="overview-cards", className="key-figures"), type="dot"),
         dbc.Row([
             dbc.Col(dbc.Card(dbc.CardBody([
-                html.H2("Misdrijven per maand", className="h5"),
+                html.H2("Misdrijven per maand, laatste 36 maanden", className="h5"),
                 dcc.Graph(id="overview-trend", config={"displaylogo": False, "locale": "nl"},
                           style={"height": "340px"}),
                 html.Div(id="overview-trend-note", className="small text-body-secondary"),
