@@ -26,20 +26,39 @@ class Settings:
     tile_url: str = PDOK_GREY_TILES
     host: str = "127.0.0.1"
     port: int = 8050
+    #: SQLite file for mutable application state: users, agreement profiles, protocol log.
+    #: Default: ``appstate.sqlite`` beside the DuckDB database.
+    state_db: Path | None = None
+    #: Minutes without a request after which a session ends.
+    idle_minutes: float = 30.0
+    #: Send the session cookie only over https (set when served behind TLS).
+    secure_cookies: bool = False
     #: DuckDB threads and memory per serving process.
     db_threads: int = 2
     db_memory_limit: str = "2GB"
     extra: dict = field(default_factory=dict)
+
+    def state_path(self) -> Path:
+        return self.state_db or self.db.parent / "appstate.sqlite"
 
     def with_overrides(self, overrides: dict | None) -> "Settings":
         if not overrides:
             return self
         known = {f.name for f in fields(self)}
         clean = {k: v for k, v in overrides.items() if k in known}
-        if "db" in clean:
-            clean["db"] = Path(clean["db"])
+        for name in ("db", "state_db"):
+            if clean.get(name) is not None:
+                clean[name] = Path(clean[name])
         extra = {k: v for k, v in overrides.items() if k not in known}
         return replace(self, **clean, extra={**self.extra, **extra})
+
+
+def _boolean(text: str) -> bool:
+    if text.strip().lower() in ("1", "true", "yes", "ja", "on"):
+        return True
+    if text.strip().lower() in ("", "0", "false", "no", "nee", "off"):
+        return False
+    raise ValueError("expected true or false")
 
 
 #: Environment variable -> (setting name, converter).
@@ -49,6 +68,9 @@ ENVIRONMENT = {
     "DASHBOARD_TILE_URL": ("tile_url", str),
     "DASHBOARD_HOST": ("host", str),
     "DASHBOARD_PORT": ("port", int),
+    "DASHBOARD_STATE_DB": ("state_db", Path),
+    "DASHBOARD_IDLE_MINUTES": ("idle_minutes", float),
+    "DASHBOARD_SECURE_COOKIES": ("secure_cookies", _boolean),
     "DASHBOARD_DB_THREADS": ("db_threads", int),
     "DASHBOARD_DB_MEMORY": ("db_memory_limit", str),
 }
