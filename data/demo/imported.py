@@ -30,15 +30,21 @@ DEFAULT_DENSITY = 520.0
 POINTS_PER_BUURT = 160
 #: Largest random displacement of an incident around its sample point, in metres.
 MAX_JITTER_M = 30.0
+#: DuckDB memory cap while writing: sorting 40 M rows then spills to disk (about 3.5 min and
+#: 4.6 GB peak on 2 cores, against 2.2 min and 12.7 GB without a cap).
+WRITE_MEMORY_LIMIT = "4GB"
 
 
 def synthesize_on_imported(store, *, seed: int = 2026, years: int = 10,
                            incidents: int | None = None, progress=None,
-                           today: date | None = None, chunk_rows: int = 2_000_000) -> dict:
+                           today: date | None = None, chunk_rows: int = 2_000_000,
+                           memory_limit: str | None = WRITE_MEMORY_LIMIT) -> dict:
     """Replace the synthetic incidents of an imported geography with new ones.
 
     ``incidents`` sets the exact total; by default national rates over the population decide.
-    Incidents already present from a real import make this refuse (it would mix them).
+    Incidents are made and appended ``chunk_rows`` at a time; ``memory_limit`` caps DuckDB
+    (None: DuckDB's default, 80 % of RAM). Incidents already present from a real import make
+    this refuse (it would mix them).
     """
     started = time.perf_counter()
     say = progress or (lambda msg: None)
@@ -46,6 +52,8 @@ def synthesize_on_imported(store, *, seed: int = 2026, years: int = 10,
     start, end = window(today, years)
     rng = np.random.default_rng(np.random.SeedSequence([seed, 7003]))
     with store.write("demo on imported", fresh=False) as con:
+        if memory_limit:
+            con.execute(f"SET memory_limit = '{memory_limit}'")
         real = scalar(con, "SELECT count(*) FROM incidents WHERE batch IS DISTINCT FROM 'demo'")
         if real:
             raise ValueError(f"the database holds {real:,} imported incidents; synthetic incidents "
