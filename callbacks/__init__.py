@@ -4,7 +4,8 @@ from __future__ import annotations
 
 
 def register_callbacks(app) -> None:
-    from callbacks import overview, shell
+    from callbacks import admin, overview, shell
 
     shell.register(app)
     overview.register(app)
+    admin.register(app)

@@ -4,23 +4,42 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import Input, Output, html
 
-from dashboard.auth import current_scope, get_db
+from dashboard.auth import current_scope, current_user, get_db
 from data.queries.overview import dataset_summary
 from layouts import format as fmt
-from layouts import pages
+from layouts import admin, pages
 from layouts.shell import PAGES, shell
 
 
 def register(app) -> None:
-    app.validation_layout = html.Div([shell(), pages.overview(), pages.not_found()])
+    app.validation_layout = html.Div([shell(), pages.overview(), pages.not_found(),
+                                      admin.beheer(), admin.own_log()])
 
     @app.callback(Output("page", "children"), Input("url", "pathname"))
     def route(pathname):
+        if not isinstance(pathname, str):
+            return pages.not_found()
         if pathname == "/":
             return pages.overview()
+        if pathname == "/beheer":
+            user = current_user()
+            return admin.beheer() if user and user.role == "beheerder" else admin.no_access()
+        if pathname == "/mijn-log":
+            return admin.own_log()
         if pathname in PAGES:
             return pages.not_yet(PAGES[pathname][1])
         return pages.not_found()
+
+    @app.callback(Output("user-menu", "children"), Input("url", "pathname"))
+    def user_menu(_pathname):
+        user = current_user()
+        items = [dbc.DropdownMenuItem("Mijn log", href="/mijn-log")]
+        if user.role == "beheerder":
+            items.insert(0, dbc.DropdownMenuItem("Beheer", href="/beheer"))
+        items.append(dbc.DropdownMenuItem("Uitloggen", href="/logout", external_link=True,
+                                          id="logout-link"))
+        return dbc.DropdownMenu(items, label=f"{user.name} · {user.role}", align_end=True,
+                                color="secondary", size="sm", id="user-dropdown")
 
     @app.callback(Output("dataset-badge", "children"), Input("url", "pathname"))
     def badge(_pathname):

@@ -20,6 +20,8 @@ ASSETS = Path(__file__).resolve().parent / "assets"
 
 def create_app(overrides: dict | None = None) -> dash.Dash:
     """Build the app. ``overrides`` (setting name -> value) go on top of the environment."""
+    from data.accounts import ensure_demo_accounts
+    from data.state import StateDB
     from data.store import Store
 
     settings = from_environment().with_overrides(overrides)
@@ -29,14 +31,24 @@ def create_app(overrides: dict | None = None) -> dash.Dash:
             f"Database {settings.db} not found. Build the demo with `python -m dashboard demo` "
             "or import data first (see README.md).")
     demo = store.meta().get("demo") == "true"
+    state = StateDB(settings.state_path())
+    demo_users = ensure_demo_accounts(state, store.read()) if demo else []
 
     server = flask.Flask(__name__)
     server.config.update(
         SECRET_KEY=_secret_key(settings, demo),
         VB_SETTINGS=settings,
         VB_STORE=store,
+        VB_STATE=state,
         VB_DEMO=demo,
     )
+    from dashboard.auth import init_auth
+    from dashboard.downloads import init_downloads
+    from dashboard.login import init_login
+
+    limiter = init_auth(server, state, settings)
+    init_login(server, limiter, state, demo_users)
+    init_downloads(server)
     app = dash.Dash(
         __name__,
         server=server,

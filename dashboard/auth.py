@@ -1,14 +1,26 @@
-"""Who is asking, and what may they see.
+"""Who is asking, and what may they see: login in front of Dash, and the user's scope.
 
-Until accounts and login exist (issue 3) there is no user: in demo mode a visitor gets the
-aggregate level (detail 1) of every gemeente in the demo database; outside demo mode nobody sees
-anything (default deny). The scope is always built here, on the server.
+* Unauthenticated requests to a Dash endpoint (``/_dash-*``) get 401; other pages redirect to
+  ``/login``. Only the login page and static assets are open.
+* Sessions end after ``DASHBOARD_IDLE_MINUTES`` without a request.
+* :func:`current_scope` builds the Scope on the server from the logged-in user (never from the
+  request) via ``data.scope.resolve_scope``; anonymous users get DENY.
 """
 from __future__ import annotations
 
-import flask
+import time
 
-from data.scope import DENY, Scope, demo_visitor_scope
+import flask
+import flask_login
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_wtf.csrf import CSRFProtect
+
+import data.ratelimit  # noqa: F401  (registers the vbsqlite:// storage scheme)
+from data.accounts import get_profile, get_user
+from data.scope import DENY, Scope, resolve_scope
+
+OPEN_PATHS = ("/login", "/logout", "/assets/", "/_favicon.ico")
 
 
 def get_db():
@@ -16,7 +28,72 @@ def get_db():
     return flask.current_app.config["VB_STORE"].read()
 
 
+def get_state():
+    """The application state database (users, profiles, protocol log)."""
+    return flask.current_app.config["VB_STATE"]
+
+
+def current_user():
+    user = flask_login.current_user
+    return user if getattr(user, "is_authenticated", False) else None
+
+
 def current_scope() -> Scope:
-    if not flask.current_app.config.get("VB_DEMO"):
-        return DENY
-    return demo_visitor_scope(get_db())
+    """The logged-in user's scope, built once per request; DENY when nobody is logged in."""
+    if "vb_scope" not in flask.g:
+        user = current_user()
+        state = get_state()
+        flask.g.vb_scope = DENY if user is None else resolve_scope(
+            user, con=get_db(), profile_for=lambda code: get_profile(state, code))
+    return flask.g.vb_scope
+
+
+def init_auth(server: flask.Flask, state, settings) -> Limiter:
+    """Session settings, flask-login, CSRF for Flask forms, the login guard and rate limits."""
+    server.config.update(
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.secure_cookies,
+        PERMANENT_SESSION_LIFETIME=settings.idle_minutes * 60,
+        SESSION_REFRESH_EACH_REQUEST=True,
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
+    )
+    manager = flask_login.LoginManager(server)
+
+    @manager.user_loader
+    def load_user(name):
+        user = get_user(state, name)
+        if user is None or (user.demo and not server.config["VB_DEMO"]):
+            return None
+        return user
+
+    csrf = CSRFProtect()
+    csrf.init_app(server)
+    # Dash posts JSON to its own endpoints; SameSite=Lax cookies keep other sites out of them.
+    server.config["WTF_CSRF_CHECK_DEFAULT"] = False
+    server.config["VB_CSRF"] = csrf
+
+    @server.before_request
+    def guard():
+        path = flask.request.path
+        if path.startswith(OPEN_PATHS):
+            if path.startswith("/login") and flask.request.method == "POST":
+                csrf.protect()
+            return None
+        seen = flask.session.get("vb_seen")
+        if current_user() is not None and seen and time.time() - seen > settings.idle_minutes * 60:
+            flask_login.logout_user()
+            flask.session.clear()
+            if not path.startswith("/_dash-"):
+                return flask.redirect(flask.url_for("login.login", reden="verlopen", next=path))
+        if current_user() is None:
+            if path.startswith("/_dash-"):
+                return flask.jsonify(error="Niet ingelogd."), 401
+            return flask.redirect(flask.url_for("login.login", next=flask.request.full_path
+                                                .rstrip("?")))
+        flask.session["vb_seen"] = time.time()
+        return None
+
+    return Limiter(get_remote_address, app=server, default_limits=[],
+                   storage_uri=f"vbsqlite://{state.path.resolve()}",
+                   headers_enabled=True, strategy="fixed-window")

@@ -64,6 +64,52 @@ def build_parser() -> argparse.ArgumentParser:
     info = dbc.add_parser("info", help="what is loaded")
     info.add_argument("--json", action="store_true", help="print as JSON")
     info.set_defaults(handler=cmd_db_info)
+
+    users = commands.add_parser("users", help="accounts (stored in the state database)")
+    uc = users.add_subparsers(dest="users_command", metavar="ACTION", required=True)
+    add = uc.add_parser("add", help="create an account")
+    add.add_argument("name")
+    add.add_argument("--role", required=True,
+                     choices=["beheerder", "analist", "teamchef", "burgemeester", "adviseur"])
+    add.add_argument("--gemeente", nargs="+", default=[], metavar="GM",
+                     help="gemeente codes (teamchef: also basisteam or district codes)")
+    add.add_argument("--eenheid", nargs="+", default=[], metavar="RE", help="regionale eenheden (analist)")
+    add.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    add.set_defaults(handler=cmd_users)
+    uc.add_parser("list", help="list accounts").set_defaults(handler=cmd_users)
+    rm = uc.add_parser("remove", help="delete an account")
+    rm.add_argument("name")
+    rm.set_defaults(handler=cmd_users)
+    pw = uc.add_parser("set-password", help="set a new password")
+    pw.add_argument("name")
+    pw.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    pw.set_defaults(handler=cmd_users)
+
+    profiles = commands.add_parser("profiles", help="agreement profiles per gemeente")
+    pc = profiles.add_subparsers(dest="profiles_command", metavar="ACTION", required=True)
+    show = pc.add_parser("show", help="show profiles (all agreed ones, or one gemeente)")
+    show.add_argument("gemeente", nargs="?")
+    show.add_argument("--json", action="store_true", help="print as JSON")
+    show.set_defaults(handler=cmd_profiles)
+    pset = pc.add_parser("set", help="change a gemeente's profile (logged)")
+    pset.add_argument("gemeente")
+    pset.add_argument("--detail", type=int, choices=[1, 2, 3],
+                      help="1 aggregates, 2 + incident lists, 3 + address, MO and summary")
+    pset.add_argument("--threshold", type=int, help="small-count threshold (default 5)")
+    pset.add_argument("--driehoek", nargs="+", metavar="CODE",
+                      help="driehoeksmonitor indicators: bundle or crime-type codes")
+    pset.add_argument("--product", nargs=2, action="append", metavar=("PRODUCT", "FREQUENCY"),
+                      help="periodic product and its frequency, e.g. incidentenrapport wekelijks")
+    pset.set_defaults(handler=cmd_profiles)
+
+    log = commands.add_parser("log", help="the protocol log (Wet politiegegevens)")
+    lc = log.add_subparsers(dest="log_command", metavar="ACTION", required=True)
+    export = lc.add_parser("export", help="print log rows (CSV, or JSON lines with --json)")
+    export.add_argument("--since", help="ISO date or time, e.g. 2026-11-01")
+    export.add_argument("--user", help="only this user")
+    export.add_argument("--limit", type=int, default=100000)
+    export.add_argument("--json", action="store_true", help="one JSON object per line")
+    export.set_defaults(handler=cmd_log)
     return parser
 
 
@@ -136,6 +182,89 @@ def cmd_import(args) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(json.dumps(result.as_dict()) if args.json else result.summary())
+    return 0
+
+
+def _state(args):
+    from data.state import StateDB
+    settings = args.settings.with_overrides({"db": args.db_path})
+    return StateDB(settings.state_path())
+
+
+def _password(args) -> str:
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    import getpass
+    return getpass.getpass("Wachtwoord: ")
+
+
+def cmd_users(args) -> int:
+    from data import accounts
+
+    state = _state(args)
+    try:
+        if args.users_command == "add":
+            user = accounts.add_user(state, args.name, args.role, _password(args),
+                                     gemeenten=args.gemeente, eenheden=args.eenheid)
+            print(f"user {user.name} added ({user.role})")
+        elif args.users_command == "list":
+            for user in accounts.list_users(state):
+                areas = ",".join(user.gemeenten + user.eenheden) or "-"
+                flag = "\tdemo" if user.demo else ""
+                print(f"{user.name}\t{user.role}\t{areas}{flag}")
+        elif args.users_command == "remove":
+            if not accounts.remove_user(state, args.name):
+                print(f"error: no user {args.name!r}", file=sys.stderr)
+                return 1
+            print(f"user {args.name} removed")
+        elif args.users_command == "set-password":
+            accounts.set_password(state, args.name, _password(args))
+            print(f"password of {args.name} changed")
+    except accounts.AccountError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_profiles(args) -> int:
+    import dataclasses
+    import getpass
+
+    from data import accounts
+
+    state = _state(args)
+    if args.profiles_command == "show":
+        profiles = ([accounts.get_profile(state, args.gemeente)] if args.gemeente
+                    else accounts.list_profiles(state))
+        for p in profiles:
+            print(json.dumps(dataclasses.asdict(p)) if args.json else
+                  f"{p.gm_code}: detail {p.detail}, threshold {p.threshold}, "
+                  f"driehoek {' '.join(p.driehoek)}, products "
+                  + ", ".join(f"{k} {v}" for k, v in p.products.items()))
+        return 0
+    current = accounts.get_profile(state, args.gemeente)
+    products = {**current.products, **dict(args.product)} if args.product else None
+    try:
+        accounts.set_profile(state, args.gemeente, by=f"cli:{getpass.getuser()}",
+                             detail=args.detail, threshold=args.threshold,
+                             driehoek=args.driehoek, products=products)
+    except accounts.AccountError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"profile of {args.gemeente} updated")
+    return 0
+
+
+def cmd_log(args) -> int:
+    from data import protocol
+
+    rows = protocol.search(_state(args), user=args.user, since=args.since, limit=args.limit)
+    rows.reverse()  # oldest first
+    if args.json:
+        for row in rows:
+            print(json.dumps(row, ensure_ascii=False))
+    else:
+        sys.stdout.write(protocol.to_csv(rows))
     return 0
 
 

@@ -116,8 +116,3 @@ def _names(con, codes) -> list[str]:
                        " ORDER BY 1", [sorted(codes)]).fetchall()
     return [r[0] for r in rows]
 
-
-def demo_visitor_scope(con) -> Scope:
-    """Demo mode without accounts: aggregates (detail 1) of every gemeente in the database."""
-    rows = con.execute("SELECT code FROM areas WHERE level = 'gemeente'").fetchall()
-    return Scope(gemeenten=frozenset(r[0] for r in rows), detail=1, label="Demobezoeker")

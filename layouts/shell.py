@@ -26,7 +26,8 @@ def shell():
             dbc.Container([
                 dbc.NavbarBrand("Veiligheidsbeeld", href="/", className="fw-semibold"),
                 nav,
-                html.Div(id="dataset-badge", className="dataset-badge text-end"),
+                html.Div(id="dataset-badge", className="dataset-badge text-end me-3"),
+                html.Div(id="user-menu", className="user-menu"),
             ], fluid=True),
             color="dark", dark=True, className="mb-3"),
         dbc.Container(html.Main(id="page", role="main"), fluid=True, className="pb-5"),

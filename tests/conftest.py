@@ -49,6 +49,7 @@ class LiveServer:
     """gunicorn serving ``create_app()`` on 127.0.0.1, as the Procfile does."""
 
     def __init__(self, db: Path, env: dict | None = None, workers: int = 2):
+        self.db = db
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = db.parent / f"server-{self.port}.log"
@@ -98,6 +99,30 @@ def demo_server(demo_db):
     server = LiveServer(demo_db)
     yield server
     server.stop()
+
+
+def login(page, server: LiveServer, name: str, password: str | None = None) -> None:
+    """Log a browser page in through the real login form (demo password by default)."""
+    page.goto(server.url + "/login")
+    page.fill("#name", name)
+    page.fill("#password", password or f"demo-{name}")
+    page.click("button[type=submit]")
+    page.wait_for_url(server.url + "/")
+
+
+def http_login(server: LiveServer, name: str, password: str | None = None):
+    """A requests.Session logged in through the login form (with its CSRF token)."""
+    import re
+
+    import requests
+
+    session = requests.Session()
+    form = session.get(server.url + "/login").text
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form).group(1)
+    response = session.post(server.url + "/login", allow_redirects=False, data={
+        "name": name, "password": password or f"demo-{name}", "csrf_token": token})
+    assert response.status_code == 302, response.text[:500]
+    return session
 
 
 @pytest.fixture(scope="session")

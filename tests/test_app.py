@@ -10,6 +10,8 @@ from playwright.sync_api import expect
 
 from data.queries.overview import KEY_GROUPS
 
+from .conftest import login
+
 pytestmark = pytest.mark.browser
 
 
@@ -32,7 +34,7 @@ def _expected_key_figures(db) -> tuple[dict[str, int], date, date]:
 
 def test_overview_key_figures_equal_direct_duckdb(page, demo_server, demo_db):
     expected, _start, _end = _expected_key_figures(demo_db)
-    page.goto(demo_server.url + "/")
+    login(page, demo_server, "analist")  # the whole demo unit
     for group in KEY_GROUPS:
         value = page.locator(f".key-figure-value[data-group='{group}']")
         expect(value).to_be_visible(timeout=20_000)
@@ -43,7 +45,7 @@ def test_overview_key_figures_equal_direct_duckdb(page, demo_server, demo_db):
 
 
 def test_header_shows_dataset_and_demo_badge(page, demo_server):
-    page.goto(demo_server.url + "/")
+    login(page, demo_server, "analist")
     expect(page.locator("#demo-badge")).to_have_text("DEMO", timeout=20_000)
     expect(page.locator(".dataset-name")).to_contain_text("Doggerland")
     expect(page.locator(".dataset-period")).to_have_text(re.compile(r"\w{3} \d{4} – \w{3} \d{4}"))
@@ -53,14 +55,14 @@ def test_gemeente_table_lists_every_demo_gemeente(page, demo_server, demo_db):
     con = duckdb.connect(str(demo_db), read_only=True)
     codes = {r[0] for r in con.execute("SELECT code FROM areas WHERE level = 'gemeente'").fetchall()}
     con.close()
-    page.goto(demo_server.url + "/")
+    login(page, demo_server, "analist")
     rows = page.locator(".gemeente-table tbody tr")
     expect(rows).to_have_count(len(codes), timeout=20_000)
     assert {rows.nth(i).get_attribute("data-code") for i in range(len(codes))} == codes
 
 
 def test_navigation_routes_and_unfinished_pages_say_so(page, demo_server):
-    page.goto(demo_server.url + "/")
+    login(page, demo_server, "burgemeester")
     for label, path in [("Kaart", "/kaart"), ("Trends", "/trends"),
                         ("Incidenten", "/incidenten"), ("Rapportages", "/rapportages")]:
         page.get_by_role("link", name=label, exact=True).click()
@@ -74,7 +76,7 @@ def test_page_loads_nothing_from_outside(page, demo_server):
     """Offline: every request the page makes goes to our own server."""
     requested = []
     page.on("request", lambda request: requested.append(request.url))
-    page.goto(demo_server.url + "/")
+    login(page, demo_server, "burgemeester")
     expect(page.locator(".key-figure").first).to_be_visible(timeout=20_000)
     page.wait_for_load_state("networkidle")
     outside = [u for u in requested if not u.startswith(demo_server.url)]

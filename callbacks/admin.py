@@ -1,0 +1,91 @@
+"""Beheer: agreement profiles and the protocol log (beheerder only); Mijn log for everyone."""
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+import dash_bootstrap_components as dbc
+from dash import ALL, Input, Output, State
+
+from callbacks.guard import Served, data_callback
+from dashboard.auth import current_user, get_db, get_state
+from data import accounts, protocol
+from data.scope import OutOfScope
+from layouts.admin import PRODUCTS
+
+
+def require_beheerder():
+    user = current_user()
+    if user is None or user.role != "beheerder":
+        raise OutOfScope(f"beheer requires role beheerder, not {getattr(user, 'role', None)}")
+    return user
+
+
+def register(app) -> None:
+    @data_callback(app, "beheer/profiel-lezen", [
+        Output("profile-message", "children"),
+        Output("profile-gemeente", "options"),
+        Output("profile-driehoek", "options"),
+        Output("profile-detail", "value"),
+        Output("profile-threshold", "value"),
+        Output("profile-driehoek", "value"),
+        Output({"type": "profile-product", "product": ALL}, "value"),
+        Output("profile-gemeente", "value"),
+    ], [Input("profile-gemeente", "value")])
+    def load_profile(_scope, gm_code):
+        require_beheerder()
+        con = get_db()
+        gemeenten = accounts.gemeente_choices(con)
+        options = [{"label": f"{name} ({code})", "value": code} for code, name in gemeenten]
+        types = [{"label": title, "value": code} for code, title in accounts.type_choices(con)]
+        gm_code = gm_code or (gemeenten[0][0] if gemeenten else None)
+        if gm_code is None:
+            return Served(("Geen gemeenten geladen.", [], types, 1, 5, [], [""] * len(PRODUCTS),
+                           None), rows=0)
+        p = accounts.get_profile(get_state(), gm_code)
+        stamp = (f"Laatst gewijzigd {p.updated_at[:16].replace('T', ' ')} door {p.updated_by}."
+                 if p.updated_at else "Standaardprofiel (nog niet vastgesteld).")
+        return Served((stamp, options, types, p.detail, p.threshold, list(p.driehoek),
+                       [p.products.get(key, "") for key in PRODUCTS], gm_code),
+                      rows=1, filters={"gemeente": gm_code})
+
+    @app.callback(
+        Output("profile-message", "children", allow_duplicate=True),
+        Input("profile-save", "n_clicks"),
+        State("profile-gemeente", "value"), State("profile-detail", "value"),
+        State("profile-threshold", "value"), State("profile-driehoek", "value"),
+        State({"type": "profile-product", "product": ALL}, "value"),
+        prevent_initial_call=True)
+    def save_profile(_clicks, gm_code, detail, threshold, driehoek, frequencies):
+        try:
+            user = require_beheerder()
+            products = {k: f for k, f in zip(PRODUCTS, frequencies) if f}
+            accounts.set_profile(get_state(), gm_code, by=user.name, detail=detail,
+                                 threshold=threshold, driehoek=driehoek or [], products=products)
+        except (OutOfScope, accounts.AccountError) as exc:
+            return dbc.Alert(str(exc), color="danger", className="mb-0")
+        return dbc.Alert(f"Profiel van {gm_code} opgeslagen en vastgelegd in het protocol.",
+                         color="success", className="mb-0")
+
+    @data_callback(app, "beheer/protocol", [
+        Output("log-count", "children"),
+        Output("log-grid", "rowData"),
+        Output("log-export", "href"),
+    ], [Input("log-user", "value"), Input("log-since", "value"), Input("log-view", "value"),
+        Input("log-outcome", "value")])
+    def search_log(_scope, user, since, view, outcome):
+        require_beheerder()
+        filters = {k: v for k, v in dict(user=user, since=since, view=view, outcome=outcome).items()
+                   if v}
+        rows = protocol.search(get_state(), **filters, limit=5000)
+        href = "/beheer/protocol.csv" + (f"?{urlencode(filters)}" if filters else "")
+        return Served((f"{len(rows):,} regels (hoogstens 5.000 getoond; de export bevat alles)"
+                       .replace(",", "."), rows, href), rows=len(rows), filters=filters)
+
+    @data_callback(app, "mijn-log", [
+        Output("own-log-count", "children"),
+        Output("own-log-grid", "rowData"),
+    ], [Input("own-log-grid", "id")])
+    def own_log(_scope, _):
+        rows = protocol.search(get_state(), user=current_user().name, limit=5000)
+        return Served((f"{len(rows)} regels", rows), rows=len(rows))
+

@@ -1,0 +1,61 @@
+"""The one way a callback serves police data: ``data_callback``.
+
+It builds the scope on the server, calls the view function with it, writes the protocol-log row
+*before* the response leaves, and turns an out-of-scope request into a short Dutch message (the
+detail goes to the log only). Every data view registers here, so tests can enumerate them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import dash
+import dash_bootstrap_components as dbc
+import flask
+
+from dashboard.auth import current_scope, current_user, get_state
+from data import protocol
+from data.scope import OutOfScope
+
+#: Output ids of every data callback, filled at registration (for tests and documentation).
+DATA_VIEWS: dict[str, str] = {}
+
+
+@dataclass
+class Served:
+    """What a data view returns: the Dash outputs, and what the protocol log records."""
+    outputs: tuple
+    rows: int
+    filters: dict = field(default_factory=dict)
+
+
+def refusal(message: str):
+    return dbc.Alert(message, color="warning", className="mb-0 refusal")
+
+
+def data_callback(app, view: str, outputs: list, inputs: list, states: list = ()):
+    """Register ``fn(scope, *values) -> Served`` as a logged, scoped Dash callback.
+
+    The first output must accept children: it carries the refusal message when the request is
+    out of scope; the other outputs are left unchanged then."""
+    def decorator(fn):
+        def callback(*values):
+            scope = current_scope()
+            log = dict(db=get_state(), user=current_user(), scope=scope, view=view,
+                       client=flask.request.remote_addr)
+            try:
+                served = fn(scope, *values)
+            except OutOfScope as exc:
+                protocol.record(**log, filters={"inputs": _short(values)}, rows=0,
+                                outcome="refused", detail=exc.detail)
+                return (refusal(str(exc)), *([dash.no_update] * (len(outputs) - 1)))
+            protocol.record(**log, filters=served.filters, rows=served.rows)
+            return served.outputs
+
+        app.callback(*outputs, *inputs, *states)(callback)
+        DATA_VIEWS[f"{outputs[0].component_id}.{outputs[0].component_property}"] = view
+        return fn
+    return decorator
+
+
+def _short(values) -> list:
+    return [v if isinstance(v, (str, int, float, type(None))) else str(v)[:200] for v in values]

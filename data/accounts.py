@@ -1,0 +1,222 @@
+"""Accounts and agreement profiles ("afsprakenprofielen"), stored in the state database."""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from data.state import StateDB, dumps, now
+
+ROLES = ("beheerder", "analist", "teamchef", "burgemeester", "adviseur")
+GEMEENTE_ROLES = ("burgemeester", "adviseur")
+POLICE_ROLES = ("analist", "teamchef")
+
+#: Default driehoeksmonitor indicators (bundle or type codes) and periodic products.
+DEFAULT_DRIEHOEK = ("woninginbraak", "1.4.7", "1.4.6", "geweld", "drugs", "N01", "N02", "N03")
+DEFAULT_PRODUCTS = {"stuurgegevens": "maandelijks", "incidentenrapport": "tweewekelijks",
+                    "halfjaarcijfers": "halfjaarlijks", "jaarafsluiting": "jaarlijks"}
+FREQUENCIES = ("dagelijks", "wekelijks", "tweewekelijks", "maandelijks", "viermaandelijks",
+               "halfjaarlijks", "jaarlijks")
+
+_hasher = PasswordHasher()  # argon2id, memory-hard
+_DUMMY_HASH = _hasher.hash("no such user")
+
+
+class AccountError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class User:
+    name: str
+    role: str
+    gemeenten: tuple[str, ...] = ()
+    eenheden: tuple[str, ...] = ()
+    demo: bool = False
+
+    # flask-login protocol
+    is_authenticated = True
+    is_active = True
+    is_anonymous = False
+
+    def get_id(self) -> str:
+        return self.name
+
+
+@dataclass(frozen=True)
+class Profile:
+    gm_code: str
+    detail: int = 1
+    threshold: int = 5
+    driehoek: tuple[str, ...] = DEFAULT_DRIEHOEK
+    products: dict = field(default_factory=lambda: dict(DEFAULT_PRODUCTS))
+    updated_at: str | None = None
+    updated_by: str | None = None
+
+
+# -- users -----------------------------------------------------------------------------------
+
+def _user(row) -> User:
+    return User(row["name"], row["role"], tuple(json.loads(row["gemeenten"])),
+                tuple(json.loads(row["eenheden"])), bool(row["demo"]))
+
+
+def add_user(db: StateDB, name: str, role: str, password: str, *, gemeenten=(), eenheden=(),
+             demo: bool = False) -> User:
+    if role not in ROLES:
+        raise AccountError(f"unknown role {role!r}; choose from {', '.join(ROLES)}")
+    if not name or len(password) < 8:
+        raise AccountError("a name and a password of at least 8 characters are required")
+    if role in GEMEENTE_ROLES and not gemeenten:
+        raise AccountError(f"role {role} needs at least one --gemeente")
+    if role == "teamchef" and not gemeenten:
+        raise AccountError("role teamchef needs --gemeente (gemeente, basisteam or district codes)")
+    if role == "analist" and not eenheden:
+        raise AccountError("role analist needs at least one --eenheid")
+    with db.transaction() as con:
+        if con.execute("SELECT 1 FROM users WHERE name = ?", (name,)).fetchall():
+            raise AccountError(f"user {name!r} already exists")
+        con.execute("INSERT INTO users VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (name, _hasher.hash(password), role, dumps(sorted(gemeenten)),
+                     dumps(sorted(eenheden)), int(demo), now()))
+    return get_user(db, name)
+
+
+def get_user(db: StateDB, name: str) -> User | None:
+    rows = db.query("SELECT * FROM users WHERE name = ?", (name,))
+    return _user(rows[0]) if rows else None
+
+
+def list_users(db: StateDB) -> list[User]:
+    return [_user(r) for r in db.query("SELECT * FROM users ORDER BY name")]
+
+
+def remove_user(db: StateDB, name: str) -> bool:
+    with db.transaction() as con:
+        return con.execute("DELETE FROM users WHERE name = ?", (name,)).rowcount == 1
+
+
+def set_password(db: StateDB, name: str, password: str) -> None:
+    if len(password) < 8:
+        raise AccountError("a password needs at least 8 characters")
+    with db.transaction() as con:
+        if con.execute("UPDATE users SET password_hash = ? WHERE name = ?",
+                       (_hasher.hash(password), name)).rowcount != 1:
+            raise AccountError(f"no user {name!r}")
+
+
+def verify(db: StateDB, name: str, password: str) -> User | None:
+    """The user when name and password match, else None (same work either way)."""
+    rows = db.query("SELECT * FROM users WHERE name = ?", (name,))
+    stored = rows[0]["password_hash"] if rows else _DUMMY_HASH
+    try:
+        _hasher.verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    return _user(rows[0]) if rows else None
+
+
+# -- agreement profiles ----------------------------------------------------------------------
+
+def get_profile(db: StateDB, gm_code: str) -> Profile:
+    """The gemeente's profile, or the defaults when none was agreed."""
+    rows = db.query("SELECT * FROM profiles WHERE gm_code = ?", (gm_code,))
+    if not rows:
+        return Profile(gm_code)
+    r = rows[0]
+    return Profile(r["gm_code"], r["detail"], r["threshold"], tuple(json.loads(r["driehoek"])),
+                   json.loads(r["products"]), r["updated_at"], r["updated_by"])
+
+
+def list_profiles(db: StateDB) -> list[Profile]:
+    return [get_profile(db, r["gm_code"]) for r in db.query("SELECT gm_code FROM profiles ORDER BY 1")]
+
+
+def set_profile(db: StateDB, gm_code: str, *, by: str, detail=None, threshold=None,
+                driehoek=None, products=None) -> Profile:
+    """Change a profile; the change is written to the protocol log in the same transaction."""
+    from data.protocol import append_row
+
+    old = get_profile(db, gm_code)
+    new = Profile(gm_code,
+                  old.detail if detail is None else int(detail),
+                  old.threshold if threshold is None else int(threshold),
+                  old.driehoek if driehoek is None else tuple(driehoek),
+                  old.products if products is None else dict(products),
+                  now(), by)
+    if new.detail not in (1, 2, 3):
+        raise AccountError("detail must be 1, 2 or 3")
+    if not 2 <= new.threshold <= 100:
+        raise AccountError("threshold must be between 2 and 100")
+    bad = [f for f in new.products.values() if f not in FREQUENCIES]
+    if bad:
+        raise AccountError(f"unknown frequency {bad[0]!r}; choose from {', '.join(FREQUENCIES)}")
+    with db.transaction() as con:
+        con.execute("INSERT OR REPLACE INTO profiles VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (gm_code, new.detail, new.threshold, dumps(list(new.driehoek)),
+                     dumps(new.products), new.updated_at, by))
+        changes = {k: {"oud": v, "nieuw": asdict(new)[k]} for k, v in asdict(old).items()
+                   if k not in ("updated_at", "updated_by") and asdict(new)[k] != v}
+        append_row(con, user=by, role="beheerder", scope=None, view="beheer/profiel",
+                   filters={"gemeente": gm_code, "wijzigingen": changes}, level=None, rows=1,
+                   client=None, outcome="ok")
+    return new
+
+
+# -- demo accounts ---------------------------------------------------------------------------
+
+def demo_password(name: str) -> str:
+    return f"demo-{name}"
+
+
+def ensure_demo_accounts(db: StateDB, con) -> list[str]:
+    """One account per role on the demo database (demo mode only), plus a second mayor so that
+    two gemeenten can be compared. Password: ``demo-<name>``. Returns the account names."""
+    gemeenten = [r[0] for r in con.execute(
+        "SELECT a.code FROM areas a LEFT JOIN population p ON p.code = a.code"
+        " WHERE a.level = 'gemeente' GROUP BY a.code ORDER BY max(p.population) DESC NULLS LAST,"
+        " a.code").fetchall()]
+    eenheden = [r[0] for r in con.execute(
+        "SELECT code FROM areas WHERE level = 'eenheid' ORDER BY code").fetchall()]
+    teams = [r[0] for r in con.execute(
+        "SELECT code FROM org_units WHERE kind = 'basisteam' ORDER BY code").fetchall()]
+    if not gemeenten:
+        return []
+    plan = {
+        "beheerder": ("beheerder", (), ()),
+        "analist": ("analist", (), tuple(eenheden[:1])),
+        "teamchef": ("teamchef", tuple(teams[:1]) or (gemeenten[0],), ()),
+        "burgemeester": ("burgemeester", (gemeenten[0],), ()),
+        "adviseur": ("adviseur", (gemeenten[0],), ()),
+        "burgemeester2": ("burgemeester", (gemeenten[min(1, len(gemeenten) - 1)],), ()),
+    }
+    if not eenheden:
+        plan.pop("analist")
+    for name, (role, gms, units) in plan.items():
+        if get_user(db, name) is None:
+            try:
+                add_user(db, name, role, demo_password(name), gemeenten=gms, eenheden=units,
+                         demo=True)
+            except AccountError:
+                pass  # another worker created it at the same moment
+    return list(plan)
+
+
+def gemeente_choices(con) -> list[tuple[str, str]]:
+    """(code, name) of every gemeente in the analytics database, for the profile editor.
+    Names and codes of gemeenten are public (CBS), not police data."""
+    return [(r[0], r[1]) for r in con.execute(
+        "SELECT code, coalesce(name, code) FROM areas WHERE level = 'gemeente' ORDER BY 2"
+    ).fetchall()]
+
+
+def type_choices(con) -> list[tuple[str, str]]:
+    """(code, title) of every bundle and crime/incident type, bundles first."""
+    bundles = con.execute(
+        "SELECT group_code, any_value(group_title) FROM type_groups GROUP BY 1 ORDER BY 2").fetchall()
+    types = con.execute(
+        "SELECT code, code || ' ' || title FROM crime_types WHERE kind <> 'totaal' ORDER BY sort_key"
+    ).fetchall()
+    return [(r[0], r[1]) for r in bundles] + [(r[0], r[1]) for r in types]

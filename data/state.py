@@ -1,0 +1,101 @@
+"""Mutable application state in SQLite (WAL mode): users, agreement profiles, the protocol log
+and login rate-limit counters.
+
+The DuckDB analytics file is read-only for the web server; everything the application itself
+writes lives here, where several gunicorn workers can write at once (SQLite serialises writers
+and WAL lets readers go on). The protocol log is append-only: triggers refuse UPDATE and DELETE.
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS users (
+    name TEXT PRIMARY KEY,
+    password_hash TEXT NOT NULL,
+    role TEXT NOT NULL,
+    gemeenten TEXT NOT NULL DEFAULT '[]',
+    eenheden TEXT NOT NULL DEFAULT '[]',
+    demo INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS profiles (
+    gm_code TEXT PRIMARY KEY,
+    detail INTEGER NOT NULL CHECK (detail BETWEEN 1 AND 3),
+    threshold INTEGER NOT NULL CHECK (threshold BETWEEN 2 AND 100),
+    driehoek TEXT NOT NULL,
+    products TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    updated_by TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS protocol_log (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL,
+    user TEXT,
+    role TEXT,
+    scope TEXT,
+    view TEXT NOT NULL,
+    filters TEXT,
+    level INTEGER,
+    rows INTEGER,
+    client TEXT,
+    outcome TEXT NOT NULL CHECK (outcome IN ('ok', 'refused')),
+    detail TEXT);
+CREATE INDEX IF NOT EXISTS protocol_log_user ON protocol_log (user, at);
+CREATE TRIGGER IF NOT EXISTS protocol_log_no_update BEFORE UPDATE ON protocol_log
+    BEGIN SELECT RAISE(ABORT, 'the protocol log is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS protocol_log_no_delete BEFORE DELETE ON protocol_log
+    BEGIN SELECT RAISE(ABORT, 'the protocol log is append-only'); END;
+CREATE TABLE IF NOT EXISTS rate_limits (
+    key TEXT PRIMARY KEY,
+    count INTEGER NOT NULL,
+    expires REAL NOT NULL);
+"""
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+class StateDB:
+    """One SQLite file; a connection per thread, autocommit, explicit write transactions."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self._local = threading.local()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.connection().executescript(SCHEMA)  # idempotent; executescript manages its own commit
+
+    def connection(self) -> sqlite3.Connection:
+        con = getattr(self._local, "con", None)
+        if con is None:
+            con = sqlite3.connect(self.path, timeout=30, isolation_level=None,
+                                  check_same_thread=False)
+            con.row_factory = sqlite3.Row
+            con.execute("PRAGMA journal_mode=WAL")
+            con.execute("PRAGMA synchronous=FULL")  # a logged row survives a crash
+            con.execute("PRAGMA foreign_keys=ON")
+            self._local.con = con
+        return con
+
+    @contextmanager
+    def transaction(self):
+        """BEGIN IMMEDIATE ... COMMIT; rolls back on any exception."""
+        con = self.connection()
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            yield con
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        con.execute("COMMIT")
+
+    def query(self, sql: str, params=()) -> list[sqlite3.Row]:
+        return self.connection().execute(sql, params).fetchall()
+
+
+def dumps(value) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)

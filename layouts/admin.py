@@ -1,0 +1,105 @@
+"""Beheer (administration) and Mijn log pages."""
+from __future__ import annotations
+
+import dash_ag_grid as dag
+import dash_bootstrap_components as dbc
+from dash import dcc, html
+
+from data.accounts import FREQUENCIES
+
+PRODUCTS = {
+    "stuurgegevens": "Maandelijkse stuurgegevens",
+    "tabellenboek": "Tabellenboek",
+    "viermaandsrapportage": "Vier-, acht- en twaalfmaandsrapportage",
+    "halfjaarcijfers": "Halfjaarcijfers",
+    "jaarafsluiting": "Jaarafsluiting",
+    "gebiedsscan": "Gebiedsscan",
+    "incidentenrapport": "Incidentenrapport",
+    "operationeel_beeld": "Algemeen operationeel beeld",
+}
+
+LOG_COLUMNS = [
+    {"field": "at", "headerName": "Tijd", "width": 210},
+    {"field": "user", "headerName": "Gebruiker", "width": 130},
+    {"field": "role", "headerName": "Rol", "width": 120},
+    {"field": "view", "headerName": "Weergave", "width": 170},
+    {"field": "outcome", "headerName": "Uitkomst", "width": 110},
+    {"field": "rows", "headerName": "Rijen", "width": 90},
+    {"field": "level", "headerName": "Niveau", "width": 90},
+    {"field": "scope", "headerName": "Scope", "flex": 1},
+    {"field": "filters", "headerName": "Filters", "flex": 1},
+    {"field": "client", "headerName": "Adres", "width": 130},
+]
+
+
+def log_grid(grid_id: str):
+    return dag.AgGrid(id=grid_id, columnDefs=LOG_COLUMNS, rowData=[],
+                      defaultColDef={"sortable": True, "filter": True, "resizable": True},
+                      dashGridOptions={"pagination": True, "paginationPageSize": 50},
+                      style={"height": "520px"}, className="ag-theme-alpine")
+
+
+def beheer():
+    frequency_options = [{"label": "geen", "value": ""}] + [
+        {"label": f, "value": f} for f in FREQUENCIES]
+    return html.Div([
+        html.H1("Beheer", className="h3"),
+        html.Div(id="beheer-status"),
+        dbc.Card(dbc.CardBody([
+            html.H2("Afsprakenprofiel per gemeente", className="h5"),
+            dbc.Row([
+                dbc.Col([dbc.Label("Gemeente", html_for="profile-gemeente"),
+                         dcc.Dropdown(id="profile-gemeente", clearable=False)], md=4),
+                dbc.Col([dbc.Label("Detailniveau", html_for="profile-detail"),
+                         dbc.RadioItems(id="profile-detail", options=[
+                             {"label": "1 · cijfers tot buurt/PC4", "value": 1},
+                             {"label": "2 · + incidentlijsten zonder adres", "value": 2},
+                             {"label": "3 · + adres, modus operandi en toelichting", "value": 3}],
+                             value=1)], md=5),
+                dbc.Col([dbc.Label("Drempel kleine aantallen", html_for="profile-threshold"),
+                         dbc.Input(id="profile-threshold", type="number", min=2, max=100,
+                                   step=1, value=5)], md=3),
+            ], className="mb-3"),
+            dbc.Label("Indicatoren driehoeksmonitor", html_for="profile-driehoek"),
+            dcc.Dropdown(id="profile-driehoek", multi=True, className="mb-3"),
+            dbc.Label("Periodieke producten"),
+            dbc.Row([dbc.Col([html.Div(label, className="small"),
+                              dcc.Dropdown(id={"type": "profile-product", "product": key},
+                                           options=frequency_options, value="",
+                                           clearable=False)], md=3, className="mb-2")
+                     for key, label in PRODUCTS.items()]),
+            dbc.Button("Opslaan", id="profile-save", color="primary", className="mt-2"),
+            html.Div(id="profile-message", className="mt-2"),
+        ]), className="mb-3"),
+        dbc.Card(dbc.CardBody([
+            html.H2("Protocollog", className="h5"),
+            dbc.Row([
+                dbc.Col(dbc.Input(id="log-user", placeholder="Gebruiker"), md=3),
+                dbc.Col(dbc.Input(id="log-since", placeholder="Vanaf (jjjj-mm-dd)"), md=3),
+                dbc.Col(dbc.Input(id="log-view", placeholder="Weergave"), md=2),
+                dbc.Col(dcc.Dropdown(id="log-outcome", placeholder="Uitkomst", options=[
+                    {"label": "ok", "value": "ok"}, {"label": "geweigerd", "value": "refused"}]),
+                    md=2),
+                dbc.Col(html.A("Exporteer CSV", id="log-export", href="/beheer/protocol.csv",
+                               className="btn btn-outline-secondary w-100"), md=2),
+            ], className="mb-2"),
+            html.Div(id="log-count", className="small text-body-secondary mb-1"),
+            log_grid("log-grid"),
+        ])),
+    ])
+
+
+def own_log():
+    return html.Div([
+        html.H1("Mijn log", className="h3"),
+        html.P("Alle keren dat u politiegegevens bekeek of downloadde, zoals vastgelegd in het "
+               "protocol (Wet politiegegevens).", className="text-body-secondary"),
+        html.Div(id="own-log-count", className="small mb-1"),
+        html.A("Download als CSV", href="/mijn-log.csv", className="btn btn-outline-secondary mb-2"),
+        log_grid("own-log-grid"),
+    ])
+
+
+def no_access():
+    return html.Div([html.H1("Geen toegang", className="h3"),
+                     dbc.Alert("U heeft geen toegang tot deze pagina.", color="warning")])
