@@ -72,6 +72,7 @@ def incident_import_rate(store: Store, rows: int) -> tuple[float, int]:
         with scratch.write("copy geography", fresh=True) as w:
             w.execute(f"ATTACH '{store.current_file()}' AS src (READ_ONLY)")
             for table in ("areas", "boundaries", "boundary_shapes", "population"):
+                w.execute(f"DELETE FROM {table}")
                 w.execute(f"INSERT INTO {table} SELECT * FROM src.{table}")
             w.execute("DETACH src")
         t = time.perf_counter()

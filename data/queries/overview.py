@@ -87,17 +87,20 @@ def dataset_summary(con, *, scope: Scope) -> dict:
 
 def key_figures(con, *, scope: Scope, period: Period) -> list[KeyFigure]:
     """Per bundle of KEY_GROUPS: registrations in ``period`` and in the 12 months before it."""
-    where, params = area_filter(scope, "m.area_code")
+    where, params = area_filter(scope, "area_code")
     previous = period.shifted(-12)
     rows = con.execute(f"""
+        WITH m AS (
+            SELECT type_code, month, count FROM ({_MONTHLY})
+            WHERE {where} AND month >= ? AND month < ?)
         SELECT g.group_code, any_value(g.group_title),
-               coalesce(sum(m.count) FILTER (WHERE m.month >= ? AND m.month < ?), 0),
-               coalesce(sum(m.count) FILTER (WHERE m.month >= ? AND m.month < ?), 0)
+               coalesce(sum(m.count) FILTER (WHERE m.month >= ?), 0),
+               coalesce(sum(m.count) FILTER (WHERE m.month < ?), 0)
         FROM type_groups g
-        LEFT JOIN ({_MONTHLY}) m ON m.type_code = g.type_code AND {where}
+        LEFT JOIN m ON m.type_code = g.type_code
         WHERE g.group_code IN (SELECT unnest(?::VARCHAR[]))
         GROUP BY g.group_code""",
-        [period.start, period.end, previous.start, previous.end, *params, list(KEY_GROUPS)],
+        [*params, previous.start, period.end, period.start, period.start, list(KEY_GROUPS)],
     ).fetchall()
     by_group = {r[0]: KeyFigure(r[0], r[1], int(r[2]), int(r[3])) for r in rows}
     return [by_group[g] for g in KEY_GROUPS if g in by_group]
