@@ -1,13 +1,25 @@
 """Placing points in areas: vectorised point-in-polygon against stored boundaries.
 
 Millions of points are placed with ``STRtree.query`` (GEOS, prepared geometries) instead of a
-Python loop; chunks run in a thread pool (GEOS releases the GIL). A point on a shared edge goes
-to the matching area that comes first in ``codes``.
+Python loop; chunks run in a thread pool (GEOS releases the GIL).
+
+:func:`locate_index` is the one implementation; :func:`locate` and :func:`locate_layers` map its
+indices to codes. Rules shared by all of them:
+
+* A point on a shared edge (or in overlapping polygons) goes to the matching polygon that comes
+  first in ``polygons``/``codes`` (``ties="index"``, the default). ``ties="query"`` keeps the
+  first match in STRtree query order instead; the demo generator uses it so that its seeded
+  output does not change.
+* ``nearest`` places a point outside every polygon in the nearest polygon: ``True`` at any
+  distance, a positive number only when at most that far away (same units as the
+  coordinates), ``False``/``None``/``0`` never. Equally near polygons: GEOS picks one.
+* Points without a position (NaN coordinates, missing or empty points) are not placed.
 """
 from __future__ import annotations
 
 import os
 from concurrent.futures import ThreadPoolExecutor
+from typing import Literal
 
 import numpy as np
 import shapely
@@ -15,6 +27,18 @@ import shapely
 from data.sql import scalar
 
 CHUNK = 200_000
+
+
+def locate_index(points, polygons, *, nearest: bool | float | None = False,
+                 ties: Literal["index", "query"] = "index") -> np.ndarray:
+    """Index into ``polygons`` of the polygon containing each point, -1 where none does (see the
+    module docstring for ``nearest`` and ``ties``).
+
+    ``points`` is an array of shapely points or a ``(lon, lat)`` pair of coordinate arrays, in
+    the CRS of ``polygons``. Returns an int64 array, one entry per point."""
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        chunks, index, size = _point_chunks(pool, points)
+        return _index_chunks(pool, chunks, index, size, polygons, nearest, ties)
 
 
 def locate(lon, lat, geoms, codes, *, nearest_within: float | None = None) -> np.ndarray:
@@ -29,44 +53,64 @@ def locate(lon, lat, geoms, codes, *, nearest_within: float | None = None) -> np
 def locate_layers(lon, lat, layers, *, nearest_within: float | None = None) -> list[np.ndarray]:
     """:func:`locate` for several layers ``[(geoms, codes), ...]`` at once (the points are
     built once)."""
-    lon = np.asarray(lon, dtype=float)
-    lat = np.asarray(lat, dtype=float)
-    index = np.flatnonzero(np.isfinite(lon) & np.isfinite(lat))
-    starts = range(0, len(index), CHUNK)
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        chunks = list(pool.map(
-            lambda s: shapely.points(lon[index[s:s + CHUNK]], lat[index[s:s + CHUNK]]), starts))
-        return [_locate_chunks(pool, chunks, index, len(lon), geoms, codes, nearest_within)
-                for geoms, codes in layers]
-
-
-def _locate_chunks(pool, chunks, index, size, geoms, codes, nearest_within) -> np.ndarray:
-    codes = np.asarray(codes, dtype=object)
-    out = np.full(size, None, dtype=object)
-    if not len(index) or not len(codes):
+        chunks, index, size = _point_chunks(pool, (lon, lat))
+        out = []
+        for geoms, codes in layers:
+            codes = np.asarray(codes, dtype=object)
+            found = _index_chunks(pool, chunks, index, size, geoms, nearest_within, "index")
+            named = np.full(size, None, dtype=object)
+            hit = found >= 0
+            named[hit] = codes[found[hit]]
+            out.append(named)
         return out
-    geoms = np.asarray(geoms, dtype=object)
-    shapely.prepare(geoms)
-    tree = shapely.STRtree(geoms)
+
+
+def _point_chunks(pool, points):
+    """(chunks of shapely points, their positions in the input, input length). Points without
+    a position are left out."""
+    if isinstance(points, tuple):
+        lon, lat = (np.asarray(a, dtype=float) for a in points)
+        index = np.flatnonzero(np.isfinite(lon) & np.isfinite(lat))
+        chunks = list(pool.map(
+            lambda s: shapely.points(lon[index[s:s + CHUNK]], lat[index[s:s + CHUNK]]),
+            range(0, len(index), CHUNK)))
+        return chunks, index, len(lon)
+    points = np.asarray(points, dtype=object)
+    index = np.flatnonzero(~shapely.is_missing(points) & ~shapely.is_empty(points))
+    return [points[index[s:s + CHUNK]] for s in range(0, len(index), CHUNK)], index, len(points)
+
+
+def _index_chunks(pool, chunks, index, size, polygons, nearest, ties) -> np.ndarray:
+    if ties not in ("index", "query"):
+        raise ValueError(f"ties must be 'index' or 'query', not {ties!r}")
+    out = np.full(size, -1, dtype=np.int64)
+    polygons = np.asarray(polygons, dtype=object)
+    if not len(index) or not len(polygons):
+        return out
+    shapely.prepare(polygons)
+    tree = shapely.STRtree(polygons)
+    max_distance = None if nearest is True else nearest
 
     def query(chunk):
         point_i, geom_i = tree.query(chunk, predicate="intersects")
-        order = np.lexsort((geom_i, point_i))
+        if ties == "index":
+            order = np.lexsort((geom_i, point_i))
+        else:  # query order: already grouped by point; a stable sort keeps each point's order
+            order = np.argsort(point_i, kind="stable")
         point_i, geom_i = point_i[order], geom_i[order]
         first = np.unique(point_i, return_index=True)[1]
         found = np.full(len(chunk), -1, dtype=np.int64)
         found[point_i[first]] = geom_i[first]
-        if nearest_within:
+        if nearest:
             missing = np.flatnonzero(found < 0)
             if len(missing):
-                near_p, near_g = tree.query_nearest(chunk[missing], max_distance=nearest_within,
+                near_p, near_g = tree.query_nearest(chunk[missing], max_distance=max_distance,
                                                     all_matches=False)
                 found[missing[near_p]] = near_g
         return found
 
-    found = np.concatenate(list(pool.map(query, chunks)))
-    hit = found >= 0
-    out[index[hit]] = codes[found[hit]]
+    out[index] = np.concatenate(list(pool.map(query, chunks)))
     return out
 
 

@@ -18,6 +18,7 @@ from shapely.geometry import Point
 from data.demo.generator import largest_remainder
 from data.demo.names import pc6_letters, place_names, street_names
 from geo import synthetic as syn
+from geo.pointinpolygon import locate_index
 
 #: Metric CRS used to build the region (UTM 31N; 3E is its central meridian).
 METRIC = "EPSG:32631"
@@ -436,9 +437,10 @@ def _pc6_frame(rng, pc4, pc4_pop, buurten, density):
     frame = gpd.GeoDataFrame(pd.DataFrame([r[:-1] for r in rows], columns=[
         "code", "pc4", "gm_code", "street_id", "street_pos", "seed_x", "seed_y"]),
         geometry=[r[-1] for r in rows], crs=METRIC)
-    # The buurt of each PC6 is the buurt that contains its representative point.
+    # The buurt of each PC6 is the buurt that contains its representative point. (Placing
+    # points here uses STRtree query order for ties, which keeps the seeded output unchanged.)
     label = shapely.point_on_surface(frame.geometry.values)
-    frame["bu_index"] = _locate(buurten.geometry.values, label)
+    frame["bu_index"] = locate_index(label, buurten.geometry.values, nearest=True, ties="query")
     frame["bu_code"] = buurten["code"].to_numpy()[frame["bu_index"]]
     frame["wk_code"] = buurten["wk_code"].to_numpy()[frame["bu_index"]]
     return frame
@@ -468,20 +470,6 @@ def _principal_position(x, y, group):
     return out
 
 
-def _locate(polygons, points) -> np.ndarray:
-    """Index of the polygon containing each point (nearest polygon when none does)."""
-    tree = shapely.STRtree(polygons)
-    pt_idx, poly_idx = tree.query(points, predicate="intersects")
-    out = np.full(len(points), -1, dtype=np.int64)
-    # Keep the first hit per point (hits on a shared edge are equally right).
-    first = np.unique(pt_idx, return_index=True)[1]
-    out[pt_idx[first]] = poly_idx[first]
-    missing = np.flatnonzero(out < 0)
-    if len(missing):
-        out[missing] = tree.query_nearest(points[missing], all_matches=False)[1]
-    return out
-
-
 def _addresses(rng, buurten, pc6, density, hotspots) -> pd.DataFrame:
     """Addresses (about one per 2.2 inhabitants, at least 20 per buurt), denser where the
     density field is high, with extra addresses clustered around each hot spot."""
@@ -507,7 +495,7 @@ def _addresses(rng, buurten, pc6, density, hotspots) -> pd.DataFrame:
     frame = pd.DataFrame({"x": np.concatenate(xs), "y": np.concatenate(ys),
                           "bu_index": np.concatenate(owner)})
     points = shapely.points(frame["x"].to_numpy(), frame["y"].to_numpy())
-    p6 = _locate(pc6.geometry.values, points)
+    p6 = locate_index(points, pc6.geometry.values, nearest=True, ties="query")
     frame["pc6_index"] = p6
     frame["pc6"] = pc6["code"].to_numpy()[p6]
     frame["pc4"] = pc6["pc4"].to_numpy()[p6]
@@ -534,7 +522,7 @@ def _name_streets(rng, pc6, addresses, gemeenten, hotspots) -> None:
         ids = np.unique(pc6.loc[pc6["gm_code"] == code, "street_id"].to_numpy())
         names[ids] = street_names(rng, len(ids), exclude=fixed.values())
     points = shapely.points([h.x for h in hotspots], [h.y for h in hotspots])
-    at = _locate(pc6.geometry.values, points)
+    at = locate_index(points, pc6.geometry.values, nearest=True, ties="query")
     for h, p in zip(hotspots, at):
         names[pc6["street_id"].iloc[p]] = fixed[h.key]
     pc6["street"] = names[pc6["street_id"].to_numpy()]

@@ -21,6 +21,7 @@ from data.demo.patterns import EFFECT_GROUPS, type_table
 from data.demo.texts import TextTable
 from data.incidents import append_incidents, finalize_incidents
 from data.sql import scalar
+from geo.pointinpolygon import locate_index
 from geo.synthetic import sample_points_in_polygons
 
 DATASET_NAME = "Demo: synthetische incidenten op echte indeling"
@@ -132,7 +133,9 @@ def load_buurten(con, year: int) -> pd.DataFrame:
         stale = ~b["gm_code"].isin(current).to_numpy()
         if stale.any():
             labels = shapely.points(b.loc[stale, "label_lon"], b.loc[stale, "label_lat"])
-            hit = _containing(gemeenten["geometry"].to_numpy(), labels, nearest_within=0.05)
+            # nearest: a coastal buurt beyond a generalised gemeente outline (degrees).
+            hit = locate_index(labels, gemeenten["geometry"].to_numpy(), nearest=0.05,
+                               ties="query")
             found = hit >= 0
             idx = np.flatnonzero(stale)[found]
             b.loc[idx, "gm_code"] = gemeenten["code"].to_numpy()[hit[found]]
@@ -149,30 +152,13 @@ def load_buurten(con, year: int) -> pd.DataFrame:
     return b.reset_index(drop=True)
 
 
-def _containing(polygons, points, *, nearest_within: float | None = None) -> np.ndarray:
-    """Index of the polygon containing each point, -1 where none does. With
-    ``nearest_within`` (degrees) a point outside every polygon (a coastal buurt beyond a
-    generalised gemeente outline) takes the nearest polygon within that distance."""
-    tree = shapely.STRtree(polygons)
-    pt, poly = tree.query(points, predicate="intersects")
-    out = np.full(len(points), -1, dtype=np.int64)
-    first = np.unique(pt, return_index=True)[1]
-    out[pt[first]] = poly[first]
-    missing = np.flatnonzero(out < 0)
-    if nearest_within and len(missing):
-        pt, poly = tree.query_nearest(points[missing], max_distance=nearest_within,
-                                      all_matches=False)
-        out[missing[pt]] = poly
-    return out
-
-
 def _wijk_at(con, points, gm_codes) -> np.ndarray:
     """The wijk (of the given gemeente) containing each point, else None."""
     wijken = _latest(con, "wijk")
     out = np.full(len(points), None, dtype=object)
     if wijken.empty:
         return out
-    hit = _containing(wijken["geometry"].to_numpy(), points)
+    hit = locate_index(points, wijken["geometry"].to_numpy(), ties="query")
     codes = wijken["code"].to_numpy()
     for i, h in enumerate(hit):
         if h >= 0 and codes[h][2:6] == gm_codes[i][2:6]:
@@ -246,7 +232,7 @@ def _sample_points(con, b: pd.DataFrame, rng) -> Points:
     pc4 = None
     pc4_layer = _latest(con, "pc4")
     if not pc4_layer.empty:
-        hit = _containing(pc4_layer["geometry"].to_numpy(), points)
+        hit = locate_index(points, pc4_layer["geometry"].to_numpy(), ties="query")
         values = np.where(hit >= 0, pc4_layer["code"].to_numpy()[np.maximum(hit, 0)], None)
         pc4 = Strings.of(values)
     start = np.concatenate([[0], np.cumsum(counts)[:-1]])

@@ -136,13 +136,18 @@ def _lookup(columns, wanted):
     return next((lower[w] for w in wanted if w in lower), None)
 
 
+def _given_field(columns, given, option, path) -> str:
+    """The attribute named by ``option`` (case-insensitive); a fatal error when there is none."""
+    field = _lookup(columns, [given.lower()])
+    if field is None:
+        raise FatalImportError(f"{option} {given!r} is not an attribute of the layer "
+                               f"(attributes: {', '.join(columns)})", file=path, column=given)
+    return field
+
+
 def _code_field(gdf, columns, level, given, path) -> str:
     if given:
-        field = _lookup(columns, [given.lower()])
-        if field is None:
-            raise FatalImportError(f"--code-field {given!r} is not an attribute of the layer "
-                                   f"(attributes: {', '.join(columns)})", file=path, column=given)
-        return field
+        return _given_field(columns, given, "--code-field", path)
     pattern = re.compile(CODE_PATTERNS[level])
 
     def share(col):
@@ -165,11 +170,7 @@ def _code_field(gdf, columns, level, given, path) -> str:
 
 def _name_field(columns, level, given, code_field, path) -> str | None:
     if given:
-        field = _lookup(columns, [given.lower()])
-        if field is None:
-            raise FatalImportError(f"--name-field {given!r} is not an attribute of the layer "
-                                   f"(attributes: {', '.join(columns)})", file=path, column=given)
-        return field
+        return _given_field(columns, given, "--name-field", path)
     candidates = [c for c in columns if c != code_field]
     field = _lookup(candidates, NAME_FIELDS[level])
     if field is None:  # statnaam_2024 and the like
