@@ -64,9 +64,13 @@ class LiveServer:
 
     def wait_ready(self, timeout: float = 60) -> None:
         deadline = time.time() + timeout
+        bound = f"Listening at: {self.url} ({self.proc.pid})"
         while time.time() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited: {self.log.read_text()[-2000:]}")
+            if bound not in self.log.read_text():  # the port is ours, not a concurrent run's
+                time.sleep(0.2)
+                continue
             try:
                 urllib.request.urlopen(self.url + "/_dash-layout", timeout=2)
                 return
