@@ -207,6 +207,10 @@ def cmd_users(args) -> int:
             user = accounts.add_user(state, args.name, args.role, _password(args),
                                      gemeenten=args.gemeente, eenheden=args.eenheid)
             print(f"user {user.name} added ({user.role})")
+            unknown = _unknown_codes(args, [*args.gemeente, *args.eenheid])
+            if unknown:
+                print(f"warning: not in the database (yet): {', '.join(unknown)}; the user sees "
+                      "nothing there until these areas are imported", file=sys.stderr)
         elif args.users_command == "list":
             for user in accounts.list_users(state):
                 areas = ",".join(user.gemeenten + user.eenheden) or "-"
@@ -224,6 +228,16 @@ def cmd_users(args) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def _unknown_codes(args, codes: list[str]) -> list[str]:
+    from data.accounts import known_codes
+    from data.store import Store
+
+    store = Store(args.db_path)
+    if not store.exists():
+        return []
+    return sorted(set(codes) - known_codes(store.read(), codes))
 
 
 def cmd_profiles(args) -> int:

@@ -220,3 +220,12 @@ def type_choices(con) -> list[tuple[str, str]]:
         "SELECT code, code || ' ' || title FROM crime_types WHERE kind <> 'totaal' ORDER BY sort_key"
     ).fetchall()
     return [(r[0], r[1]) for r in bundles] + [(r[0], r[1]) for r in types]
+
+
+def known_codes(con, codes) -> set[str]:
+    """Which of ``codes`` exist as areas or police units in the analytics database."""
+    rows = con.execute(
+        "SELECT code FROM areas WHERE code IN (SELECT unnest(?::VARCHAR[])) UNION "
+        "SELECT code FROM org_units WHERE code IN (SELECT unnest(?::VARCHAR[]))",
+        [list(codes), list(codes)]).fetchall()
+    return {r[0] for r in rows}
