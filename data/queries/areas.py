@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from data.queries.overview import Period
+from data.queries.overview import MONTHLY_GEMEENTE_COUNTS, Period
 from data.scope import Scope, area_filter
 from data.suppression import suppress_hierarchy
 
@@ -49,13 +49,33 @@ def _raw_counts(con, scope: Scope, level: str, period: Period, group: str,
         [*params_i, *extra, period.start, period.end, group, level, *params_a, *extra]).df()
 
 
+def _gemeente_counts(con, scope: Scope, period: Period, group: str,
+                     within: str | None) -> pd.DataFrame:
+    """Gemeente level from the monthly gemeente counts (periods are whole months), so the
+    national layer never scans the incident table."""
+    where, params = area_filter(scope, "a.code")
+    within_sql, extra = ("AND a.code = ?", [within]) if within else ("", [])
+    return con.execute(f"""
+        WITH m AS (
+            SELECT m.area_code, sum(m.count) AS n
+            FROM ({MONTHLY_GEMEENTE_COUNTS}) m
+            WHERE m.month >= ? AND m.month < ?
+              AND m.type_code IN (SELECT type_code FROM type_groups WHERE group_code = ?)
+            GROUP BY m.area_code)
+        SELECT a.code, a.name, a.gm_code, a.re_code AS parent_code,
+               coalesce(m.n, 0)::BIGINT AS count
+        FROM areas a LEFT JOIN m ON m.area_code = a.code
+        WHERE a.level = 'gemeente' AND {where} {within_sql}
+        ORDER BY a.code""", [period.start, period.end, group, *params, *extra]).df()
+
+
 def incident_counts_by_area(con, *, scope: Scope, level: str, period: Period, group: str,
                             within: str | None = None) -> pd.DataFrame:
     """Registrations of bundle ``group`` in ``period`` per area of ``level`` in scope,
     optionally only inside gemeente ``within``. Columns: code, name, gm_code, parent_code,
     count (nullable; hidden cells are <NA>), suppressed, total_hidden."""
     if level == "gemeente":
-        frame = _raw_counts(con, scope, level, period, group, within)
+        frame = _gemeente_counts(con, scope, period, group, within)
         return frame.assign(suppressed=False, total_hidden=False)
     parent_level = PAIRS[level]
     child_level = CHILD[parent_level]

@@ -15,8 +15,8 @@ from data.scope import Scope, area_filter
 #: Bundles shown as key figures, in order.
 KEY_GROUPS = ("alle_misdrijven", "woninginbraak", "hic", "geweld", "overlast")
 
-# Monthly gemeente counts, preferring those derived from incidents when there are any.
-_MONTHLY = """
+#: Monthly gemeente counts, preferring those derived from incidents when there are any.
+MONTHLY_GEMEENTE_COUNTS = """
     SELECT area_code, period_start AS month, type_code, count, provisional
     FROM counts
     WHERE level = 'gemeente' AND period_type = 'M'
@@ -57,7 +57,7 @@ def _add_months(day: date, months: int) -> date:
 def latest_month(con, *, scope: Scope) -> date | None:
     """First day of the newest month with data in scope (usually still incomplete)."""
     where, params = area_filter(scope, "area_code")
-    rows = con.execute(f"SELECT max(month) FROM ({_MONTHLY}) WHERE {where}", params).fetchall()
+    rows = con.execute(f"SELECT max(month) FROM ({MONTHLY_GEMEENTE_COUNTS}) WHERE {where}", params).fetchall()
     return rows[0][0] if rows and rows[0][0] else None
 
 
@@ -74,7 +74,7 @@ def dataset_summary(con, *, scope: Scope) -> dict:
     meta = dict(con.execute("SELECT key, value FROM meta").fetchall())
     where, params = area_filter(scope, "area_code")
     first, last = con.execute(
-        f"SELECT min(month), max(month) FROM ({_MONTHLY}) WHERE {where}", params).fetchall()[0]
+        f"SELECT min(month), max(month) FROM ({MONTHLY_GEMEENTE_COUNTS}) WHERE {where}", params).fetchall()[0]
     return {
         "name": meta.get("dataset_name", "Veiligheidsbeeld"),
         "source": meta.get("dataset_source", ""),
@@ -91,7 +91,7 @@ def key_figures(con, *, scope: Scope, period: Period) -> list[KeyFigure]:
     previous = period.shifted(-12)
     rows = con.execute(f"""
         WITH m AS (
-            SELECT type_code, month, count FROM ({_MONTHLY})
+            SELECT type_code, month, count FROM ({MONTHLY_GEMEENTE_COUNTS})
             WHERE {where} AND month >= ? AND month < ?)
         SELECT g.group_code, any_value(g.group_title),
                coalesce(sum(m.count) FILTER (WHERE m.month >= ?), 0),
@@ -111,7 +111,7 @@ def monthly_series(con, *, scope: Scope, group: str, period: Period) -> pd.DataF
     where, params = area_filter(scope, "m.area_code")
     return con.execute(f"""
         SELECT m.month, sum(m.count)::BIGINT AS count, bool_or(m.provisional) AS provisional
-        FROM ({_MONTHLY}) m
+        FROM ({MONTHLY_GEMEENTE_COUNTS}) m
         JOIN type_groups g ON g.type_code = m.type_code AND g.group_code = ?
         WHERE {where} AND m.month >= ? AND m.month < ?
         GROUP BY m.month ORDER BY m.month""",
@@ -124,7 +124,7 @@ def gemeente_table(con, *, scope: Scope, period: Period) -> pd.DataFrame:
     return con.execute(f"""
         WITH crimes AS (
             SELECT m.area_code, sum(m.count) AS misdrijven
-            FROM ({_MONTHLY}) m
+            FROM ({MONTHLY_GEMEENTE_COUNTS}) m
             JOIN type_groups g ON g.type_code = m.type_code AND g.group_code = 'alle_misdrijven'
             WHERE m.month >= ? AND m.month < ?
             GROUP BY m.area_code),

@@ -1,0 +1,213 @@
+"""Queries behind the Kaart page: area geometry, map values, bundles and periods.
+
+Geometry and values travel separately: :func:`geometry` returns a ready GeoJSON
+FeatureCollection string (built in SQL from ``boundary_shapes``, never parsed in Python) for the
+areas of one level in scope; :func:`map_values` returns one row per area with the measure shown
+on the map, built on :func:`data.queries.areas.incident_counts_by_area` so small-count
+suppression applies before any rate, change or rank is derived.
+"""
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+
+from data.queries.areas import incident_counts_by_area
+from data.queries.overview import Period, dataset_summary, last_complete_months
+from data.scope import OutOfScope, Scope, area_filter, ensure_gemeente
+
+#: Levels the map can show, in drill-down order.
+MAP_LEVELS = ("gemeente", "wijk", "buurt", "pc4", "pc6")
+#: Level -> the level whose code may narrow it down to one parent area (besides a gemeente).
+PARENT_LEVEL = {"buurt": "wijk", "pc6": "pc4"}
+MEASURES = ("count", "per_1000", "change")
+
+
+def _tier(scope: Scope, con, level: str) -> str:
+    if level in ("gemeente", "eenheid"):
+        where, params = area_filter(scope, "code")
+        eenheden = con.execute(
+            f"SELECT count(DISTINCT re_code) FROM areas WHERE level = 'gemeente' AND {where}",
+            params).fetchall()[0][0]
+        return "overview" if eenheden > 1 else "regional"
+    return "regional" if level == "wijk" else "local"
+
+
+def area(con, *, scope: Scope, code: str) -> dict:
+    """Code, level, name and gemeente of one area in scope; OutOfScope for anything else
+    (including unknown codes, so a probe cannot tell the two apart)."""
+    if not isinstance(code, str) or not code:
+        raise OutOfScope(f"area {code!r} invalid")
+    where, params = area_filter(scope, "gm_code")
+    rows = con.execute(
+        f"SELECT code, level, coalesce(name, code), gm_code, parent_code FROM areas"
+        f" WHERE code = ? AND level IN (SELECT unnest(?::VARCHAR[])) AND {where}",
+        [code, list(MAP_LEVELS), *params]).fetchall()
+    if not rows:
+        raise OutOfScope(f"area {code} outside scope or unknown")
+    code, level, name, gm_code, parent = rows[0]
+    return {"code": code, "level": level, "name": name, "gm_code": gm_code, "parent": parent}
+
+
+def _check(scope: Scope, level: str, within: str | None) -> None:
+    if level not in MAP_LEVELS and level != "eenheid":
+        raise ValueError(f"unknown map level {level!r}")
+    if within is not None:
+        ensure_gemeente(scope, within)
+
+
+def geometry(con, *, scope: Scope, level: str, within: str | None = None,
+             parent: str | None = None) -> str:
+    """GeoJSON FeatureCollection (a string) of the areas of ``level`` in scope, optionally
+    inside gemeente ``within`` and under parent area ``parent`` (a wijk for buurten, a PC4 for
+    PC6). Features have ``id`` = area code and properties ``code`` and ``name`` only. Shapes come
+    from the latest vintage of the level, at the tier that suits it."""
+    _check(scope, level, within)
+    tier = _tier(scope, con, level)
+    if level == "eenheid":
+        where, params = area_filter(scope, "g.code")
+        selection = (f"SELECT a.code, a.name FROM areas a WHERE a.level = 'eenheid' AND a.code IN"
+                     f" (SELECT g.re_code FROM areas g WHERE g.level = 'gemeente' AND {where})")
+    else:
+        where, params = area_filter(scope, "a.gm_code")
+        selection = f"SELECT a.code, a.name FROM areas a WHERE a.level = ? AND {where}"
+        params = [level, *params]
+        if within is not None:
+            selection += " AND a.gm_code = ?"
+            params.append(within)
+        if parent is not None:
+            selection += " AND a.parent_code = ?"
+            params.append(parent)
+    text = con.execute(f"""
+        WITH sel AS ({selection}),
+        latest AS (SELECT max(vintage) AS v FROM boundary_shapes WHERE level = ?)
+        SELECT '{{"type":"FeatureCollection","features":[' || coalesce(string_agg(
+                   '{{"type":"Feature","id":' || to_json(sel.code)
+                   || ',"properties":{{"code":' || to_json(sel.code)
+                   || ',"name":' || to_json(coalesce(b.name, sel.name, sel.code))
+                   || '}},"geometry":' || s.geojson || '}}', ',' ORDER BY sel.code), '')
+               || ']}}'
+        FROM sel
+        JOIN boundary_shapes s ON s.code = sel.code AND s.level = ? AND s.tier = ?
+             AND s.vintage = (SELECT v FROM latest)
+        LEFT JOIN boundaries b ON b.code = s.code AND b.level = s.level AND b.vintage = s.vintage
+        """, [*params, level, level, tier]).fetchall()
+    return text[0][0]
+
+
+def bundle_options(con, *, scope: Scope) -> list[tuple[str, str]]:
+    """(group code, Dutch title) of every bundle, 'alle_misdrijven' first. Reference data: the
+    scope only decides whether there is anything to choose at all."""
+    if scope.empty:
+        return []
+    rows = con.execute("SELECT group_code, any_value(group_title) FROM type_groups"
+                       " GROUP BY group_code ORDER BY group_code <> 'alle_misdrijven', 2").fetchall()
+    return [(r[0], r[1]) for r in rows]
+
+
+def period_options(con, *, scope: Scope) -> list[tuple[str, Period]]:
+    """Selectable periods: '12m' (the last 12 complete months) and every complete calendar
+    year with data in scope, newest first."""
+    last12 = last_complete_months(con, scope=scope, months=12)
+    if last12 is None:
+        return []
+    first = dataset_summary(con, scope=scope)["first_month"]
+    options = [("12m", last12)]
+    year = last12.end.year - 1
+    while first is not None and date(year, 1, 1) >= first:
+        options.append((str(year), Period(date(year, 1, 1), date(year + 1, 1, 1))))
+        year -= 1
+    return options
+
+
+def resolve_period(con, *, scope: Scope, key: str | None) -> tuple[str, Period] | None:
+    """The option ``key`` (default and fallback: the last 12 months), or None without data."""
+    options = period_options(con, scope=scope)
+    if not options:
+        return None
+    return next(((k, p) for k, p in options if k == key), options[0])
+
+
+def _population(con, codes: list[str], year: int) -> pd.DataFrame:
+    return con.execute("""
+        SELECT code, arg_max(population, year) AS population FROM population
+        WHERE code IN (SELECT unnest(?::VARCHAR[])) AND year <= ?
+        GROUP BY code""", [codes, year]).df()
+
+
+def map_values(con, *, scope: Scope, level: str, period: Period, group: str, measure: str,
+               within: str | None = None, parent: str | None = None) -> pd.DataFrame:
+    """One row per area of ``level`` in scope (inside gemeente ``within`` and parent area
+    ``parent`` when given) with the map measure:
+
+    * ``count``: registrations of bundle ``group`` in ``period``;
+    * ``per_1000``: per 1,000 inhabitants (population of the area in the period's last year, or
+      the newest year before it); no population, no rate;
+    * ``change``: percentage change against the same period a year earlier (``change`` holds
+      the absolute difference); no comparison when either period is hidden, starts before the
+      data or had no registrations.
+
+    Columns: code, name, parent_code, count (nullable), previous, change, change_pct,
+    population, per_1000, value (the chosen measure), suppressed, previous_suppressed, rank
+    (1 = highest value among the areas with the same parent), ranked (how many of them have a
+    value) and parent_total (the parent area's count; <NA> when hidden; for gemeenten the total
+    of the gemeenten in scope under the same eenheid).
+    """
+    _check(scope, level, within)
+    if level not in MAP_LEVELS:
+        raise ValueError(f"no values for level {level!r}")
+    if measure not in MEASURES:
+        raise ValueError(f"unknown measure {measure!r}")
+    frame = incident_counts_by_area(con, scope=scope, level=level, period=period, group=group,
+                                    within=within)
+    previous_period = period.shifted(-12)
+    first = dataset_summary(con, scope=scope)["first_month"]
+    if first is not None and previous_period.start >= first:
+        before = incident_counts_by_area(con, scope=scope, level=level, period=previous_period,
+                                         group=group, within=within)
+        frame = frame.merge(before[["code", "count", "suppressed"]].rename(
+            columns={"count": "previous", "suppressed": "previous_suppressed"}),
+            on="code", how="left")
+    else:
+        frame["previous"] = pd.array([pd.NA] * len(frame), dtype="Int64")
+        frame["previous_suppressed"] = False
+    frame["previous_suppressed"] = frame["previous_suppressed"].fillna(False).astype(bool)
+    frame["previous"] = frame["previous"].astype("Int64")
+    frame["count"] = frame["count"].astype("Int64")
+
+    # Parent totals, taken from the (suppressed) parent layer.
+    if level == "gemeente":
+        totals = frame.groupby("parent_code", as_index=False)["count"].sum()
+        totals = totals.rename(columns={"parent_code": "code", "count": "parent_total"})
+    else:
+        parent_level = {"wijk": "gemeente", "pc4": "gemeente",
+                        "buurt": "wijk", "pc6": "pc4"}[level]
+        totals = incident_counts_by_area(con, scope=scope, level=parent_level, period=period,
+                                         group=group, within=within)[["code", "count"]]
+        totals = totals.rename(columns={"count": "parent_total"})
+    frame = frame.merge(totals, left_on="parent_code", right_on="code", how="left",
+                        suffixes=("", "_p")).drop(columns=["code_p"])
+    frame["parent_total"] = frame["parent_total"].astype("Int64")
+
+    if parent is not None:
+        frame = frame[frame["parent_code"] == parent].reset_index(drop=True)
+
+    year = (period.end.replace(day=1).year if period.end.month > 1 else period.end.year - 1)
+    population = _population(con, frame["code"].tolist(), year)
+    frame = frame.merge(population, on="code", how="left")
+    frame["population"] = frame["population"].astype("Int64")
+
+    count = frame["count"].astype("Float64")
+    previous = frame["previous"].astype("Float64")
+    pop = frame["population"].astype("Float64")
+    frame["per_1000"] = (count * 1000.0 / pop.where(pop > 0)).round(1)
+    frame["change"] = (frame["count"] - frame["previous"]).astype("Int64")
+    frame["change_pct"] = ((count - previous) / previous.where(previous > 0) * 100.0).round(1)
+    frame["value"] = {"count": count, "per_1000": frame["per_1000"],
+                      "change": frame["change_pct"]}[measure]
+    frame["rank"] = (frame.groupby("parent_code")["value"]
+                     .rank(method="min", ascending=False).astype("Int64"))
+    frame["ranked"] = frame.groupby("parent_code")["value"].transform("count").astype("Int64")
+    return frame[["code", "name", "parent_code", "count", "previous", "change", "change_pct",
+                  "population", "per_1000", "value", "suppressed", "previous_suppressed", "rank", "ranked",
+                  "parent_total"]]
