@@ -151,6 +151,37 @@ def query_benchmarks(store: Store, repeat: int) -> list[tuple[str, list[float], 
     return results
 
 
+def page_query_benchmarks(store: Store, repeat: int) -> list[tuple[str, list[float]]]:
+    """Queries of the Trends and Woninginbraak pages (query layer only), national and for the
+    largest gemeente."""
+    from data.queries import burglary as qb
+    from data.queries import trends as qt
+
+    con = store.read()
+    gemeenten = [r[0] for r in con.execute("SELECT code FROM areas WHERE level = 'gemeente'"
+                                           " ORDER BY code").fetchall()]
+    largest = con.execute("SELECT gm_code FROM incidents GROUP BY 1 ORDER BY count(*) DESC"
+                          " LIMIT 1").fetchall()[0][0]
+    national, one = Scope(frozenset(gemeenten), 3), Scope(frozenset([largest]), 3)
+    period = qo.last_complete_months(con, scope=national, months=12)
+    out = []
+    for label, scope in ((f"national ({len(gemeenten)} gemeenten)", national), (largest, one)):
+        for grain in ("maand", "week"):
+            out.append((f"trend alle misdrijven per {grain}, {label}",
+                        timed(lambda: qt.trend(con, scope=scope, gemeenten=(),
+                                               indicator="alle_misdrijven", grain=grain), repeat)))
+        out.append((f"woninginbraak voltooid/poging per maand, {label}",
+                    timed(lambda: qb.attempts_by_month(con, scope=scope, gemeenten=(),
+                                                       start=period.shifted(-12).start,
+                                                       end=period.end), repeat)))
+    out.append((f"woninginbraak wijken grootste stijging, {largest}",
+                timed(lambda: qb.wijk_changes(con, scope=one, gemeente=largest, period=period),
+                      repeat)))
+    out.append((f"woninginbraak dag x uur, {largest}",
+                timed(lambda: qb.weekday_hour(con, scope=one, gemeenten=(), period=period), repeat)))
+    return out
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", type=Path, default=ROOT / "bench" / "out" / "national.duckdb")
@@ -179,6 +210,9 @@ def main() -> int:
         ratio = statistics.median(layer) / statistics.median(bare)
         print(f"  {name:<78} {statistics.median(layer):7.1f} / {p95(layer):7.1f}"
               f"   {statistics.median(bare):7.1f} / {p95(bare):7.1f}   {ratio:4.2f}x")
+    print(f"\nPage queries ({args.repeat} runs each, ms)   median / p95")
+    for name, samples in page_query_benchmarks(store, args.repeat):
+        print(f"  {name:<78} {statistics.median(samples):7.1f} / {p95(samples):7.1f}")
     return 0
 
 

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 
 def register_callbacks(app) -> None:
-    from callbacks import admin, overview, shell
+    from callbacks import admin, burglary, driehoek, kaart, overview, shell, trends
 
     shell.register(app)
     overview.register(app)
+    kaart.register(app)
+    trends.register(app)
+    burglary.register(app)
+    driehoek.register(app)
     admin.register(app)

@@ -32,11 +32,13 @@ def refusal(message: str):
     return dbc.Alert(message, color="warning", className="mb-0 refusal")
 
 
-def data_callback(app, view: str, outputs: list, inputs: list, states: list = ()):
+def data_callback(app, view: str, outputs: list, inputs: list, states: list = (),
+                  prevent_initial_call: bool = False):
     """Register ``fn(scope, *values) -> Served`` as a logged, scoped Dash callback.
 
     The first output must accept children: it carries the refusal message when the request is
-    out of scope; the other outputs are left unchanged then."""
+    out of scope; the other outputs are left unchanged then. ``prevent_initial_call`` is passed
+    to Dash (for views that only run when another callback or a click feeds them)."""
     def decorator(fn):
         def callback(*values):
             scope = current_scope()
@@ -51,7 +53,8 @@ def data_callback(app, view: str, outputs: list, inputs: list, states: list = ()
             protocol.record(**log, filters=served.filters, rows=served.rows)
             return served.outputs
 
-        app.callback(*outputs, *inputs, *states)(callback)
+        app.callback(*outputs, *inputs, *states,
+                     prevent_initial_call=prevent_initial_call)(callback)
         DATA_VIEWS[f"{outputs[0].component_id}.{outputs[0].component_property}"] = view
         return fn
     return decorator

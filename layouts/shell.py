@@ -9,6 +9,7 @@ PAGES = {
     "/": ("Overzicht", "Overzicht"),
     "/kaart": ("Kaart", "Kaart"),
     "/trends": ("Trends", "Trends en monitors"),
+    "/driehoek": ("Driehoek", "Driehoeksmonitor"),
     "/incidenten": ("Incidenten", "Incidenten"),
     "/rapportages": ("Rapportages", "Rapportages"),
 }

@@ -63,8 +63,13 @@ def test_gemeente_table_lists_every_demo_gemeente(page, demo_server, demo_db):
 
 def test_navigation_routes_and_unfinished_pages_say_so(page, demo_server):
     login(page, demo_server, "burgemeester")
-    for label, path in [("Kaart", "/kaart"), ("Trends", "/trends"),
-                        ("Incidenten", "/incidenten"), ("Rapportages", "/rapportages")]:
+    page.get_by_role("link", name="Kaart", exact=True).click()
+    expect(page.locator("#kaart-panel .kaart-table")).to_be_visible(timeout=20_000)
+    expect(page).to_have_url(re.compile(re.escape(demo_server.url) + r"/kaart\?niveau=gemeente"))
+    page.get_by_role("link", name="Trends", exact=True).click()
+    expect(page.locator("#trends-graph .js-plotly-plot")).to_be_visible(timeout=20_000)
+    expect(page).to_have_url(re.compile(re.escape(demo_server.url) + r"/trends\?.*per=maand"))
+    for label, path in [("Incidenten", "/incidenten"), ("Rapportages", "/rapportages")]:
         page.get_by_role("link", name=label, exact=True).click()
         expect(page).to_have_url(demo_server.url + path)
         expect(page.locator("#page")).to_contain_text("nog niet beschikbaar")

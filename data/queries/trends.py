@@ -156,20 +156,21 @@ def _population(con, scope, codes) -> dict[int, int]:
     """Inhabitants of ``codes`` together per year (each gemeente's latest figure up to that
     year, or its earliest when none is that old)."""
     where, params = area_filter(scope, "code")
-    frame = con.execute(
+    rows = con.execute(
         f"SELECT code, year, population FROM population WHERE {where} "
-        "AND code IN (SELECT unnest(?::VARCHAR[]))", [*params, list(codes)]).df()
-    if frame.empty:
+        "AND code IN (SELECT unnest(?::VARCHAR[])) ORDER BY code, year",
+        [*params, list(codes)]).fetchall()
+    if not rows:
         return {}
-    years = range(int(frame["year"].min()) - 6, int(frame["year"].max()) + 7)
+    by_code: dict[str, list[tuple[int, int]]] = {}
+    for code, year, population in rows:
+        by_code.setdefault(code, []).append((int(year), int(population)))
+    years = [r[1] for r in rows]
     totals = {}
-    for year in years:
-        total = 0
-        for _code, rows in frame.groupby("code"):
-            known = rows[rows["year"] <= year]
-            pick = known.loc[known["year"].idxmax()] if len(known) else rows.loc[rows["year"].idxmin()]
-            total += int(pick["population"])
-        totals[year] = total
+    for year in range(min(years) - 6, max(years) + 7):
+        totals[year] = sum(
+            next((p for y, p in reversed(series) if y <= year), series[0][1])
+            for series in by_code.values())
     return totals
 
 

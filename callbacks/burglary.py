@@ -1,0 +1,75 @@
+"""The woninginbraakmonitor (``/trends/woninginbraak``): one data callback per gemeente."""
+from __future__ import annotations
+
+from datetime import date
+
+import dash_bootstrap_components as dbc
+from dash import Input, Output, html
+
+from callbacks.guard import Served, data_callback
+from dashboard.auth import current_scope, get_db
+from data.queries import burglary as q
+from data.queries.overview import last_complete_months
+from data.scope import OutOfScope, ensure_gemeente
+from data.suppression import mark
+from layouts import burglary as layout
+from layouts import format as fmt
+
+
+def register(app) -> None:
+    @data_callback(app, "trends/woninginbraak", [
+        Output("burglary-status", "children"),
+        Output("burglary-attempts", "figure"),
+        Output("burglary-wijken", "children"),
+        Output("burglary-heatmap", "children"),
+    ], [Input("burglary-gemeente", "value")])
+    def fill(scope, gemeente):
+        if not isinstance(gemeente, str):
+            gemeente = min(scope.gemeenten) if not scope.empty else ""
+        ensure_gemeente(scope, gemeente)
+        con = get_db()
+        period = last_complete_months(con, scope=scope, months=12)
+        if period is None:
+            return Served(("Geen gegevens beschikbaar.", layout.attempts_figure(None, 0), "", ""),
+                          rows=0)
+        year = period.end.year if period.end.month > 1 else period.end.year - 1
+        monthly = q.attempts_by_month(con, scope=scope, gemeenten=[gemeente],
+                                      start=date(year - 1, 1, 1), end=period.end)
+        if q.has_incidents(con, scope=scope, gemeenten=[gemeente]):
+            wijken = q.wijk_changes(con, scope=scope, gemeente=gemeente, period=period)
+            wijk_part = layout.wijk_table(wijken, mark(scope))
+        else:
+            wijken, wijk_part = None, html.Div(
+                "Wijkcijfers zijn alleen beschikbaar als incidenten zijn ingelezen.",
+                className="text-body-secondary")
+        try:
+            hours = q.weekday_hour(con, scope=scope, gemeenten=[gemeente], period=period)
+            heat = _graph(layout.heatmap(hours)) if hours["count"].sum() else html.Div(
+                "Geen incidenttijden beschikbaar (alleen maandcijfers ingelezen).",
+                className="text-body-secondary")
+        except OutOfScope:
+            heat = dbc.Alert("Tijdstippen komen uit incidentgegevens; daarvoor is detailniveau 2 "
+                             "nodig. Het afsprakenprofiel van uw gemeente staat dat niet toe.",
+                             color="secondary", className="mb-0 burglary-no-detail")
+        status = html.Div(f"Laatste 12 volledige maanden: {fmt.period(period.start, period.end)}",
+                          className="text-body-secondary", **{"data-gemeente": gemeente})
+        return Served((status, layout.attempts_figure(monthly, year), wijk_part, heat),
+                      rows=len(monthly) + (0 if wijken is None else len(wijken)),
+                      filters={"gemeente": gemeente,
+                               "periode": [str(period.start), str(period.end)]})
+
+
+def _graph(figure):
+    from dash import dcc
+    return dcc.Graph(id="burglary-heatmap-graph", figure=figure, config=layout.GRAPH_CONFIG,
+                     style={"height": "300px"})
+
+
+def page():
+    con, scope = get_db(), current_scope()
+    from data.queries.trends import gemeente_options
+    return layout.monitor(gemeente_options(con, scope=scope))
+
+
+def validation_page():
+    return layout.monitor([])

@@ -1,0 +1,112 @@
+"""The driehoeksmonitor and its presentation mode: one data callback each.
+
+The indicators come from the gemeente's agreement profile (``data.accounts``); the gemeente
+from the URL or the selector, checked against the scope (OutOfScope -> refusal, no data).
+"""
+from __future__ import annotations
+
+import flask
+from dash import Input, Output, State, ctx
+
+from callbacks.guard import Served, data_callback, refusal
+from dashboard.auth import current_scope, current_user, get_db, get_state
+from data import protocol
+from data.accounts import get_profile
+from data.queries import driehoek as q
+from data.queries.trends import gemeente_options
+from data.scope import OutOfScope, ensure_gemeente
+from layouts import driehoek as layout
+
+
+def _gemeente(scope, con, requested) -> str:
+    """The requested gemeente (OutOfScope outside the scope), or the first in scope by name."""
+    if isinstance(requested, str) and requested:
+        ensure_gemeente(scope, requested)
+        return requested
+    options = gemeente_options(con, scope=scope)
+    if not options:
+        raise OutOfScope("empty scope")
+    return options[0][0]
+
+
+def register(app) -> None:
+    @data_callback(app, "driehoek", [
+        Output("driehoek-status", "children"),
+        Output("driehoek-cards", "children"),
+        Output("driehoek-present", "href"),
+        Output("driehoek-url", "search"),
+    ], [Input("driehoek-gemeente", "value")])
+    def fill(scope, requested):
+        con = get_db()
+        gemeente = _gemeente(scope, con, requested)
+        profile = get_profile(get_state(), gemeente)
+        monitor = q.monitor(con, scope=scope, gemeente=gemeente, indicators=profile.driehoek)
+        name = dict(gemeente_options(con, scope=scope)).get(gemeente, gemeente)
+        return Served(
+            (layout.status(monitor, name), layout.cards(monitor),
+             layout.presentation_href(gemeente), layout.driehoek_search(gemeente)),
+            rows=len(monitor.indicators),
+            filters={"gemeente": gemeente, "indicatoren": [i.code for i in monitor.indicators]})
+
+    @data_callback(app, "driehoek/presentatie", [
+        Output("pres-slide", "children"),
+        Output("pres-counter", "children"),
+        Output("pres-url", "search"),
+        Output("pres-close", "href"),
+    ], [Input("pres-prev", "n_clicks"), Input("pres-next", "n_clicks"),
+        Input("pres-auto", "n_intervals"), Input("pres-refresh", "n_intervals")],
+        [State("pres-url", "search")])
+    def show(scope, _prev, _next, _auto, _refresh, search):
+        con = get_db()
+        state = layout.parse_search(search)
+        gemeente = _gemeente(scope, con, state["gemeente"])
+        codes = q.known_indicators(con, scope=scope,
+                                   codes=get_profile(get_state(), gemeente).driehoek)
+        dia = state["dia"]
+        step = {"pres-next": 1, "pres-auto": 1, "pres-prev": -1}.get(ctx.triggered_id, 0)
+        if codes:
+            dia = (min(dia, len(codes)) - 1 + step) % len(codes) + 1
+        name = dict(gemeente_options(con, scope=scope)).get(gemeente, gemeente)
+        item = (q.indicator(con, scope=scope, gemeente=gemeente, code=codes[dia - 1])
+                if codes else None)
+        href = layout.presentation_href(gemeente, dia, state["auto"])
+        return Served(
+            (layout.slide(item, name), f"{dia} / {len(codes)}",
+             href.split("/presentatie", 1)[1], "/driehoek" + layout.driehoek_search(gemeente)),
+            rows=1 if item is not None else 0,
+            filters={"gemeente": gemeente, "dia": dia,
+                     "indicator": codes[dia - 1] if codes else None})
+
+
+def _refuse(exc, search, view):
+    protocol.record(get_state(), user=current_user(), scope=current_scope(), view=view,
+                    filters={"inputs": [str(search)[:200]]}, rows=0,
+                    client=flask.request.remote_addr, outcome="refused", detail=exc.detail)
+
+
+def page(search):
+    """The monitor for the router, on the gemeente from the URL (default: the first in scope).
+    A link naming a gemeente outside the scope gets the refusal (logged) and no page."""
+    con, scope = get_db(), current_scope()
+    state = layout.parse_search(search)
+    try:
+        gemeente = _gemeente(scope, con, state["gemeente"])
+    except OutOfScope as exc:
+        _refuse(exc, search, "driehoek")
+        return layout.refused(refusal(str(exc)))
+    return layout.driehoek(gemeente_options(con, scope=scope), gemeente)
+
+
+def presentation_page(search):
+    con, scope = get_db(), current_scope()
+    state = layout.parse_search(search)
+    try:
+        _gemeente(scope, con, state["gemeente"])
+    except OutOfScope as exc:
+        _refuse(exc, search, "driehoek/presentatie")
+        return layout.presentation_refused(refusal(str(exc)))
+    return layout.presentation(state)
+
+
+def validation_pages():
+    return [layout.driehoek([], ""), layout.presentation(layout.parse_search(""))]

@@ -1,0 +1,402 @@
+"""The Kaart page: navigation state, geometry, values and the CSV export.
+
+Four data callbacks, each scoped and logged by ``data_callback``:
+
+* ``kaart/navigatie`` turns the URL (``?niveau=&gebied=&type=&periode=&maat=``), the controls
+  and clicks on the map into a view state, and writes it back to the URL so that a link
+  reproduces the view. The area is checked against the scope of whoever opens the link.
+* ``kaart/geometrie`` sends the shapes, only when the level or area changes;
+* ``kaart/waarden`` sends the values into the GeoJSON ``hideout`` (coloured by
+  ``assets/choropleth.js``), the legend and the side panel;
+* ``kaart/export`` the CSV of exactly what the panel shows.
+
+The stores in the browser only carry the user's choices: every callback re-checks them.
+"""
+from __future__ import annotations
+
+import html as html_text
+import json
+from urllib.parse import parse_qs
+
+import dash
+from dash import Input, Output, State, ctx
+
+from callbacks.guard import Served, data_callback
+from dashboard.auth import get_db
+from data.queries import map as q
+from data.scope import OutOfScope
+from data.suppression import mark
+from layouts import format as fmt
+from layouts import kaart as view
+
+DRILL = {"gemeente": "wijk", "wijk": "buurt", "pc4": "pc6"}
+
+
+# -- view state ---------------------------------------------------------------------------------
+
+def parse_search(search) -> dict:
+    """The view state a URL query string asks for (unvalidated)."""
+    if not isinstance(search, str):
+        return {}
+    raw = parse_qs(search.lstrip("?"))
+    keys = {"niveau": "level", "gebied": "area", "type": "group", "periode": "period",
+            "maat": "measure"}
+    return {key: raw[name][0] for name, key in keys.items() if raw.get(name)}
+
+
+def resolve(con, scope, level, area_code) -> dict:
+    """Check a (level, area) choice against the scope and complete it: ``within`` (the gemeente),
+    ``parent`` (a wijk for buurten, a PC4 for PC6) and the names for breadcrumb and titles.
+    Raises OutOfScope for an area outside the scope (or unknown)."""
+    if scope.empty:
+        raise OutOfScope("empty scope")
+    if level not in q.MAP_LEVELS:
+        level = "gemeente"
+    info = q.area(con, scope=scope, code=area_code) if area_code else None
+    if level == "gemeente":
+        return {"level": level, "area": None, "within": None, "parent": None,
+                "gemeente": None, "parent_info": None}
+    if info is None:
+        info = q.area(con, scope=scope, code=sorted(scope.gemeenten)[0])
+    gemeente = info if info["level"] == "gemeente" else q.area(con, scope=scope,
+                                                               code=info["gm_code"])
+    parent = None
+    if level in q.PARENT_LEVEL and info["level"] == q.PARENT_LEVEL[level]:
+        parent = info
+    area = parent["code"] if parent else gemeente["code"]
+    return {"level": level, "area": area, "within": gemeente["code"],
+            "parent": parent["code"] if parent else None, "gemeente": gemeente,
+            "parent_info": parent}
+
+
+def _choices(con, scope):
+    bundles = q.bundle_options(con, scope=scope)
+    periods = q.period_options(con, scope=scope)
+    return bundles, periods
+
+
+def period_label(key: str, period) -> str:
+    if key == "12m":
+        return f"Laatste 12 maanden ({fmt.period(period.start, period.end)})"
+    return key
+
+
+def _filters(raw: dict, bundles, periods) -> dict:
+    codes = [c for c, _ in bundles]
+    keys = [k for k, _ in periods]
+    return {
+        "group": raw.get("group") if raw.get("group") in codes else (codes[0] if codes else None),
+        "period": raw.get("period") if raw.get("period") in keys else (keys[0] if keys else None),
+        "measure": raw.get("measure") if raw.get("measure") in q.MEASURES else "count",
+    }
+
+
+def _crumbs(state: dict, filters: dict, scope) -> list:
+    def href(level, area=None):
+        return "/kaart" + view.query_string({**filters, "level": level, "area": area})
+    crumbs = [("Gemeenten", href("gemeente"))]
+    gemeente, parent, level = state["gemeente"], state["parent_info"], state["level"]
+    if gemeente:
+        crumbs.append((gemeente["name"], href("pc4" if level in ("pc4", "pc6") else "wijk",
+                                              gemeente["code"])))
+    if parent:
+        crumbs.append((parent["name"], None))
+    if level in ("buurt", "pc6") and not parent:
+        crumbs.append((view.LEVEL_LABELS[level], None))
+    return view.breadcrumb(crumbs)
+
+
+def _stored(value) -> dict | None:
+    return value if isinstance(value, dict) else None
+
+
+# -- values -> hideout, legend, table -------------------------------------------------------------
+
+def _quantile(sorted_values: list[float], p: float) -> float:
+    position = (len(sorted_values) - 1) * p
+    low = int(position)
+    high = min(low + 1, len(sorted_values) - 1)
+    return sorted_values[low] + (sorted_values[high] - sorted_values[low]) * (position - low)
+
+
+def class_breaks(values: list[float], measure: str) -> tuple[list[float], list[str]]:
+    """Upper bounds of all classes but the last, and their colours: quantile classes on a
+    sequential palette; for changes symmetric classes around zero on a diverging palette."""
+    values = sorted(values)
+    if measure == "change":
+        magnitudes = sorted(abs(v) for v in values if v)
+        low, high = ((_quantile(magnitudes, 1 / 3), _quantile(magnitudes, 2 / 3))
+                     if magnitudes else (5.0, 15.0))
+        low = max(low, 0.1)
+        high = max(high, low * 2)
+        return [-high, -low, low, high], list(view.DIVERGING)
+    if not values:
+        return [], [view.SEQUENTIAL[2]]
+    breaks = sorted({round(_quantile(values, i / 5), 6) for i in range(1, 5)})
+    breaks = [b for b in breaks if b < values[-1]]
+    count = len(breaks) + 1
+    palette = view.SEQUENTIAL
+    colors = ([palette[round(i * (len(palette) - 1) / (count - 1))] for i in range(count)]
+              if count > 1 else [palette[2]])
+    return breaks, colors
+
+
+def format_value(value, measure: str) -> str:
+    if measure == "count":
+        return view.number(value)
+    if measure == "per_1000":
+        return view.number(value, 1)
+    return "–" if dash_na(value) else fmt.percent_change(float(value))
+
+
+def _legend_labels(breaks, colors, measure) -> list[tuple[str, str]]:
+    labels = []
+    for i, color in enumerate(colors):
+        if not breaks:
+            text = "alle waarden"
+        elif i == 0:
+            text = f"≤ {format_value(breaks[0], measure)}"
+        elif i == len(colors) - 1:
+            text = f"> {format_value(breaks[-1], measure)}"
+        else:
+            text = f"{format_value(breaks[i - 1], measure)} – {format_value(breaks[i], measure)}"
+        labels.append((color, text))
+    return labels
+
+
+def table(frame, measure: str, scope) -> tuple[list[str], list[list[str]], list[str]]:
+    """Header, rows (formatted cells) and codes of the side panel; the CSV uses the same."""
+    hidden = mark(scope)
+    frame = frame.assign(_v=frame["value"].astype("Float64"),
+                         _c=frame["count"].astype("Float64"))
+    frame = frame.sort_values(["_v", "_c", "name"], ascending=[False, False, True],
+                              na_position="last")
+
+    def count_cell(value, suppressed):
+        return hidden if suppressed else view.number(value)
+
+    def rank_cell(row):
+        return "–" if row["rank"] is None or dash_na(row["rank"]) else f"{row['rank']} van {row['ranked']}"
+
+    header = ["Gebied", "Code", "Aantal"]
+    if measure == "per_1000":
+        header += ["Inwoners", "Per 1.000 inwoners"]
+    elif measure == "change":
+        header += ["Vorig jaar", "Verschil", "Verandering"]
+    header.append("Rang")
+    rows = []
+    for _, row in frame.iterrows():
+        cells = [row["name"] or row["code"], row["code"], count_cell(row["count"], row["suppressed"])]
+        if measure == "per_1000":
+            cells += [view.number(row["population"]), view.number(row["per_1000"], 1)]
+        elif measure == "change":
+            previous = count_cell(row["previous"], row["previous_suppressed"])
+            change = view.number(row["change"])
+            if change != "–" and not change.startswith("-") and row["change"] > 0:
+                change = "+" + change
+            cells += [previous, change, format_value(row["change_pct"], "change")]
+        cells.append(rank_cell(row))
+        rows.append([str(c) for c in cells])
+    return header, rows, frame["code"].tolist()
+
+
+def dash_na(value) -> bool:
+    import pandas as pd
+    return bool(pd.isna(value))
+
+
+def hideout(frame, measure: str, scope) -> dict:
+    values = {row.code: float(row.value) for row in frame.itertuples()
+              if not dash_na(row.value)}
+    breaks, colors = class_breaks(list(values.values()), measure)
+    hidden = mark(scope)
+    tips = {}
+    for row in frame.itertuples():
+        shown = hidden if row.suppressed else format_value(row.value, measure)
+        if measure != "count":
+            count = hidden if row.suppressed else view.number(row.count)
+            shown = f"{shown} (aantal {count})"
+        rank = ("" if dash_na(row.rank) else f"<br>Rang: {row.rank} van {row.ranked}")
+        tips[row.code] = (f"<strong>{html_text.escape(str(row.name or row.code))}</strong>"
+                          f" ({html_text.escape(row.code)})<br>"
+                          f"{view.MEASURE_LABELS[measure]}: {html_text.escape(shown)}{rank}")
+    return {"values": values, "breaks": breaks, "colors": colors,
+            "suppressed": frame.loc[frame["suppressed"], "code"].tolist(),
+            "unknown": view.UNKNOWN_COLOR, "tips": tips}
+
+
+def csv_text(header: list[str], rows: list[list[str]]) -> str:
+    """UTF-8 with BOM (Excel), ';' separated, quoted where needed."""
+    import csv
+    import io
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return "\ufeff" + buffer.getvalue()
+
+
+def _values(con, scope, area_state, filter_state):
+    """Validated state, period and the values frame for the stored choices."""
+    area_state, filter_state = _stored(area_state), _stored(filter_state)
+    if area_state is None or filter_state is None:
+        return None
+    state = resolve(con, scope, area_state.get("level"), area_state.get("area"))
+    bundles, periods = _choices(con, scope)
+    filters = _filters(filter_state, bundles, periods)
+    resolved = q.resolve_period(con, scope=scope, key=filters["period"])
+    if resolved is None or filters["group"] is None:
+        return None
+    key, period = resolved
+    frame = q.map_values(con, scope=scope, level=state["level"], period=period,
+                         group=filters["group"], measure=filters["measure"],
+                         within=state["within"], parent=state["parent"])
+    titles = dict(bundles)
+    return state, filters, key, period, frame, titles[filters["group"]]
+
+
+def _selection_title(state) -> str:
+    label = view.LEVEL_LABELS[state["level"]]
+    if state["parent_info"]:
+        return f"{label} in {state['parent_info']['name']}"
+    if state["gemeente"]:
+        return f"{label} in {state['gemeente']['name']}"
+    return label
+
+
+def register(app) -> None:
+    @data_callback(app, "kaart/navigatie", [
+        Output("kaart-message", "children"),
+        Output("kaart-url", "search"),
+        Output("kaart-niveau", "value"),
+        Output("kaart-type", "value"),
+        Output("kaart-periode", "value"),
+        Output("kaart-maat", "value"),
+        Output("kaart-area", "data"),
+        Output("kaart-filters", "data"),
+        Output("kaart-breadcrumb", "children"),
+    ], [Input("kaart-url", "search"), Input("kaart-niveau", "value"),
+        Input("kaart-type", "value"), Input("kaart-periode", "value"),
+        Input("kaart-maat", "value"), Input("kaart-geo", "clickData")],
+        [State("kaart-area", "data"), State("kaart-filters", "data")])
+    def navigate(scope, search, level, group, period, measure, click, area_state, filter_state):
+        con = get_db()
+        if scope.empty:
+            raise OutOfScope("empty scope")
+        trigger = ctx.triggered_id
+        current = _stored(area_state) or {}
+        if trigger in (None, "kaart-url"):
+            raw = parse_search(search)
+        else:
+            raw = {"level": level, "area": current.get("area"), "group": group,
+                   "period": period, "measure": measure}
+            if trigger == "kaart-geo":
+                feature = click.get("feature", click) if isinstance(click, dict) else None
+                props = feature.get("properties") if isinstance(feature, dict) else None
+                code = props.get("code") if isinstance(props, dict) else None
+                old_level = current.get("level")
+                if not isinstance(code, str) or old_level not in DRILL:
+                    return Served((dash.no_update,) * 9, rows=0)
+                raw.update(level=DRILL[old_level], area=code)
+        state = resolve(con, scope, raw.get("level"), raw.get("area"))
+        bundles, periods = _choices(con, scope)
+        filters = _filters(raw, bundles, periods)
+        new_area = {"level": state["level"], "area": state["area"]}
+        search_out = view.query_string({**filters, **new_area})
+
+        def changed(new, old):
+            return new if new != old else dash.no_update
+        return Served((
+            "", changed(search_out, search if isinstance(search, str) else None),
+            changed(state["level"], level), changed(filters["group"], group),
+            changed(filters["period"], period), changed(filters["measure"], measure),
+            changed(new_area, _stored(area_state)), changed(filters, _stored(filter_state)),
+            _crumbs(state, filters, scope),
+        ), rows=0, filters={**new_area, **filters})
+
+    @data_callback(app, "kaart/geometrie", [
+        Output("kaart-geo-message", "children"),
+        Output("kaart-geo", "data"),
+        Output("kaart-outline", "data"),
+        Output("kaart-attribution", "children"),
+    ], [Input("kaart-area", "data")], prevent_initial_call=True)
+    def shapes(scope, area_state):
+        con = get_db()
+        area_state = _stored(area_state)
+        if area_state is None:
+            return Served(("", None, None, "© CBS"), rows=0)
+        state = resolve(con, scope, area_state.get("level"), area_state.get("area"))
+        data = json.loads(q.geometry(con, scope=scope, level=state["level"],
+                                     within=state["within"], parent=state["parent"]))
+        outline = json.loads(q.geometry(con, scope=scope, level="gemeente"))
+        attribution = "© CBS, © ESRI Nederland" if state["level"] == "pc4" else "© CBS"
+        return Served(("", data, outline, attribution), rows=len(data["features"]),
+                      filters={"niveau": state["level"], "gebied": state["area"]})
+
+    @data_callback(app, "kaart/waarden", [
+        Output("kaart-panel", "children"),
+        Output("kaart-geo", "hideout"),
+        Output("kaart-legend", "children"),
+        Output("kaart-subtitle", "children"),
+    ], [Input("kaart-area", "data"), Input("kaart-filters", "data")],
+        prevent_initial_call=True)
+    def values(scope, area_state, filter_state):
+        con = get_db()
+        result = _values(con, scope, area_state, filter_state)
+        if result is None:
+            return Served(("Geen gegevens beschikbaar voor uw gebied.", {}, [], ""), rows=0)
+        state, filters, key, period, frame, title = result
+        measure = filters["measure"]
+        header, rows, codes = table(frame, measure, scope)
+        hide = hideout(frame, measure, scope)
+        total_label, total = _total(con, scope, state, filters, period, frame)
+        note = ""
+        if measure == "change" and frame["change_pct"].isna().all():
+            note = "Geen vergelijking mogelijk: er zijn geen gegevens over dezelfde periode een jaar eerder."
+        elif measure == "per_1000" and frame["population"].isna().all():
+            note = "Geen inwonertallen bekend voor dit niveau: geen cijfers per 1.000 inwoners."
+        panel = view.panel(_selection_title(state), total_label, total, header, rows, codes, note)
+        legend = view.legend(f"{title} · {view.MEASURE_LABELS[measure]}",
+                             _legend_labels(hide["breaks"], hide["colors"], measure),
+                             mark(scope) if frame["suppressed"].any() else None)
+        subtitle = (f"{_selection_title(state)} · {title} · {period_label(key, period)} · "
+                    f"{view.MEASURE_LABELS[measure]}")
+        return Served((panel, hide, legend, subtitle), rows=len(frame),
+                      filters={"niveau": state["level"], "gebied": state["area"], **filters})
+
+    @data_callback(app, "kaart/export", [
+        Output("kaart-csv-message", "children"),
+        Output("kaart-download", "data"),
+    ], [Input("kaart-csv", "n_clicks")], [State("kaart-area", "data"),
+                                          State("kaart-filters", "data")],
+        prevent_initial_call=True)
+    def export(scope, clicks, area_state, filter_state):
+        if not clicks:
+            return Served(("", dash.no_update), rows=0)
+        con = get_db()
+        result = _values(con, scope, area_state, filter_state)
+        if result is None:
+            return Served(("Geen gegevens om te downloaden.", dash.no_update), rows=0)
+        state, filters, key, period, frame, _title = result
+        header, rows, _codes = table(frame, filters["measure"], scope)
+        name = "_".join(str(p) for p in ("kaart", state["level"], state["area"] or "gebied",
+                                         filters["group"], key, filters["measure"]))
+        return Served(("", {"content": csv_text(header, rows), "filename": f"{name}.csv",
+                            "type": "text/csv"}),
+                      rows=len(rows),
+                      filters={"niveau": state["level"], "gebied": state["area"], **filters,
+                               "export": "csv"})
+
+
+def _total(con, scope, state, filters, period, frame) -> tuple[str, str]:
+    """The figure the panel shows above the table: the parent area's count."""
+    hidden = mark(scope)
+    if state["level"] == "gemeente":
+        return "Totaal uw gebied", view.number(frame["count"].sum())
+    if state["parent_info"] is not None or state["level"] in ("wijk", "pc4"):
+        name = (state["parent_info"] or state["gemeente"])["name"]
+        value = frame["parent_total"].iloc[0] if len(frame) else None
+        return f"Totaal {name}", hidden if dash_na(value) and len(frame) else view.number(value)
+    gemeente = q.map_values(con, scope=scope, level="gemeente", period=period,
+                            group=filters["group"], measure="count", within=state["within"])
+    return f"Totaal {state['gemeente']['name']}", view.number(gemeente["count"].sum())

@@ -1,0 +1,74 @@
+/* Choropleth styling for the Kaart page (dash-leaflet functional props, see layouts/kaart.py).
+ * The callbacks send values, class breaks, colours, suppressed codes and tooltip texts in the
+ * GeoJSON `hideout`; these functions only classify and draw. Suppressed areas are hatched,
+ * areas without a value (unknown) are grey with a dashed outline: both differ from zero. */
+(function () {
+  "use strict";
+  var vb = window.vb = window.vb || {};
+  vb.hideout = {};
+
+  function addHatchPattern() {
+    if (document.getElementById("vb-hatch")) { return; }
+    var ns = "http://www.w3.org/2000/svg";
+    var svg = document.createElementNS(ns, "svg");
+    svg.setAttribute("width", "0");
+    svg.setAttribute("height", "0");
+    svg.setAttribute("aria-hidden", "true");
+    svg.style.position = "absolute";
+    svg.innerHTML = '<defs><pattern id="vb-hatch" patternUnits="userSpaceOnUse" width="6" ' +
+      'height="6" patternTransform="rotate(45)"><rect width="6" height="6" fill="#f1f3f5"/>' +
+      '<line x1="0" y1="0" x2="0" y2="6" stroke="#868e96" stroke-width="2.5"/></pattern></defs>';
+    document.body.appendChild(svg);
+  }
+  if (document.body) { addHatchPattern(); }
+  else { document.addEventListener("DOMContentLoaded", addHatchPattern); }
+
+  function codeOf(feature) {
+    return feature.id !== undefined ? feature.id : (feature.properties || {}).code;
+  }
+
+  vb.classify = function (value, breaks) {
+    var i = 0;
+    while (i < breaks.length && value > breaks[i]) { i++; }
+    return i;
+  };
+
+  vb.choroplethStyle = function (feature, context) {
+    var h = (context && context.hideout) || {};
+    vb.hideout = h;
+    var code = codeOf(feature);
+    // The class names the area on its SVG path (set when the path is created).
+    var style = {weight: 1, color: "#ffffff", opacity: 1, fillOpacity: 0.85,
+                 className: "vb-area vb-area-" + code};
+    if ((h.suppressed || []).indexOf(code) >= 0) {
+      style.fillColor = "url(#vb-hatch)";
+      style.color = "#6c757d";
+      return style;
+    }
+    var value = h.values ? h.values[code] : undefined;
+    if (value === undefined || value === null) {
+      style.fillColor = h.unknown || "#d9d9d9";
+      style.color = "#6c757d";
+      style.dashArray = "4 3";
+      return style;
+    }
+    style.fillColor = h.colors[Math.min(vb.classify(value, h.breaks || []), h.colors.length - 1)];
+    return style;
+  };
+
+  vb.hoverStyle = function () {
+    return {weight: 3, color: "#212529"};
+  };
+
+  vb.bindTooltip = function (feature, layer) {
+    var code = codeOf(feature);
+    var name = (feature.properties || {}).name || code;
+    layer.bindTooltip(function () {
+      var tips = vb.hideout.tips || {};
+      if (tips[code]) { return tips[code]; }
+      var span = document.createElement("span");
+      span.textContent = name + " (" + code + ")";
+      return span;
+    }, {sticky: true});
+  };
+})();

@@ -1,0 +1,107 @@
+"""The driehoeksmonitor: per gemeente, the indicators agreed in its profile (bundles or single
+types), each as the last 12 complete months against the same 12 months a year earlier, with
+the change's significance (``data.stats``) and the last 24 months for a sparkline.
+
+The monthly counts come from the trends queries (``trends._monthly`` over the monthly gemeente
+counts), so the monitor, the trends page and the presentation always agree. Gemeente level
+only: no small-count suppression applies.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from data.queries.overview import _add_months, latest_month
+from data.queries.trends import _monthly, _months, _title, _type_codes
+from data.scope import Scope, ensure_gemeente
+from data.stats import Change, poisson_change
+
+#: Months in the sparkline and on a presentation slide (current 12 + the year before).
+MONTHS_SHOWN = 24
+
+
+@dataclass(frozen=True)
+class Indicator:
+    code: str
+    title: str
+    #: Registrations in the last 12 complete months, and in the 12 months before them (None
+    #: when the data do not go back that far).
+    current: int | None
+    previous: int | None
+    change: Change
+    #: The last MONTHS_SHOWN complete months, oldest first, and their counts (None before the
+    #: first month with data).
+    months: tuple[date, ...]
+    counts: tuple[int | None, ...]
+    #: The first provisional month (late registrations can still follow), if any is shown.
+    provisional_from: date | None
+    #: The last 12 complete months [start, end).
+    start: date
+    end: date
+
+    @property
+    def mark(self) -> str:
+        """'significant', 'binnen normale schommeling' or 'geen vergelijking mogelijk'."""
+        if self.change.z is None:
+            return "geen vergelijking mogelijk"
+        return "significant" if self.change.significant else "binnen normale schommeling"
+
+
+@dataclass(frozen=True)
+class Monitor:
+    gemeente: str
+    #: The last 12 complete months [start, end); None when there are no data.
+    start: date | None
+    end: date | None
+    indicators: tuple[Indicator, ...]
+    #: Profile codes that are neither a bundle nor a type in this database.
+    unknown: tuple[str, ...] = ()
+
+
+def known_indicators(con, *, scope: Scope, codes) -> list[str]:
+    """The codes (in the given order, without duplicates) that are a bundle or a single type."""
+    if scope.empty:
+        return []
+    out = []
+    for code in codes or ():
+        if isinstance(code, str) and code not in out and _type_codes(con, code):
+            out.append(code)
+    return out
+
+
+def monitor(con, *, scope: Scope, gemeente: str, indicators) -> Monitor:
+    """The driehoeksmonitor of ``gemeente`` (OutOfScope outside the scope) for the indicator
+    codes ``indicators`` (the gemeente's profile)."""
+    ensure_gemeente(scope, gemeente)
+    known = known_indicators(con, scope=scope, codes=indicators)
+    unknown = tuple(c for c in indicators or () if c not in known)
+    end = latest_month(con, scope=scope)  # first month NOT counted (still incomplete)
+    if end is None:
+        return Monitor(gemeente, None, None, (), unknown)
+    items = tuple(_indicator(con, scope, gemeente, code, end) for code in known)
+    return Monitor(gemeente, _add_months(end, -12), end, items, unknown)
+
+
+def indicator(con, *, scope: Scope, gemeente: str, code: str) -> Indicator | None:
+    """One indicator of the monitor (for a presentation slide); None without data."""
+    ensure_gemeente(scope, gemeente)
+    if not known_indicators(con, scope=scope, codes=[code]):
+        raise ValueError(f"unknown indicator {code!r}")
+    end = latest_month(con, scope=scope)
+    return None if end is None else _indicator(con, scope, gemeente, code, end)
+
+
+def _indicator(con, scope, gemeente, code, end) -> Indicator:
+    start = _add_months(end, -MONTHS_SHOWN)
+    monthly, _first, provisional = _monthly(con, scope, (gemeente,), _type_codes(con, code),
+                                            start, end)
+    months = tuple(_months(start, end))
+    counts = tuple(monthly.get(m) for m in months)
+    recent, before = counts[-12:], counts[:-12]
+    current = sum(c for c in recent if c is not None) if any(c is not None for c in recent) \
+        else None
+    previous = sum(before) if all(c is not None for c in before) else None
+    return Indicator(code, _title(con, code), current, previous,
+                     poisson_change(current, previous), months, counts,
+                     provisional if provisional is not None and provisional < end else None,
+                     _add_months(end, -12), end)

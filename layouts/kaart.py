@@ -1,0 +1,169 @@
+"""The Kaart page: a choropleth of one area level with controls, breadcrumb, legend and a side
+panel. Structure and presentation only: the callbacks in ``callbacks/kaart.py`` fill it."""
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+import dash_bootstrap_components as dbc
+import dash_leaflet as dl
+from dash import dcc, html
+
+from layouts import format as fmt
+
+LEVEL_LABELS = {"gemeente": "Gemeenten", "wijk": "Wijken", "buurt": "Buurten",
+                "pc4": "Postcode (PC4)", "pc6": "Postcode (PC6)"}
+MEASURE_LABELS = {"count": "Aantal", "per_1000": "Per 1.000 inwoners",
+                  "change": "Verandering t.o.v. vorig jaar"}
+#: Colour-blind-safe ColorBrewer palettes: sequential YlGnBu, diverging RdBu (blue = fewer).
+SEQUENTIAL = ("#ffffcc", "#a1dab4", "#41b6c4", "#2c7fb8", "#253494")
+DIVERGING = ("#0571b0", "#92c5de", "#f7f7f7", "#f4a582", "#ca0020")
+UNKNOWN_COLOR = "#d9d9d9"
+#: Rough centre of the Netherlands; the GeoJSON layer zooms to its data once it is loaded.
+CENTER, ZOOM = (52.2, 5.3), 7
+
+
+def query_string(state: dict) -> str:
+    """``?niveau=..&gebied=..&type=..&periode=..&maat=..`` for a view state (empty keys left out)."""
+    keys = (("niveau", "level"), ("gebied", "area"), ("type", "group"), ("periode", "period"),
+            ("maat", "measure"))
+    pairs = [(name, state[key]) for name, key in keys if state.get(key)]
+    return "?" + urlencode(pairs) if pairs else ""
+
+
+def kaart(bundles: list[tuple[str, str]], periods: list[tuple[str, str]], tile_url: str):
+    """The page. ``bundles`` and ``periods`` are (value, label) choices; the TileLayer is only
+    added when ``tile_url`` is set — without it gemeente outlines keep the map readable."""
+    layers = []
+    if tile_url:
+        layers.append(dl.TileLayer(url=tile_url, id="kaart-tiles"))
+    layers += [
+        # Gemeente outlines above the choropleth, in a pane that ignores the mouse.
+        dl.Pane(dl.GeoJSON(id="kaart-outline", data=None, interactive=False,
+                           style={"color": "#343a40", "weight": 2, "fill": False,
+                                  "opacity": 0.9}),
+                name="outline", style={"zIndex": 450, "pointerEvents": "none"}),
+        dl.GeoJSON(id="kaart-geo", data=None, zoomToBounds=True, hideout={},
+                   style={"variable": "vb.choroplethStyle"},
+                   hoverStyle={"variable": "vb.hoverStyle"},
+                   onEachFeature={"variable": "vb.bindTooltip"}),
+    ]
+    controls = dbc.Row([
+        dbc.Col([dbc.Label("Niveau", html_for="kaart-niveau", className="small mb-0"),
+                 dcc.Dropdown(id="kaart-niveau", clearable=False, value="gemeente",
+                              options=[{"label": v, "value": k} for k, v in LEVEL_LABELS.items()])],
+                md=3, sm=6),
+        dbc.Col([dbc.Label("Soort", html_for="kaart-type", className="small mb-0"),
+                 dcc.Dropdown(id="kaart-type", clearable=False,
+                              value=bundles[0][0] if bundles else None,
+                              options=[{"label": t, "value": c} for c, t in bundles])],
+                md=3, sm=6),
+        dbc.Col([dbc.Label("Periode", html_for="kaart-periode", className="small mb-0"),
+                 dcc.Dropdown(id="kaart-periode", clearable=False,
+                              value=periods[0][0] if periods else None,
+                              options=[{"label": t, "value": c} for c, t in periods])],
+                md=3, sm=6),
+        dbc.Col([dbc.Label("Maat", html_for="kaart-maat", className="small mb-0"),
+                 dcc.Dropdown(id="kaart-maat", clearable=False, value="count",
+                              options=[{"label": v, "value": k}
+                                       for k, v in MEASURE_LABELS.items()])],
+                md=3, sm=6),
+    ], className="g-2 mb-2", id="kaart-controls")
+    return html.Div([
+        dcc.Location(id="kaart-url", refresh=False),
+        dcc.Store(id="kaart-area"),
+        dcc.Store(id="kaart-filters"),
+        html.Div([
+            html.H1("Kaart", className="h3 mb-0"),
+            html.Div(id="kaart-subtitle", className="text-body-secondary"),
+        ], className="mb-2"),
+        controls,
+        html.Div(id="kaart-message"),
+        html.Nav(id="kaart-breadcrumb", className="kaart-breadcrumb mb-2",
+                 **{"aria-label": "Kruimelpad"}),
+        dbc.Row([
+            dbc.Col(dbc.Card(dbc.CardBody([
+                html.Div([
+                    dl.Map(layers, id="kaart-map", center=CENTER, zoom=ZOOM, zoomSnap=0.25,
+                           attributionControl=False, className="kaart-map"),
+                    html.Div([html.Span("© CBS", id="kaart-attribution"),
+                              html.Span(tile_credit(tile_url))], className="kaart-attribution"),
+                ], className="kaart-map-wrap"),
+                html.Div(id="kaart-geo-message"),
+                html.Div(id="kaart-legend", className="kaart-legend mt-2"),
+            ], className="p-2")), lg=8, className="mb-3", id="kaart-map-col"),
+            dbc.Col(dbc.Card(dbc.CardBody([
+                dcc.Loading(html.Div(id="kaart-panel"), type="dot"),
+                html.Div([
+                    dbc.Button("Download CSV", id="kaart-csv", color="secondary", size="sm",
+                               outline=True, className="mt-2"),
+                    html.Div(id="kaart-csv-message"),
+                    dcc.Download(id="kaart-download"),
+                ]),
+            ])), lg=4, className="mb-3", id="kaart-panel-col"),
+        ]),
+    ], className="kaart-page")
+
+
+def tile_credit(tile_url: str) -> str:
+    """Credit for the base map, shown in the map's own attribution line (Leaflet's attribution
+    control is off so that the boundary credit can change with the level)."""
+    if not tile_url:
+        return ""
+    if "pdok" in tile_url.lower():
+        return " · © Kadaster (BRT-Achtergrondkaart)"
+    from urllib.parse import urlparse
+    return f" · achtergrond: {urlparse(tile_url).hostname or 'kaartlagen'}"
+
+
+def breadcrumb(crumbs: list[tuple[str, str | None]]):
+    """(label, href) pairs; the last one is the current view and is not a link."""
+    items = []
+    for i, (label, href) in enumerate(crumbs):
+        if i:
+            items.append(html.Span("›", className="mx-1 text-body-secondary", **{"aria-hidden": "true"}))
+        last = i == len(crumbs) - 1
+        items.append(html.Span(label, className="fw-semibold", **{"aria-current": "page"})
+                     if last or href is None
+                     else dcc.Link(label, href=href, className="kaart-crumb"))
+    return items
+
+
+def legend(title: str, classes: list[tuple[str, str]], mark: str | None):
+    """Colour boxes with their ranges, then the suppressed and unknown swatches."""
+    entries = [html.Div([html.Span(className="kaart-swatch", style={"background": color}),
+                         html.Span(label)], className="kaart-legend-item")
+               for color, label in classes]
+    if mark:
+        entries.append(html.Div([html.Span(className="kaart-swatch kaart-swatch-hatch"),
+                                 html.Span(f"{mark} (afgeschermd)")], className="kaart-legend-item"))
+    entries.append(html.Div([html.Span(className="kaart-swatch",
+                                       style={"background": UNKNOWN_COLOR,
+                                              "borderStyle": "dashed"}),
+                             html.Span("geen gegevens")], className="kaart-legend-item"))
+    return [html.Div(title, className="small fw-semibold"),
+            html.Div(entries, className="kaart-legend-items")]
+
+
+def panel(title: str, total_label: str, total: str, header: list[str], rows: list[list[str]],
+          codes: list[str], note: str = ""):
+    """The side panel: parent total and every area, highest value first."""
+    table = dbc.Table([
+        html.Thead(html.Tr([html.Th(h) for h in header])),
+        html.Tbody([html.Tr([html.Td(c) for c in row], **{"data-code": code})
+                    for row, code in zip(rows, codes)]),
+    ], size="sm", striped=True, hover=True, className="kaart-table mb-0")
+    return [
+        html.H2(title, className="h5"),
+        html.Div([html.Span(total_label + ": "), html.Strong(total, id="kaart-total")],
+                 className="mb-2"),
+        html.Div(table, className="kaart-table-wrap"),
+        html.Div(note, className="small text-body-secondary mt-1") if note else None,
+    ]
+
+
+def number(value, places: int = 0) -> str:
+    """Dutch number, '–' for missing values (None, NaN, <NA>)."""
+    import pandas as pd
+    if value is None or pd.isna(value):
+        return "–"
+    return fmt.integer(value) if places == 0 else fmt.decimal(value, places)

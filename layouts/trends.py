@@ -1,0 +1,247 @@
+"""The trends page: controls, the series chart and the year-to-date chart.
+
+The page state lives in the URL query string (``?gemeente=GM0001,GM0002&indicator=geweld&per=
+maand&maat=absoluut``) so that a link reproduces the view; the server re-applies the scope of
+whoever opens it. Figure builders take the frames of ``data.queries.trends``; no queries here.
+"""
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlencode
+
+import dash_bootstrap_components as dbc
+import plotly.graph_objects as go
+from dash import dcc, html
+
+from layouts import format as fmt
+from layouts.figures import BLUE, GREY, ORANGE
+
+GRAIN_LABELS = {"week": "Week", "maand": "Maand", "kwartaal": "Kwartaal", "jaar": "Jaar"}
+MEASURES = {"absoluut": "Aantal", "per1000": "Per 1.000 inwoners"}
+DEFAULTS = {"gemeente": [], "indicator": "alle_misdrijven", "per": "maand", "maat": "absoluut"}
+GRAPH_CONFIG = {"displaylogo": False, "locale": "nl"}
+
+
+def parse_search(search) -> dict:
+    """Page state from a query string; unknown keys are ignored, missing ones get defaults.
+    Values are not trusted: the callback checks them against the scope."""
+    state = {k: (list(v) if isinstance(v, list) else v) for k, v in DEFAULTS.items()}
+    if not isinstance(search, str):
+        return state
+    query = parse_qs(search.lstrip("?"))
+    if query.get("gemeente"):
+        state["gemeente"] = [c for c in query["gemeente"][0].split(",") if c][:50]
+    for key in ("indicator", "per", "maat"):
+        if query.get(key):
+            state[key] = query[key][0][:40]
+    if state["per"] not in GRAIN_LABELS:
+        state["per"] = DEFAULTS["per"]
+    if state["maat"] not in MEASURES:
+        state["maat"] = DEFAULTS["maat"]
+    return state
+
+
+def search_for(gemeenten, indicator: str, grain: str, measure: str) -> str:
+    params = {}
+    if gemeenten:
+        params["gemeente"] = ",".join(gemeenten)
+    params.update(indicator=indicator, per=grain, maat=measure)
+    return "?" + urlencode(params, safe=",")
+
+
+def trends(gemeenten: list[tuple[str, str]], indicators: list[tuple[str, str]], state: dict):
+    """The page; ``state`` from :func:`parse_search`. An out-of-scope gemeente in the URL stays
+    in the value (so the callback refuses) but never gets a label here."""
+    return html.Div([
+        dcc.Location(id="trends-url", refresh=False),
+        html.Div([
+            html.H1("Trends", className="h3 mb-0"),
+            html.Div(["Ontwikkeling door de tijd, met vergelijking met vorig jaar. ",
+                      dcc.Link("Woninginbrakenmonitor", href="/trends/woninginbraak",
+                               id="trends-burglary-link")],
+                     className="text-body-secondary"),
+        ], className="mb-3"),
+        dbc.Row([
+            dbc.Col([dbc.Label("Gemeenten", html_for="trends-gemeenten"),
+                     dcc.Dropdown(id="trends-gemeenten", multi=True,
+                                  options=[{"label": n, "value": c} for c, n in gemeenten],
+                                  value=state["gemeente"],
+                                  placeholder="Alle gemeenten in uw gebied")], lg=4),
+            dbc.Col([dbc.Label("Indicator", html_for="trends-indicator"),
+                     dcc.Dropdown(id="trends-indicator", clearable=False,
+                                  options=[{"label": t, "value": c} for c, t in indicators],
+                                  value=state["indicator"])], lg=3),
+            dbc.Col([dbc.Label("Per"),
+                     dbc.RadioItems(id="trends-grain", inline=True, value=state["per"],
+                                    options=[{"label": v, "value": k}
+                                             for k, v in GRAIN_LABELS.items()])], lg=3),
+            dbc.Col([dbc.Label("Maat"),
+                     dbc.RadioItems(id="trends-measure", inline=True, value=state["maat"],
+                                    options=[{"label": v, "value": k}
+                                             for k, v in MEASURES.items()])], lg=2),
+        ], className="mb-3 g-3 trends-controls"),
+        html.Div(id="trends-status", className="mb-2"),
+        dbc.Card(dbc.CardBody([
+            dcc.Loading(dcc.Graph(id="trends-graph", config=GRAPH_CONFIG,
+                                  style={"height": "380px"}), type="dot"),
+            html.Div(id="trends-note", className="small text-body-secondary"),
+        ]), className="mb-3"),
+        dbc.Card(dbc.CardBody([
+            html.H2("Cumulatief dit jaar t.o.v. vorig jaar", className="h5"),
+            html.Div(id="trends-ytd-note", className="small mb-2"),
+            dcc.Graph(id="trends-ytd", config=GRAPH_CONFIG, style={"height": "300px"}),
+        ]), className="mb-3"),
+    ])
+
+
+def refused(message):
+    """The page when its link names an area outside the user's scope: the refusal only."""
+    return html.Div([
+        html.H1("Trends", className="h3"),
+        html.Div(message, id="trends-status", className="mb-3"),
+        dcc.Link("Naar de trends van uw eigen gebied", href="/trends"),
+    ])
+
+
+# -- figures -----------------------------------------------------------------------------------
+
+
+def _number(value, measure: str) -> str:
+    if value is None or value != value:
+        return "–"
+    return fmt.decimal(value, 2) if measure == "per1000" else fmt.integer(value)
+
+
+def _hover(row, measure: str) -> str:
+    value = row.per_1000 if measure == "per1000" else row["count"]
+    previous = row.previous_per_1000 if measure == "per1000" else row.previous
+    parts = [f"<b>{row.label}</b>: {_number(value, measure)}"]
+    if row.provisional:
+        parts[0] += " (voorlopig)"
+    if row.previous is not None and row.previous == row.previous:
+        parts.append(f"Zelfde periode vorig jaar: {_number(previous, measure)} "
+                     f"({fmt.percent_change(row.change_pct)})")
+    parts.append(f"Verandering: {row.change}")
+    return "<br>".join(parts)
+
+
+def trend_figure(trend, measure: str) -> go.Figure:
+    """Registered counts (provisional periods dashed), the same period last year and the
+    12-month moving average."""
+    fig = go.Figure()
+    frame = trend.series if trend is not None else None
+    ticks, texts = [], []
+    if frame is not None and not frame.empty:
+        frame = frame.reset_index(drop=True)
+        value = "per_1000" if measure == "per1000" else "count"
+        previous = "previous_per_1000" if measure == "per1000" else "previous"
+        average = "moving_avg_per_1000" if measure == "per1000" else "moving_avg"
+        hover = [_hover(row, measure) for _, row in frame.iterrows()]
+        x = [d.isoformat() for d in frame["start"]]
+        final = ~frame["provisional"].astype(bool)
+        fig.add_scatter(
+            x=[x[i] for i in frame.index[final]], y=frame.loc[final, value].tolist(),
+            name="Geregistreerd", mode="lines+markers", line=dict(color=BLUE, width=2.5),
+            hovertext=[hover[i] for i in frame.index[final]], hoverinfo="text")
+        if (~final).any():
+            rows = list(frame.index[~final])
+            if rows[0] > 0:
+                rows.insert(0, rows[0] - 1)  # connect the dashed part to the solid line
+            fig.add_scatter(
+                x=[x[i] for i in rows], y=frame.loc[rows, value].tolist(),
+                name="Voorlopig", mode="lines+markers",
+                line=dict(color=BLUE, width=2.5, dash="dash"), marker=dict(symbol="circle-open"),
+                hovertext=[hover[i] for i in rows], hoverinfo="text")
+        fig.add_scatter(x=x, y=frame[previous].tolist(), name="Zelfde periode vorig jaar",
+                        mode="lines", line=dict(color=ORANGE, width=1.5, dash="dot"),
+                        hoverinfo="skip")
+        if frame[average].notna().any() and trend.grain != "jaar":
+            fig.add_scatter(x=x, y=frame[average].tolist(), name="12-maands gemiddelde",
+                            mode="lines", line=dict(color=GREY, width=1.5), hoverinfo="skip")
+        significant = frame["significant"].astype(bool) & final
+        if significant.any():
+            fig.add_scatter(
+                x=[x[i] for i in frame.index[significant]],
+                y=frame.loc[significant, value].tolist(), name="Significante verandering",
+                mode="markers", marker=dict(color="#D55E00", size=11, symbol="diamond-open",
+                                            line=dict(width=2)), hoverinfo="skip")
+        ticks, texts = _ticks(frame, trend.grain)
+    fig.update_layout(
+        margin=dict(l=56, r=12, t=8, b=48), separators=",.", hovermode="closest",
+        legend=dict(orientation="h", y=1.1, x=0), plot_bgcolor="white",
+        xaxis=dict(showgrid=False, tickvals=ticks, ticktext=texts),
+        yaxis=dict(gridcolor="#e5e5e5", rangemode="tozero",
+                   tickformat=",.2f" if measure == "per1000" else ",d"))
+    return fig
+
+
+def _ticks(frame, grain: str):
+    starts = list(frame["start"])
+    if grain == "maand":
+        chosen = [d for d in starts if d.month in (1, 4, 7, 10)]
+        return ([d.isoformat() for d in chosen],
+                [f"{fmt.MONTHS[d.month - 1]}<br>{d.year}" for d in chosen])
+    if grain == "week":
+        chosen, seen = [], set()
+        for d in starts:
+            key = (d.year, (d.month - 1) // 3)
+            if key not in seen:
+                seen.add(key)
+                chosen.append(d)
+        return ([d.isoformat() for d in chosen],
+                [f"wk {d.isocalendar()[1]}<br>{d.isocalendar()[0]}" for d in chosen])
+    return [d.isoformat() for d in starts], [str(label).replace(" (", "<br>(")
+                                             for label in frame["label"]]
+
+
+def ytd_figure(trend) -> go.Figure:
+    fig = go.Figure()
+    if trend is not None and trend.ytd_year is not None and not trend.ytd.empty:
+        months = [fmt.MONTHS[m - 1] for m in trend.ytd["month"]]
+        fig.add_scatter(x=months, y=trend.ytd["previous"].tolist(),
+                        name=str(trend.ytd_year - 1), mode="lines",
+                        line=dict(color=ORANGE, dash="dot", width=2),
+                        hovertemplate="%{x}: %{y:,.0f}<extra>" + str(trend.ytd_year - 1) + "</extra>")
+        fig.add_scatter(x=months, y=trend.ytd["current"].tolist(), name=str(trend.ytd_year),
+                        mode="lines+markers", line=dict(color=BLUE, width=2.5),
+                        hovertemplate="%{x}: %{y:,.0f}<extra>" + str(trend.ytd_year) + "</extra>")
+    fig.update_layout(margin=dict(l=56, r=12, t=8, b=36), separators=",.",
+                      legend=dict(orientation="h", y=1.12, x=0), plot_bgcolor="white",
+                      xaxis=dict(showgrid=False),
+                      yaxis=dict(gridcolor="#e5e5e5", rangemode="tozero", tickformat=",d"))
+    return fig
+
+
+def ytd_note(trend, change) -> str:
+    """'t/m okt 2026: 235 tegen 225 in dezelfde maanden van 2025 (+4,4%; binnen normale
+    schommeling).'"""
+    if trend is None or trend.ytd_through is None:
+        return ""
+    return (f"t/m {fmt.month(trend.ytd_through)}: {fmt.integer(change.current)} tegen "
+            f"{fmt.integer(change.previous)} in dezelfde maanden van {trend.ytd_year - 1} "
+            f"({fmt.percent_change(change.pct)}; {change.label}).")
+
+
+def status(trend, names: list[str], measure: str):
+    """The line above the chart: what is shown, and the latest complete period's change."""
+    where = ", ".join(names) if names else "alle gemeenten in uw gebied"
+    head = f"{trend.title} · {where} · per {GRAIN_LABELS[trend.grain].lower()}"
+    if measure == "per1000":
+        head += " · per 1.000 inwoners"
+    children = [html.Div(head, className="fw-semibold trends-heading")]
+    if trend.note:
+        children.append(dbc.Alert(trend.note, color="secondary", className="mt-2 mb-0"))
+    return html.Div(children, **{"data-indicator": trend.indicator, "data-grain": trend.grain,
+                                 "data-gemeenten": ",".join(trend.gemeenten)})
+
+
+def note(trend) -> str:
+    if trend is None or trend.series.empty:
+        return ""
+    parts = []
+    if trend.series["provisional"].any():
+        parts.append("Gestippelde lijn: voorlopige cijfers (late registraties kunnen nog volgen).")
+    if trend.series["partial"].any():
+        parts.append("De laatste periode is nog niet compleet.")
+    parts.append("Significant: de verandering t.o.v. dezelfde periode vorig jaar is groter dan "
+                 "normale schommeling (Poisson-toets, 95%).")
+    return " ".join(parts)

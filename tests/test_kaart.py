@@ -1,0 +1,260 @@
+"""The Kaart page: queries (scope, suppression, measures) and the page in Debian's Chromium
+against a real gunicorn server on the demo database."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+import time
+from urllib.parse import parse_qs, urlparse
+
+import duckdb
+import pytest
+from playwright.sync_api import expect
+
+import pandas as pd
+
+from data.queries import map as q
+from data.queries.overview import last_complete_months
+from data.scope import OutOfScope, Scope
+
+from .conftest import login
+
+MAYOR = Scope(frozenset({"GMD001"}), 1, 5, "Havenstad")
+UNIT = Scope(frozenset({"GMD001", "GMD002", "GMD003", "GMD004"}), 3, 5, "Eenheid")
+CHOROPLETH = ".leaflet-overlay-pane path.leaflet-interactive"
+
+
+@pytest.fixture(scope="module")
+def con(demo_db, tmp_path_factory):
+    # A copy: another test may already hold the demo file open in this process with a
+    # different DuckDB configuration (create_app), which DuckDB refuses to mix.
+    copy = tmp_path_factory.mktemp("kaart") / "demo.duckdb"
+    shutil.copyfile(demo_db, copy)
+    connection = duckdb.connect(str(copy), read_only=True)
+    yield connection
+    connection.close()
+
+
+def _count(con, period, group, column, code):
+    return con.execute(
+        f"SELECT count(*) FROM incidents WHERE {column} = ? AND occurred_date >= ?"
+        " AND occurred_date < ? AND type_code IN"
+        " (SELECT type_code FROM type_groups WHERE group_code = ?)",
+        [code, period.start, period.end, group]).fetchall()[0][0]
+
+
+def _small_buurt(con, period):
+    """A buurt of GMD001 with 1-4 registrations of some bundle in the period."""
+    row = con.execute("""
+        SELECT * FROM (
+            SELECT i.bu_code, a.wk_code, g.group_code, count(*) AS n
+            FROM incidents i JOIN type_groups g ON g.type_code = i.type_code
+            JOIN areas a ON a.code = i.bu_code
+            WHERE i.gm_code = 'GMD001' AND i.occurred_date >= ? AND i.occurred_date < ?
+            GROUP BY ALL HAVING count(*) BETWEEN 1 AND 4)
+        ORDER BY group_code <> 'woninginbraak', n, bu_code, group_code LIMIT 1""",
+        [period.start, period.end]).fetchall()
+    assert row, "the demo has no small buurt count"
+    return row[0]
+
+
+# -- queries --------------------------------------------------------------------------------------
+
+def test_queries_refuse_another_gemeente_for_a_mayor(con):
+    period = last_complete_months(con, scope=MAYOR)
+    with pytest.raises(OutOfScope):
+        q.map_values(con, scope=MAYOR, level="wijk", period=period, group="alle_misdrijven",
+                     measure="count", within="GMD002")
+    with pytest.raises(OutOfScope):
+        q.geometry(con, scope=MAYOR, level="wijk", within="GMD002")
+    with pytest.raises(OutOfScope):
+        q.area(con, scope=MAYOR, code="WKD00201")
+    # Without `within` only the own gemeente's areas come back.
+    frame = q.map_values(con, scope=MAYOR, level="wijk", period=period, group="alle_misdrijven",
+                         measure="count")
+    assert len(frame) and set(frame["parent_code"]) == {"GMD001"}
+    shapes = json.loads(q.geometry(con, scope=MAYOR, level="gemeente"))
+    assert [f["id"] for f in shapes["features"]] == ["GMD001"]
+    assert set(shapes["features"][0]["properties"]) == {"code", "name"}
+
+
+def test_map_values_measures_and_suppression(con):
+    period = last_complete_months(con, scope=MAYOR)
+    buurt, wijk, group, n = _small_buurt(con, period)
+    mayor = q.map_values(con, scope=MAYOR, level="buurt", period=period, group=group,
+                         measure="per_1000", within="GMD001", parent=wijk).set_index("code")
+    assert mayor.loc[buurt, "suppressed"] and pd.isna(mayor.loc[buurt, "count"])
+    assert pd.isna(mayor.loc[buurt, "per_1000"]) and pd.isna(mayor.loc[buurt, "rank"])
+    chef = q.map_values(con, scope=UNIT, level="buurt", period=period, group=group,
+                        measure="change", within="GMD001", parent=wijk).set_index("code")
+    assert chef.loc[buurt, "count"] == n and not chef.loc[buurt, "suppressed"]
+    previous = _count(con, period.shifted(-12), group, "bu_code", buurt)
+    assert chef.loc[buurt, "previous"] == previous
+    assert chef.loc[buurt, "change"] == n - previous
+    wijken = q.map_values(con, scope=UNIT, level="wijk", period=period, group=group,
+                          measure="per_1000", within="GMD001")
+    row = wijken.iloc[0]
+    assert row["per_1000"] == round(row["count"] * 1000 / row["population"], 1)
+    assert row["parent_total"] == _count(con, period, group, "gm_code", "GMD001")
+    pc4 = q.map_values(con, scope=UNIT, level="pc4", period=period, group=group,
+                       measure="per_1000", within="GMD001")
+    assert pc4["per_1000"].isna().all()  # no population for PC4: no rate
+
+
+# -- the page -------------------------------------------------------------------------------------
+
+def _wait_for_panel(page, text=None):
+    expect(page.locator("#kaart-panel .kaart-table")).to_be_visible(timeout=20_000)
+    if text:
+        expect(page.locator("#kaart-panel")).to_contain_text(text, timeout=20_000)
+
+
+def _search(page):
+    return {k: v[0] for k, v in parse_qs(urlparse(page.evaluate("location.href")).query).items()}
+
+
+@pytest.mark.browser
+def test_mayor_drills_down_from_gemeente_to_buurten(page, demo_server, con):
+    login(page, demo_server, "burgemeester")
+    page.goto(demo_server.url + "/kaart")
+    _wait_for_panel(page, "Gemeenten")
+    expect(page.locator(CHOROPLETH)).to_have_count(1, timeout=20_000)
+    period = last_complete_months(con, scope=MAYOR)
+    expected = _count(con, period, "alle_misdrijven", "gm_code", "GMD001")
+    # Tooltip and panel show the DuckDB figure.
+    page.locator(CHOROPLETH).first.hover()
+    tooltip = page.locator(".leaflet-tooltip")
+    expect(tooltip).to_contain_text("Havenstad (GMD001)")
+    assert f"Aantal: {expected:,}".replace(",", ".") in tooltip.inner_text()
+    cells = page.locator("#kaart-panel tr[data-code='GMD001'] td").all_inner_texts()
+    assert cells[2] == f"{expected:,}".replace(",", ".")
+
+    page.locator(CHOROPLETH).first.click()
+    wijken = con.execute("SELECT count(*) FROM areas WHERE level = 'wijk' AND gm_code = 'GMD001'"
+                         ).fetchall()[0][0]
+    expect(page.locator(CHOROPLETH)).to_have_count(wijken, timeout=20_000)
+    expect(page.locator("#kaart-breadcrumb")).to_contain_text("Havenstad")
+    _wait_for_panel(page, "Wijken in Havenstad")
+    assert _search(page)["niveau"] == "wijk" and _search(page)["gebied"] == "GMD001"
+
+    first_row = page.locator("#kaart-panel tbody tr").first
+    wijk = first_row.get_attribute("data-code")
+    count = int(first_row.locator("td").nth(2).inner_text().replace(".", ""))
+    assert count == _count(con, period, "alle_misdrijven", "wk_code", wijk)
+    name = con.execute("SELECT name FROM areas WHERE code = ?", [wijk]).fetchall()[0][0]
+    buurten = con.execute("SELECT count(*) FROM areas WHERE level = 'buurt' AND parent_code = ?",
+                          [wijk]).fetchall()[0][0]
+    # Click the wijk on the map (its path carries the area code as a class name).
+    page.locator(f"path.vb-area-{wijk}").dispatch_event("click")
+    expect(page.locator(CHOROPLETH)).to_have_count(buurten, timeout=20_000)
+    expect(page.locator("#kaart-breadcrumb")).to_contain_text(name)
+    _wait_for_panel(page, f"Buurten in {name}")
+    assert _search(page)["niveau"] == "buurt" and _search(page)["gebied"] == wijk
+    # The breadcrumb leads back up.
+    page.locator("#kaart-breadcrumb a", has_text="Gemeenten").click()
+    expect(page.locator(CHOROPLETH)).to_have_count(1, timeout=20_000)
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("user", ["burgemeester", "teamchef"])
+def test_small_buurt_is_suppressed_for_the_mayor_only(page, demo_server, con, user):
+    period = last_complete_months(con, scope=MAYOR)
+    buurt, wijk, group, n = _small_buurt(con, period)
+    login(page, demo_server, user)
+    page.goto(f"{demo_server.url}/kaart?niveau=buurt&gebied={wijk}&type={group}&periode=12m"
+              "&maat=count")
+    _wait_for_panel(page)
+    row = page.locator(f"#kaart-panel tr[data-code='{buurt}'] td")
+    expect(row.nth(1)).to_have_text(buurt, timeout=20_000)
+    shown = row.nth(2).inner_text()
+    assert shown == ("<5" if user == "burgemeester" else str(n))
+    page.locator(f"path.vb-area-{buurt}").dispatch_event("mouseover")
+    tooltip = page.locator(".leaflet-tooltip")
+    expect(tooltip).to_contain_text(f"({buurt})")
+    assert f"Aantal: {shown}" in tooltip.inner_text().splitlines()
+    if user == "burgemeester":
+        assert buurt in page.evaluate("window.vb.hideout.suppressed")
+        expect(page.locator(".kaart-legend")).to_contain_text("<5 (afgeschermd)")
+
+
+@pytest.mark.browser
+def test_csv_download_equals_the_panel(page, demo_server):
+    login(page, demo_server, "burgemeester")
+    page.goto(demo_server.url + "/kaart?niveau=buurt&gebied=GMD001&type=woninginbraak&maat=change")
+    _wait_for_panel(page, "Verandering")
+    header = page.locator("#kaart-panel thead th").all_inner_texts()
+    rows = [r.locator("td").all_inner_texts() for r in page.locator("#kaart-panel tbody tr").all()]
+    assert len(rows) > 20 and any("<5" in r for r in rows)
+    with page.expect_download() as info:
+        page.click("#kaart-csv")
+    raw = open(info.value.path(), "rb").read()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    table = list(csv.reader(io.StringIO(raw.decode("utf-8-sig")), delimiter=";"))
+    assert table[0] == header
+    assert table[1:] == rows
+
+
+@pytest.mark.browser
+def test_link_reproduces_the_view_and_out_of_scope_area_is_refused(page, demo_server, con):
+    login(page, demo_server, "burgemeester")
+    page.goto(demo_server.url + "/kaart?niveau=pc4&gebied=GMD001&type=geweld&periode=2025"
+              "&maat=per_1000")
+    _wait_for_panel(page, "Per 1.000")
+    assert page.locator("#kaart-niveau").inner_text().strip() == "Postcode (PC4)"
+    expect(page.locator("#kaart-attribution")).to_have_text("© CBS, © ESRI Nederland")
+    expect(page.locator("#kaart-subtitle")).to_contain_text("Geweld · 2025")
+    assert _search(page) == {"niveau": "pc4", "gebied": "GMD001", "type": "geweld",
+                             "periode": "2025", "maat": "per_1000"}
+    page.goto(demo_server.url + "/kaart?niveau=wijk&gebied=GMD002")
+    expect(page.locator("#kaart-message")).to_contain_text("geen toegang", ignore_case=True,
+                                                           timeout=20_000)
+    time.sleep(1)
+    assert page.locator(CHOROPLETH).count() == 0
+    assert page.locator("#kaart-panel tbody tr").count() == 0
+    name = con.execute("SELECT name FROM areas WHERE code = 'GMD002'").fetchall()[0][0]
+    assert name not in page.content()
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("width,height", [(1920, 1080), (1366, 768)])
+def test_layout_does_not_overlap(page, demo_server, tmp_path, width, height):
+    page.set_viewport_size({"width": width, "height": height})
+    requested = []
+    page.on("request", lambda request: requested.append(request.url))
+    login(page, demo_server, "teamchef")
+    page.goto(demo_server.url + "/kaart?niveau=wijk&gebied=GMD001")
+    _wait_for_panel(page)
+    page.locator(CHOROPLETH).first.wait_for()
+    page.screenshot(path=str(tmp_path / f"kaart-{width}x{height}.png"), full_page=True)
+    boxes = {name: page.locator(selector).bounding_box() for name, selector in
+             [("map", "#kaart-map"), ("controls", "#kaart-controls"),
+              ("panel", "#kaart-panel-col .card")]}
+    for name, box in boxes.items():
+        assert box and box["width"] > 100 and box["height"] > 30, name
+        assert box["x"] >= 0 and box["x"] + box["width"] <= width, name
+    names = list(boxes)
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            A, B = boxes[a], boxes[b]
+            apart = (A["x"] + A["width"] <= B["x"] or B["x"] + B["width"] <= A["x"]
+                     or A["y"] + A["height"] <= B["y"] or B["y"] + B["height"] <= A["y"])
+            assert apart, (a, b, A, B)
+    assert boxes["map"]["width"] > boxes["panel"]["width"]  # side by side at these widths
+    # Without DASHBOARD_TILE_URL the map needs nothing from outside.
+    assert [url for url in requested if not url.startswith(demo_server.url)] == []
+
+
+def test_tile_layer_only_with_a_tile_url():
+    from layouts.kaart import kaart
+
+    def types(component):
+        found = [type(component).__name__]
+        children = getattr(component, "children", None)
+        for child in children if isinstance(children, list) else [children]:
+            if child is not None and not isinstance(child, str):
+                found += types(child)
+        return found
+    assert "TileLayer" not in types(kaart([], [], ""))
+    assert "TileLayer" in types(kaart([], [], "https://service.pdok.nl/{z}/{x}/{y}.png"))

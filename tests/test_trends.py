@@ -1,0 +1,239 @@
+"""Trends: the significance test, the series queries (against direct DuckDB counts) and the
+page in Debian's Chromium against a real gunicorn server on the demo database."""
+from __future__ import annotations
+
+import math
+from datetime import date
+
+import duckdb
+import pytest
+from playwright.sync_api import expect
+
+from data.queries import trends as q
+from data.scope import OutOfScope, Scope
+from data.stats import poisson_change, poisson_z
+
+from .conftest import login
+
+MAYOR = Scope(frozenset({"GMD001"}), 1, 5, "Havenstad")
+UNIT = Scope(frozenset({"GMD001", "GMD002", "GMD003", "GMD004"}), 3, 5, "Eenheid")
+
+
+@pytest.fixture(scope="module")
+def con(demo_db):
+    connection = duckdb.connect(str(demo_db), read_only=True)
+    yield connection
+    connection.close()
+
+
+def _incidents(con, gemeenten, group, start, end):
+    """Registrations straight from the incidents table, bypassing the query layer."""
+    return con.execute(
+        "SELECT count(*) FROM incidents WHERE gm_code IN (SELECT unnest(?::VARCHAR[]))"
+        " AND occurred_date >= ? AND occurred_date < ? AND type_code IN"
+        " (SELECT type_code FROM type_groups WHERE group_code = ?)",
+        [list(gemeenten), start, end, group]).fetchall()[0][0]
+
+
+# -- significance -----------------------------------------------------------------------------
+
+def test_poisson_z_known_values():
+    assert poisson_z(120, 80) == pytest.approx(40 / math.sqrt(200))  # 2.828
+    assert poisson_z(55, 45) == pytest.approx(1.0)
+    assert poisson_z(0, 0) is None and poisson_z(None, 3) is None
+    assert poisson_change(120, 80).significant and poisson_change(120, 80).label == \
+        "significante stijging"
+    assert poisson_change(80, 120).label == "significante daling"
+    assert not poisson_change(55, 45).significant
+    assert poisson_change(55, 45).label == "binnen normale schommeling"
+    # the boundary: z = 1.96 exactly is significant
+    assert poisson_change(1.96 ** 2, 0).significant
+    assert poisson_change(10, 0).pct is None and poisson_change(110, 100).pct == pytest.approx(10)
+    with pytest.raises(ValueError):
+        poisson_z(-1, 3)
+
+
+# -- queries ----------------------------------------------------------------------------------
+
+def test_monthly_series_equals_direct_incident_counts(con):
+    trend = q.trend(con, scope=UNIT, gemeenten=["GMD001", "GMD003"], indicator="geweld",
+                    grain="maand")
+    assert len(trend.series) >= 24
+    for row in trend.series.itertuples():
+        end = date(row.start.year + row.start.month // 12, row.start.month % 12 + 1, 1)
+        assert row.count == _incidents(con, ["GMD001", "GMD003"], "geweld", row.start, end)
+        before = date(row.start.year - 1, row.start.month, 1)
+        assert row.previous == _incidents(con, ["GMD001", "GMD003"], "geweld", before,
+                                          date(end.year - 1, end.month, 1))
+    assert trend.series["provisional"].iloc[-1] and not trend.series["provisional"].iloc[0]
+
+
+def test_quarter_year_and_week_series_add_up(con):
+    monthly = q.trend(con, scope=MAYOR, gemeenten=[], indicator="woninginbraak", grain="maand")
+    for grain in ("kwartaal", "jaar"):
+        other = q.trend(con, scope=MAYOR, gemeenten=[], indicator="woninginbraak", grain=grain)
+        assert other.series["count"].sum() == monthly.series["count"].sum(), grain
+    assert other.series["partial"].iloc[-1]  # the current year is not complete
+    weekly = q.trend(con, scope=MAYOR, gemeenten=[], indicator="1.1.1", grain="week")
+    last = weekly.series.iloc[-1]
+    assert last.start.weekday() == 0
+    assert last["count"] == _incidents(con, ["GMD001"], "woninginbraak", last.start,
+                                       date.fromordinal(last.start.toordinal() + 7))
+
+
+def test_rates_and_year_to_date(con):
+    trend = q.trend(con, scope=MAYOR, gemeenten=["GMD001"], indicator="alle_misdrijven",
+                    grain="jaar")
+    row = trend.series.iloc[0]
+    population = con.execute("SELECT population FROM population WHERE code = 'GMD001' "
+                             "AND year = ?", [row.start.year]).fetchall()[0][0]
+    assert row.per_1000 == pytest.approx(row["count"] * 1000 / population)
+    through = trend.ytd_through
+    current = trend.ytd["current"].iloc[through.month - 1]
+    assert current == _incidents(con, ["GMD001"], "alle_misdrijven", date(through.year, 1, 1),
+                                 date(through.year + (through.month == 12),
+                                      through.month % 12 + 1, 1))
+
+
+def test_trend_refuses_a_gemeente_outside_the_scope(con):
+    with pytest.raises(OutOfScope):
+        q.trend(con, scope=MAYOR, gemeenten=["GMD002"], indicator="geweld", grain="maand")
+    with pytest.raises(OutOfScope):
+        q.trend(con, scope=Scope(), gemeenten=[], indicator="geweld", grain="maand")
+    assert q.gemeente_options(con, scope=MAYOR) == [("GMD001", "Havenstad")]
+
+
+# -- the page in a browser --------------------------------------------------------------------
+
+PLOT = "#trends-graph .js-plotly-plot"
+
+
+def _trace(page, name):
+    page.wait_for_function(
+        f"() => {{ const g = document.querySelector('{PLOT}');"
+        f" return g && g.data && g.data.some(t => t.name === '{name}'); }}", timeout=20_000)
+    return page.evaluate(
+        f"() => {{ const t = document.querySelector('{PLOT}').data.find(t => t.name === '{name}');"
+        " return {x: Array.from(t.x), y: Array.from(t.y)}; }")
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("user", ["burgemeester", "analist"])
+def test_trends_page_plots_the_incident_count_per_month(page, demo_server, demo_db, con, user):
+    login(page, demo_server, user)
+    page.get_by_role("link", name="Trends", exact=True).click()
+    expect(page.locator("#trends-status")).to_contain_text("Alle misdrijven", timeout=20_000)
+    trace = _trace(page, "Geregistreerd")
+    gemeenten = ["GMD001"] if user == "burgemeester" else ["GMD001", "GMD002", "GMD003", "GMD004"]
+    for x, y in list(zip(trace["x"], trace["y"]))[-3:]:
+        start = date.fromisoformat(x[:10])
+        end = date(start.year + start.month // 12, start.month % 12 + 1, 1)
+        assert y == _incidents(con, gemeenten, "alle_misdrijven", start, end), x
+    expect(page.locator("#trends-ytd-note")).to_contain_text("t/m")
+
+
+@pytest.mark.browser
+def test_permalink_reproduces_the_view_and_refuses_another_gemeente(page, demo_server, con):
+    login(page, demo_server, "analist")
+    page.goto(demo_server.url + "/trends")
+    expect(page.locator("#trends-status")).to_contain_text("Alle misdrijven", timeout=20_000)
+    page.locator("#trends-grain").get_by_text("Kwartaal", exact=True).click()
+    page.locator("#trends-indicator").click()
+    page.get_by_role("option", name="Woninginbraak", exact=True).click()
+    page.wait_for_function("() => location.search.includes('indicator=woninginbraak')"
+                           " && location.search.includes('per=kwartaal')", timeout=20_000)
+    before = _trace(page, "Geregistreerd")
+    permalink = page.url
+    page.reload()
+    expect(page.locator("#trends-status [data-grain='kwartaal']")).to_have_count(1, timeout=20_000)
+    expect(page.locator("#trends-status")).to_contain_text("Woninginbraak")
+    assert _trace(page, "Geregistreerd") == before
+    assert page.url == permalink
+
+    # A mayor opening a link with another gemeente's code gets the refusal and no data.
+    other = con.execute("SELECT name FROM areas WHERE code = 'GMD002'").fetchall()[0][0]
+    page.goto(demo_server.url + "/logout")
+    login(page, demo_server, "burgemeester")
+    page.goto(demo_server.url + "/trends?gemeente=GMD002&indicator=geweld&per=maand")
+    expect(page.locator("#trends-status .refusal")).to_contain_text("geen toegang",
+                                                                     timeout=20_000)
+    expect(page.locator(".js-plotly-plot")).to_have_count(0)
+    assert other not in page.locator("#page").inner_text()
+
+
+# -- woninginbrakenmonitor ---------------------------------------------------------------------
+
+from data.queries import burglary as bq  # noqa: E402
+from data.queries.overview import last_complete_months  # noqa: E402
+
+
+def test_attempts_by_month_split_equals_incidents(con):
+    period = last_complete_months(con, scope=MAYOR, months=12)
+    frame = bq.attempts_by_month(con, scope=MAYOR, gemeenten=["GMD001"], start=period.start,
+                                 end=period.end)
+    assert len(frame) == 12
+    direct = dict(((m, a), n) for m, a, n in con.execute(
+        "SELECT date_trunc('month', occurred_date)::DATE, attempt, count(*) FROM incidents"
+        " WHERE gm_code = 'GMD001' AND type_code = '1.1.1' AND occurred_date >= ?"
+        " AND occurred_date < ? GROUP BY ALL", [period.start, period.end]).fetchall())
+    for row in frame.itertuples():
+        assert row.voltooid == direct.get((row.month, False), 0)
+        assert row.poging == direct.get((row.month, True), 0)
+
+
+def test_attempts_from_pc4_counts_only(store):
+    """Only the imported PC4 monthly counts: summed to the gemeente through areas.gm_code."""
+    from data.schema import create_schema
+
+    with store.write("test") as rw:
+        create_schema(rw)
+        rw.execute("INSERT INTO areas (code, level, name, gm_code) VALUES "
+                   "('GMX001', 'gemeente', 'Testdorp', 'GMX001'), ('9991', 'pc4', NULL, 'GMX001'),"
+                   " ('9992', 'pc4', NULL, 'GMX001'), ('9993', 'pc4', NULL, 'GMX002')")
+        rw.execute("INSERT INTO counts VALUES "
+                   "('9991', 'pc4', 'M', DATE '2025-03-01', '1.1.1', false, 4, 'open', false),"
+                   "('9992', 'pc4', 'M', DATE '2025-03-01', '1.1.1', false, 3, 'open', false),"
+                   "('9992', 'pc4', 'M', DATE '2025-03-01', '1.1.1', true, 2, 'open', false),"
+                   "('9993', 'pc4', 'M', DATE '2025-03-01', '1.1.1', true, 9, 'open', false)")
+    scope = Scope(frozenset({"GMX001"}), 1)
+    frame = bq.attempts_by_month(store.read(), scope=scope, gemeenten=["GMX001"],
+                                 start=date(2025, 1, 1), end=date(2026, 1, 1))
+    assert frame[["voltooid", "poging"]].values.tolist() == [[7, 2]]
+
+
+def test_heatmap_needs_detail_two_and_counts_incident_times(con):
+    period = last_complete_months(con, scope=MAYOR, months=12)
+    with pytest.raises(OutOfScope):
+        bq.weekday_hour(con, scope=MAYOR, gemeenten=["GMD001"], period=period)
+    frame = bq.weekday_hour(con, scope=UNIT, gemeenten=["GMD001"], period=period)
+    assert len(frame) == 7 * 24
+    assert frame["count"].sum() == _incidents(con, ["GMD001"], "woninginbraak", period.start,
+                                              period.end)
+
+
+def test_wijk_changes_are_suppressed_for_a_mayor(con):
+    period = last_complete_months(con, scope=MAYOR, months=12)
+    mayor = bq.wijk_changes(con, scope=MAYOR, gemeente="GMD001", period=period)
+    full = bq.wijk_changes(con, scope=Scope(frozenset({"GMD001"}), 3), gemeente="GMD001",
+                           period=period)
+    assert mayor["count"].isna().any() and not full["count"].isna().any()
+    visible = mayor.dropna(subset=["change"])
+    assert list(visible["change"]) == sorted(visible["change"], reverse=True)
+    assert ((mayor["count"] >= 5) | mayor["count"].isna() | (mayor["count"] == 0)).all()
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("user", ["burgemeester", "analist"])
+def test_burglary_monitor_renders(page, demo_server, user):
+    login(page, demo_server, user)
+    page.goto(demo_server.url + "/trends/woninginbraak")
+    expect(page.locator("#burglary-status")).to_contain_text("Laatste 12", timeout=20_000)
+    expect(page.locator(".burglary-wijken tbody tr").first).to_be_visible()
+    page.wait_for_function("() => { const g = document.querySelector("
+                           "'#burglary-attempts .js-plotly-plot'); return g && g.data"
+                           " && g.data.length === 4; }", timeout=20_000)
+    if user == "burgemeester":
+        expect(page.locator(".burglary-no-detail")).to_contain_text("detailniveau 2")
+        expect(page.locator(".burglary-wijken")).to_contain_text("<5")
+    else:
+        expect(page.locator("#burglary-heatmap-graph .js-plotly-plot")).to_be_visible()
