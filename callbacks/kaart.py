@@ -19,10 +19,11 @@ import json
 from urllib.parse import parse_qs
 
 import dash
+import flask
 from dash import Input, Output, State, ctx
 
 from callbacks.guard import Served, data_callback
-from dashboard.auth import get_db
+from dashboard.auth import current_scope, get_db
 from data.queries import map as q
 from data.scope import OutOfScope
 from data.suppression import mark
@@ -400,3 +401,16 @@ def _total(con, scope, state, filters, period, frame) -> tuple[str, str]:
     gemeente = q.map_values(con, scope=scope, level="gemeente", period=period,
                             group=filters["group"], measure="count", within=state["within"])
     return f"Totaal {state['gemeente']['name']}", view.number(gemeente["count"].sum())
+
+
+def page(_search=None):
+    """The map page with its choices; the view itself comes from the URL via the callbacks."""
+    con, scope = get_db(), current_scope()
+    periods = [(key, period_label(key, period))
+               for key, period in q.period_options(con, scope=scope)]
+    return view.kaart(q.bundle_options(con, scope=scope), periods,
+                      flask.current_app.config["VB_SETTINGS"].tile_url)
+
+
+def validation_page():
+    return view.kaart([], [], "")

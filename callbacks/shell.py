@@ -2,61 +2,53 @@
 from __future__ import annotations
 
 import dash_bootstrap_components as dbc
-import flask
-from dash import Input, Output, html
-from dash import State
+from dash import Input, Output, State, html
 
-from callbacks import kaart as kaart_cb
 from callbacks import burglary as burglary_cb
 from callbacks import driehoek as driehoek_cb
+from callbacks import kaart as kaart_cb
 from callbacks import trends as trends_cb
 from dashboard.auth import current_scope, current_user, get_db
-from data.queries import map as map_q
 from data.queries.overview import dataset_summary
+from layouts import admin, pages
 from layouts import format as fmt
-from layouts import admin, kaart, pages
 from layouts.shell import PAGES, shell
+
+
+def _beheer(_search):
+    user = current_user()
+    return admin.beheer() if user and user.role == "beheerder" else admin.no_access()
+
+
+#: Path -> page builder ``fn(search) -> layout``. Builders run in the request (the scope of the
+#: logged-in user applies); data arrive through each page's own data callbacks.
+ROUTES = {
+    "/": lambda _search: pages.overview(),
+    "/kaart": kaart_cb.page,
+    "/trends": trends_cb.page,
+    "/trends/woninginbraak": lambda _search: burglary_cb.page(),
+    "/driehoek": driehoek_cb.page,
+    "/presentatie": driehoek_cb.presentation_page,
+    "/beheer": _beheer,
+    "/mijn-log": lambda _search: admin.own_log(),
+}
 
 
 def register(app) -> None:
     app.validation_layout = html.Div([shell(), pages.overview(), pages.not_found(),
-                                      admin.beheer(), admin.own_log(),
-                                      kaart.kaart([], [], ""), trends_cb.validation_page(),
-                                      burglary_cb.validation_page(),
+                                      admin.beheer(), admin.own_log(), kaart_cb.validation_page(),
+                                      trends_cb.validation_page(), burglary_cb.validation_page(),
                                       *driehoek_cb.validation_pages()])
 
     @app.callback(Output("page", "children"), Input("url", "pathname"), State("url", "search"))
     def route(pathname, search=None):
         if not isinstance(pathname, str):
             return pages.not_found()
-        if pathname == "/":
-            return pages.overview()
-        if pathname == "/beheer":
-            user = current_user()
-            return admin.beheer() if user and user.role == "beheerder" else admin.no_access()
-        if pathname == "/mijn-log":
-            return admin.own_log()
-        if pathname == "/kaart":
-            return _kaart()
-        if pathname == "/trends":
-            return trends_cb.page(search)
-        if pathname == "/trends/woninginbraak":
-            return burglary_cb.page()
-        if pathname == "/driehoek":
-            return driehoek_cb.page(search)
-        if pathname == "/presentatie":
-            return driehoek_cb.presentation_page(search)
+        if pathname in ROUTES:
+            return ROUTES[pathname](search)
         if pathname in PAGES:
             return pages.not_yet(PAGES[pathname][1])
         return pages.not_found()
-
-    def _kaart():
-        """The map page with its choices; the data arrive through callbacks/kaart.py."""
-        con, scope = get_db(), current_scope()
-        periods = [(key, kaart_cb.period_label(key, period))
-                   for key, period in map_q.period_options(con, scope=scope)]
-        return kaart.kaart(map_q.bundle_options(con, scope=scope), periods,
-                           flask.current_app.config["VB_SETTINGS"].tile_url)
 
     @app.callback(Output("user-menu", "children"), Input("url", "pathname"))
     def user_menu(_pathname):
