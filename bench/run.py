@@ -182,6 +182,73 @@ def page_query_benchmarks(store: Store, repeat: int) -> list[tuple[str, list[flo
     return out
 
 
+def map_benchmarks(store: Store, repeat: int) -> tuple[list[tuple[str, list[float]]],
+                                                       list[tuple[str, float, float, int]]]:
+    """The Kaart page through the query layer (national scope, detail 3): geometry and values
+    of all gemeenten, and of the largest gemeente's buurten wijk by wijk (as the UI drills) and
+    as one layer; plus the payload of one gemeente's buurt layer (largest and median gemeente).
+    Returns (label, samples in ms) and (label, raw kB, gzipped kB, features)."""
+    import gzip
+    import json
+
+    from data.queries import map as qm
+
+    con = store.read()
+    gemeenten = [r[0] for r in con.execute("SELECT code FROM areas WHERE level = 'gemeente'"
+                                           " ORDER BY code").fetchall()]
+    ranked = [r[0] for r in con.execute(
+        "SELECT gm_code FROM incidents GROUP BY gm_code ORDER BY count(*) DESC").fetchall()]
+    largest, median = ranked[0], ranked[len(ranked) // 2]
+    national = Scope(frozenset(gemeenten), 3)
+    period = qo.last_complete_months(con, scope=national, months=12)
+    group = "alle_misdrijven"
+
+    def layer(level, within=None, parent=None):
+        qm.geometry(con, scope=national, level=level, within=within, parent=parent)
+        qm.map_values(con, scope=national, level=level, period=period, group=group,
+                      measure="count", within=within, parent=parent)
+
+    out = [
+        (f"geometry gemeenten, national ({len(gemeenten)})",
+         timed(lambda: qm.geometry(con, scope=national, level="gemeente"), repeat)),
+        ("map_values gemeenten, national",
+         timed(lambda: qm.map_values(con, scope=national, level="gemeente", period=period,
+                                     group=group, measure="count"), repeat)),
+        (f"geometry + map_values wijken, {largest}",
+         timed(lambda: layer("wijk", largest), repeat)),
+    ]
+    wijken = [r[0] for r in con.execute(
+        "SELECT code FROM areas WHERE level = 'wijk' AND gm_code = ? ORDER BY code",
+        [largest]).fetchall()]
+    step = max(1, len(wijken) // max(repeat, 1))
+    sample = wijken[::step][:max(repeat, 1)]
+    layer("buurt", largest, sample[0])  # warm-up
+    per_wijk = []
+    for wijk in sample:
+        t = time.perf_counter()
+        layer("buurt", largest, wijk)
+        per_wijk.append((time.perf_counter() - t) * 1000)
+    out.append((f"geometry + map_values buurten of one wijk, {largest} ({len(sample)} of "
+                 f"{len(wijken)} wijken)", per_wijk))
+    out.append((f"geometry + map_values all buurten, {largest}",
+                timed(lambda: layer("buurt", largest), repeat)))
+    out.append((f"geometry all buurten, {largest}",
+                timed(lambda: qm.geometry(con, scope=national, level="buurt", within=largest),
+                      repeat)))
+
+    sizes = []
+    for label, code in ((f"buurten {largest} (largest)", largest),
+                        (f"buurten {median} (median)", median)):
+        text = qm.geometry(con, scope=national, level="buurt", within=code)
+        raw = text.encode()
+        sizes.append((label, len(raw) / 1024, len(gzip.compress(raw, 6)) / 1024,
+                      len(json.loads(text)["features"])))
+    text = qm.geometry(con, scope=national, level="gemeente")
+    sizes.append(("gemeenten, national", len(text.encode()) / 1024,
+                  len(gzip.compress(text.encode(), 6)) / 1024, len(json.loads(text)["features"])))
+    return out, sizes
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", type=Path, default=ROOT / "bench" / "out" / "national.duckdb")
@@ -213,6 +280,13 @@ def main() -> int:
     print(f"\nPage queries ({args.repeat} runs each, ms)   median / p95")
     for name, samples in page_query_benchmarks(store, args.repeat):
         print(f"  {name:<78} {statistics.median(samples):7.1f} / {p95(samples):7.1f}")
+    timings, sizes = map_benchmarks(store, args.repeat)
+    print(f"\nMap queries ({args.repeat} runs each, ms)   median / p95")
+    for name, samples in timings:
+        print(f"  {name:<78} {statistics.median(samples):7.1f} / {p95(samples):7.1f}")
+    print("\nMap payload (GeoJSON geometry)                      raw kB   gzip kB   features")
+    for name, raw, packed, features in sizes:
+        print(f"  {name:<48} {raw:9.1f} {packed:9.1f} {features:10,}")
     return 0
 
 

@@ -1,6 +1,6 @@
 """The Kaart page: navigation state, geometry, values and the CSV export.
 
-Four data callbacks, each scoped and logged by ``data_callback``:
+Five data callbacks, each scoped and logged by ``data_callback``:
 
 * ``kaart/navigatie`` turns the URL (``?niveau=&gebied=&type=&periode=&maat=``), the controls
   and clicks on the map into a view state, and writes it back to the URL so that a link
@@ -8,7 +8,9 @@ Four data callbacks, each scoped and logged by ``data_callback``:
 * ``kaart/geometrie`` sends the shapes, only when the level or area changes;
 * ``kaart/waarden`` sends the values into the GeoJSON ``hideout`` (coloured by
   ``assets/choropleth.js``), the legend and the side panel;
-* ``kaart/export`` the CSV of exactly what the panel shows.
+* ``kaart/export`` the CSV of exactly what the panel shows;
+* ``kaart/punten`` the incident points (detail level 3 only; the switch and the layer are only
+  on the page for such users, and the query refuses any other scope before touching data).
 
 The stores in the browser only carry the user's choices: every callback re-checks them.
 """
@@ -25,7 +27,7 @@ from dash import Input, Output, State, ctx
 from callbacks.guard import Served, data_callback
 from dashboard.auth import current_scope, get_db
 from data.queries import map as q
-from data.scope import OutOfScope
+from data.scope import OutOfScope, ensure_detail
 from data.suppression import mark
 from layouts import format as fmt
 from layouts import kaart as view
@@ -388,6 +390,48 @@ def register(app) -> None:
                       filters={"niveau": state["level"], "gebied": state["area"], **filters,
                                "export": "csv"})
 
+    @data_callback(app, "kaart/punten", [
+        Output("kaart-punten-message", "children"),
+        Output("kaart-punten-geo", "data"),
+        Output("kaart-punten", "disabled"),
+    ], [Input("kaart-punten", "value"), Input("kaart-area", "data"),
+        Input("kaart-filters", "data")], prevent_initial_call=True)
+    def points(scope, switched_on, area_state, filter_state):
+        ensure_detail(scope, 3)  # even switched off: nobody else ever calls this view
+        con = get_db()
+        area_state, filter_state = _stored(area_state), _stored(filter_state)
+        if area_state is None or filter_state is None:
+            return Served(("", EMPTY_POINTS, True), rows=0)
+        state = resolve(con, scope, area_state.get("level"), area_state.get("area"))
+        enabled = state["level"] in view.POINT_LEVELS and state["within"] is not None
+        if not enabled or switched_on is not True:
+            return Served(("", EMPTY_POINTS, not enabled), rows=0,
+                          filters={"niveau": state["level"], "gebied": state["area"],
+                                   "punten": False})
+        bundles, periods = _choices(con, scope)
+        filters = _filters(filter_state, bundles, periods)
+        resolved = q.resolve_period(con, scope=scope, key=filters["period"])
+        if resolved is None or filters["group"] is None:
+            return Served(("Geen incidenten beschikbaar.", EMPTY_POINTS, False), rows=0)
+        key, period = resolved
+        data = q.incident_points(con, scope=scope, within=state["within"],
+                                 parent=state["parent"], period=period, group=filters["group"],
+                                 limit=POINT_LIMIT)
+        shown = len(data["features"])
+        if data["capped"]:
+            message = (f"Alleen de nieuwste {view.number(shown)} van "
+                       f"{view.number(data['total'])} incidenten getoond.")
+        else:
+            message = f"{view.number(shown)} incidenten op de kaart."
+        return Served((message, data, False), rows=shown,
+                      filters={"niveau": state["level"], "gebied": state["area"],
+                               "type": filters["group"], "periode": key, "punten": True})
+
+
+#: Most incident points sent to the browser at once (newest first).
+POINT_LIMIT = 5000
+EMPTY_POINTS = {"type": "FeatureCollection", "features": []}
+
 
 def _total(con, scope, state, filters, period, frame) -> tuple[str, str]:
     """The figure the panel shows above the table: the parent area's count."""
@@ -409,8 +453,9 @@ def page(_search=None):
     periods = [(key, period_label(key, period))
                for key, period in q.period_options(con, scope=scope)]
     return view.kaart(q.bundle_options(con, scope=scope), periods,
-                      flask.current_app.config["VB_SETTINGS"].tile_url)
+                      flask.current_app.config["VB_SETTINGS"].tile_url,
+                      points=not scope.empty and scope.detail >= 3)
 
 
 def validation_page():
-    return view.kaart([], [], "")
+    return view.kaart([], [], "", points=True)

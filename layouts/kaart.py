@@ -30,9 +30,16 @@ def query_string(state: dict) -> str:
     return "?" + urlencode(pairs) if pairs else ""
 
 
-def kaart(bundles: list[tuple[str, str]], periods: list[tuple[str, str]], tile_url: str):
+#: Levels at which the incident point layer can be switched on.
+POINT_LEVELS = ("buurt", "pc6")
+
+
+def kaart(bundles: list[tuple[str, str]], periods: list[tuple[str, str]], tile_url: str,
+          points: bool = False):
     """The page. ``bundles`` and ``periods`` are (value, label) choices; the TileLayer is only
-    added when ``tile_url`` is set — without it gemeente outlines keep the map readable."""
+    added when ``tile_url`` is set — without it gemeente outlines keep the map readable.
+    ``points`` (detail level 3 only) adds the "Incidenten tonen" switch and the clustered
+    incident layer; for everyone else neither exists on the page."""
     layers = []
     if tile_url:
         layers.append(dl.TileLayer(url=tile_url, id="kaart-tiles"))
@@ -47,6 +54,14 @@ def kaart(bundles: list[tuple[str, str]], periods: list[tuple[str, str]], tile_u
                    hoverStyle={"variable": "vb.hoverStyle"},
                    onEachFeature={"variable": "vb.bindTooltip"}),
     ]
+    if points:
+        # Incidents as clustered markers (marker pane, above areas and outlines); filled by
+        # the 'kaart/punten' callback, styled and given popups by assets/choropleth.js.
+        layers.append(dl.GeoJSON(id="kaart-punten-geo", data=None, cluster=True,
+                                 zoomToBoundsOnClick=True,
+                                 superClusterOptions={"radius": 50, "maxZoom": 17},
+                                 pointToLayer={"variable": "vb.incidentMarker"},
+                                 onEachFeature={"variable": "vb.bindIncidentPopup"}))
     controls = dbc.Row([
         dbc.Col([dbc.Label("Niveau", html_for="kaart-niveau", className="small mb-0"),
                  dcc.Dropdown(id="kaart-niveau", clearable=False, value="gemeente",
@@ -67,6 +82,12 @@ def kaart(bundles: list[tuple[str, str]], periods: list[tuple[str, str]], tile_u
                               options=[{"label": v, "value": k}
                                        for k, v in MEASURE_LABELS.items()])],
                 md=3, sm=6),
+        dbc.Col([
+            dbc.Switch(id="kaart-punten", label="Incidenten tonen", value=False, disabled=True,
+                       className="mb-0"),
+            html.Div(id="kaart-punten-message", className="small text-body-secondary"),
+        ], xs=12, className="d-flex flex-wrap align-items-center gap-3", id="kaart-punten-col")
+        if points else None,
     ], className="g-2 mb-2", id="kaart-controls")
     return html.Div([
         dcc.Location(id="kaart-url", refresh=False),

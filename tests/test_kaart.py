@@ -258,3 +258,133 @@ def test_tile_layer_only_with_a_tile_url():
         return found
     assert "TileLayer" not in types(kaart([], [], ""))
     assert "TileLayer" in types(kaart([], [], "https://service.pdok.nl/{z}/{x}/{y}.png"))
+
+
+# -- incident points (detail level 3 only) --------------------------------------------------------
+
+def _points_wijk(con, period):
+    """A wijk of GMD001 and a bundle with a modest number of incidents in the period (so the
+    cluster counts are never abbreviated), and that number."""
+    row = con.execute("""
+        SELECT wk_code, group_code, n FROM (
+            SELECT i.wk_code, g.group_code, count(*) AS n
+            FROM incidents i JOIN type_groups g ON g.type_code = i.type_code
+            WHERE i.gm_code = 'GMD001' AND i.occurred_date >= ? AND i.occurred_date < ?
+              AND i.lon IS NOT NULL AND i.lat IS NOT NULL
+            GROUP BY ALL HAVING count(*) BETWEEN 20 AND 400)
+        ORDER BY group_code <> 'woninginbraak', n DESC, wk_code LIMIT 1""",
+        [period.start, period.end]).fetchall()
+    assert row, "the demo has no wijk with a modest incident count"
+    return row[0]
+
+
+def test_incident_points_need_detail_3_before_any_sql(con):
+    period = last_complete_months(con, scope=UNIT)
+    for scope in (MAYOR, Scope(frozenset({"GMD001"}), 2, 5, "Havenstad")):
+        with pytest.raises(OutOfScope):  # con=None: reaching SQL would be an AttributeError
+            q.incident_points(None, scope=scope, within="GMD001", period=period,
+                              group="alle_misdrijven")
+    with pytest.raises(OutOfScope):
+        q.incident_points(None, scope=UNIT, within="GMD099", period=period,
+                          group="alle_misdrijven")
+    wijk, group, n = _points_wijk(con, period)
+    data = q.incident_points(con, scope=UNIT, within="GMD001", parent=wijk, period=period,
+                             group=group)
+    assert len(data["features"]) == data["total"] == n and not data["capped"]
+    feature = data["features"][0]
+    assert feature["geometry"]["type"] == "Point"
+    assert set(feature["properties"]) == {"type", "date", "address", "pc6", "mo"}
+    assert len(feature["properties"]["date"]) == 10 and feature["properties"]["date"][2] == "-"
+    capped = q.incident_points(con, scope=UNIT, within="GMD001", period=period, group=group,
+                               limit=5)
+    assert len(capped["features"]) == 5 and capped["capped"] and capped["total"] > 5
+    # Another gemeente's wijk as parent inside GMD001 yields nothing.
+    assert q.incident_points(con, scope=UNIT, within="GMD001", parent="WKD00201",
+                             period=period, group=group)["features"] == []
+
+
+def _is_points_response(response):
+    return ("_dash-update-component" in response.url
+            and "kaart-punten-geo" in (response.request.post_data or ""))
+
+
+@pytest.mark.browser
+def test_teamchef_sees_clustered_incident_points_with_popups(page, demo_server, con):
+    period = last_complete_months(con, scope=UNIT)
+    wijk, group, n = _points_wijk(con, period)
+    login(page, demo_server, "teamchef")
+    page.goto(f"{demo_server.url}/kaart?niveau=buurt&gebied={wijk}&type={group}&periode=12m"
+              "&maat=count")
+    _wait_for_panel(page)
+    switch = page.locator("#kaart-punten")
+    expect(switch).to_be_enabled(timeout=20_000)
+    with page.expect_response(_is_points_response, timeout=20_000) as info:
+        switch.check()
+    data = info.value.json()["response"]["kaart-punten-geo"]["data"]
+    assert len(data["features"]) == n and not data["capped"]
+    expect(page.locator("#kaart-punten-message")).to_contain_text(f"{n} incidenten")
+    # Clusters and single markers on the map together hold every incident of the wijk.
+    markers = page.locator(".leaflet-marker-pane .marker-cluster, .leaflet-marker-pane .vb-incident")
+    expect(markers.first).to_be_visible(timeout=20_000)
+    clusters = [int(t) for t in page.locator(".marker-cluster span").all_inner_texts()]
+    assert sum(clusters) + page.locator(".leaflet-marker-pane .vb-incident").count() == n
+    # Zoom into clusters until single incidents show, then open one popup.
+    for _ in range(12):
+        if page.locator(".leaflet-marker-pane .vb-incident").count():
+            break
+        page.locator(".leaflet-marker-pane .marker-cluster").first.click()
+        page.wait_for_timeout(700)
+    page.locator(".leaflet-marker-pane .vb-incident").first.click()
+    popup = page.locator(".leaflet-popup-content")
+    expect(popup).to_contain_text("MO:", timeout=10_000)
+    lines = popup.inner_text().splitlines()
+    street_number, pc6 = lines[2].rsplit(", ", 1)
+    found = con.execute(
+        "SELECT count(*) FROM incidents WHERE wk_code = ? AND pc6 = ?"
+        " AND street || ' ' || house_number = ? AND strftime(occurred_date, '%d-%m-%Y') = ?",
+        [wijk, pc6, street_number, lines[1]]).fetchall()[0][0]
+    assert found >= 1, lines
+    # Up at wijk level the switch is disabled and the layer empty.
+    page.goto(f"{demo_server.url}/kaart?niveau=wijk&gebied=GMD001")
+    _wait_for_panel(page, "Wijken")
+    expect(page.locator("#kaart-punten")).to_be_disabled(timeout=20_000)
+
+
+@pytest.mark.browser
+def test_mayor_has_no_point_switch_and_a_forged_points_request_is_refused(page, demo_server,
+                                                                          demo_db, con):
+    import sqlite3
+
+    from .conftest import http_login
+
+    period = last_complete_months(con, scope=MAYOR)
+    wijk, group, _n = _points_wijk(con, period)
+    login(page, demo_server, "burgemeester")
+    page.goto(f"{demo_server.url}/kaart?niveau=buurt&gebied={wijk}&type={group}")
+    _wait_for_panel(page)
+    assert page.locator("#kaart-punten").count() == 0
+    assert page.locator("#kaart-punten-geo").count() == 0
+    # (the label does occur in Dash's validation layout config, which is structure, not data)
+    assert "Incidenten tonen" not in page.locator("#page").inner_text()
+
+    session = http_login(demo_server, "burgemeester")
+    spec = next(s for s in session.get(demo_server.url + "/_dash-dependencies").json()
+                if "kaart-punten-geo.data" in s["output"])
+    outputs = [{"id": part.rsplit(".", 1)[0], "property": part.rsplit(".", 1)[1]}
+               for part in spec["output"].strip(".").split("...")]
+    values = {"kaart-punten": True, "kaart-area": {"level": "buurt", "area": wijk},
+              "kaart-filters": {"group": group, "period": "12m", "measure": "count"}}
+    body = {"output": spec["output"], "outputs": outputs,
+            "inputs": [{"id": d["id"], "property": d["property"], "value": values[d["id"]]}
+                       for d in spec["inputs"]],
+            "state": [], "changedPropIds": ["kaart-punten.value"]}
+    response = session.post(demo_server.url + "/_dash-update-component", json=body)
+    assert response.status_code == 200
+    assert "coordinates" not in response.text and "geen toegang" in response.text.lower()
+    state = sqlite3.connect(demo_db.parent / "appstate.sqlite")
+    try:
+        last = state.execute("SELECT user, view, outcome FROM protocol_log ORDER BY id DESC"
+                             " LIMIT 1").fetchall()
+    finally:
+        state.close()
+    assert last == [("burgemeester", "kaart/punten", "refused")]

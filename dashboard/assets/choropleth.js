@@ -71,4 +71,30 @@
       return span;
     }, {sticky: true});
   };
+
+  // Incident points (detail level 3 only): a small round marker per incident, popups built
+  // from text nodes (addresses and MO are data, never HTML). Cluster markers are left alone.
+  vb.incidentMarker = function (feature, latlng) {
+    return L.marker(latlng, {icon: L.divIcon({className: "vb-incident", iconSize: [14, 14]})});
+  };
+
+  vb.bindIncidentPopup = function (feature, layer) {
+    var p = feature.properties || {};
+    if (p.cluster) { return; }
+    layer.bindPopup(function () {
+      var box = document.createElement("div");
+      box.className = "vb-incident-popup";
+      function line(text, strong) {
+        if (!text) { return; }
+        var el = document.createElement(strong ? "strong" : "div");
+        el.textContent = text;
+        box.appendChild(el);
+      }
+      line(p.type, true);
+      line(p.date);
+      line([p.address, p.pc6].filter(Boolean).join(", "));
+      line(p.mo ? "MO: " + p.mo : "");
+      return box;
+    });
+  };
 })();

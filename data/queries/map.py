@@ -1,4 +1,5 @@
-"""Queries behind the Kaart page: area geometry, map values, bundles and periods.
+"""Queries behind the Kaart page: area geometry, map values, bundles, periods and incident
+points (detail level 3 only).
 
 Geometry and values travel separately: :func:`geometry` returns a ready GeoJSON
 FeatureCollection string (built in SQL from ``boundary_shapes``, never parsed in Python) for the
@@ -14,7 +15,7 @@ import pandas as pd
 
 from data.queries.areas import incident_counts_by_area
 from data.queries.overview import Period, dataset_summary, last_complete_months
-from data.scope import OutOfScope, Scope, area_filter, ensure_gemeente
+from data.scope import OutOfScope, Scope, area_filter, ensure_detail, ensure_gemeente
 
 #: Levels the map can show, in drill-down order.
 MAP_LEVELS = ("gemeente", "wijk", "buurt", "pc4", "pc6")
@@ -211,3 +212,42 @@ def map_values(con, *, scope: Scope, level: str, period: Period, group: str, mea
     return frame[["code", "name", "parent_code", "count", "previous", "change", "change_pct",
                   "population", "per_1000", "value", "suppressed", "previous_suppressed", "rank", "ranked",
                   "parent_total"]]
+
+
+def incident_points(con, *, scope: Scope, within: str, parent: str | None = None,
+                    period: Period, group: str, limit: int = 5000) -> dict:
+    """The incidents of bundle ``group`` in ``period`` inside gemeente ``within`` (and under
+    ``parent`` when given: a wijk, or a PC4 for the PC6 level) as a GeoJSON FeatureCollection
+    dict of points, newest first. Detail level 3 only: the properties carry the address.
+
+    Each feature has ``id`` and properties ``type`` (title), ``date`` (dd-mm-jjjj), ``address``
+    (street and house number), ``pc6`` and ``mo``. Incidents without coordinates are left out.
+    At most ``limit`` features; the collection's foreign members say how many matched
+    (``total``) and whether the list was cut off (``capped``)."""
+    ensure_detail(scope, 3)  # before any SQL: detail 1/2 never reaches the incidents table
+    ensure_gemeente(scope, within)
+    limit = max(0, int(limit))
+    where = ("i.gm_code = ? AND i.occurred_date >= ? AND i.occurred_date < ?"
+             " AND i.lon IS NOT NULL AND i.lat IS NOT NULL"
+             " AND i.type_code IN (SELECT type_code FROM type_groups WHERE group_code = ?)")
+    params: list = [within, period.start, period.end, group]
+    if parent is not None:
+        where += " AND (i.wk_code = ? OR i.pc4 = ?)"
+        params += [parent, parent]
+    total = con.execute(f"SELECT count(*) FROM incidents i WHERE {where}", params).fetchall()[0][0]
+    rows = con.execute(f"""
+        SELECT i.id, i.lon, i.lat, coalesce(t.title, i.type_code),
+               strftime(i.occurred_date, '%d-%m-%Y'),
+               trim(coalesce(i.street, '') || ' ' || coalesce(i.house_number, '')),
+               i.pc6, i.mo
+        FROM incidents i LEFT JOIN crime_types t ON t.code = i.type_code
+        WHERE {where}
+        ORDER BY i.occurred_at DESC, i.id
+        LIMIT ?""", [*params, limit]).fetchall()
+    features = [{"type": "Feature", "id": ident,
+                 "geometry": {"type": "Point", "coordinates": [round(lon, 6), round(lat, 6)]},
+                 "properties": {"type": title, "date": day, "address": address or None,
+                                "pc6": pc6, "mo": mo}}
+                for ident, lon, lat, title, day, address, pc6, mo in rows]
+    return {"type": "FeatureCollection", "features": features, "total": total,
+            "capped": total > len(features)}
