@@ -13,7 +13,7 @@ import pandas as pd
 
 from data.queries.overview import MONTHLY_GEMEENTE_COUNTS, Period
 from data.scope import Scope, area_filter
-from data.suppression import suppress_hierarchy
+from data.suppression import applies, suppress_hierarchy
 
 #: Area level -> incidents column holding that level's code.
 LEVEL_COLUMNS = {"gemeente": "gm_code", "wijk": "wk_code", "buurt": "bu_code",
@@ -77,6 +77,10 @@ def incident_counts_by_area(con, *, scope: Scope, level: str, period: Period, gr
     if level == "gemeente":
         frame = _gemeente_counts(con, scope, period, group, within)
         return frame.assign(suppressed=False, total_hidden=False)
+    if not applies(scope, level):  # exact figures: no need for the other layer of the pair
+        frame = _raw_counts(con, scope, level, period, group, within)
+        return frame.assign(count=frame["count"].astype("Int64"), suppressed=False,
+                            total_hidden=False)
     parent_level = PAIRS[level]
     child_level = CHILD[parent_level]
     parents = _raw_counts(con, scope, parent_level, period, group, within)
