@@ -20,6 +20,7 @@ sys.path.insert(0, str(ROOT))
 
 from data.importers import run_import  # noqa: E402
 from data.queries import areas as qa  # noqa: E402
+from data.periods import Period  # noqa: E402
 from data.queries import overview as qo  # noqa: E402
 from data.scope import Scope  # noqa: E402
 from data.store import Store  # noqa: E402
@@ -141,7 +142,7 @@ def query_benchmarks(store: Store, repeat: int) -> list[tuple[str, list[float], 
     results.append((
         "monthly series 36 mnd, national",
         timed(lambda: qo.monthly_series(con, scope=national, group="alle_misdrijven",
-                                        period=qo.Period(period.shifted(-24).start, period.end)),
+                                        period=Period(period.shifted(-24).start, period.end)),
               repeat),
         timed(lambda: con.execute("""
             SELECT period_start, sum(count) FROM counts

@@ -5,6 +5,7 @@ from dash import Input, Output
 
 from callbacks.guard import Served, data_callback
 from dashboard.auth import get_db
+from data.periods import Period
 from data.queries import overview as q
 from layouts import figures
 from layouts import format as fmt
@@ -24,7 +25,7 @@ def register(app) -> None:
         if period is None:
             return Served(("Geen gegevens beschikbaar voor uw gebied.", [],
                            figures.monthly_trend(None), "", ""), rows=0)
-        trend_period = q.Period(period.shifted(-24).start, period.end)
+        trend_period = Period(period.shifted(-24).start, period.end)
         subtitle = (f"{scope.label or 'Uw gebied'} · laatste 12 volledige maanden: "
                     f"{fmt.period(period.start, period.end)}")
         trend = q.monthly_series(con, scope=scope, group="alle_misdrijven", period=trend_period)

@@ -99,3 +99,21 @@ def seed_catalog(con) -> None:
     con.executemany(
         "INSERT INTO type_groups VALUES (?, ?, ?)",
         [(g, title, code) for g, (title, codes) in group_members().items() for code in codes])
+
+
+def indicator_types(con, indicator: str) -> list[str]:
+    """The crime/incident type codes an indicator stands for: the members of a bundle, or the
+    type itself (never the total). Empty for an unknown code."""
+    rows = con.execute(
+        "SELECT type_code FROM type_groups WHERE group_code = ? "
+        "UNION SELECT code FROM crime_types WHERE code = ? AND kind <> 'totaal'",
+        [indicator, indicator]).fetchall()
+    return sorted(r[0] for r in rows)
+
+
+def indicator_title(con, indicator: str) -> str:
+    """The Dutch title of a bundle or type code (the code itself when unknown)."""
+    rows = con.execute(
+        "SELECT any_value(group_title) FROM type_groups WHERE group_code = ? "
+        "UNION ALL SELECT title FROM crime_types WHERE code = ?", [indicator, indicator]).fetchall()
+    return next((r[0] for r in rows if r[0]), indicator)

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from datetime import date
 
+from data.periods import add_months
+
 MONTHS = ("jan", "feb", "mrt", "apr", "mei", "jun", "jul", "aug", "sep", "okt", "nov", "dec")
 MONTHS_LONG = ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus",
                "september", "oktober", "november", "december")
@@ -36,6 +38,4 @@ def month(day: date) -> str:
 
 def period(start: date, end_exclusive: date) -> str:
     """Whole months [start, end) -> 'dec 2025 t/m nov 2026'."""
-    last_index = end_exclusive.year * 12 + end_exclusive.month - 2
-    last = date(last_index // 12, last_index % 12 + 1, 1)
-    return f"{month(start)} t/m {month(last)}"
+    return f"{month(start)} t/m {month(add_months(end_exclusive, -1))}"

@@ -13,8 +13,8 @@ import pytest
 from playwright.sync_api import expect
 
 from data.accounts import DEFAULT_DRIEHOEK
+from data.catalog import indicator_title
 from data.queries import driehoek as q
-from data.queries import trends as tq
 from data.scope import OutOfScope, Scope
 from data.stats import poisson_change
 from layouts import driehoek as layout
@@ -182,7 +182,7 @@ def test_presentation_keys_reload_and_permalink(page, demo_server, con):
     page.goto(demo_server.url + "/driehoek")
     expect(page.locator(".driehoek-card")).to_have_count(len(DEFAULT_DRIEHOEK), timeout=20_000)
     page.get_by_role("button", name="Presenteren").click()
-    titles = [tq._title(con, code) for code in DEFAULT_DRIEHOEK]
+    titles = [indicator_title(con, code) for code in DEFAULT_DRIEHOEK]
     expect(page.locator(".pres-title")).to_have_text(titles[0], timeout=20_000)
     expect(page.locator("nav.navbar")).to_be_hidden()
     expect(page.locator(".pres-counter")).to_have_text(f"1 / {len(titles)}")
@@ -216,9 +216,9 @@ def test_presentation_keys_reload_and_permalink(page, demo_server, con):
 def test_presentation_auto_advances(page, demo_server, con):
     login(page, demo_server, "analist")
     page.goto(demo_server.url + "/presentatie?gemeente=GMD001&dia=1&auto=15")
-    title = tq._title(con, DEFAULT_DRIEHOEK[0])
+    title = indicator_title(con, DEFAULT_DRIEHOEK[0])
     expect(page.locator(".pres-title")).to_have_text(title, timeout=20_000)
-    expect(page.locator(".pres-title")).to_have_text(tq._title(con, DEFAULT_DRIEHOEK[1]),
+    expect(page.locator(".pres-title")).to_have_text(indicator_title(con, DEFAULT_DRIEHOEK[1]),
                                                      timeout=25_000)
     assert "auto=15" in page.url and "dia=2" in page.url
 

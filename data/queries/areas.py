@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from data.queries.overview import MONTHLY_GEMEENTE_COUNTS, Period
+from data.periods import Period
+from data.queries.overview import MONTHLY_GEMEENTE_COUNTS
 from data.scope import Scope, area_filter
 from data.suppression import applies, suppress_hierarchy
 

@@ -13,7 +13,7 @@ from datetime import date
 import pandas as pd
 
 from data.queries.areas import incident_counts_by_area
-from data.queries.overview import Period
+from data.periods import Period
 from data.scope import Scope, area_filter, ensure_detail
 
 TYPE = "1.1.1"

@@ -11,8 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from data.queries.overview import _add_months, latest_month
-from data.queries.trends import _monthly, _months, _title, _type_codes
+from data.catalog import indicator_title, indicator_types
+from data.periods import add_months, month_range
+from data.queries.overview import latest_month
+from data.queries.trends import monthly_counts
 from data.scope import Scope, ensure_gemeente
 from data.stats import Change, poisson_change
 
@@ -64,7 +66,7 @@ def known_indicators(con, *, scope: Scope, codes) -> list[str]:
         return []
     out = []
     for code in codes or ():
-        if isinstance(code, str) and code not in out and _type_codes(con, code):
+        if isinstance(code, str) and code not in out and indicator_types(con, code):
             out.append(code)
     return out
 
@@ -79,7 +81,7 @@ def monitor(con, *, scope: Scope, gemeente: str, indicators) -> Monitor:
     if end is None:
         return Monitor(gemeente, None, None, (), unknown)
     items = tuple(_indicator(con, scope, gemeente, code, end) for code in known)
-    return Monitor(gemeente, _add_months(end, -12), end, items, unknown)
+    return Monitor(gemeente, add_months(end, -12), end, items, unknown)
 
 
 def indicator(con, *, scope: Scope, gemeente: str, code: str) -> Indicator | None:
@@ -92,16 +94,17 @@ def indicator(con, *, scope: Scope, gemeente: str, code: str) -> Indicator | Non
 
 
 def _indicator(con, scope, gemeente, code, end) -> Indicator:
-    start = _add_months(end, -MONTHS_SHOWN)
-    monthly, _first, provisional = _monthly(con, scope, (gemeente,), _type_codes(con, code),
-                                            start, end)
-    months = tuple(_months(start, end))
+    start = add_months(end, -MONTHS_SHOWN)
+    monthly, _first, provisional = monthly_counts(
+        con, scope=scope, gemeenten=(gemeente,), types=indicator_types(con, code), start=start,
+        end=end)
+    months = tuple(month_range(start, end))
     counts = tuple(monthly.get(m) for m in months)
     recent, before = counts[-12:], counts[:-12]
     current = sum(c for c in recent if c is not None) if any(c is not None for c in recent) \
         else None
     previous = sum(before) if all(c is not None for c in before) else None
-    return Indicator(code, _title(con, code), current, previous,
+    return Indicator(code, indicator_title(con, code), current, previous,
                      poisson_change(current, previous), months, counts,
                      provisional if provisional is not None and provisional < end else None,
-                     _add_months(end, -12), end)
+                     add_months(end, -12), end)

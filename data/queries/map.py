@@ -14,7 +14,8 @@ from datetime import date
 import pandas as pd
 
 from data.queries.areas import incident_counts_by_area
-from data.queries.overview import Period, dataset_summary, last_complete_months
+from data.periods import Period
+from data.queries.overview import dataset_summary, last_complete_months
 from data.scope import OutOfScope, Scope, area_filter, ensure_detail, ensure_gemeente
 
 #: Levels the map can show, in drill-down order.

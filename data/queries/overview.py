@@ -10,6 +10,7 @@ from datetime import date
 
 import pandas as pd
 
+from data.periods import Period, add_months
 from data.scope import Scope, area_filter
 
 #: Bundles shown as key figures, in order.
@@ -26,16 +27,6 @@ MONTHLY_GEMEENTE_COUNTS = """
 
 
 @dataclass(frozen=True)
-class Period:
-    """Whole months [start, end) with ``end`` the first month not included."""
-    start: date
-    end: date
-
-    def shifted(self, months: int) -> "Period":
-        return Period(_add_months(self.start, months), _add_months(self.end, months))
-
-
-@dataclass(frozen=True)
 class KeyFigure:
     group: str
     title: str
@@ -47,11 +38,6 @@ class KeyFigure:
         if not self.previous:
             return None
         return (self.current - self.previous) / self.previous * 100.0
-
-
-def _add_months(day: date, months: int) -> date:
-    index = day.year * 12 + day.month - 1 + months
-    return date(index // 12, index % 12 + 1, 1)
 
 
 def latest_month(con, *, scope: Scope) -> date | None:
@@ -66,7 +52,7 @@ def last_complete_months(con, *, scope: Scope, months: int = 12) -> Period | Non
     newest = latest_month(con, scope=scope)
     if newest is None:
         return None
-    return Period(_add_months(newest, -months), newest)
+    return Period(add_months(newest, -months), newest)
 
 
 def dataset_summary(con, *, scope: Scope) -> dict:

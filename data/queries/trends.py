@@ -16,7 +16,9 @@ from datetime import date, timedelta
 import pandas as pd
 
 from data.queries.overview import MONTHLY_GEMEENTE_COUNTS as _MONTHLY
-from data.queries.overview import _add_months, latest_month
+from data.queries.overview import latest_month
+from data.catalog import indicator_title, indicator_types
+from data.periods import add_months, month_range
 from data.scope import OutOfScope, Scope, area_filter, ensure_gemeente
 from data.stats import poisson_change
 
@@ -68,13 +70,6 @@ def indicator_options(con, *, scope: Scope) -> list[tuple[str, str]]:
     return [tuple(r) for r in bundles] + [tuple(r) for r in types]
 
 
-def _type_codes(con, indicator: str) -> list[str]:
-    rows = con.execute(
-        "SELECT type_code FROM type_groups WHERE group_code = ? "
-        "UNION SELECT code FROM crime_types WHERE code = ? AND kind <> 'totaal'",
-        [indicator, indicator]).fetchall()
-    return sorted(r[0] for r in rows)
-
 
 def resolve_gemeenten(*, scope: Scope, requested) -> tuple[str, ...]:
     """The requested gemeenten, or every gemeente in scope when none is requested. Raises
@@ -93,19 +88,20 @@ def trend(con, *, scope: Scope, gemeenten, indicator: str, grain: str) -> Trend:
     codes = resolve_gemeenten(scope=scope, requested=gemeenten)
     if grain not in GRAINS:
         raise ValueError(f"unknown grain {grain!r}")
-    types = _type_codes(con, indicator)
+    types = indicator_types(con, indicator)
     if not types:
         raise ValueError(f"unknown indicator {indicator!r}")
-    title = _title(con, indicator)
+    title = indicator_title(con, indicator)
     empty = Trend(indicator, title, grain, codes, _empty_series(), pd.DataFrame(), None, None,
                   "Geen gegevens beschikbaar voor deze keuze.")
     end = latest_month(con, scope=scope)  # first month NOT shown (still incomplete)
     if end is None:
         return empty
-    last_year = _add_months(end, -1).year
+    last_year = add_months(end, -1).year
     shown_from = date(last_year - YEARS_SHOWN + 1, 1, 1)
-    fetch_from = _add_months(shown_from, -24)
-    monthly, first_month, provisional_from = _monthly(con, scope, codes, types, fetch_from, end)
+    fetch_from = add_months(shown_from, -24)
+    monthly, first_month, provisional_from = monthly_counts(
+        con, scope=scope, gemeenten=codes, types=types, start=fetch_from, end=end)
     if first_month is None:
         return empty
     population = _population(con, scope, codes)
@@ -114,7 +110,7 @@ def trend(con, *, scope: Scope, gemeenten, indicator: str, grain: str) -> Trend:
         series, note = _weekly(con, scope, codes, types, fetch_from, shown_from, end,
                                provisional_from, population)
     else:
-        series, note = _by_months(monthly, first_month, grain, shown_from, end, provisional_from,
+        series, note = _bymonths(monthly, first_month, grain, shown_from, end, provisional_from,
                                   population), ""
     ytd, ytd_year, through = _year_to_date(monthly, first_month, end)
     return Trend(indicator, title, grain, codes, series, ytd, ytd_year, through, note)
@@ -123,16 +119,12 @@ def trend(con, *, scope: Scope, gemeenten, indicator: str, grain: str) -> Trend:
 # -- helpers -----------------------------------------------------------------------------------
 
 
-def _title(con, indicator: str) -> str:
-    row = con.execute(
-        "SELECT any_value(group_title) FROM type_groups WHERE group_code = ? "
-        "UNION ALL SELECT title FROM crime_types WHERE code = ?", [indicator, indicator]).fetchall()
-    return next((r[0] for r in row if r[0]), indicator)
 
-
-def _monthly(con, scope, codes, types, start, end):
-    """Monthly counts {month: count} over [start, end) with zeros filled from the first month
-    with data; the first month with data in scope for ``codes``; the first provisional month."""
+def monthly_counts(con, *, scope: Scope, gemeenten, types, start: date, end: date):
+    """Monthly counts of ``types`` for ``gemeenten`` (already resolved against the scope): {month: count} over [start, end) with zeros filled from the first month
+    {month: count} over [start, end) with zeros filled from the first month with data; the
+    first month with data in scope for those gemeenten; the first provisional month."""
+    codes = gemeenten
     where, params = area_filter(scope, "m.area_code")
     rows = con.execute(f"""
         SELECT m.month, sum(m.count)::BIGINT
@@ -147,7 +139,7 @@ def _monthly(con, scope, codes, types, start, end):
         [*params, list(codes)]).fetchall()[0]
     if first is None:
         return {}, None, None
-    counts = {m: 0 for m in _months(max(start, first), end)}
+    counts = {m: 0 for m in month_range(max(start, first), end)}
     counts.update({m: int(n) for m, n in rows})
     return counts, first, provisional
 
@@ -180,13 +172,6 @@ def _rate(count, population: dict, year: int):
         return None
     return count * 1000.0 / inhabitants
 
-
-def _months(start: date, end: date) -> list[date]:
-    out, month = [], start
-    while month < end:
-        out.append(month)
-        month = _add_months(month, 1)
-    return out
 
 
 def _bucket(month: date, grain: str) -> date:
@@ -222,19 +207,19 @@ def _row(start, label, count, previous, moving_avg, provisional, partial, popula
                 provisional=bool(provisional), partial=bool(partial))
 
 
-def _by_months(monthly: dict, first: date, grain: str, shown_from: date, end: date,
+def _bymonths(monthly: dict, first: date, grain: str, shown_from: date, end: date,
                provisional_from: date | None, population: dict) -> pd.DataFrame:
     size = {"maand": 1, "kwartaal": 3, "jaar": 12}[grain]
     buckets: dict[date, list[date]] = {}
-    for month in _months(shown_from, end):
+    for month in month_range(shown_from, end):
         buckets.setdefault(_bucket(month, grain), []).append(month)
     rows = []
     for start, months in buckets.items():
         count = sum(monthly[m] for m in months)
-        before = [_add_months(m, -12) for m in months]
+        before = [add_months(m, -12) for m in months]
         previous = (sum(monthly[m] for m in before) if all(m in monthly for m in before)
                     else None)
-        window = _months(_add_months(months[-1], -11), _add_months(months[-1], 1))
+        window = month_range(add_months(months[-1], -11), add_months(months[-1], 1))
         moving = (sum(monthly[m] for m in window) / PER_YEAR[grain]
                   if grain != "jaar" and all(m in monthly for m in window) else None)
         provisional = provisional_from is not None and months[-1] >= provisional_from
@@ -286,7 +271,7 @@ def _weekly(con, scope, codes, types, fetch_from, shown_from, end, provisional_f
 
 def _year_to_date(monthly: dict, first: date, end: date):
     """Cumulative counts this year up to the last complete month, and last year (all months)."""
-    through = _add_months(end, -1)
+    through = add_months(end, -1)
     year = through.year
     rows = []
     current = previous = 0
