@@ -236,6 +236,10 @@ def map_benchmarks(store: Store, repeat: int) -> tuple[list[tuple[str, list[floa
     out.append((f"geometry all buurten, {largest}",
                 timed(lambda: qm.geometry(con, scope=national, level="buurt", within=largest),
                       repeat)))
+    out.append(("geometry + map_values eenheden, national", timed(lambda: layer("eenheid"),
+                                                                 repeat)))
+    out.append(("geometry + map_values buurten, national (overview tier)",
+                timed(lambda: layer("buurt"), max(3, repeat // 5))))
 
     sizes = []
     for label, code in ((f"buurten {largest} (largest)", largest),
@@ -250,6 +254,53 @@ def map_benchmarks(store: Store, repeat: int) -> tuple[list[tuple[str, list[floa
     return out, sizes
 
 
+def incident_table_benchmarks(store: Store, repeat: int) -> list[tuple[str, list[float]]]:
+    """The Incidenten grid's first page (100 rows) and row count, national and for the largest
+    gemeente, for the filters a user sets (query layer, scope included)."""
+    from data.queries import incidents as qi
+
+    con = store.read()
+    gemeenten = [r[0] for r in con.execute("SELECT code FROM areas WHERE level = 'gemeente'"
+                                           " ORDER BY code").fetchall()]
+    largest = con.execute("SELECT gm_code FROM incidents GROUP BY 1 ORDER BY count(*) DESC"
+                          " LIMIT 1").fetchall()[0][0]
+    buurt = con.execute("SELECT bu_code FROM incidents WHERE gm_code = ? GROUP BY 1"
+                        " ORDER BY count(*) DESC LIMIT 1", [largest]).fetchall()[0][0]
+    newest = con.execute("SELECT max(occurred_date) FROM incidents").fetchall()[0][0]
+    year = str(newest.year - 1)
+    national = Scope(frozenset(gemeenten), 3)
+    one = Scope(frozenset([largest]), 3)
+    filters = [
+        ("no filter", {}),
+        ("woninginbraak", {"type": "woninginbraak"}),
+        (f"geweld, {year}-03-15 .. {year}-11-10", {"type": "geweld", "from": f"{year}-03-15",
+                                                   "to": f"{year}-11-10"}),
+        (f"high impact, poging, {year}", {"high_impact": "ja", "attempt": "ja",
+                                          "from": f"{year}-01-01", "to": f"{year}-12-31"}),
+        ("text 'fiets'", {"q": "fiets"}),
+        (f"buurt {buurt}", {"area": buurt}),
+    ]
+    out = []
+    for label, scope in ((f"national ({len(gemeenten)} gemeenten)", national), (largest, one)):
+        for name, params in filters:
+            flt = qi.parse_filter(params)
+            out.append((f"first page, {name}, {label}",
+                        timed(lambda: qi.incident_page(con, scope=scope, flt=flt), repeat)))
+            out.append((f"count, {name}, {label}",
+                        timed(lambda: qi.count_incidents(con, scope=scope, flt=flt), repeat)))
+    flt = qi.IncidentFilter()
+    out.append(("page 50 (offset 4,900), no filter, national",
+                timed(lambda: qi.incident_page(con, scope=national, flt=flt, offset=4900),
+                      repeat)))
+    out.append(("first page sorted by type, no filter, national",
+                timed(lambda: qi.incident_page(con, scope=national, flt=flt,
+                                               sort=qi.parse_sort("soort")), max(3, repeat // 10))))
+    return out
+
+
+SECTIONS = ("queries", "pages", "maps", "incidents")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", type=Path, default=ROOT / "bench" / "out" / "national.duckdb")
@@ -259,7 +310,10 @@ def main() -> int:
     parser.add_argument("--import-sample", type=int, default=1_000_000,
                         help="incidents exported to CSV and re-imported to measure the import rate")
     parser.add_argument("--rebuild", action="store_true", help="rebuild even if --db exists")
+    parser.add_argument("--only", choices=SECTIONS, action="append",
+                        help="run only these sections (repeatable; default: all)")
     args = parser.parse_args()
+    sections = set(args.only or SECTIONS)
     if not (SHARED / "gemeente_2025.geojson").is_file():
         print(f"skipped: real reference data not found at {SHARED}")
         return 0
@@ -273,22 +327,31 @@ def main() -> int:
     if args.import_sample:
         seconds, rows = incident_import_rate(store, args.import_sample)
         print(f"  import incidents CSV: {rows:,} rows in {seconds:.1f} s = {rows / seconds:,.0f} rows/s")
-    print(f"\nQueries ({args.repeat} runs each, ms)   query layer median / p95   bare SQL median / p95   ratio")
-    for name, layer, bare in query_benchmarks(store, args.repeat):
-        ratio = statistics.median(layer) / statistics.median(bare)
-        print(f"  {name:<78} {statistics.median(layer):7.1f} / {p95(layer):7.1f}"
-              f"   {statistics.median(bare):7.1f} / {p95(bare):7.1f}   {ratio:4.2f}x")
-    print(f"\nPage queries ({args.repeat} runs each, ms)   median / p95")
-    for name, samples in page_query_benchmarks(store, args.repeat):
-        print(f"  {name:<78} {statistics.median(samples):7.1f} / {p95(samples):7.1f}")
-    timings, sizes = map_benchmarks(store, args.repeat)
-    print(f"\nMap queries ({args.repeat} runs each, ms)   median / p95")
-    for name, samples in timings:
-        print(f"  {name:<78} {statistics.median(samples):7.1f} / {p95(samples):7.1f}")
-    print("\nMap payload (GeoJSON geometry)                      raw kB   gzip kB   features")
-    for name, raw, packed, features in sizes:
-        print(f"  {name:<48} {raw:9.1f} {packed:9.1f} {features:10,}")
+    if "queries" in sections:
+        print(f"\nQueries ({args.repeat} runs each, ms)   query layer median / p95   bare SQL median / p95   ratio")
+        for name, layer, bare in query_benchmarks(store, args.repeat):
+            ratio = statistics.median(layer) / statistics.median(bare)
+            print(f"  {name:<78} {statistics.median(layer):7.1f} / {p95(layer):7.1f}"
+                  f"   {statistics.median(bare):7.1f} / {p95(bare):7.1f}   {ratio:4.2f}x")
+    if "pages" in sections:
+        _print_timings(f"Page queries ({args.repeat} runs each, ms)",
+                       page_query_benchmarks(store, args.repeat))
+    if "maps" in sections:
+        timings, sizes = map_benchmarks(store, args.repeat)
+        _print_timings(f"Map queries ({args.repeat} runs each, ms)", timings)
+        print("\nMap payload (GeoJSON geometry)                      raw kB   gzip kB   features")
+        for name, raw, packed, features in sizes:
+            print(f"  {name:<48} {raw:9.1f} {packed:9.1f} {features:10,}")
+    if "incidents" in sections:
+        _print_timings(f"Incident table ({args.repeat} runs each, ms)",
+                       incident_table_benchmarks(store, args.repeat))
     return 0
+
+
+def _print_timings(title: str, rows) -> None:
+    print(f"\n{title}   median / p95")
+    for name, samples in rows:
+        print(f"  {name:<78} {statistics.median(samples):7.1f} / {p95(samples):7.1f}")
 
 
 if __name__ == "__main__":

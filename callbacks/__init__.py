@@ -4,7 +4,8 @@ from __future__ import annotations
 
 
 def register_callbacks(app) -> None:
-    from callbacks import admin, burglary, driehoek, kaart, overview, shell, trends
+    from callbacks import (admin, burglary, driehoek, incidenten, kaart, overview, shell,
+                           trends)
 
     shell.register(app)
     overview.register(app)
@@ -12,4 +13,9 @@ def register_callbacks(app) -> None:
     trends.register(app)
     burglary.register(app)
     driehoek.register(app)
+    incidenten.register(app)
+    from callbacks import meldingen
+    meldingen.register(app)
+    from callbacks import rapportages
+    rapportages.register(app)
     admin.register(app)

@@ -4,11 +4,11 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 import dash_bootstrap_components as dbc
-from dash import ALL, Input, Output, State
+from dash import ALL, Input, Output, State, ctx, html
 
 from callbacks.guard import Served, data_callback
 from dashboard.auth import current_user, get_db, get_state
-from data import accounts, protocol
+from data import accounts, protocol, tokens
 from data.scope import OutOfScope
 from layouts.admin import PRODUCTS
 
@@ -65,6 +65,56 @@ def register(app) -> None:
             return dbc.Alert(str(exc), color="danger", className="mb-0")
         return dbc.Alert(f"Profiel van {gm_code} opgeslagen en vastgelegd in het protocol.",
                          color="success", className="mb-0")
+
+    @app.callback(
+        Output("token-message", "children"),
+        Output("token-list", "children"),
+        Output("token-user", "options"),
+        Output("token-revoke-id", "options"),
+        Output("token-revoke-id", "value"),
+        Input("token-create", "n_clicks"), Input("token-revoke", "n_clicks"),
+        Input("token-list", "id"),
+        State("token-user", "value"), State("token-label", "value"),
+        State("token-revoke-id", "value"))
+    def manage_tokens(_create, _revoke, _id, user_name, label, token_id):
+        """API tokens (no police data): create (the token is shown once), revoke, list."""
+        try:
+            user = require_beheerder()
+        except OutOfScope as exc:
+            return dbc.Alert(str(exc), color="warning", className="mb-0"), [], [], [], None
+        message = None
+        try:
+            if ctx.triggered_id == "token-create":
+                if not user_name:
+                    raise tokens.TokenError("Kies eerst een gebruiker.")
+                record, text = tokens.create_token(get_state(), str(user_name),
+                                                   label=str(label or ""), by=user.name)
+                message = dbc.Alert([
+                    f"Token {record.id} voor {record.user} aangemaakt. Kopieer hem nu; hij wordt "
+                    "niet opnieuw getoond:", html.Br(),
+                    html.Code(text, id="token-new", className="user-select-all")],
+                    color="success", className="mb-0")
+            elif ctx.triggered_id == "token-revoke" and token_id:
+                record = tokens.revoke_token(get_state(), int(token_id), by=user.name)
+                message = dbc.Alert(f"Token {record.id} van {record.user} is ingetrokken.",
+                                    color="success", className="mb-0")
+        except (tokens.TokenError, ValueError) as exc:
+            message = dbc.Alert(str(exc), color="danger", className="mb-0")
+        every = tokens.list_tokens(get_state())
+        rows = [html.Tr([html.Td(t.id), html.Td(t.user), html.Td(t.label or "–"),
+                         html.Td(html.Code(t.prefix + "…")),
+                         html.Td(t.created_at[:16].replace("T", " ")),
+                         html.Td("ingetrokken " + t.revoked_at[:16].replace("T", " ")
+                                 if t.revoked_at else "actief")]) for t in every]
+        table = dbc.Table([html.Thead(html.Tr([html.Th(h) for h in (
+            "Nr.", "Gebruiker", "Omschrijving", "Begint met", "Aangemaakt", "Status")])),
+            html.Tbody(rows)], size="sm", className="token-table mb-0") if rows else html.Div(
+            "Nog geen tokens.", className="small text-body-secondary")
+        users = [{"label": f"{u.name} ({u.role})", "value": u.name}
+                 for u in accounts.list_users(get_state())]
+        active = [{"label": f"{t.id} · {t.user} · {t.label or t.prefix + '…'}", "value": t.id}
+                  for t in every if t.active]
+        return message, table, users, active, None
 
     @data_callback(app, "beheer/protocol", [
         Output("log-count", "children"),

@@ -9,7 +9,6 @@ from dash import Input, Output, html
 from callbacks.guard import Served, data_callback
 from dashboard.auth import current_scope, get_db
 from data.queries import burglary as q
-from data.queries.overview import last_complete_months
 from data.scope import OutOfScope, ensure_gemeente
 from data.suppression import mark
 from layouts import burglary as layout
@@ -26,16 +25,23 @@ def register(app) -> None:
     def fill(scope, gemeente):
         if not isinstance(gemeente, str):
             gemeente = min(scope.gemeenten) if not scope.empty else ""
-        ensure_gemeente(scope, gemeente)
+        if gemeente == layout.ALL and not scope.empty:
+            gemeenten = sorted(scope.gemeenten)  # every gemeente in scope together
+        else:
+            ensure_gemeente(scope, gemeente)
+            gemeenten = [gemeente]
         con = get_db()
-        period = last_complete_months(con, scope=scope, months=12)
+        period = q.last_complete_months(con, scope=scope, months=12)
         if period is None:
             return Served(("Geen gegevens beschikbaar.", layout.attempts_figure(None, 0), "", ""),
                           rows=0)
         year = period.end.year if period.end.month > 1 else period.end.year - 1
-        monthly = q.attempts_by_month(con, scope=scope, gemeenten=[gemeente],
+        monthly = q.attempts_by_month(con, scope=scope, gemeenten=gemeenten,
                                       start=date(year - 1, 1, 1), end=period.end)
-        if q.has_incidents(con, scope=scope, gemeenten=[gemeente]):
+        if len(gemeenten) > 1:
+            wijken, wijk_part = None, html.Div("Kies één gemeente voor de wijkcijfers.",
+                                               className="text-body-secondary")
+        elif q.has_incidents(con, scope=scope, gemeenten=gemeenten):
             wijken = q.wijk_changes(con, scope=scope, gemeente=gemeente, period=period)
             wijk_part = layout.wijk_table(wijken, mark(scope))
         else:
@@ -43,7 +49,7 @@ def register(app) -> None:
                 "Wijkcijfers zijn alleen beschikbaar als incidenten zijn ingelezen.",
                 className="text-body-secondary")
         try:
-            hours = q.weekday_hour(con, scope=scope, gemeenten=[gemeente], period=period)
+            hours = q.weekday_hour(con, scope=scope, gemeenten=gemeenten, period=period)
             heat = _graph(layout.heatmap(hours)) if hours["count"].sum() else html.Div(
                 "Geen incidenttijden beschikbaar (alleen maandcijfers ingelezen).",
                 className="text-body-secondary")

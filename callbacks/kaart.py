@@ -6,8 +6,8 @@ Five data callbacks, each scoped and logged by ``data_callback``:
   and clicks on the map into a view state, and writes it back to the URL so that a link
   reproduces the view. The area is checked against the scope of whoever opens the link.
 * ``kaart/geometrie`` sends the shapes, only when the level or area changes;
-* ``kaart/waarden`` sends the values into the GeoJSON ``hideout`` (coloured by
-  ``assets/choropleth.js``), the legend and the side panel;
+* ``kaart/waarden`` sends the values into the ``kaart-values`` store (a clientside callback
+  restyles the drawn areas with them, ``assets/choropleth.js``), the legend and the side panel;
 * ``kaart/export`` the CSV of exactly what the panel shows;
 * ``kaart/punten`` the incident points (detail level 3 only; the switch and the layer are only
   on the page for such users, and the query refuses any other scope before touching data).
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import html as html_text
 import json
+from datetime import timedelta
 from urllib.parse import parse_qs
 
 import dash
@@ -30,9 +31,23 @@ from data.queries import map as q
 from data.scope import OutOfScope, ensure_detail
 from data.suppression import mark
 from layouts import format as fmt
+from layouts import incidenten as incidenten_view
 from layouts import kaart as view
 
-DRILL = {"gemeente": "wijk", "wijk": "buurt", "pc4": "pc6"}
+DRILL = {"eenheid": "gemeente", "gemeente": "wijk", "wijk": "buurt", "pc4": "pc6"}
+
+
+def offered_levels(scope) -> list[str]:
+    """The levels in the Niveau choice: the regionale eenheid only when the scope spans more
+    than one gemeente."""
+    return [level for level in q.VIEW_LEVELS
+            if level != "eenheid" or len(scope.gemeenten) > 1]
+
+
+def wide_buurten(scope) -> bool:
+    """Whether the buurt layer may cover a whole eenheid or the whole scope (no gemeente):
+    for users with exact figures (detail level 3, analysts) over more than one gemeente."""
+    return scope.detail >= 3 and len(scope.gemeenten) > 1
 
 
 # -- view state ---------------------------------------------------------------------------------
@@ -49,25 +64,33 @@ def parse_search(search) -> dict:
 
 def resolve(con, scope, level, area_code) -> dict:
     """Check a (level, area) choice against the scope and complete it: ``within`` (the gemeente),
-    ``parent`` (a wijk for buurten, a PC4 for PC6) and the names for breadcrumb and titles.
+    ``parent`` (a wijk for buurten, a PC4 for PC6), ``eenheid`` (a regionale eenheid that
+    narrows a gemeente or wide buurt layer) and the names for breadcrumb and titles.
     Raises OutOfScope for an area outside the scope (or unknown)."""
     if scope.empty:
         raise OutOfScope("empty scope")
-    if level not in q.MAP_LEVELS:
+    if level not in offered_levels(scope):
         level = "gemeente"
     info = q.area(con, scope=scope, code=area_code) if area_code else None
-    if level == "gemeente":
-        return {"level": level, "area": None, "within": None, "parent": None,
-                "gemeente": None, "parent_info": None}
-    if info is None:
-        info = q.area(con, scope=scope, code=sorted(scope.gemeenten)[0])
+    eenheid = info if info is not None and info["level"] == "eenheid" else None
+    state = {"level": level, "area": None, "within": None, "parent": None, "gemeente": None,
+             "parent_info": None, "eenheid": None}
+    if level == "eenheid":
+        return state
+    if level == "gemeente" or (level == "buurt" and wide_buurten(scope)
+                               and (info is None or eenheid is not None)):
+        return {**state, "area": eenheid["code"] if eenheid else None, "eenheid": eenheid}
+    if info is None or eenheid is not None:
+        candidates = q.narrow(con, scope=scope,
+                              eenheid=eenheid["code"] if eenheid else None).gemeenten
+        info = q.area(con, scope=scope, code=sorted(candidates)[0])
     gemeente = info if info["level"] == "gemeente" else q.area(con, scope=scope,
                                                                code=info["gm_code"])
     parent = None
     if level in q.PARENT_LEVEL and info["level"] == q.PARENT_LEVEL[level]:
         parent = info
     area = parent["code"] if parent else gemeente["code"]
-    return {"level": level, "area": area, "within": gemeente["code"],
+    return {**state, "area": area, "within": gemeente["code"],
             "parent": parent["code"] if parent else None, "gemeente": gemeente,
             "parent_info": parent}
 
@@ -97,8 +120,15 @@ def _filters(raw: dict, bundles, periods) -> dict:
 def _crumbs(state: dict, filters: dict, scope) -> list:
     def href(level, area=None):
         return "/kaart" + view.query_string({**filters, "level": level, "area": area})
-    crumbs = [("Gemeenten", href("gemeente"))]
     gemeente, parent, level = state["gemeente"], state["parent_info"], state["level"]
+    if "eenheid" in offered_levels(scope):
+        crumbs = [("Eenheden", href("eenheid"))]
+        if state["eenheid"]:
+            crumbs.append((state["eenheid"]["name"], href("gemeente", state["eenheid"]["code"])))
+        elif level != "eenheid":
+            crumbs.append(("Gemeenten", href("gemeente")))
+    else:
+        crumbs = [("Gemeenten", href("gemeente"))]
     if gemeente:
         crumbs.append((gemeente["name"], href("pc4" if level in ("pc4", "pc6") else "wijk",
                                               gemeente["code"])))
@@ -167,13 +197,22 @@ def _legend_labels(breaks, colors, measure) -> list[tuple[str, str]]:
     return labels
 
 
-def table(frame, measure: str, scope) -> tuple[list[str], list[list[str]], list[str]]:
-    """Header, rows (formatted cells) and codes of the side panel; the CSV uses the same."""
+#: Most rows in the side panel (highest values first); the CSV always holds every area. A
+#: national buurt layer (13,000+ rows) would otherwise send megabytes of table to the browser.
+PANEL_ROWS = 500
+
+
+def table(frame, measure: str, scope, limit: int | None = None
+          ) -> tuple[list[str], list[list[str]], list[str]]:
+    """Header, rows (formatted cells) and codes of the side panel (the first ``limit`` rows
+    when given); the CSV uses the same."""
     hidden = mark(scope)
     frame = frame.assign(_v=frame["value"].astype("Float64"),
                          _c=frame["count"].astype("Float64"))
     frame = frame.sort_values(["_v", "_c", "name"], ascending=[False, False, True],
                               na_position="last")
+    if limit is not None:
+        frame = frame.head(limit)
 
     def count_cell(value, suppressed):
         return hidden if suppressed else view.number(value)
@@ -253,13 +292,20 @@ def _values(con, scope, area_state, filter_state):
     key, period = resolved
     frame = q.map_values(con, scope=scope, level=state["level"], period=period,
                          group=filters["group"], measure=filters["measure"],
-                         within=state["within"], parent=state["parent"])
+                         within=state["within"], parent=state["parent"],
+                         eenheid=_eenheid_code(state))
     titles = dict(bundles)
     return state, filters, key, period, frame, titles[filters["group"]]
 
 
+def _eenheid_code(state) -> str | None:
+    return state["eenheid"]["code"] if state.get("eenheid") else None
+
+
 def _selection_title(state) -> str:
     label = view.LEVEL_LABELS[state["level"]]
+    if state.get("eenheid"):
+        return f"{label} in {state['eenheid']['name']}"
     if state["parent_info"]:
         return f"{label} in {state['parent_info']['name']}"
     if state["gemeente"]:
@@ -268,6 +314,11 @@ def _selection_title(state) -> str:
 
 
 def register(app) -> None:
+    # The values restyle the drawn areas in the browser (not through the GeoJSON `hideout`).
+    app.clientside_callback("function (values) { return window.vb.applyValues(values); }",
+                            Output("kaart-values-applied", "data"),
+                            Input("kaart-values", "data"), prevent_initial_call=True)
+
     @data_callback(app, "kaart/navigatie", [
         Output("kaart-message", "children"),
         Output("kaart-url", "search"),
@@ -330,7 +381,8 @@ def register(app) -> None:
             return Served(("", None, None, "© CBS"), rows=0)
         state = resolve(con, scope, area_state.get("level"), area_state.get("area"))
         data = json.loads(q.geometry(con, scope=scope, level=state["level"],
-                                     within=state["within"], parent=state["parent"]))
+                                     within=state["within"], parent=state["parent"],
+                                     eenheid=_eenheid_code(state)))
         outline = json.loads(q.geometry(con, scope=scope, level="gemeente"))
         attribution = "© CBS, © ESRI Nederland" if state["level"] == "pc4" else "© CBS"
         return Served(("", data, outline, attribution), rows=len(data["features"]),
@@ -338,7 +390,7 @@ def register(app) -> None:
 
     @data_callback(app, "kaart/waarden", [
         Output("kaart-panel", "children"),
-        Output("kaart-geo", "hideout"),
+        Output("kaart-values", "data"),
         Output("kaart-legend", "children"),
         Output("kaart-subtitle", "children"),
     ], [Input("kaart-area", "data"), Input("kaart-filters", "data")],
@@ -350,7 +402,7 @@ def register(app) -> None:
             return Served(("Geen gegevens beschikbaar voor uw gebied.", {}, [], ""), rows=0)
         state, filters, key, period, frame, title = result
         measure = filters["measure"]
-        header, rows, codes = table(frame, measure, scope)
+        header, rows, codes = table(frame, measure, scope, limit=PANEL_ROWS)
         hide = hideout(frame, measure, scope)
         total_label, total = _total(con, scope, state, filters, period, frame)
         note = ""
@@ -358,7 +410,14 @@ def register(app) -> None:
             note = "Geen vergelijking mogelijk: er zijn geen gegevens over dezelfde periode een jaar eerder."
         elif measure == "per_1000" and frame["population"].isna().all():
             note = "Geen inwonertallen bekend voor dit niveau: geen cijfers per 1.000 inwoners."
-        panel = view.panel(_selection_title(state), total_label, total, header, rows, codes, note)
+        if len(frame) > len(rows):
+            note = " ".join(filter(None, [
+                f"De {view.number(len(rows))} hoogste van {view.number(len(frame))} gebieden;"
+                " de CSV bevat ze allemaal.", note]))
+        links = ({code: incidents_href(code, filters, period) for code in codes}
+                 if scope.detail >= 2 else None)
+        panel = view.panel(_selection_title(state), total_label, total, header, rows, codes, note,
+                           links)
         legend = view.legend(f"{title} · {view.MEASURE_LABELS[measure]}",
                              _legend_labels(hide["breaks"], hide["colors"], measure),
                              mark(scope) if frame["suppressed"].any() else None)
@@ -428,23 +487,61 @@ def register(app) -> None:
                                "type": filters["group"], "periode": key, "punten": True})
 
 
+    @data_callback(app, "kaart/naar-incidenten", [
+        Output("kaart-selectie", "children"),
+        Output("kaart-naar", "href"),
+    ], [Input("kaart-geo", "clickData")], [State("kaart-area", "data"),
+                                           State("kaart-filters", "data")],
+        prevent_initial_call=True)
+    def to_incidents(scope, click, area_state, filter_state):
+        """A click on an area of the lowest level (buurt, PC6) opens its incidents, for users
+        who may see incident lists; the other levels drill down (see ``navigate``)."""
+        area_state = _stored(area_state) or {}
+        feature = click.get("feature", click) if isinstance(click, dict) else None
+        props = feature.get("properties") if isinstance(feature, dict) else None
+        code = props.get("code") if isinstance(props, dict) else None
+        if area_state.get("level") in DRILL or not isinstance(code, str) or scope.detail < 2:
+            return Served(("", dash.no_update), rows=0)  # detail 1: no incident lists at all
+        con = get_db()
+        q.area(con, scope=scope, code=code)  # OutOfScope for a code outside the scope
+        result = _values(con, scope, area_state, filter_state)
+        if result is None:
+            return Served(("", dash.no_update), rows=0)
+        _state, filters, _key, period, _frame, _title = result
+        return Served(("", incidents_href(code, filters, period)), rows=0,
+                      filters={"gebied": code})
+
+
 #: Most incident points sent to the browser at once (newest first).
 POINT_LIMIT = 5000
 EMPTY_POINTS = {"type": "FeatureCollection", "features": []}
 
 
+def incidents_href(code: str, filters: dict, period) -> str:
+    """The Incidenten page for one area with the map's bundle and period."""
+    last_day = period.end - timedelta(days=1)
+    return "/incidenten" + incidenten_view.query_string(
+        {"area": [code], "type": [filters["group"]], "from": period.start.isoformat(),
+         "to": last_day.isoformat()})
+
+
 def _total(con, scope, state, filters, period, frame) -> tuple[str, str]:
     """The figure the panel shows above the table: the parent area's count."""
     hidden = mark(scope)
-    if state["level"] == "gemeente":
-        return "Totaal uw gebied", view.number(frame["count"].sum())
+    eenheid = state.get("eenheid")
+    if state["level"] in ("gemeente", "eenheid"):
+        label = f"Totaal {eenheid['name']}" if eenheid else "Totaal uw gebied"
+        return label, view.number(frame["count"].sum())
     if state["parent_info"] is not None or state["level"] in ("wijk", "pc4"):
         name = (state["parent_info"] or state["gemeente"])["name"]
         value = frame["parent_total"].iloc[0] if len(frame) else None
         return f"Totaal {name}", hidden if dash_na(value) and len(frame) else view.number(value)
     gemeente = q.map_values(con, scope=scope, level="gemeente", period=period,
-                            group=filters["group"], measure="count", within=state["within"])
-    return f"Totaal {state['gemeente']['name']}", view.number(gemeente["count"].sum())
+                            group=filters["group"], measure="count", within=state["within"],
+                            eenheid=_eenheid_code(state))
+    name = (state["gemeente"] or eenheid or {}).get("name")
+    return (f"Totaal {name}" if name else "Totaal uw gebied",
+            view.number(gemeente["count"].sum()))
 
 
 def page(_search=None):
@@ -454,8 +551,9 @@ def page(_search=None):
                for key, period in q.period_options(con, scope=scope)]
     return view.kaart(q.bundle_options(con, scope=scope), periods,
                       flask.current_app.config["VB_SETTINGS"].tile_url,
-                      points=not scope.empty and scope.detail >= 3)
+                      points=not scope.empty and scope.detail >= 3,
+                      levels=offered_levels(scope))
 
 
 def validation_page():
-    return view.kaart([], [], "", points=True)
+    return view.kaart([], [], "", points=True, levels=list(q.VIEW_LEVELS))

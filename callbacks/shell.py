@@ -6,7 +6,10 @@ from dash import Input, Output, State, html
 
 from callbacks import burglary as burglary_cb
 from callbacks import driehoek as driehoek_cb
+from callbacks import incidenten as incidenten_cb
 from callbacks import kaart as kaart_cb
+from callbacks import meldingen as meldingen_cb
+from callbacks import rapportages as rapportages_cb
 from callbacks import trends as trends_cb
 from dashboard.auth import current_scope, current_user, get_db
 from data.queries.overview import dataset_summary
@@ -29,8 +32,11 @@ ROUTES = {
     "/trends/woninginbraak": lambda _search: burglary_cb.page(),
     "/driehoek": driehoek_cb.page,
     "/presentatie": driehoek_cb.presentation_page,
+    "/incidenten": incidenten_cb.page,
     "/beheer": _beheer,
     "/mijn-log": lambda _search: admin.own_log(),
+    "/meldingen": meldingen_cb.page,
+    "/rapportages": rapportages_cb.page,
 }
 
 
@@ -38,6 +44,8 @@ def register(app) -> None:
     app.validation_layout = html.Div([shell(), pages.overview(), pages.not_found(),
                                       admin.beheer(), admin.own_log(), kaart_cb.validation_page(),
                                       trends_cb.validation_page(), burglary_cb.validation_page(),
+                                      incidenten_cb.validation_page(),
+                                      meldingen_cb.page(), rapportages_cb.validation_page(),
                                       *driehoek_cb.validation_pages()])
 
     @app.callback(Output("page", "children"), Input("url", "pathname"), State("url", "search"))

@@ -1,15 +1,14 @@
 """The trends page: one data callback from the controls to both charts and the URL."""
 from __future__ import annotations
 
-import flask
 from dash import Input, Output
 
-from callbacks.guard import Served, data_callback, refusal
-from dashboard.auth import current_scope, current_user, get_db, get_state
-from data import protocol
+from callbacks.guard import Served, data_callback, refused_page
+from dashboard.auth import current_scope, get_db
 from data.queries import trends as q
 from data.scope import OutOfScope
 from data.stats import poisson_change
+from data.suppression import mark
 from layouts import trends as layout
 
 
@@ -30,12 +29,18 @@ def register(app) -> None:
         Output("trends-ytd", "figure"),
         Output("trends-ytd-note", "children"),
         Output("trends-url", "search"),
+        Output("trends-compare-panel", "children"),
+        Output("trends-areas-panel", "children"),
     ], [Input("trends-gemeenten", "value"), Input("trends-indicator", "value"),
-        Input("trends-grain", "value"), Input("trends-measure", "value")])
-    def fill(scope, gemeenten, indicator, grain, measure):
+        Input("trends-grain", "value"), Input("trends-measure", "value"),
+        Input("trends-areas", "value"), Input("trends-compare", "value")])
+    def fill(scope, gemeenten, indicator, grain, measure, areas, compare):
         con = get_db()
         requested = _codes(gemeenten)
         codes = q.resolve_gemeenten(scope=scope, requested=requested)  # OutOfScope: refusal
+        area_codes = sorted(set(_codes(areas)))[:q.MAX_AREAS]
+        q.resolve_areas(con, scope=scope, requested=area_codes)  # OutOfScope: refusal
+        compare = [c for c in q.COMPARISONS if isinstance(compare, list) and c in compare]
         indicators = dict(q.indicator_options(con, scope=scope))
         indicator = indicator if isinstance(indicator, str) and indicator in indicators \
             else q.DEFAULT_INDICATOR
@@ -49,14 +54,31 @@ def register(app) -> None:
             month = trend.ytd_through.month - 1
             ytd_change = poisson_change(trend.ytd["current"].iloc[month],
                                         trend.ytd["previous"].iloc[month])
+        areas_part, area_rows = "", 0
+        if area_codes:
+            series = q.area_series(con, scope=scope, areas=area_codes, indicator=indicator,
+                                   grain=grain)
+            areas_part, area_rows = layout.areas_panel(series, mark(scope)), len(series.series)
+        compare_part, compare_rows = "", 0
+        if compare and len(codes) == 1:
+            comparison = q.comparison(con, scope=scope, gemeente=codes[0], indicator=indicator,
+                                      grain=grain)
+            compare_part = layout.compare_panel(comparison, names.get(codes[0], codes[0]),
+                                                compare)
+            compare_rows = len(comparison.series)
+        elif compare:
+            compare_part = layout.compare_panel(None, "", compare,
+                                                "Kies één gemeente om te vergelijken.")
         return Served(
             (layout.status(trend, shown, measure), layout.trend_figure(trend, measure),
              layout.note(trend), layout.ytd_figure(trend),
              layout.ytd_note(trend, ytd_change) if ytd_change else "",
-             layout.search_for(sorted(set(requested)), indicator, grain, measure)),
-            rows=len(trend.series),
+             layout.search_for(sorted(set(requested)), indicator, grain, measure, area_codes,
+                               compare),
+             compare_part, areas_part),
+            rows=len(trend.series) + area_rows + compare_rows,
             filters={"gemeenten": list(codes), "indicator": indicator, "per": grain,
-                     "maat": measure})
+                     "maat": measure, "gebied": area_codes, "vergelijk": compare})
 
 
 def page(search):
@@ -68,14 +90,13 @@ def page(search):
     state = layout.parse_search(search)
     try:
         q.resolve_gemeenten(scope=scope, requested=state["gemeente"])
+        q.resolve_areas(con, scope=scope, requested=state["gebied"])
     except OutOfScope as exc:
-        protocol.record(get_state(), user=current_user(), scope=scope, view="trends",
-                        filters={"inputs": [str(search)[:200]]}, rows=0,
-                        client=flask.request.remote_addr, outcome="refused", detail=exc.detail)
-        return layout.refused(refusal(str(exc)))
+        return layout.refused(refused_page("trends", search, exc))
     return layout.trends(q.gemeente_options(con, scope=scope),
-                         q.indicator_options(con, scope=scope), state)
+                         q.indicator_options(con, scope=scope), state,
+                         q.area_options(con, scope=scope))
 
 
 def validation_page():
-    return layout.trends([], [], layout.parse_search(""))
+    return layout.trends([], [], layout.parse_search(""), [])

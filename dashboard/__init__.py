@@ -42,13 +42,19 @@ def create_app(overrides: dict | None = None) -> dash.Dash:
         VB_STATE=state,
         VB_DEMO=demo,
     )
+    from dashboard.api import init_api
     from dashboard.auth import init_auth
     from dashboard.downloads import init_downloads
+    from dashboard.exports import init_exports
     from dashboard.login import init_login
+    from dashboard.rapportages import init_rapportages
 
     limiter = init_auth(server, state, settings)
     init_login(server, limiter, state, demo_users)
     init_downloads(server)
+    init_exports(server)
+    init_rapportages(server)
+    init_api(server, limiter)
     app = dash.Dash(
         __name__,
         server=server,

@@ -1,7 +1,8 @@
 """Who is asking, and what may they see: login in front of Dash, and the user's scope.
 
 * Unauthenticated requests to a Dash endpoint (``/_dash-*``) get 401; other pages redirect to
-  ``/login``. Only the login page and static assets are open.
+  ``/login``. Only the login page and static assets are open; ``/api/v1/`` is left to
+  ``dashboard/api.py`` (bearer tokens, no cookie).
 * Sessions end after ``DASHBOARD_IDLE_MINUTES`` without a request.
 * :func:`current_scope` builds the Scope on the server from the logged-in user (never from the
   request) via ``data.scope.resolve_scope``; anonymous users get DENY.
@@ -21,6 +22,8 @@ from data.accounts import get_profile, get_user
 from data.scope import DENY, Scope, resolve_scope
 
 OPEN_PATHS = ("/login", "/logout", "/assets/", "/_favicon.ico")
+#: The data-delivery API authenticates by bearer token only (dashboard/api.py), never by cookie.
+API_PATH = "/api/v1/"
 
 
 def get_db():
@@ -76,6 +79,8 @@ def init_auth(server: flask.Flask, state, settings) -> Limiter:
     @server.before_request
     def guard():
         path = flask.request.path
+        if path.startswith(API_PATH):
+            return None  # token authentication in dashboard/api.py; the session is not used
         if path.startswith(OPEN_PATHS):
             if path.startswith("/login") and flask.request.method == "POST":
                 csrf.protect()

@@ -34,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--on-imported", action="store_true",
                       help="synthesize incidents over the geography already imported into --db")
     demo.add_argument("--incidents", type=int, default=None,
-                      help="with --on-imported: total number of incidents (default: realistic rates)")
+                      help="total number of incidents (default: realistic rates)")
     demo.add_argument("--json", action="store_true", help="print the summary as JSON")
     demo.set_defaults(handler=cmd_demo)
 
@@ -75,7 +75,12 @@ def build_parser() -> argparse.ArgumentParser:
                      help="gemeente codes (teamchef: also basisteam or district codes)")
     add.add_argument("--eenheid", nargs="+", default=[], metavar="RE", help="regionale eenheden (analist)")
     add.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    add.add_argument("--email", help="address for meldingen by e-mail (optional)")
     add.set_defaults(handler=cmd_users)
+    em = uc.add_parser("set-email", help="set the address meldingen are mailed to ('' removes it)")
+    em.add_argument("name")
+    em.add_argument("email")
+    em.set_defaults(handler=cmd_users)
     uc.add_parser("list", help="list accounts").set_defaults(handler=cmd_users)
     rm = uc.add_parser("remove", help="delete an account")
     rm.add_argument("name")
@@ -102,6 +107,15 @@ def build_parser() -> argparse.ArgumentParser:
                       help="periodic product and its frequency, e.g. incidentenrapport wekelijks")
     pset.set_defaults(handler=cmd_profiles)
 
+    mel = commands.add_parser("meldingen", help="alerts on high-impact incidents and raids")
+    mc = mel.add_subparsers(dest="meldingen_command", metavar="ACTION", required=True)
+    scan = mc.add_parser("scan", help="create missing meldingen from the current database "
+                                      "(idempotent) and mail them when SMTP is configured")
+    scan.add_argument("--days", type=int,
+                      help="incidents registered in the last N days (default DASHBOARD_MELDING_DAYS)")
+    scan.add_argument("--json", action="store_true", help="print the summary as JSON")
+    scan.set_defaults(handler=cmd_meldingen)
+
     log = commands.add_parser("log", help="the protocol log (Wet politiegegevens)")
     lc = log.add_subparsers(dest="log_command", metavar="ACTION", required=True)
     export = lc.add_parser("export", help="print log rows (CSV, or JSON lines with --json)")
@@ -110,6 +124,25 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--limit", type=int, default=100000)
     export.add_argument("--json", action="store_true", help="one JSON object per line")
     export.set_defaults(handler=cmd_log)
+
+    tokens = commands.add_parser("tokens", help="API tokens for the data-delivery API (/api/v1/)")
+    tc = tokens.add_subparsers(dest="tokens_command", metavar="ACTION", required=True)
+    tcreate = tc.add_parser("create", help="create a token for a user (printed once)")
+    tcreate.add_argument("--user", required=True, help="the account the token acts for")
+    tcreate.add_argument("--label", default="", help="what the token is for, e.g. the system")
+    tcreate.add_argument("--json", action="store_true", help="print id and token as JSON")
+    tcreate.set_defaults(handler=cmd_tokens)
+    tlist = tc.add_parser("list", help="list tokens (never the token itself)")
+    tlist.add_argument("--json", action="store_true", help="one JSON object per line")
+    tlist.set_defaults(handler=cmd_tokens)
+    trevoke = tc.add_parser("revoke", help="revoke a token by its id")
+    trevoke.add_argument("id", type=int)
+    trevoke.set_defaults(handler=cmd_tokens)
+
+    from dashboard.cli_export import add_export_parser
+    add_export_parser(commands)
+    from dashboard.cli_reports import add_reports_parser
+    add_reports_parser(commands)
     return parser
 
 
@@ -160,7 +193,8 @@ def cmd_demo(args) -> int:
         summary = synthesize_on_imported(store, seed=args.seed, years=args.years,
                                          incidents=args.incidents, progress=progress)
     else:
-        summary = build_demo(store, seed=args.seed, years=args.years, progress=progress)
+        summary = build_demo(store, seed=args.seed, years=args.years, progress=progress,
+                             incidents=args.incidents)
     if args.json:
         print(json.dumps(summary, default=str))
     else:
@@ -182,6 +216,11 @@ def cmd_import(args) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(json.dumps(result.as_dict()) if args.json else result.summary())
+    if args.kind == "incidents":
+        from data.meldingen import after_import
+
+        made = after_import(_store(args), _state(args), args.settings, batch=args.file.name)
+        print("meldingen: " + ", ".join(f"{k} {v}" for k, v in made.items()), file=sys.stderr)
     return 0
 
 
@@ -205,7 +244,8 @@ def cmd_users(args) -> int:
     try:
         if args.users_command == "add":
             user = accounts.add_user(state, args.name, args.role, _password(args),
-                                     gemeenten=args.gemeente, eenheden=args.eenheid)
+                                     gemeenten=args.gemeente, eenheden=args.eenheid,
+                                     email=args.email)
             print(f"user {user.name} added ({user.role})")
             unknown = _unknown_codes(args, [*args.gemeente, *args.eenheid])
             if unknown:
@@ -221,6 +261,9 @@ def cmd_users(args) -> int:
                 print(f"error: no user {args.name!r}", file=sys.stderr)
                 return 1
             print(f"user {args.name} removed")
+        elif args.users_command == "set-email":
+            accounts.set_email(state, args.name, args.email)
+            print(f"e-mail of {args.name} {'set' if args.email else 'removed'}")
         elif args.users_command == "set-password":
             accounts.set_password(state, args.name, _password(args))
             print(f"password of {args.name} changed")
@@ -269,6 +312,20 @@ def cmd_profiles(args) -> int:
     return 0
 
 
+def cmd_meldingen(args) -> int:
+    from data.meldingen import scan
+
+    store = _store(args)
+    if not store.exists():
+        print(f"error: database {args.db_path} not found", file=sys.stderr)
+        return 1
+    result = scan(store, _state(args), args.settings, days=args.days)
+    print(json.dumps(result) if args.json else
+          f"{result['meldingen']} new meldingen, {result['mails_sent']} mails sent, "
+          f"{result['mails_failed']} failed")
+    return 0
+
+
 def cmd_log(args) -> int:
     from data import protocol
 
@@ -279,6 +336,39 @@ def cmd_log(args) -> int:
             print(json.dumps(row, ensure_ascii=False))
     else:
         sys.stdout.write(protocol.to_csv(rows))
+    return 0
+
+
+def cmd_tokens(args) -> int:
+    import dataclasses
+    import getpass
+
+    from data import tokens
+
+    state = _state(args)
+    by = f"cli:{getpass.getuser()}"
+    try:
+        if args.tokens_command == "create":
+            record, text = tokens.create_token(state, args.user, label=args.label, by=by)
+            if args.json:
+                print(json.dumps({"id": record.id, "user": record.user, "token": text}))
+            else:
+                print(f"token {record.id} for {record.user} (shown only now, store it safely):")
+                print(text)
+        elif args.tokens_command == "list":
+            for t in tokens.list_tokens(state):
+                if args.json:
+                    print(json.dumps(dataclasses.asdict(t), ensure_ascii=False))
+                else:
+                    status = f"revoked {t.revoked_at[:16]}" if t.revoked_at else "active"
+                    print(f"{t.id}\t{t.user}\t{t.prefix}…\t{t.label or '-'}\t"
+                          f"{t.created_at[:16]}\t{status}")
+        elif args.tokens_command == "revoke":
+            tokens.revoke_token(state, args.id, by=by)
+            print(f"token {args.id} revoked")
+    except tokens.TokenError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -33,20 +33,40 @@ class Settings:
     idle_minutes: float = 30.0
     #: Send the session cookie only over https (set when served behind TLS).
     secure_cookies: bool = False
+    #: Meldingen: incidents registered at most this many days before an import or scan become
+    #: meldingen (older history, e.g. a bulk or demo import, does not).
+    melding_days: int = 7
+    #: Seconds between two checks of the header's meldingen badge in the browser.
+    melding_poll_seconds: float = 30.0
+    #: Optional e-mail of new meldingen: SMTP server (empty host: no mail), sender, login.
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_from: str = ""
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = False
     #: DuckDB threads and memory per serving process.
     db_threads: int = 2
     db_memory_limit: str = "2GB"
+    #: Requests per API token (Flask-Limiter notation) on the data-delivery API ``/api/v1/``.
+    api_rate_limit: str = "120 per minute"
+    #: Folder of the generated products' files (Rapportages). Default: ``products`` beside the
+    #: DuckDB database.
+    products_dir: Path | None = None
     extra: dict = field(default_factory=dict)
 
     def state_path(self) -> Path:
         return self.state_db or self.db.parent / "appstate.sqlite"
+
+    def products_path(self) -> Path:
+        return self.products_dir or self.db.parent / "products"
 
     def with_overrides(self, overrides: dict | None) -> "Settings":
         if not overrides:
             return self
         known = {f.name for f in fields(self)}
         clean = {k: v for k, v in overrides.items() if k in known}
-        for name in ("db", "state_db"):
+        for name in ("db", "state_db", "products_dir"):
             if clean.get(name) is not None:
                 clean[name] = Path(clean[name])
         extra = {k: v for k, v in overrides.items() if k not in known}
@@ -71,8 +91,18 @@ ENVIRONMENT = {
     "DASHBOARD_STATE_DB": ("state_db", Path),
     "DASHBOARD_IDLE_MINUTES": ("idle_minutes", float),
     "DASHBOARD_SECURE_COOKIES": ("secure_cookies", _boolean),
+    "DASHBOARD_MELDING_DAYS": ("melding_days", int),
+    "DASHBOARD_MELDING_POLL_SECONDS": ("melding_poll_seconds", float),
+    "DASHBOARD_SMTP_HOST": ("smtp_host", str),
+    "DASHBOARD_SMTP_PORT": ("smtp_port", int),
+    "DASHBOARD_SMTP_FROM": ("smtp_from", str),
+    "DASHBOARD_SMTP_USER": ("smtp_user", str),
+    "DASHBOARD_SMTP_PASSWORD": ("smtp_password", str),
+    "DASHBOARD_SMTP_STARTTLS": ("smtp_starttls", _boolean),
     "DASHBOARD_DB_THREADS": ("db_threads", int),
     "DASHBOARD_DB_MEMORY": ("db_memory_limit", str),
+    "DASHBOARD_API_RATE_LIMIT": ("api_rate_limit", str),
+    "DASHBOARD_PRODUCTS_DIR": ("products_dir", Path),
 }
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass, field
 
 from argon2 import PasswordHasher
@@ -64,7 +65,7 @@ def _user(row) -> User:
 
 
 def add_user(db: StateDB, name: str, role: str, password: str, *, gemeenten=(), eenheden=(),
-             demo: bool = False) -> User:
+             demo: bool = False, email: str | None = None) -> User:
     if role not in ROLES:
         raise AccountError(f"unknown role {role!r}; choose from {', '.join(ROLES)}")
     if not name or len(password) < 8:
@@ -81,6 +82,8 @@ def add_user(db: StateDB, name: str, role: str, password: str, *, gemeenten=(), 
         con.execute("INSERT INTO users VALUES (?, ?, ?, ?, ?, ?, ?)",
                     (name, _hasher.hash(password), role, dumps(sorted(gemeenten)),
                      dumps(sorted(eenheden)), int(demo), now()))
+        if email:
+            con.execute("INSERT INTO user_emails VALUES (?, ?)", (name, _checked_email(email)))
     return get_user(db, name)
 
 
@@ -105,6 +108,28 @@ def set_password(db: StateDB, name: str, password: str) -> None:
         if con.execute("UPDATE users SET password_hash = ? WHERE name = ?",
                        (_hasher.hash(password), name)).rowcount != 1:
             raise AccountError(f"no user {name!r}")
+
+
+def _checked_email(email: str) -> str:
+    email = email.strip()
+    if not re.fullmatch(r"[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+", email):
+        raise AccountError(f"not an e-mail address: {email!r}")
+    return email
+
+
+def set_email(db: StateDB, name: str, email: str | None) -> None:
+    """Set (or with an empty value remove) the address meldingen are mailed to."""
+    with db.transaction() as con:
+        if not con.execute("SELECT 1 FROM users WHERE name = ?", (name,)).fetchall():
+            raise AccountError(f"no user {name!r}")
+        con.execute("DELETE FROM user_emails WHERE name = ?", (name,))
+        if email:
+            con.execute("INSERT INTO user_emails VALUES (?, ?)", (name, _checked_email(email)))
+
+
+def get_email(db: StateDB, name: str) -> str | None:
+    rows = db.query("SELECT email FROM user_emails WHERE name = ?", (name,))
+    return rows[0]["email"] if rows else None
 
 
 def verify(db: StateDB, name: str, password: str) -> User | None:

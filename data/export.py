@@ -6,12 +6,17 @@ into bytes, a batch at a time, so memory stays flat whatever the size of the exp
 """
 from __future__ import annotations
 
+import contextlib
 import io
 import json
+import queue
+import threading
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import datetime, timezone
+from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from data.queries.incidents import IncidentFilter, Sort, export_query, export_windows
@@ -20,7 +25,19 @@ from data.scope import Scope
 BOM = "\ufeff"
 #: Rows fetched from DuckDB per batch.
 BATCH_ROWS = 64_000
+#: Rows per date window of a date-sorted export. DuckDB sorts one window at a time, so smaller
+#: windows keep the sort's memory down, but every window rescans the row groups of its dates
+#: (for a national scope most of the table, which is ordered by gemeente first). 1 M and 400k
+#: rows gave the same speed and peak memory on an idle machine (5 M rows in 9-10 s), 1 M used
+#: ~15% less CPU on a loaded one (bench/export.py).
+WINDOW_ROWS = 1_000_000
 SEPARATORS = {";": ";", ",": ","}
+#: DuckDB memory limit for a process that only exports (the `export` command): with 1 M-row
+#: windows a national 5 M-row CSV export then peaks at about 0.95 GB (bench/export.py).
+#: DASHBOARD_DB_MEMORY overrides it.
+EXPORT_MEMORY_LIMIT = "640MB"
+#: Batches a background thread keeps ready while the previous one is encoded (0: no thread).
+PREFETCH_BATCHES = 4
 
 
 def provenance(*, user: str, flt: IncidentFilter, generated: datetime | None = None,
@@ -51,19 +68,81 @@ def csv_chunks(con, *, scope: Scope, flt: IncidentFilter, sort: Sort = Sort(), c
     after every batch. Scope checks run before the first chunk is produced."""
     if sep not in SEPARATORS:
         raise ValueError(f"separator must be one of {sorted(SEPARATORS)}")
-    queries = [export_query(con, scope=scope, flt=flt, sort=sort, columns=columns, window=w)
-               for w in export_windows(con, scope=scope, flt=flt, sort=sort)]
+    queries = export_queries(con, scope=scope, flt=flt, sort=sort, columns=columns)
     titles = [c.title for c in queries[0][2]]
     return _stream(con.cursor(), queries, titles, sep, info, progress)
 
 
-def record_batches(cursor, queries) -> Iterator[pa.RecordBatch]:
-    """The Arrow batches of the export queries, in order, one window at a time."""
-    for sql, params, _ in queries:
-        yield from cursor.sql(sql, params=params).to_arrow_reader(BATCH_ROWS)
+def export_queries(con, *, scope: Scope, flt: IncidentFilter, sort: Sort = Sort(),
+                   columns=None) -> list[tuple[str, list, list]]:
+    """The export queries, one per date window (see ``export_windows``); every scope and
+    detail check runs here, before anything is written."""
+    windows = export_windows(con, scope=scope, flt=flt, sort=sort, rows_per_window=WINDOW_ROWS)
+    # Windows wholly outside the filter's dates hold no rows: skip their queries (a national
+    # 10-year table has ~120 monthly windows, each an extra query otherwise).
+    inside = [w for w in windows if w is None or (
+        (flt.end is None or w[0] <= flt.end) and (flt.start is None or w[1] > flt.start))]
+    return [export_query(con, scope=scope, flt=flt, sort=sort, columns=columns, window=w)
+            for w in inside or windows[:1]]
+
+
+def record_batches(cursor, queries, *, prefetch: int | None = None) -> Iterator[pa.RecordBatch]:
+    """The Arrow batches of the export queries, in order, one window at a time.
+
+    With ``prefetch`` (default PREFETCH_BATCHES) a thread runs the queries and keeps up to that
+    many batches ready, so DuckDB sorts the next window while the caller encodes this one.
+    Closing the iterator early (a client that went away) interrupts the running query."""
+    prefetch = PREFETCH_BATCHES if prefetch is None else prefetch
+    if prefetch <= 0:
+        for sql, params, _ in queries:
+            yield from cursor.sql(sql, params=params).to_arrow_reader(BATCH_ROWS)
+        return
+    ready: queue.Queue = queue.Queue(maxsize=prefetch)
+    stop = threading.Event()
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                ready.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce():
+        try:
+            for sql, params, _ in queries:
+                for batch in cursor.sql(sql, params=params).to_arrow_reader(BATCH_ROWS):
+                    if not put(batch):
+                        return
+        except BaseException as exc:  # noqa: BLE001 - handed to the consuming thread
+            put(exc)
+        finally:
+            put(_END)
+
+    worker = threading.Thread(target=produce, name="export-prefetch", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = ready.get()
+            if item is _END:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        if worker.is_alive():
+            with contextlib.suppress(Exception):
+                cursor.interrupt()
+        worker.join()
+
+
+_END = object()
 
 
 def _stream(cursor, queries, titles, sep, info, progress) -> Iterator[bytes]:
+    batches = record_batches(cursor, queries)
     try:
         head = io.StringIO()
         head.write(BOM)
@@ -74,7 +153,7 @@ def _stream(cursor, queries, titles, sep, info, progress) -> Iterator[bytes]:
         options = pacsv.WriteOptions(include_header=False, delimiter=sep,
                                      quoting_style="needed")
         done = 0
-        for batch in record_batches(cursor, queries):
+        for batch in batches:
             if batch.num_rows == 0:
                 continue
             out = pa.BufferOutputStream()
@@ -84,6 +163,7 @@ def _stream(cursor, queries, titles, sep, info, progress) -> Iterator[bytes]:
             if progress is not None:
                 progress(done)
     finally:
+        batches.close()  # stops the prefetch thread before its cursor goes
         cursor.close()
 
 
@@ -91,3 +171,153 @@ def _quote(text: str, sep: str) -> str:
     if any(ch in text for ch in (sep, '"', "\n", "\r")):
         return '"' + text.replace('"', '""') + '"'
     return text
+
+
+# -- XLSX --------------------------------------------------------------------------------------
+
+#: Rows on one Excel worksheet, the header row included (Excel's hard limit).
+EXCEL_SHEET_ROWS = 1_048_576
+#: Web XLSX exports of more rows are refused with a pointer to CSV: xlsxwriter spends ~10 us
+#: per cell (5-10k rows/s, see bench/export.py) and cannot stream, so a larger file would keep
+#: the browser waiting minutes for the first byte and outlive gunicorn's worker timeout. The
+#: CLI takes ``--max-rows`` to go beyond it (continuation sheets ``Incidenten (2)``, ...).
+XLSX_ROW_LIMIT = 100_000
+SHEET_TITLE = "Incidenten"
+INFO_TITLE = "Info"
+
+
+class ExportTooLarge(ValueError):
+    """An export too large for the requested format. The message is Dutch and safe to show."""
+
+
+def _dutch(n: int) -> str:
+    return f"{n:,}".replace(",", ".")
+
+
+def check_xlsx_size(rows: int, limit: int = XLSX_ROW_LIMIT) -> None:
+    """Refuse an XLSX export of more than ``limit`` rows, pointing to CSV."""
+    if rows > limit:
+        raise ExportTooLarge(
+            f"Deze selectie heeft {_dutch(rows)} rijen; een Excel-export kan maximaal "
+            f"{_dutch(limit)} rijen bevatten. Kies CSV of maak de selectie kleiner.")
+
+
+def _sheet_name(n: int) -> str:
+    return SHEET_TITLE if n == 1 else f"{SHEET_TITLE} ({n})"
+
+
+def _sort_text(sort: Sort) -> str:
+    return f"{sort.column} {'aflopend' if sort.descending else 'oplopend'}"
+
+
+def xlsx_file(con, *, scope: Scope, flt: IncidentFilter, sort: Sort = Sort(), columns=None,
+              info: dict | None = None, path, progress: Callable[[int], None] | None = None,
+              sheet_rows: int = EXCEL_SHEET_ROWS) -> int:
+    """Write the export as an XLSX workbook at ``path``: the same rows, columns and cell texts
+    as :func:`csv_chunks` (dates stay text), on ``Incidenten``, continued on
+    ``Incidenten (2)``, ... after ``sheet_rows`` rows (header included), plus an ``Info`` sheet
+    with who, when, filters and row count. Every cell is written with ``write_string``, so no
+    cell is ever a formula (the query already put a ' before = + - @ tab CR).
+    Uses xlsxwriter's constant_memory mode: memory stays flat, rows are written in order.
+    Scope checks run before the file is created. Returns the number of rows written."""
+    import xlsxwriter
+
+    queries = export_queries(con, scope=scope, flt=flt, sort=sort, columns=columns)
+    chosen = queries[0][2]
+    titles = [c.title for c in chosen]
+    per_sheet = max(1, sheet_rows - 1)
+    path = Path(path)
+    workbook = xlsxwriter.Workbook(str(path), {
+        "constant_memory": True, "strings_to_numbers": False, "strings_to_formulas": False,
+        "strings_to_urls": False, "tmpdir": str(path.parent)})
+    cursor = con.cursor()
+    batches = record_batches(cursor, queries)
+    closed = False
+    try:
+        info_sheet = workbook.add_worksheet(INFO_TITLE)
+        bold = workbook.add_format({"bold": True})
+        sheets = []
+
+        def new_sheet():
+            sheet = workbook.add_worksheet(_sheet_name(len(sheets) + 1))
+            for col, title in enumerate(titles):
+                sheet.write_string(0, col, title, bold)
+            sheet.freeze_panes(1, 0)
+            sheets.append(sheet)
+            return sheet
+
+        sheet, row, done, widths = new_sheet(), 1, 0, None
+        write = sheet.write_string
+        for batch in batches:
+            if batch.num_rows == 0:
+                continue
+            arrays = [a if pa.types.is_string(a.type) or pa.types.is_large_string(a.type)
+                      else pc.cast(a, pa.string()) for a in batch.columns]
+            values = [a.to_pylist() for a in arrays]
+            if widths is None:
+                widths = [min(60, max([len(t)] + [len(v) for v in col[:2000] if v]) + 2)
+                          for t, col in zip(titles, values)]
+                for col, width in enumerate(widths):
+                    sheet.set_column(col, col, width)
+            for cells in zip(*values):
+                if row > per_sheet:
+                    sheet, row = new_sheet(), 1
+                    write = sheet.write_string
+                    for col, width in enumerate(widths):
+                        sheet.set_column(col, col, width)
+                for col, value in enumerate(cells):
+                    if value:  # None and '' stay empty cells, as in the CSV
+                        write(row, col, value)
+                row += 1
+            done += batch.num_rows
+            if progress is not None:
+                progress(done)
+        if widths is None:
+            for col, title in enumerate(titles):
+                sheet.set_column(col, col, len(title) + 2)
+        sheets[0].activate()
+        _write_info(workbook, info_sheet, bold, info=info, flt=flt, sort=sort, titles=titles,
+                    rows=done, sheets=[s.name for s in sheets])
+        closed = True
+        workbook.close()
+        return done
+    finally:
+        batches.close()
+        cursor.close()
+        if not closed:
+            try:
+                workbook.close()
+            except Exception:  # noqa: BLE001 - the original error matters, the file is dropped
+                pass
+
+
+def _write_info(workbook, sheet, bold, *, info, flt, sort, titles, rows, sheets) -> None:
+    info = info or provenance(user="", flt=flt)
+    filters = json.dumps(info["filters"], ensure_ascii=False, sort_keys=True)
+    lines = [("Veiligheidsbeeld export", "Incidenten"),
+             ("Gemaakt door", info["gemaakt_door"]),
+             ("Gemaakt op", info["gemaakt_op"]),
+             ("Dataset", info.get("dataset") or ""),
+             ("Filters", filters),
+             ("Sortering", _sort_text(sort)),
+             ("Kolommen", ", ".join(titles)),
+             ("Aantal rijen", None),
+             ("Bladen", ", ".join(sheets))]
+    for key, value in sorted(info["filters"].items()):
+        text = ", ".join(value) if isinstance(value, list) else str(value)
+        lines.append((f"Filter {key}", text))
+    for n, (key, value) in enumerate(lines):
+        sheet.write_string(n, 0, key, bold)
+        if value is None:
+            sheet.write_number(n, 1, rows)
+        elif value:
+            sheet.write_string(n, 1, value if not value.startswith(
+                ("=", "+", "-", "@", "\t", "\r")) else "'" + value)
+    sheet.set_column(0, 0, 24)
+    sheet.set_column(1, 1, 80)
+    created = datetime.fromisoformat(info["gemaakt_op"])
+    workbook.set_properties({
+        "title": "Veiligheidsbeeld export incidenten", "subject": "Incidenten",
+        "author": info["gemaakt_door"], "company": "Veiligheidsbeeld",
+        "comments": provenance_line(info)[:2000], "keywords": "politiegegevens, export",
+        "created": created.astimezone(timezone.utc).replace(tzinfo=None)})

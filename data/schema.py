@@ -129,6 +129,16 @@ DDL = [
         count INTEGER NOT NULL CHECK (count >= 0),
         source VARCHAR NOT NULL,
         provisional BOOLEAN NOT NULL DEFAULT false)""",
+    # Derived from incidents by data.incidents.finalize_incidents, for trend queries: counts per
+    # bundle (type_groups.group_code, or '*' for every type) x gemeente x month ('M') or ISO
+    # week ('W', starting Monday). Sorted by group, period type, gemeente, period.
+    """CREATE TABLE IF NOT EXISTS group_counts (
+        group_code VARCHAR NOT NULL,
+        gm_code VARCHAR NOT NULL,
+        period_type VARCHAR NOT NULL CHECK (period_type IN ('M', 'W')),
+        period_start DATE NOT NULL,
+        count INTEGER NOT NULL,
+        provisional BOOLEAN NOT NULL DEFAULT false)""",
     # Every import that changed the database.
     """CREATE TABLE IF NOT EXISTS imports (
         imported_at TIMESTAMP NOT NULL,

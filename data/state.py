@@ -1,9 +1,11 @@
-"""Mutable application state in SQLite (WAL mode): users, agreement profiles, the protocol log
-and login rate-limit counters.
+"""Mutable application state in SQLite (WAL mode): users, agreement profiles, the protocol log,
+rate-limit counters and API tokens (hashed; see ``data/tokens.py``).
 
 The DuckDB analytics file is read-only for the web server; everything the application itself
 writes lives here, where several gunicorn workers can write at once (SQLite serialises writers
 and WAL lets readers go on). The protocol log is append-only: triggers refuse UPDATE and DELETE.
+Meldingen, their acknowledgements, sent mails and users' e-mail addresses: ``data/meldingen.py``.
+Generated products (Rapportages) and who opened them: ``data/products/archive.py``.
 """
 from __future__ import annotations
 
@@ -49,10 +51,82 @@ CREATE TRIGGER IF NOT EXISTS protocol_log_no_update BEFORE UPDATE ON protocol_lo
     BEGIN SELECT RAISE(ABORT, 'the protocol log is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS protocol_log_no_delete BEFORE DELETE ON protocol_log
     BEGIN SELECT RAISE(ABORT, 'the protocol log is append-only'); END;
+CREATE TABLE IF NOT EXISTS user_emails (
+    name TEXT PRIMARY KEY REFERENCES users (name) ON DELETE CASCADE,
+    email TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS meldingen (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    incident_id TEXT NOT NULL UNIQUE,
+    gm_code TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('high_impact', 'inval')),
+    type_code TEXT NOT NULL,
+    occurred_at TEXT NOT NULL,
+    registered_at TEXT NOT NULL,
+    created_at TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS meldingen_gemeente ON meldingen (gm_code, id);
+CREATE TABLE IF NOT EXISTS melding_acks (
+    melding_id INTEGER NOT NULL REFERENCES meldingen (id),
+    user TEXT NOT NULL,
+    at TEXT NOT NULL,
+    PRIMARY KEY (melding_id, user));
+CREATE TABLE IF NOT EXISTS melding_mails (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    melding_id INTEGER NOT NULL REFERENCES meldingen (id),
+    user TEXT NOT NULL,
+    address TEXT NOT NULL,
+    at TEXT NOT NULL,
+    outcome TEXT NOT NULL CHECK (outcome IN ('sent', 'failed')),
+    error TEXT);
+CREATE INDEX IF NOT EXISTS melding_mails_user ON melding_mails (melding_id, user);
 CREATE TABLE IF NOT EXISTS rate_limits (
     key TEXT PRIMARY KEY,
     count INTEGER NOT NULL,
     expires REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS export_jobs (
+    job TEXT PRIMARY KEY,
+    user TEXT NOT NULL,
+    total INTEGER NOT NULL,
+    done INTEGER NOT NULL DEFAULT 0,
+    finished INTEGER NOT NULL DEFAULT 0,
+    started_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    error TEXT);
+CREATE TABLE IF NOT EXISTS api_tokens (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    user TEXT NOT NULL,
+    label TEXT NOT NULL DEFAULT '',
+    token_hash TEXT NOT NULL UNIQUE,
+    prefix TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    created_by TEXT,
+    revoked_at TEXT,
+    revoked_by TEXT);
+CREATE TABLE IF NOT EXISTS products (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL,
+    area_code TEXT NOT NULL,
+    area_name TEXT NOT NULL,
+    gemeenten TEXT NOT NULL,
+    period_key TEXT NOT NULL,
+    period_label TEXT NOT NULL,
+    reference_date TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    data_version TEXT NOT NULL,
+    generated_at TEXT NOT NULL,
+    generated_by TEXT NOT NULL,
+    detail INTEGER NOT NULL,
+    threshold INTEGER NOT NULL,
+    scheduled INTEGER NOT NULL DEFAULT 0,
+    folder TEXT NOT NULL,
+    files TEXT NOT NULL,
+    UNIQUE (kind, area_code, period_key, version));
+CREATE TRIGGER IF NOT EXISTS products_frozen BEFORE UPDATE ON products
+    BEGIN SELECT RAISE(ABORT, 'a generated product is frozen'); END;
+CREATE TABLE IF NOT EXISTS product_opens (
+    product_id INTEGER NOT NULL REFERENCES products (id),
+    user TEXT NOT NULL,
+    at TEXT NOT NULL,
+    PRIMARY KEY (product_id, user));
 """
 
 

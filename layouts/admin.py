@@ -71,6 +71,7 @@ def beheer():
             dbc.Button("Opslaan", id="profile-save", color="primary", className="mt-2"),
             html.Div(id="profile-message", className="mt-2"),
         ]), className="mb-3"),
+        token_card(),
         dbc.Card(dbc.CardBody([
             html.H2("Protocollog", className="h5"),
             dbc.Row([
@@ -87,6 +88,34 @@ def beheer():
             log_grid("log-grid"),
         ])),
     ])
+
+
+def token_card():
+    """API tokens: create one for a user (shown once), revoke one (callbacks/admin.py)."""
+    return dbc.Card(dbc.CardBody([
+        html.H2("API-tokens", className="h5"),
+        html.P(["Een token geeft een ander systeem toegang tot de data-API (",
+                html.A("/api/v1/", href="/api/v1/openapi.json"), ") met de rechten van één "
+                "gebruiker. De token wordt alleen direct na het aanmaken getoond."],
+               className="small text-body-secondary"),
+        dbc.Row([
+            dbc.Col([dbc.Label("Gebruiker", html_for="token-user"),
+                     dcc.Dropdown(id="token-user", placeholder="Kies een gebruiker")], md=4),
+            dbc.Col([dbc.Label("Omschrijving", html_for="token-label"),
+                     dbc.Input(id="token-label", maxLength=100, placeholder="bijv. GIS-systeem")],
+                    md=5),
+            dbc.Col(dbc.Button("Token aanmaken", id="token-create", color="primary",
+                               className="w-100"), md=3, className="d-flex align-items-end"),
+        ], className="mb-2"),
+        html.Div(id="token-message", className="mb-2"),
+        dbc.Row([
+            dbc.Col(dcc.Dropdown(id="token-revoke-id", placeholder="Token om in te trekken"),
+                    md=9),
+            dbc.Col(dbc.Button("Intrekken", id="token-revoke", color="danger", outline=True,
+                               className="w-100"), md=3),
+        ], className="mb-2"),
+        html.Div(id="token-list"),
+    ]), className="mb-3")
 
 
 def own_log():

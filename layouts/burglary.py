@@ -12,7 +12,14 @@ from layouts.figures import BLUE, ORANGE
 GRAPH_CONFIG = {"displaylogo": False, "locale": "nl"}
 
 
+#: Dropdown value for all gemeenten of the scope together.
+ALL = "alle"
+
+
 def monitor(gemeenten: list[tuple[str, str]]):
+    options = [{"label": n, "value": c} for c, n in gemeenten]
+    if len(gemeenten) > 1:
+        options.insert(0, {"label": "Alle gemeenten in uw gebied", "value": ALL})
     return html.Div([
         html.Div([
             html.H1("Woninginbrakenmonitor", className="h3 mb-0"),
@@ -22,7 +29,7 @@ def monitor(gemeenten: list[tuple[str, str]]):
         ], className="mb-3"),
         dbc.Row(dbc.Col([dbc.Label("Gemeente", html_for="burglary-gemeente"),
                          dcc.Dropdown(id="burglary-gemeente", clearable=False,
-                                      options=[{"label": n, "value": c} for c, n in gemeenten],
+                                      options=options,
                                       value=gemeenten[0][0] if gemeenten else None)], lg=4),
                 className="mb-3"),
         html.Div(id="burglary-status", className="mb-2"),

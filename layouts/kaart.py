@@ -10,7 +10,7 @@ from dash import dcc, html
 
 from layouts import format as fmt
 
-LEVEL_LABELS = {"gemeente": "Gemeenten", "wijk": "Wijken", "buurt": "Buurten",
+LEVEL_LABELS = {"eenheid": "Regionale eenheden", "gemeente": "Gemeenten", "wijk": "Wijken", "buurt": "Buurten",
                 "pc4": "Postcode (PC4)", "pc6": "Postcode (PC6)"}
 MEASURE_LABELS = {"count": "Aantal", "per_1000": "Per 1.000 inwoners",
                   "change": "Verandering t.o.v. vorig jaar"}
@@ -35,11 +35,13 @@ POINT_LEVELS = ("buurt", "pc6")
 
 
 def kaart(bundles: list[tuple[str, str]], periods: list[tuple[str, str]], tile_url: str,
-          points: bool = False):
+          points: bool = False, levels: list[str] | None = None):
     """The page. ``bundles`` and ``periods`` are (value, label) choices; the TileLayer is only
     added when ``tile_url`` is set — without it gemeente outlines keep the map readable.
     ``points`` (detail level 3 only) adds the "Incidenten tonen" switch and the clustered
-    incident layer; for everyone else neither exists on the page."""
+    incident layer; for everyone else neither exists on the page. ``levels`` are the levels
+    offered in the Niveau choice (default: all but the regionale eenheid)."""
+    levels = levels or [k for k in LEVEL_LABELS if k != "eenheid"]
     layers = []
     if tile_url:
         layers.append(dl.TileLayer(url=tile_url, id="kaart-tiles"))
@@ -65,7 +67,7 @@ def kaart(bundles: list[tuple[str, str]], periods: list[tuple[str, str]], tile_u
     controls = dbc.Row([
         dbc.Col([dbc.Label("Niveau", html_for="kaart-niveau", className="small mb-0"),
                  dcc.Dropdown(id="kaart-niveau", clearable=False, value="gemeente",
-                              options=[{"label": v, "value": k} for k, v in LEVEL_LABELS.items()])],
+                              options=[{"label": LEVEL_LABELS[k], "value": k} for k in levels])],
                 md=3, sm=6),
         dbc.Col([dbc.Label("Soort", html_for="kaart-type", className="small mb-0"),
                  dcc.Dropdown(id="kaart-type", clearable=False,
@@ -93,12 +95,17 @@ def kaart(bundles: list[tuple[str, str]], periods: list[tuple[str, str]], tile_u
         dcc.Location(id="kaart-url", refresh=False),
         dcc.Store(id="kaart-area"),
         dcc.Store(id="kaart-filters"),
+        # Values, classes, colours and tooltips of the drawn areas (see assets/choropleth.js).
+        dcc.Store(id="kaart-values"),
+        dcc.Store(id="kaart-values-applied"),
         html.Div([
             html.H1("Kaart", className="h3 mb-0"),
             html.Div(id="kaart-subtitle", className="text-body-secondary"),
         ], className="mb-2"),
         controls,
         html.Div(id="kaart-message"),
+        dcc.Location(id="kaart-naar", refresh="callback-nav"),
+        html.Div(id="kaart-selectie"),
         html.Nav(id="kaart-breadcrumb", className="kaart-breadcrumb mb-2",
                  **{"aria-label": "Kruimelpad"}),
         dbc.Row([
@@ -166,11 +173,20 @@ def legend(title: str, classes: list[tuple[str, str]], mark: str | None):
 
 
 def panel(title: str, total_label: str, total: str, header: list[str], rows: list[list[str]],
-          codes: list[str], note: str = ""):
-    """The side panel: parent total and every area, highest value first."""
+          codes: list[str], note: str = "", links: dict | None = None):
+    """The side panel: parent total and every area, highest value first. ``links`` maps codes
+    to the incident list of the area (for users who may see incidents)."""
+    links = links or {}
+
+    def first_cell(text, code):
+        if code in links:
+            return html.Td(dcc.Link(text, href=links[code], title="Incidenten in dit gebied",
+                                    className="incidenten-link"))
+        return html.Td(text)
     table = dbc.Table([
         html.Thead(html.Tr([html.Th(h) for h in header])),
-        html.Tbody([html.Tr([html.Td(c) for c in row], **{"data-code": code})
+        html.Tbody([html.Tr([first_cell(row[0], code)] + [html.Td(c) for c in row[1:]],
+                            **{"data-code": code})
                     for row, code in zip(rows, codes)]),
     ], size="sm", striped=True, hover=True, className="kaart-table mb-0")
     return [

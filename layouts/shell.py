@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import dash_bootstrap_components as dbc
+import flask
 from dash import dcc, html
+
+from layouts import meldingen
 
 #: Path -> (navigation label, page title). The router in callbacks/shell.py renders these.
 PAGES = {
@@ -12,13 +15,26 @@ PAGES = {
     "/driehoek": ("Driehoek", "Driehoeksmonitor"),
     "/incidenten": ("Incidenten", "Incidenten"),
     "/rapportages": ("Rapportages", "Rapportages"),
+    "/meldingen": ("Meldingen", "Meldingen"),
 }
+
+
+def _melding_poll_ms() -> int:
+    """The badge's poll interval from the app settings (a default outside a request)."""
+    try:
+        return int(flask.current_app.config["VB_SETTINGS"].melding_poll_seconds * 1000)
+    except (RuntimeError, KeyError):
+        return meldingen.DEFAULT_POLL_MS
 
 
 def shell():
     """The layout of every page; data arrives through callbacks, never at import time."""
     nav = dbc.Nav(
-        [dbc.NavItem(dbc.NavLink(label, href=path, active="exact", id=f"nav-{label.lower()}"))
+        [dbc.NavItem(dbc.NavLink(
+            # the number of new products; aria-hidden keeps the link's name "Rapportages"
+            [label, html.Span(id="rapportages-badge", **{"aria-hidden": "true"})]
+            if path == "/rapportages" else label,
+            href=path, active="exact", id=f"nav-{label.lower()}"))
          for path, (label, _title) in PAGES.items()],
         navbar=True, className="me-auto")
     return html.Div([
@@ -28,6 +44,7 @@ def shell():
                 dbc.NavbarBrand("Veiligheidsbeeld", href="/", className="fw-semibold"),
                 nav,
                 html.Div(id="dataset-badge", className="dataset-badge text-end me-3"),
+                *meldingen.header_parts(_melding_poll_ms()),
                 html.Div(id="user-menu", className="user-menu"),
             ], fluid=True),
             color="dark", dark=True, className="mb-3"),

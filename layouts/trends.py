@@ -17,7 +17,12 @@ from layouts.figures import BLUE, GREY, ORANGE
 
 GRAIN_LABELS = {"week": "Week", "maand": "Maand", "kwartaal": "Kwartaal", "jaar": "Jaar"}
 MEASURES = {"absoluut": "Aantal", "per1000": "Per 1.000 inwoners"}
-DEFAULTS = {"gemeente": [], "indicator": "alle_misdrijven", "per": "maand", "maat": "absoluut"}
+COMPARE_LABELS = {"eenheid": "Regionale eenheid",
+                  "grootte": "Gemeenten van vergelijkbare grootte in uw gebied"}
+DEFAULTS = {"gemeente": [], "indicator": "alle_misdrijven", "per": "maand", "maat": "absoluut",
+            "gebied": [], "vergelijk": []}
+AREA_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442",
+                "#000000")
 GRAPH_CONFIG = {"displaylogo": False, "locale": "nl"}
 
 
@@ -30,6 +35,11 @@ def parse_search(search) -> dict:
     query = parse_qs(search.lstrip("?"))
     if query.get("gemeente"):
         state["gemeente"] = [c for c in query["gemeente"][0].split(",") if c][:50]
+    if query.get("gebied"):
+        state["gebied"] = [c for c in query["gebied"][0].split(",") if c][:50]
+    if query.get("vergelijk"):
+        state["vergelijk"] = [c for c in query["vergelijk"][0].split(",")
+                              if c in COMPARE_LABELS]
     for key in ("indicator", "per", "maat"):
         if query.get(key):
             state[key] = query[key][0][:40]
@@ -40,17 +50,24 @@ def parse_search(search) -> dict:
     return state
 
 
-def search_for(gemeenten, indicator: str, grain: str, measure: str) -> str:
+def search_for(gemeenten, indicator: str, grain: str, measure: str, areas=(),
+               compare=()) -> str:
     params = {}
     if gemeenten:
         params["gemeente"] = ",".join(gemeenten)
+    if areas:
+        params["gebied"] = ",".join(areas)
     params.update(indicator=indicator, per=grain, maat=measure)
+    if compare:
+        params["vergelijk"] = ",".join(compare)
     return "?" + urlencode(params, safe=",")
 
 
-def trends(gemeenten: list[tuple[str, str]], indicators: list[tuple[str, str]], state: dict):
+def trends(gemeenten: list[tuple[str, str]], indicators: list[tuple[str, str]], state: dict,
+           areas: list[tuple[str, str]] = ()):
     """The page; ``state`` from :func:`parse_search`. An out-of-scope gemeente in the URL stays
-    in the value (so the callback refuses) but never gets a label here."""
+    in the value (so the callback refuses) but never gets a label here. ``areas``: (code,
+    label) of the wijken and buurten in scope."""
     return html.Div([
         dcc.Location(id="trends-url", refresh=False),
         html.Div([
@@ -79,6 +96,18 @@ def trends(gemeenten: list[tuple[str, str]], indicators: list[tuple[str, str]], 
                                     options=[{"label": v, "value": k}
                                              for k, v in MEASURES.items()])], lg=2),
         ], className="mb-3 g-3 trends-controls"),
+        dbc.Row([
+            dbc.Col([dbc.Label("Wijken en buurten (vergelijken)", html_for="trends-areas"),
+                     dcc.Dropdown(id="trends-areas", multi=True,
+                                  options=[{"label": n, "value": c} for c, n in areas],
+                                  value=state["gebied"],
+                                  placeholder="Kies wijken of buurten (typ om te zoeken)")],
+                    lg=7),
+            dbc.Col([dbc.Label("Vergelijk de gemeente (per 1.000 inwoners) met"),
+                     dbc.Checklist(id="trends-compare", value=state["vergelijk"],
+                                   options=[{"label": v, "value": k}
+                                            for k, v in COMPARE_LABELS.items()])], lg=5),
+        ], className="mb-3 g-3 trends-controls"),
         html.Div(id="trends-status", className="mb-2"),
         dbc.Card(dbc.CardBody([
             dcc.Loading(dcc.Graph(id="trends-graph", config=GRAPH_CONFIG,
@@ -90,6 +119,8 @@ def trends(gemeenten: list[tuple[str, str]], indicators: list[tuple[str, str]], 
             html.Div(id="trends-ytd-note", className="small mb-2"),
             dcc.Graph(id="trends-ytd", config=GRAPH_CONFIG, style={"height": "300px"}),
         ]), className="mb-3"),
+        html.Div(id="trends-compare-panel"),
+        html.Div(id="trends-areas-panel"),
     ])
 
 
@@ -245,3 +276,108 @@ def note(trend) -> str:
     parts.append("Significant: de verandering t.o.v. dezelfde periode vorig jaar is groter dan "
                  "normale schommeling (Poisson-toets, 95%).")
     return " ".join(parts)
+
+
+# -- wijken/buurten and comparisons ------------------------------------------------------------
+
+
+def areas_panel(series, hidden_mark: str):
+    """A card with one line per chosen wijk or buurt (counts). Hidden counts are gaps in the
+    line and open markers on the axis whose tooltip says ``hidden_mark`` (e.g. "<5") — every
+    hidden cell looks the same."""
+    if series is None or series.series.empty:
+        return ""
+    frame = series.series
+    fig = go.Figure()
+    ticks: dict[str, str] = {}
+    for i, (code, rows) in enumerate(frame.groupby("code", sort=False)):
+        rows = rows.reset_index(drop=True)
+        name = f"{rows['name'].iloc[0]} ({rows['level'].iloc[0]})"
+        colour = AREA_COLOURS[i % len(AREA_COLOURS)]
+        x = [d.isoformat() for d in rows["start"]]
+        for d, label in zip(x, rows["label"]):
+            ticks.setdefault(d, str(label).replace(" (", "<br>("))
+        hidden = rows["suppressed"].astype(bool).tolist()
+        y = [None if h else int(v) for h, v in zip(hidden, rows["count"])]
+        fig.add_scatter(x=x, y=y, name=name, mode="lines+markers", connectgaps=False,
+                        line=dict(color=colour, width=2), customdata=[code] * len(x),
+                        hovertext=[f"<b>{name}</b><br>{label}: {fmt.integer(v)}"
+                                   for label, v in zip(rows["label"], y)], hoverinfo="text")
+        if any(hidden):
+            fig.add_scatter(
+                x=[d for d, h in zip(x, hidden) if h], y=[0] * sum(hidden),
+                name=f"{name}: {hidden_mark}", mode="markers", showlegend=False,
+                marker=dict(color=colour, symbol="circle-open", size=9),
+                hovertext=[f"<b>{name}</b><br>{label}: {hidden_mark}"
+                           for label, h in zip(rows["label"], hidden) if h], hoverinfo="text")
+    every = max(1, len(ticks) // 12)
+    keys = list(ticks)[::every]
+    fig.update_layout(
+        margin=dict(l=56, r=12, t=8, b=48), separators=",.", hovermode="closest",
+        legend=dict(orientation="h", y=1.12, x=0), plot_bgcolor="white",
+        xaxis=dict(showgrid=False, tickvals=keys, ticktext=[ticks[k] for k in keys]),
+        yaxis=dict(gridcolor="#e5e5e5", rangemode="tozero", tickformat=",d"))
+    notes = [f"Aantallen per {GRAIN_LABELS[series.grain].lower()}, uit de incidentregistratie."]
+    if series.note:
+        notes.append(series.note)
+    if frame["suppressed"].astype(bool).any():
+        notes.append(f"Open rondjes op de as: {hidden_mark} (klein aantal, of afgeschermd zodat "
+                     "een klein aantal niet kan worden teruggerekend).")
+    return dbc.Card(dbc.CardBody(html.Div([
+        html.H2("Wijken en buurten", className="h5"),
+        dcc.Graph(id="trends-areas-graph", figure=fig, config=GRAPH_CONFIG,
+                  style={"height": "340px"}),
+        html.Div(" ".join(notes), className="small text-body-secondary trends-areas-note"),
+    ], **{"data-grain": series.grain})), className="mb-3")
+
+
+def compare_panel(comparison, gemeente_name: str, chosen, message: str = ""):
+    """A card with the gemeente's rate per 1,000 inhabitants beside its eenheid's and the
+    average of similar-sized gemeenten in scope."""
+    if message:
+        return dbc.Card(dbc.CardBody([html.H2("Vergelijking", className="h5"),
+                                      html.Div(message, className="trends-compare-message")]),
+                        className="mb-3")
+    if comparison is None or comparison.series.empty:
+        return ""
+    frame = comparison.series
+    x = [d.isoformat() for d in frame["start"]]
+    fig = go.Figure()
+    lines = [("gemeente", gemeente_name, BLUE, None)]
+    if "eenheid" in chosen and comparison.eenheid:
+        lines.append(("eenheid", f"Eenheid {comparison.eenheid_name}", GREY, "dash"))
+    if "grootte" in chosen and comparison.band_gemeenten:
+        lines.append(("grootte", f"Gemiddelde gemeenten {comparison.band} "
+                                 f"({len(comparison.band_gemeenten)})", ORANGE, "dot"))
+    for column, name, colour, dash in lines:
+        values = [None if v != v else round(float(v), 4) for v in frame[column]]
+        fig.add_scatter(x=x, y=values, name=name, mode="lines+markers",
+                        line=dict(color=colour, width=2.5 if column == "gemeente" else 2,
+                                  dash=dash),
+                        hovertext=[f"<b>{name}</b><br>{label}: {_number(v, 'per1000')}"
+                                   for label, v in zip(frame["label"], values)],
+                        hoverinfo="text")
+    every = max(1, len(x) // 12)
+    fig.update_layout(
+        margin=dict(l=56, r=12, t=8, b=48), separators=",.", hovermode="closest",
+        legend=dict(orientation="h", y=1.12, x=0), plot_bgcolor="white",
+        xaxis=dict(showgrid=False, tickvals=x[::every],
+                   ticktext=[str(t).replace(" (", "<br>(") for t in frame["label"]][::every]),
+        yaxis=dict(gridcolor="#e5e5e5", rangemode="tozero", tickformat=",.2f"))
+    notes = [f"Geregistreerd per 1.000 inwoners, per {GRAIN_LABELS[comparison.grain].lower()}."]
+    if comparison.note:
+        notes.append(comparison.note)
+    if "eenheid" in chosen and comparison.eenheid:
+        notes.append("De eenheid: alle gemeenten van de regionale eenheid samen (één totaal, "
+                     "geen cijfers van afzonderlijke gemeenten).")
+    if "grootte" in chosen:
+        notes.append(f"Vergelijkbare grootte: {comparison.band}; gemiddelde van "
+                     f"{len(comparison.band_gemeenten)} andere gemeente(n) in uw gebied."
+                     if comparison.band_gemeenten else
+                     "Geen andere gemeenten van deze grootte in uw gebied.")
+    return dbc.Card(dbc.CardBody([
+        html.H2(f"Vergelijking: {gemeente_name}", className="h5"),
+        dcc.Graph(id="trends-compare-graph", figure=fig, config=GRAPH_CONFIG,
+                  style={"height": "320px"}),
+        html.Div(" ".join(notes), className="small text-body-secondary trends-compare-note"),
+    ]), className="mb-3")

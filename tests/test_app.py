@@ -61,7 +61,7 @@ def test_gemeente_table_lists_every_demo_gemeente(page, demo_server, demo_db):
     assert {rows.nth(i).get_attribute("data-code") for i in range(len(codes))} == codes
 
 
-def test_navigation_routes_and_unfinished_pages_say_so(page, demo_server):
+def test_navigation_routes_every_page(page, demo_server):
     login(page, demo_server, "burgemeester")
     page.get_by_role("link", name="Kaart", exact=True).click()
     expect(page.locator("#kaart-panel .kaart-table")).to_be_visible(timeout=20_000)
@@ -69,10 +69,12 @@ def test_navigation_routes_and_unfinished_pages_say_so(page, demo_server):
     page.get_by_role("link", name="Trends", exact=True).click()
     expect(page.locator("#trends-graph .js-plotly-plot")).to_be_visible(timeout=20_000)
     expect(page).to_have_url(re.compile(re.escape(demo_server.url) + r"/trends\?.*per=maand"))
-    for label, path in [("Incidenten", "/incidenten"), ("Rapportages", "/rapportages")]:
-        page.get_by_role("link", name=label, exact=True).click()
-        expect(page).to_have_url(demo_server.url + path)
-        expect(page.locator("#page")).to_contain_text("nog niet beschikbaar")
+    page.get_by_role("link", name="Incidenten", exact=True).click()
+    expect(page).to_have_url(demo_server.url + "/incidenten")
+    expect(page.locator("#incidenten-geen-toegang")).to_contain_text("detailniveau 1")
+    page.get_by_role("link", name="Rapportages", exact=True).click()
+    expect(page).to_have_url(demo_server.url + "/rapportages")
+    expect(page.locator("#rapportages-lijst")).to_be_visible(timeout=20_000)
     page.goto(demo_server.url + "/bestaat-niet")
     expect(page.locator("#page")).to_contain_text("Pagina niet gevonden")
 

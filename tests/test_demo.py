@@ -477,3 +477,29 @@ def test_synthesize_on_imported_realistic_rates_and_refusal(real_geography, tmp_
                   " WHERE id = (SELECT min(id) FROM incidents)")
     with pytest.raises(ValueError, match="imported incidents"):
         synthesize_on_imported(store, incidents=10)
+
+
+def test_incident_filter_finds_buurten_of_merged_gemeenten(real_geography, tmp_path):
+    """A buurt of an older indeling (its gemeente merged since) belongs to the gemeente that
+    absorbed it: a scope on the new gemeente may filter on it; another scope may not."""
+    from data.queries import incidents as qi
+    from data.scope import OutOfScope, Scope
+
+    base, layers = real_geography
+    path = tmp_path / "merged.duckdb"
+    shutil.copyfile(base, path)
+    store = Store(path)
+    synthesize_on_imported(store, seed=5, years=1, incidents=20_000, today=date(2025, 6, 15))
+    con = store.read()
+    buurten = layers["buurt"][0]
+    stale = buurten[buurten.gm_code.isin(list(STALE))].code
+    buurt = scalar(con, "SELECT bu_code FROM incidents WHERE bu_code IN (SELECT unnest(?))"
+                        " GROUP BY 1 ORDER BY count(*) DESC LIMIT 1", [list(stale)])
+    expected = scalar(con, "SELECT count(*) FROM incidents WHERE bu_code = ?", [buurt])
+    assert expected > 0
+    flt = qi.parse_filter({"area": buurt})
+    assert qi.count_incidents(con, scope=Scope(frozenset({"GM1979"}), 2), flt=flt) == expected
+    rows = qi.incident_page(con, scope=Scope(frozenset({"GM1979"}), 2), flt=flt, limit=1000)
+    assert len(rows) == min(expected, 1000) and {r["buurtcode"] for r in rows} == {buurt}
+    with pytest.raises(OutOfScope):
+        qi.count_incidents(con, scope=Scope(frozenset({"GM0014"}), 2), flt=flt)

@@ -400,3 +400,103 @@ def test_mayor_has_no_point_switch_and_a_forged_points_request_is_refused(page, 
     finally:
         state.close()
     assert last == [("burgemeester", "kaart/punten", "refused")]
+
+
+# -- regionale eenheid and buurten without a gemeente ----------------------------------------------
+
+def _eenheid(con):
+    return con.execute("SELECT code, name FROM areas WHERE level = 'eenheid'").fetchall()[0]
+
+
+def test_eenheid_values_are_sums_of_the_gemeenten_in_scope(con):
+    period = last_complete_months(con, scope=UNIT)
+    code, name = _eenheid(con)
+    frame = q.map_values(con, scope=UNIT, level="eenheid", period=period,
+                         group="alle_misdrijven", measure="per_1000")
+    assert frame["code"].tolist() == [code] and frame["name"].tolist() == [name]
+    expected = con.execute(
+        "SELECT count(*) FROM incidents WHERE occurred_date >= ? AND occurred_date < ?"
+        " AND type_code IN (SELECT type_code FROM type_groups WHERE group_code = ?)",
+        [period.start, period.end, "alle_misdrijven"]).fetchall()[0][0]
+    assert frame["count"].iloc[0] == expected and not frame["suppressed"].any()
+    # Only the gemeenten in scope count: for a mayor the eenheid holds Havenstad alone.
+    mayor = q.map_values(con, scope=MAYOR, level="eenheid", period=period,
+                         group="alle_misdrijven", measure="count")
+    assert mayor["count"].iloc[0] == _count(con, period, "alle_misdrijven", "gm_code", "GMD001")
+    shapes = json.loads(q.geometry(con, scope=UNIT, level="eenheid"))
+    assert [f["id"] for f in shapes["features"]] == [code]
+    # An eenheid narrows the gemeente layer; an unknown one is refused like any other area.
+    inside = q.map_values(con, scope=UNIT, level="gemeente", period=period,
+                          group="alle_misdrijven", measure="count", eenheid=code)
+    assert sorted(inside["code"]) == sorted(UNIT.gemeenten)
+    with pytest.raises(OutOfScope):
+        q.geometry(con, scope=UNIT, level="gemeente", eenheid="RE01")
+    assert q.area(con, scope=MAYOR, code=code)["level"] == "eenheid"
+
+
+def test_buurt_layer_without_a_gemeente(con):
+    period = last_complete_months(con, scope=UNIT)
+    code, _name = _eenheid(con)
+    buurten = con.execute("SELECT count(*) FROM areas WHERE level = 'buurt'").fetchall()[0][0]
+    for eenheid in (None, code):
+        frame = q.map_values(con, scope=UNIT, level="buurt", period=period,
+                             group="alle_misdrijven", measure="count", eenheid=eenheid)
+        assert len(frame) == buurten and frame["count"].notna().all()
+        shapes = json.loads(q.geometry(con, scope=UNIT, level="buurt", eenheid=eenheid))
+        assert len(shapes["features"]) == buurten
+    row = frame.iloc[0]
+    assert row["count"] == _count(con, period, "alle_misdrijven", "bu_code", row["code"])
+
+
+@pytest.mark.browser
+def test_analist_sees_the_eenheid_and_drills_to_its_gemeenten(page, demo_server, con):
+    period = last_complete_months(con, scope=UNIT)
+    code, name = _eenheid(con)
+    login(page, demo_server, "analist")
+    page.goto(demo_server.url + "/kaart?niveau=eenheid")
+    _wait_for_panel(page, "Regionale eenheden")
+    expect(page.locator(CHOROPLETH)).to_have_count(1, timeout=20_000)
+    expected = con.execute(
+        "SELECT count(*) FROM incidents WHERE gm_code IN (SELECT code FROM areas"
+        " WHERE level = 'gemeente' AND re_code = ?) AND occurred_date >= ? AND occurred_date < ?"
+        " AND type_code IN (SELECT type_code FROM type_groups WHERE group_code = ?)",
+        [code, period.start, period.end, "alle_misdrijven"]).fetchall()[0][0]
+    text = _tooltip(page, lambda: page.locator(f"path.vb-area-{code}").dispatch_event("mouseover"),
+                    f"({code})")
+    assert f"Aantal: {expected:,}".replace(",", ".") in text
+    page.locator(f"path.vb-area-{code}").dispatch_event("click")
+    gemeenten = con.execute("SELECT count(*) FROM areas WHERE level = 'gemeente'"
+                            " AND re_code = ?", [code]).fetchall()[0][0]
+    _wait_for_panel(page, f"Gemeenten in {name}")
+    expect(page.locator(CHOROPLETH)).to_have_count(gemeenten, timeout=20_000)
+    assert _search(page)["niveau"] == "gemeente" and _search(page)["gebied"] == code
+    expect(page.locator("#kaart-breadcrumb")).to_contain_text(name)
+    page.locator("#kaart-breadcrumb a", has_text="Eenheden").click()
+    expect(page.locator(CHOROPLETH)).to_have_count(1, timeout=20_000)
+
+
+@pytest.mark.browser
+def test_analist_sees_all_buurten_and_a_mayor_gets_no_eenheid_level(page, demo_server, con):
+    code, _name = _eenheid(con)
+    buurten = con.execute("SELECT count(*) FROM areas WHERE level = 'buurt'").fetchall()[0][0]
+    login(page, demo_server, "analist")
+    page.goto(f"{demo_server.url}/kaart?niveau=buurt&gebied={code}")
+    expect(page.locator("#kaart-panel .kaart-table")).to_be_visible(timeout=40_000)
+    expect(page.locator(CHOROPLETH)).to_have_count(buurten, timeout=30_000)
+    assert page.locator("#kaart-panel tbody tr").count() == buurten
+    assert _search(page)["gebied"] == code
+    page.goto(f"{demo_server.url}/kaart?niveau=buurt")
+    expect(page.locator("#kaart-panel .kaart-table")).to_be_visible(timeout=40_000)
+    expect(page.locator(CHOROPLETH)).to_have_count(buurten, timeout=30_000)
+    assert "gebied" not in _search(page)
+
+    page.context.clear_cookies()
+    login(page, demo_server, "burgemeester")
+    page.goto(demo_server.url + "/kaart?niveau=eenheid")
+    _wait_for_panel(page, "Gemeenten")
+    assert _search(page)["niveau"] == "gemeente"
+    page.locator("#kaart-niveau").click()
+    options = page.get_by_role("option")
+    expect(options.first).to_be_visible(timeout=10_000)
+    labels = options.all_inner_texts()
+    assert "Wijken" in labels and "Regionale eenheden" not in labels, labels

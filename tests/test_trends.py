@@ -95,6 +95,24 @@ def test_rates_and_year_to_date(con):
                                       through.month % 12 + 1, 1))
 
 
+@pytest.mark.parametrize("indicator", ["alle_misdrijven", "woninginbraak", "overlast"])
+def test_precomputed_bundle_counts_give_the_same_trend(con, monkeypatch, indicator):
+    """Bundles read ``group_counts`` (built by finalize_incidents); summing the per-type counts
+    and incidents instead must give exactly the same series."""
+    assert q._precomputed_group(con, indicator) == indicator
+    assert q._precomputed_group(con, "1.1.1") is None  # single types take the slow path
+    for scope, gemeenten in ((UNIT, []), (UNIT, ["GMD002", "GMD004"]), (MAYOR, [])):
+        fast = {g: q.trend(con, scope=scope, gemeenten=gemeenten, indicator=indicator, grain=g)
+                for g in q.GRAINS}
+        with monkeypatch.context() as m:
+            m.setattr(q, "_precomputed_group", lambda con, indicator: None)
+            for grain, trend in fast.items():
+                slow = q.trend(con, scope=scope, gemeenten=gemeenten, indicator=indicator,
+                               grain=grain)
+                assert trend.series.equals(slow.series), grain
+                assert trend.ytd.equals(slow.ytd) and trend.ytd_through == slow.ytd_through
+
+
 def test_trend_refuses_a_gemeente_outside_the_scope(con):
     with pytest.raises(OutOfScope):
         q.trend(con, scope=MAYOR, gemeenten=["GMD002"], indicator="geweld", grain="maand")
@@ -237,3 +255,164 @@ def test_burglary_monitor_renders(page, demo_server, user):
         expect(page.locator(".burglary-wijken")).to_contain_text("<5")
     else:
         expect(page.locator("#burglary-heatmap-graph .js-plotly-plot")).to_be_visible()
+
+
+# -- wijken and buurten, comparisons -----------------------------------------------------------
+
+
+def _area_count(con, column, code, group, start, end):
+    return con.execute(
+        f"SELECT count(*) FROM incidents WHERE {column} = ? AND occurred_date >= ?"
+        " AND occurred_date < ? AND type_code IN"
+        " (SELECT type_code FROM type_groups WHERE group_code = ?)",
+        [code, start, end, group]).fetchall()[0][0]
+
+
+def _next_month(day):
+    return date(day.year + day.month // 12, day.month % 12 + 1, 1)
+
+
+def _small_buurt(con):
+    """A buurt of GMD001 with a quarter of 1 to 4 woninginbraken in the years shown."""
+    return con.execute(
+        "SELECT bu_code FROM incidents WHERE gm_code = 'GMD001' AND type_code IN (SELECT"
+        " type_code FROM type_groups WHERE group_code = 'woninginbraak') AND occurred_date >="
+        " (SELECT make_date(year(max(occurred_date)) - 2, 1, 1) FROM incidents)"
+        " GROUP BY bu_code, date_trunc('quarter', occurred_date)"
+        " HAVING count(*) BETWEEN 1 AND 4 ORDER BY 1 LIMIT 1").fetchall()[0][0]
+
+
+def test_area_series_equal_incident_counts_and_are_suppressed_for_a_mayor(con):
+    wijk = con.execute("SELECT min(code) FROM areas WHERE level = 'wijk' AND gm_code = 'GMD003'"
+                       ).fetchall()[0][0]
+    series = q.area_series(con, scope=UNIT, areas=[wijk], indicator="geweld", grain="maand")
+    assert series.grain == "maand" and len(series.series) >= 24
+    for row in series.series.itertuples():
+        assert row.count == _area_count(con, "wk_code", wijk, "geweld", row.start,
+                                        _next_month(row.start)), row.label
+    assert not series.series["suppressed"].any()
+
+    buurt = _small_buurt(con)
+    mayor = q.area_series(con, scope=MAYOR, areas=[buurt], indicator="woninginbraak",
+                          grain="maand")
+    assert mayor.grain == "kwartaal" and "kwartaal" in mayor.note  # no months below detail 3
+    frame = mayor.series
+    assert frame["suppressed"].any()
+    assert frame["count"].isna().equals(frame["suppressed"])
+    for row in frame.itertuples():
+        end = min(date(row.start.year + (row.start.month + 2) // 12,
+                       (row.start.month + 2) % 12 + 1, 1), date.today().replace(day=1))
+        exact = _area_count(con, "bu_code", buurt, "woninginbraak", row.start, end)
+        if 1 <= exact <= 4:
+            assert row.suppressed, row.label  # never shown exactly to a mayor
+        if not row.suppressed:
+            assert row.count == exact
+    with pytest.raises(OutOfScope):  # a buurt of another gemeente
+        other = con.execute("SELECT min(code) FROM areas WHERE level = 'buurt'"
+                            " AND gm_code = 'GMD002'").fetchall()[0][0]
+        q.area_series(con, scope=MAYOR, areas=[other], indicator="geweld", grain="jaar")
+    with pytest.raises(OutOfScope):  # an unknown code gets the same answer
+        q.resolve_areas(con, scope=MAYOR, requested=["BU99999999"])
+    assert all(code.startswith(("WKD001", "BUD001"))
+               for code, _ in q.area_options(con, scope=MAYOR))
+
+
+def _direct_rate(con, codes, group, start, end, year):
+    count = _incidents(con, codes, group, start, end)
+    inhabitants = sum(con.execute(
+        "SELECT arg_max(population, year) FROM population WHERE code = ? AND year <= ?",
+        [c, year]).fetchall()[0][0] for c in codes)
+    return count * 1000 / inhabitants
+
+
+def test_comparison_rates_equal_direct_computations(con):
+    comparison = q.comparison(con, scope=UNIT, gemeente="GMD002", indicator="geweld",
+                              grain="jaar")
+    unit = [r[0] for r in con.execute("SELECT code FROM areas WHERE level = 'gemeente' AND"
+                                      " re_code = (SELECT re_code FROM areas WHERE code ="
+                                      " 'GMD002')").fetchall()]
+    assert comparison.band == "20.000–50.000 inwoners"
+    assert comparison.band_gemeenten == ("GMD003", "GMD004")  # 28,000 and 21,000 inhabitants
+    for row in comparison.series.itertuples():
+        end = min(date(row.start.year + 1, 1, 1), date.today().replace(day=1))
+        year = row.start.year
+        assert row.gemeente == pytest.approx(_direct_rate(con, ["GMD002"], "geweld", row.start,
+                                                          end, year))
+        assert row.eenheid == pytest.approx(_direct_rate(con, unit, "geweld", row.start, end,
+                                                         year))
+        peers = [_direct_rate(con, [c], "geweld", row.start, end, year)
+                 for c in ("GMD003", "GMD004")]
+        assert row.grootte == pytest.approx(sum(peers) / 2)
+    # A mayor's band has no other gemeenten in scope; the eenheid is still there.
+    mine = q.comparison(con, scope=MAYOR, gemeente="GMD001", indicator="geweld", grain="maand")
+    assert mine.band_gemeenten == () and mine.series["grootte"].isna().all()
+    assert mine.series["eenheid"].notna().all()
+    with pytest.raises(OutOfScope):
+        q.comparison(con, scope=MAYOR, gemeente="GMD002", indicator="geweld", grain="maand")
+
+
+AREAS_PLOT = "#trends-areas-graph .js-plotly-plot"
+COMPARE_PLOT = "#trends-compare-graph .js-plotly-plot"
+
+
+def _traces(page, selector):
+    page.wait_for_function(f"() => {{ const g = document.querySelector('{selector}');"
+                           " return g && g.data && g.data.length > 0; }", timeout=20_000)
+    return page.evaluate(
+        f"() => document.querySelector('{selector}').data.map(t => ({{name: t.name,"
+        " x: Array.from(t.x), y: Array.from(t.y), text: Array.from(t.hovertext || [])}))")
+
+
+@pytest.mark.browser
+def test_trends_page_wijk_series_and_comparison(page, demo_server, con):
+    wijk, name = con.execute("SELECT code, name FROM areas WHERE level = 'wijk'"
+                             " AND gm_code = 'GMD002' ORDER BY code LIMIT 1").fetchall()[0]
+    login(page, demo_server, "analist")
+    page.goto(demo_server.url + f"/trends?gemeente=GMD002&gebied={wijk}&indicator=geweld"
+              "&per=maand&maat=absoluut&vergelijk=eenheid,grootte")
+    traces = _traces(page, AREAS_PLOT)
+    line = next(t for t in traces if t["name"].startswith(name))
+    for x, y in list(zip(line["x"], line["y"]))[-6:]:
+        start = date.fromisoformat(x[:10])
+        assert y == _area_count(con, "wk_code", wijk, "geweld", start, _next_month(start)), x
+
+    compare = {t["name"]: t for t in _traces(page, COMPARE_PLOT)}
+    assert len(compare) == 3
+    unit = [r[0] for r in con.execute("SELECT code FROM areas WHERE level = 'gemeente' AND"
+                                      " re_code = (SELECT re_code FROM areas WHERE code ="
+                                      " 'GMD002')").fetchall()]
+    eenheid = next(t for n, t in compare.items() if n.startswith("Eenheid"))
+    band = next(t for n, t in compare.items() if n.startswith("Gemiddelde"))
+    x, y = eenheid["x"][-2], eenheid["y"][-2]
+    start = date.fromisoformat(x[:10])
+    assert y == pytest.approx(_direct_rate(con, unit, "geweld", start, _next_month(start),
+                                           start.year), abs=1e-4)
+    peers = [_direct_rate(con, [c], "geweld", start, _next_month(start), start.year)
+             for c in ("GMD003", "GMD004")]
+    assert band["y"][-2] == pytest.approx(sum(peers) / 2, abs=1e-4)
+    # The choice is in the URL: a reload shows the same view.
+    page.wait_for_function(f"() => location.search.includes('gebied={wijk}')"
+                           " && location.search.includes('vergelijk=eenheid,grootte')",
+                           timeout=20_000)
+
+
+@pytest.mark.browser
+def test_trends_page_hides_small_buurt_counts_from_a_mayor(page, demo_server, con):
+    buurt = _small_buurt(con)
+    login(page, demo_server, "burgemeester")
+    page.goto(demo_server.url + f"/trends?gebied={buurt}&indicator=woninginbraak&per=maand")
+    traces = _traces(page, AREAS_PLOT)
+    expect(page.locator("#trends-areas-panel [data-grain='kwartaal']")).to_have_count(1)
+    values = [y for t in traces for y in t["y"] if y is not None]
+    assert not [y for y in values if 1 <= y <= 4]
+    hidden = [t for t in traces if t["name"].endswith("<5")]
+    assert hidden and all(text.endswith(": <5") for text in hidden[0]["text"])
+    expect(page.locator(".trends-areas-note")).to_contain_text("<5")
+
+    # Another gemeente's buurt in a link: refused, no data.
+    other = con.execute("SELECT min(code) FROM areas WHERE level = 'buurt'"
+                        " AND gm_code = 'GMD002'").fetchall()[0][0]
+    page.goto(demo_server.url + f"/trends?gebied={other}&indicator=geweld&per=maand")
+    expect(page.locator("#trends-status .refusal")).to_contain_text("geen toegang",
+                                                                     timeout=20_000)
+    expect(page.locator(".js-plotly-plot")).to_have_count(0)

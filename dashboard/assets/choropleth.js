@@ -1,11 +1,15 @@
 /* Choropleth styling for the Kaart page (dash-leaflet functional props, see layouts/kaart.py).
- * The callbacks send values, class breaks, colours, suppressed codes and tooltip texts in the
- * GeoJSON `hideout`; these functions only classify and draw. Suppressed areas are hatched,
+ * The callbacks send values, class breaks, colours, suppressed codes and tooltip texts into the
+ * `kaart-values` store; `vb.applyValues` (a clientside callback) keeps them in `vb.hideout` and
+ * restyles the drawn areas in place. (Setting the GeoJSON `hideout` prop instead makes Dash and
+ * dash-leaflet rebuild a layer of 13,000 buurten, which took 15-20 s.) The functions below only
+ * classify and draw. Suppressed areas are hatched,
  * areas without a value (unknown) are grey with a dashed outline: both differ from zero. */
 (function () {
   "use strict";
   var vb = window.vb = window.vb || {};
   vb.hideout = {};
+  vb.layers = [];  // the drawn area layers (registered by bindTooltip)
 
   function addHatchPattern() {
     if (document.getElementById("vb-hatch")) { return; }
@@ -34,8 +38,7 @@
   };
 
   vb.choroplethStyle = function (feature, context) {
-    var h = (context && context.hideout) || {};
-    vb.hideout = h;
+    var h = (context && context.hideout && context.hideout.values) ? context.hideout : vb.hideout;
     var code = codeOf(feature);
     // The class names the area on its SVG path (set when the path is created).
     var style = {weight: 1, color: "#ffffff", opacity: 1, fillOpacity: 0.85,
@@ -60,8 +63,17 @@
     return {weight: 3, color: "#212529"};
   };
 
+  vb.applyValues = function (values) {
+    vb.hideout = values || {};
+    vb.layers = vb.layers.filter(function (layer) { return layer._map; });
+    vb.layers.forEach(function (layer) { layer.setStyle(vb.choroplethStyle(layer.feature)); });
+    return window.dash_clientside.no_update;
+  };
+
   vb.bindTooltip = function (feature, layer) {
     var code = codeOf(feature);
+    if (vb.layers.length > 200000) { vb.layers = vb.layers.filter(function (l) { return l._map; }); }
+    vb.layers.push(layer);
     var name = (feature.properties || {}).name || code;
     layer.bindTooltip(function () {
       var tips = vb.hideout.tips || {};

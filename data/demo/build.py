@@ -36,8 +36,10 @@ def window(today: date, years: int) -> tuple[date, date]:
 
 
 def build_demo(store, *, seed: int = 2026, years: int = 5, progress=None,
-               today: date | None = None) -> dict:
-    """Build the demo database (a fresh file swapped in atomically) and return a summary."""
+               today: date | None = None, incidents: int | None = None) -> dict:
+    """Build the demo database (a fresh file swapped in atomically) and return a summary.
+    ``incidents`` makes exactly that many (e.g. a million for tests at scale); by default
+    counts follow realistic rates."""
     started = time.perf_counter()
     say = progress or (lambda msg: None)
     today = today or date.today()
@@ -61,7 +63,7 @@ def build_demo(store, *, seed: int = 2026, years: int = 5, progress=None,
         say(f"incidents {start} .. {end} ...")
         rows = 0
         for table in generate(territory, types, texts, start=start, end=end, rng=rng,
-                              id_prefix="D", batch="demo", progress=say):
+                              total=incidents, id_prefix="D", batch="demo", progress=say):
             rows += append_incidents(con, table)
         say("sorting incidents, monthly counts ...")
         finalize_incidents(con)

@@ -498,6 +498,7 @@ def _addresses(rng, buurten, pc6, density, hotspots) -> pd.DataFrame:
     p6 = locate_index(points, pc6.geometry.values, nearest=True, ties="query")
     frame["pc6_index"] = p6
     frame["pc6"] = pc6["code"].to_numpy()[p6]
+    _pull_inside(frame, pc6.geometry.values[p6], buurten.geometry.values[frame["bu_index"]])
     frame["pc4"] = pc6["pc4"].to_numpy()[p6]
     # House numbers: postcodes alternate sides of the street (odd, even); numbers run along it.
     frame["street_id"] = pc6["street_id"].to_numpy()[p6]
@@ -512,6 +513,26 @@ def _addresses(rng, buurten, pc6, density, hotspots) -> pd.DataFrame:
     suffix = np.where(rng.random(len(frame)) < 0.04, rng.choice(["A", "B", "C"], len(frame)), "")
     frame["house_number"] = frame["number"].astype(np.int64).astype(str) + suffix
     return frame.drop(columns=["_pos", "_axis", "parity", "number"])
+
+
+def _pull_inside(frame, pc6_geoms, bu_geoms, margin: float = 0.5) -> None:
+    """Addresses outside their PC6 (a hair-thin gap between cells gave them the nearest one) or
+    within ``margin`` metres of its edge are moved just inside it, staying inside their buurt,
+    so that they are still inside after projection and rounding of the stored boundaries."""
+    x, y = frame["x"].to_numpy(), frame["y"].to_numpy()
+    points = shapely.points(x, y)
+    near = shapely.distance(shapely.boundary(pc6_geoms), points) < margin
+    outside = np.flatnonzero(near | ~shapely.contains_xy(pc6_geoms, x, y))
+    for i in outside:
+        core = pc6_geoms[i].buffer(-margin)
+        if core.is_empty:
+            continue
+        target = shapely.point_on_surface(core)
+        for t in (0.01, 0.05, 0.2, 0.5, 1.0):
+            px, py = x[i] + t * (target.x - x[i]), y[i] + t * (target.y - y[i])
+            if shapely.contains_xy(core, px, py) and shapely.contains_xy(bu_geoms[i], px, py):
+                frame.loc[frame.index[i], ["x", "y"]] = (px, py)
+                break
 
 
 def _name_streets(rng, pc6, addresses, gemeenten, hotspots) -> None:

@@ -70,6 +70,27 @@ def _gemeente_counts(con, scope: Scope, period: Period, group: str,
         ORDER BY a.code""", [period.start, period.end, group, *params, *extra]).df()
 
 
+def _eenheid_counts(con, scope: Scope, period: Period, group: str) -> pd.DataFrame:
+    """Regionale eenheden with at least one gemeente in scope, each with the sum of the
+    monthly counts of *its gemeenten in scope* (not of the whole eenheid)."""
+    where, params = area_filter(scope, "g.code")
+    return con.execute(f"""
+        WITH m AS (
+            SELECT m.area_code, sum(m.count) AS n
+            FROM ({MONTHLY_GEMEENTE_COUNTS}) m
+            WHERE m.month >= ? AND m.month < ?
+              AND m.type_code IN (SELECT type_code FROM type_groups WHERE group_code = ?)
+            GROUP BY m.area_code)
+        SELECT e.code, coalesce(e.name, e.code) AS name, NULL::VARCHAR AS gm_code,
+               coalesce(e.parent_code, 'NL00') AS parent_code,
+               coalesce(sum(m.n), 0)::BIGINT AS count
+        FROM areas g JOIN areas e ON e.code = g.re_code AND e.level = 'eenheid'
+        LEFT JOIN m ON m.area_code = g.code
+        WHERE g.level = 'gemeente' AND {where}
+        GROUP BY e.code, e.name, e.parent_code
+        ORDER BY e.code""", [period.start, period.end, group, *params]).df()
+
+
 def incident_counts_by_area(con, *, scope: Scope, level: str, period: Period, group: str,
                             within: str | None = None) -> pd.DataFrame:
     """Registrations of bundle ``group`` in ``period`` per area of ``level`` in scope,
@@ -78,6 +99,9 @@ def incident_counts_by_area(con, *, scope: Scope, level: str, period: Period, gr
     if level == "gemeente":
         frame = _gemeente_counts(con, scope, period, group, within)
         return frame.assign(suppressed=False, total_hidden=False)
+    if level == "eenheid":  # not below gemeente level: exact, as for gemeenten
+        return _eenheid_counts(con, scope, period, group).assign(suppressed=False,
+                                                                 total_hidden=False)
     if not applies(scope, level):  # exact figures: no need for the other layer of the pair
         frame = _raw_counts(con, scope, level, period, group, within)
         return frame.assign(count=frame["count"].astype("Int64"), suppressed=False,

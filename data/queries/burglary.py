@@ -13,7 +13,8 @@ from datetime import date
 import pandas as pd
 
 from data.queries.areas import incident_counts_by_area
-from data.periods import Period
+from data.periods import Period, add_months
+from data.queries.overview import last_complete_months as overview_months
 from data.scope import Scope, area_filter, ensure_detail
 
 TYPE = "1.1.1"
@@ -50,6 +51,25 @@ def attempts_by_month(con, *, scope: Scope, gemeenten, start: date, end: date) -
         [TYPE, TYPE, *params, list(gemeenten), start, end]).df()
     frame["month"] = pd.to_datetime(frame["month"]).dt.date
     return frame
+
+
+def last_complete_months(con, *, scope: Scope, months: int = 12) -> Period | None:
+    """The last ``months`` complete months of burglary data in scope. With incidents loaded
+    this is the overview's period (the newest month is still running); with only imported
+    monthly counts (the PC4 file) every month in the file is complete, so the period ends
+    with its newest month. None when there is nothing."""
+    period = overview_months(con, scope=scope, months=months)
+    if period is not None:
+        return period
+    where, params = area_filter(scope, "a.gm_code")
+    newest = con.execute(f"""
+        SELECT max(c.period_start) FROM counts c JOIN areas a ON a.code = c.area_code
+        WHERE c.level = 'pc4' AND c.period_type = 'M' AND c.type_code = ? AND {where}""",
+        [TYPE, *params]).fetchall()[0][0]
+    if newest is None:
+        return None
+    end = add_months(newest, 1)
+    return Period(add_months(end, -months), end)
 
 
 def wijk_changes(con, *, scope: Scope, gemeente: str, period: Period) -> pd.DataFrame:

@@ -9,6 +9,7 @@ suppression applies before any rate, change or rank is derived.
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 import pandas as pd
@@ -20,13 +21,19 @@ from data.scope import OutOfScope, Scope, area_filter, ensure_detail, ensure_gem
 
 #: Levels the map can show, in drill-down order.
 MAP_LEVELS = ("gemeente", "wijk", "buurt", "pc4", "pc6")
+#: Every level the Kaart page shows: the regionale eenheid above the gemeente (its values are
+#: sums of the gemeenten in scope; not offered by the API, whose levels are ``MAP_LEVELS``).
+VIEW_LEVELS = ("eenheid", *MAP_LEVELS)
+#: Levels that can be shown for a whole eenheid (``eenheid=``) or the whole scope, without a
+#: gemeente: the buurt layer uses a coarser tier then.
+WIDE_LEVELS = ("eenheid", "gemeente", "buurt")
 #: Level -> the level whose code may narrow it down to one parent area (besides a gemeente).
 PARENT_LEVEL = {"buurt": "wijk", "pc6": "pc4"}
 MEASURES = ("count", "per_1000", "change")
 
 
-def _tier(scope: Scope, con, level: str) -> str:
-    if level in ("gemeente", "eenheid"):
+def _tier(scope: Scope, con, level: str, within: str | None = None) -> str:
+    if level in ("gemeente", "eenheid") or (level == "buurt" and within is None):
         where, params = area_filter(scope, "code")
         eenheden = con.execute(
             f"SELECT count(DISTINCT re_code) FROM areas WHERE level = 'gemeente' AND {where}",
@@ -40,6 +47,16 @@ def area(con, *, scope: Scope, code: str) -> dict:
     (including unknown codes, so a probe cannot tell the two apart)."""
     if not isinstance(code, str) or not code:
         raise OutOfScope(f"area {code!r} invalid")
+    where, params = area_filter(scope, "g.code")
+    rows = con.execute(  # an eenheid is in scope when one of its gemeenten is
+        f"SELECT e.code, e.level, coalesce(e.name, e.code), NULL, e.parent_code FROM areas e"
+        f" WHERE e.code = ? AND e.level = 'eenheid' AND EXISTS (SELECT 1 FROM areas g"
+        f" WHERE g.level = 'gemeente' AND g.re_code = e.code AND {where})",
+        [code, *params]).fetchall()
+    if rows:
+        code, level, name, gm_code, parent = rows[0]
+        return {"code": code, "level": level, "name": name, "gm_code": gm_code,
+                "parent": parent}
     where, params = area_filter(scope, "gm_code")
     rows = con.execute(
         f"SELECT code, level, coalesce(name, code), gm_code, parent_code FROM areas"
@@ -52,20 +69,35 @@ def area(con, *, scope: Scope, code: str) -> dict:
 
 
 def _check(scope: Scope, level: str, within: str | None) -> None:
-    if level not in MAP_LEVELS and level != "eenheid":
+    if level not in VIEW_LEVELS:
         raise ValueError(f"unknown map level {level!r}")
     if within is not None:
         ensure_gemeente(scope, within)
 
 
+def narrow(con, *, scope: Scope, eenheid: str | None) -> Scope:
+    """``scope`` limited to the gemeenten of regionale eenheid ``eenheid`` (unchanged for
+    None). Only ever narrows; OutOfScope when none of the eenheid's gemeenten is in scope."""
+    if eenheid is None:
+        return scope
+    where, params = area_filter(scope, "code")
+    rows = con.execute(f"SELECT code FROM areas WHERE level = 'gemeente' AND re_code = ?"
+                       f" AND {where}", [eenheid, *params]).fetchall()
+    if not rows:
+        raise OutOfScope(f"eenheid {eenheid!r} outside scope or unknown")
+    return replace(scope, gemeenten=frozenset(r[0] for r in rows) & scope.gemeenten)
+
+
 def geometry(con, *, scope: Scope, level: str, within: str | None = None,
-             parent: str | None = None) -> str:
+             parent: str | None = None, eenheid: str | None = None) -> str:
     """GeoJSON FeatureCollection (a string) of the areas of ``level`` in scope, optionally
     inside gemeente ``within`` and under parent area ``parent`` (a wijk for buurten, a PC4 for
-    PC6). Features have ``id`` = area code and properties ``code`` and ``name`` only. Shapes come
-    from the latest vintage of the level, at the tier that suits it."""
+    PC6), or inside regionale eenheid ``eenheid``. Features have ``id`` = area code and
+    properties ``code`` and ``name`` only. Shapes come from the latest vintage of the level, at
+    the tier that suits it (a buurt layer without ``within``: the regional or overview tier)."""
     _check(scope, level, within)
-    tier = _tier(scope, con, level)
+    scope = narrow(con, scope=scope, eenheid=eenheid)
+    tier = _tier(scope, con, level, within)
     if level == "eenheid":
         where, params = area_filter(scope, "g.code")
         selection = (f"SELECT a.code, a.name FROM areas a WHERE a.level = 'eenheid' AND a.code IN"
@@ -137,10 +169,25 @@ def _population(con, codes: list[str], year: int) -> pd.DataFrame:
         GROUP BY code""", [codes, year]).df()
 
 
+def _eenheid_population(con, scope: Scope, year: int) -> pd.DataFrame:
+    """Inhabitants of the gemeenten in scope, summed per eenheid (as the counts are)."""
+    where, params = area_filter(scope, "g.code")
+    return con.execute(f"""
+        WITH p AS (
+            SELECT code, arg_max(population, year) AS population FROM population
+            WHERE year <= ? GROUP BY code)
+        SELECT g.re_code AS code, sum(p.population)::BIGINT AS population
+        FROM areas g JOIN p ON p.code = g.code
+        WHERE g.level = 'gemeente' AND {where}
+        GROUP BY g.re_code""", [year, *params]).df()
+
+
 def map_values(con, *, scope: Scope, level: str, period: Period, group: str, measure: str,
-               within: str | None = None, parent: str | None = None) -> pd.DataFrame:
+               within: str | None = None, parent: str | None = None,
+               eenheid: str | None = None) -> pd.DataFrame:
     """One row per area of ``level`` in scope (inside gemeente ``within`` and parent area
-    ``parent`` when given) with the map measure:
+    ``parent`` when given; inside regionale eenheid ``eenheid``) with the map measure. Level
+    ``eenheid`` sums the gemeenten in scope per eenheid (counts and population):
 
     * ``count``: registrations of bundle ``group`` in ``period``;
     * ``per_1000``: per 1,000 inhabitants (population of the area in the period's last year, or
@@ -156,8 +203,7 @@ def map_values(con, *, scope: Scope, level: str, period: Period, group: str, mea
     of the gemeenten in scope under the same eenheid).
     """
     _check(scope, level, within)
-    if level not in MAP_LEVELS:
-        raise ValueError(f"no values for level {level!r}")
+    scope = narrow(con, scope=scope, eenheid=eenheid)
     if measure not in MEASURES:
         raise ValueError(f"unknown measure {measure!r}")
     frame = incident_counts_by_area(con, scope=scope, level=level, period=period, group=group,
@@ -178,7 +224,7 @@ def map_values(con, *, scope: Scope, level: str, period: Period, group: str, mea
     frame["count"] = frame["count"].astype("Int64")
 
     # Parent totals, taken from the (suppressed) parent layer.
-    if level == "gemeente":
+    if level in ("gemeente", "eenheid"):
         totals = frame.groupby("parent_code", as_index=False)["count"].sum()
         totals = totals.rename(columns={"parent_code": "code", "count": "parent_total"})
     else:
@@ -195,7 +241,8 @@ def map_values(con, *, scope: Scope, level: str, period: Period, group: str, mea
         frame = frame[frame["parent_code"] == parent].reset_index(drop=True)
 
     year = (period.end.replace(day=1).year if period.end.month > 1 else period.end.year - 1)
-    population = _population(con, frame["code"].tolist(), year)
+    population = (_eenheid_population(con, scope, year) if level == "eenheid"
+                  else _population(con, frame["code"].tolist(), year))
     frame = frame.merge(population, on="code", how="left")
     frame["population"] = frame["population"].astype("Int64")
 

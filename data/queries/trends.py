@@ -2,8 +2,12 @@
 user picks within the scope, per week, month, quarter or year.
 
 Month, quarter and year series read the monthly gemeente counts (``overview.MONTHLY_GEMEENTE_COUNTS``: derived
-from incidents, or imported counts when there are none); weeks need incidents. Everything is at
-gemeente level, so no small-count suppression applies. Each period carries the same period a
+from incidents, or imported counts when there are none); weeks need incidents. For a bundle both
+come from ``group_counts`` (per bundle x gemeente x month/week, built by
+``data.incidents.finalize_incidents``) when it is there and current. The gemeente series needs no
+small-count suppression; the wijk and buurt series (:func:`area_series`) are suppressed as on the
+map, and :func:`comparison` sets a gemeente's rate beside its eenheid and gemeenten of similar
+size. Each period of the gemeente series carries the same period a
 year earlier, the change's significance (``data.stats``), a 12-month moving average, the rate
 per 1,000 inhabitants and whether it is provisional (late registrations can still follow) or
 partial (the newest quarter or year is not complete yet).
@@ -13,14 +17,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+import duckdb
 import pandas as pd
 
 from data.queries.overview import MONTHLY_GEMEENTE_COUNTS as _MONTHLY
 from data.queries.overview import latest_month
 from data.catalog import indicator_title, indicator_types
+from data.incidents import CATALOG_KEY_SQL
 from data.periods import add_months, month_range
 from data.scope import OutOfScope, Scope, area_filter, ensure_gemeente
 from data.stats import poisson_change
+from data.suppression import applies, mark, suppress_hierarchy
 
 #: Period grains offered on the page, in order.
 GRAINS = ("week", "maand", "kwartaal", "jaar")
@@ -94,21 +101,27 @@ def trend(con, *, scope: Scope, gemeenten, indicator: str, grain: str) -> Trend:
     title = indicator_title(con, indicator)
     empty = Trend(indicator, title, grain, codes, _empty_series(), pd.DataFrame(), None, None,
                   "Geen gegevens beschikbaar voor deze keuze.")
-    end = latest_month(con, scope=scope)  # first month NOT shown (still incomplete)
+    group = _precomputed_group(con, indicator)
+    end = (_group_latest_month(con, scope) if group else
+           latest_month(con, scope=scope))  # first month NOT shown (still incomplete)
     if end is None:
         return empty
     last_year = add_months(end, -1).year
     shown_from = date(last_year - YEARS_SHOWN + 1, 1, 1)
     fetch_from = add_months(shown_from, -24)
-    monthly, first_month, provisional_from = monthly_counts(
-        con, scope=scope, gemeenten=codes, types=types, start=fetch_from, end=end)
+    if group:
+        monthly, first_month, provisional_from = _group_monthly(
+            con, scope, codes, group, fetch_from, end)
+    else:
+        monthly, first_month, provisional_from = monthly_counts(
+            con, scope=scope, gemeenten=codes, types=types, start=fetch_from, end=end)
     if first_month is None:
         return empty
     population = _population(con, scope, codes)
     shown_from = max(shown_from, first_month)
     if grain == "week":
         series, note = _weekly(con, scope, codes, types, fetch_from, shown_from, end,
-                               provisional_from, population)
+                               provisional_from, population, group, first_month)
     else:
         series, note = _bymonths(monthly, first_month, grain, shown_from, end, provisional_from,
                                   population), ""
@@ -233,19 +246,40 @@ def _bymonths(monthly: dict, first: date, grain: str, shown_from: date, end: dat
 
 
 def _weekly(con, scope, codes, types, fetch_from, shown_from, end, provisional_from,
-            population):
-    """Weeks (Monday to Sunday) that end before ``end``, from incidents."""
+            population, group=None, first_month=None):
+    """Weeks (Monday to Sunday) that end before ``end``, from incidents (or, for a bundle,
+    from their weekly counts in ``group_counts``)."""
     where, params = area_filter(scope, "gm_code")
-    rows = con.execute(f"""
-        SELECT date_trunc('week', occurred_date)::DATE, count(*)
-        FROM incidents
-        WHERE {where} AND gm_code IN (SELECT unnest(?::VARCHAR[]))
-          AND type_code IN (SELECT unnest(?::VARCHAR[]))
-          AND occurred_date >= ? AND occurred_date < ?
-        GROUP BY 1""", [*params, list(codes), types, fetch_from, end]).fetchall()
-    first = con.execute(
-        f"SELECT min(occurred_date) FROM incidents WHERE {where} "
-        "AND gm_code IN (SELECT unnest(?::VARCHAR[]))", [*params, list(codes)]).fetchall()[0][0]
+    if group:
+        rows = con.execute(f"""
+            SELECT period_start, sum(count) FROM group_counts
+            WHERE group_code = ? AND period_type = 'W' AND {where}
+              AND gm_code IN (SELECT unnest(?::VARCHAR[]))
+              AND period_start >= ? AND period_start < ?
+            GROUP BY 1""", [group, *params, list(codes), fetch_from - timedelta(days=6),
+                            end]).fetchall()
+        # Only the first *complete* week matters, and only when it could fall after
+        # fetch_from; the first incident lies in the first month with data: read only that.
+        first = first_month if add_months(first_month, 1) + timedelta(days=7) <= fetch_from \
+            else con.execute(
+            f"SELECT min(occurred_date) FROM incidents WHERE {where} "
+            "AND gm_code IN (SELECT unnest(?::VARCHAR[])) AND occurred_date >= ? "
+            "AND occurred_date < ?", [*params, list(codes), first_month,
+                                      add_months(first_month, 1)]).fetchall()[0][0]
+        if first is None:  # group_counts rows without incidents cannot happen; be safe
+            first = first_month
+    else:
+        rows = con.execute(f"""
+            SELECT date_trunc('week', occurred_date)::DATE, count(*)
+            FROM incidents
+            WHERE {where} AND gm_code IN (SELECT unnest(?::VARCHAR[]))
+              AND type_code IN (SELECT unnest(?::VARCHAR[]))
+              AND occurred_date >= ? AND occurred_date < ?
+            GROUP BY 1""", [*params, list(codes), types, fetch_from, end]).fetchall()
+        first = con.execute(
+            f"SELECT min(occurred_date) FROM incidents WHERE {where} "
+            "AND gm_code IN (SELECT unnest(?::VARCHAR[]))",
+            [*params, list(codes)]).fetchall()[0][0]
     if first is None:
         return _empty_series(), "Weekcijfers zijn alleen beschikbaar als incidenten zijn ingelezen."
     first_week = first + timedelta(days=(7 - first.weekday()) % 7)  # first complete week
@@ -269,6 +303,48 @@ def _weekly(con, scope, codes, types, fetch_from, shown_from, end, provisional_f
     return pd.DataFrame(out, columns=_empty_series().columns), ""
 
 
+def _precomputed_group(con, indicator: str) -> str | None:
+    """``indicator`` when it is a bundle whose counts ``group_counts`` holds, built with the
+    current bundle definitions; None otherwise (single types, imported counts only, or a
+    database built before the table existed): then the counts are summed per type."""
+    try:
+        ok = con.execute(f"""
+            SELECT (SELECT value FROM meta WHERE key = 'group_counts_catalog') = ({CATALOG_KEY_SQL})
+               AND EXISTS (SELECT 1 FROM type_groups WHERE group_code = ?)
+               AND EXISTS (SELECT 1 FROM group_counts WHERE group_code = ?)""",
+            [indicator, indicator]).fetchall()[0][0]
+    except duckdb.CatalogException:
+        return None
+    return indicator if ok else None
+
+
+def _group_latest_month(con, scope):
+    """As ``overview.latest_month``, from the all-types rows of ``group_counts``."""
+    where, params = area_filter(scope, "gm_code")
+    return con.execute(
+        f"SELECT max(period_start) FROM group_counts WHERE group_code = '*' "
+        f"AND period_type = 'M' AND {where}", params).fetchall()[0][0]
+
+
+def _group_monthly(con, scope, codes, group, start, end):
+    """As :func:`monthly_counts`, from ``group_counts``."""
+    where, params = area_filter(scope, "gm_code")
+    rows = con.execute(f"""
+        SELECT period_start, sum(count)::BIGINT FROM group_counts
+        WHERE group_code = ? AND period_type = 'M' AND {where}
+          AND gm_code IN (SELECT unnest(?::VARCHAR[])) AND period_start >= ? AND period_start < ?
+        GROUP BY 1""", [group, *params, list(codes), start, end]).fetchall()
+    first, provisional = con.execute(f"""
+        SELECT min(period_start), min(period_start) FILTER (WHERE provisional)
+        FROM group_counts WHERE group_code = '*' AND period_type = 'M' AND {where}
+          AND gm_code IN (SELECT unnest(?::VARCHAR[]))""", [*params, list(codes)]).fetchall()[0]
+    if first is None:
+        return {}, None, None
+    counts = {m: 0 for m in month_range(max(start, first), end)}
+    counts.update({m: int(n) for m, n in rows})
+    return counts, first, provisional
+
+
 def _year_to_date(monthly: dict, first: date, end: date):
     """Cumulative counts this year up to the last complete month, and last year (all months)."""
     through = add_months(end, -1)
@@ -289,3 +365,325 @@ def _empty_series() -> pd.DataFrame:
     return pd.DataFrame(columns=["start", "label", "count", "previous", "z", "significant",
                                  "change", "change_pct", "per_1000", "previous_per_1000",
                                  "moving_avg", "moving_avg_per_1000", "provisional", "partial"])
+
+
+# -- wijken and buurten ------------------------------------------------------------------------
+
+#: Area levels below gemeente that the trends page offers.
+AREA_LEVELS = ("wijk", "buurt")
+#: Grains offered for wijk and buurt series to users whose counts are suppressed (detail < 3):
+#: the figures reach them per quarter or year only, never per week or month.
+SUPPRESSED_GRAINS = ("kwartaal", "jaar")
+#: How many wijken/buurten can be compared at once.
+MAX_AREAS = 12
+_BUCKET_SQL = {"week": "date_trunc('week', occurred_date)::DATE",
+               "maand": "date_trunc('month', occurred_date)::DATE",
+               "kwartaal": "date_trunc('quarter', occurred_date)::DATE",
+               "jaar": "date_trunc('year', occurred_date)::DATE"}
+
+
+@dataclass(frozen=True)
+class AreaSeries:
+    grain: str
+    #: One row per area and period: code, name, level, gm_code, start, label, partial, count
+    #: (Int64; <NA> where hidden for the scope), suppressed.
+    series: pd.DataFrame
+    note: str = ""
+
+
+def area_options(con, *, scope: Scope) -> list[tuple[str, str]]:
+    """(code, label) of every wijk and buurt in scope, grouped by gemeente: the wijk, then its
+    buurten; labels read "Gemeente › Wijk" and "Gemeente › Wijk › Buurt"."""
+    where, params = area_filter(scope, "a.gm_code")
+    rows = con.execute(f"""
+        SELECT a.code, a.level, coalesce(g.name, a.gm_code) AS gemeente,
+               coalesce(w.name, a.wk_code) AS wijk, coalesce(a.name, a.code) AS name
+        FROM areas a
+        LEFT JOIN areas g ON g.code = a.gm_code AND g.level = 'gemeente'
+        LEFT JOIN areas w ON w.code = a.wk_code AND w.level = 'wijk'
+        WHERE a.level IN ('wijk', 'buurt') AND {where}
+        ORDER BY gemeente, a.gm_code, a.wk_code NULLS LAST, a.level = 'buurt', name, a.code""",
+        params).fetchall()
+    out = []
+    for code, level, gemeente, wijk, name in rows:
+        label = (f"{gemeente} › {name}" if level == "wijk"
+                 else f"{gemeente} › {wijk or '–'} › {name}")
+        out.append((code, f"{label} ({'wijk' if level == 'wijk' else 'buurt'})"))
+    return out
+
+
+def resolve_areas(con, *, scope: Scope, requested) -> tuple[tuple[str, str, str], ...]:
+    """(code, level, gm_code) of the requested wijken and buurten (the first MAX_AREAS). Raises OutOfScope when any
+    code is unknown, not a wijk or buurt, or lies in a gemeente outside the scope — the same
+    answer for all three, so a refusal does not tell whether an area exists."""
+    codes = sorted({c for c in (requested or ()) if isinstance(c, str) and c})[:MAX_AREAS]
+    if not codes:
+        return ()
+    if scope.empty:
+        raise OutOfScope("empty scope")
+    rows = {r[0]: r for r in con.execute(
+        "SELECT code, level, gm_code FROM areas WHERE level IN ('wijk', 'buurt') "
+        "AND code IN (SELECT unnest(?::VARCHAR[]))", [codes]).fetchall()}
+    for code in codes:
+        if code not in rows:
+            raise OutOfScope(f"area {code} unknown or not a wijk/buurt")
+        ensure_gemeente(scope, rows[code][2])
+    return tuple(tuple(rows[c]) for c in codes)
+
+
+def area_series(con, *, scope: Scope, areas, indicator: str, grain: str) -> AreaSeries:
+    """Registrations of ``indicator`` per period for the wijken and buurten ``areas`` (codes,
+    checked against the scope here), from the incidents table, over the same years as
+    :func:`trend`.
+
+    For a scope without detail level 3 the counts are suppressed exactly as on the map
+    (``data.suppression.suppress_hierarchy``, per period): every wijk and buurt of the
+    gemeenten involved is counted, zeros included, small counts and their protecting siblings
+    are hidden, and only then are the requested areas picked out. Such users get quarters or
+    years only (``SUPPRESSED_GRAINS``); a week or month request is answered per quarter."""
+    chosen = resolve_areas(con, scope=scope, requested=areas)
+    if grain not in GRAINS:
+        raise ValueError(f"unknown grain {grain!r}")
+    types = indicator_types(con, indicator)
+    if not types:
+        raise ValueError(f"unknown indicator {indicator!r}")
+    columns = ["code", "name", "level", "gm_code", "start", "label", "partial", "count",
+               "suppressed"]
+    if not chosen:
+        return AreaSeries(grain, pd.DataFrame(columns=columns))
+    note = ""
+    suppressed = applies(scope, "buurt")
+    if suppressed and grain not in SUPPRESSED_GRAINS:
+        grain = "kwartaal"
+        note = (f"Wijk- en buurtcijfers zijn voor u per kwartaal of jaar beschikbaar; kleine "
+                f"aantallen worden getoond als {mark(scope)}.")
+    end = latest_month(con, scope=scope)
+    if end is None:
+        return AreaSeries(grain, pd.DataFrame(columns=columns), note)
+    shown_from = date(add_months(end, -1).year - YEARS_SHOWN + 1, 1, 1)
+    starts = _area_buckets(grain, shown_from, end)
+    if not starts:
+        return AreaSeries(grain, pd.DataFrame(columns=columns), note)
+    gemeenten = sorted({gm for _, _, gm in chosen})
+    where, params = area_filter(scope, "gm_code")
+    hits = con.execute(f"""
+        SELECT wk_code, bu_code, {_BUCKET_SQL[grain]} AS start, count(*)::BIGINT AS n
+        FROM incidents
+        WHERE {where} AND gm_code IN (SELECT unnest(?::VARCHAR[]))
+          AND type_code IN (SELECT unnest(?::VARCHAR[]))
+          AND occurred_date >= ? AND occurred_date < ?
+        GROUP BY ALL""",
+        [*params, gemeenten, types, starts[0], _bucket_end(starts[-1], grain, end)]).df()
+    hits["start"] = pd.to_datetime(hits["start"]).dt.date
+    where_a, params_a = area_filter(scope, "gm_code")
+    listed = con.execute(f"""
+        SELECT code, level, coalesce(name, code) AS name, gm_code,
+               CASE level WHEN 'wijk' THEN gm_code ELSE wk_code END AS parent_code
+        FROM areas WHERE level IN ('wijk', 'buurt') AND {where_a}
+          AND gm_code IN (SELECT unnest(?::VARCHAR[])) ORDER BY code""",
+        [*params_a, gemeenten]).df()
+    periods = pd.DataFrame({"start": starts})
+    layers = {}
+    for level, column in (("wijk", "wk_code"), ("buurt", "bu_code")):
+        counted = hits.groupby([column, "start"], as_index=False)["n"].sum().rename(
+            columns={column: "code"})
+        frame = listed[listed["level"] == level].merge(periods, how="cross").merge(
+            counted, on=["code", "start"], how="left")
+        frame["count"] = frame.pop("n").fillna(0).astype("int64")
+        layers[level] = frame.reset_index(drop=True)
+    if suppressed:
+        children, parents = _adopt_orphan_buurten(layers["buurt"], layers["wijk"])
+        children, parents = suppress_hierarchy(children, parents, scope=scope,
+                                               child_level="buurt", groups=["start"])
+    else:
+        children, parents = (layers[k].assign(count=layers[k]["count"].astype("Int64"),
+                                              suppressed=False) for k in ("buurt", "wijk"))
+    frame = pd.concat([parents, children], ignore_index=True)
+    order = {code: i for i, (code, _, _) in enumerate(chosen)}
+    frame = frame[frame["code"].isin(order)].copy()
+    frame["order"] = frame["code"].map(order)
+    frame = frame.sort_values(["order", "start"]).reset_index(drop=True)
+    size = {"week": None, "maand": 1, "kwartaal": 3, "jaar": 12}[grain]
+    labels, partial = [], []
+    for start in frame["start"]:
+        last = add_months(_bucket_end(start, grain, end), -1) if size else None
+        is_partial = bool(size) and _bucket_end(start, grain, end) < add_months(start, size)
+        text = _label(start, grain)
+        if is_partial:
+            text += f" (t/m {MONTHS[last.month - 1]})"
+        labels.append(text)
+        partial.append(is_partial)
+    frame["label"], frame["partial"] = labels, partial
+    frame["count"] = frame["count"].astype("Int64")
+    return AreaSeries(grain, frame[columns], note)
+
+
+def _area_buckets(grain: str, shown_from: date, end: date) -> list[date]:
+    """Period starts from ``shown_from`` up to the last month before ``end`` (weeks: those
+    ending before ``end``)."""
+    if grain == "week":
+        week = shown_from + timedelta(days=(7 - shown_from.weekday()) % 7)
+        out = []
+        while week + timedelta(days=7) <= end:
+            out.append(week)
+            week += timedelta(days=7)
+        return out
+    return sorted({_bucket(m, grain) for m in month_range(shown_from, end)})
+
+
+def _bucket_end(start: date, grain: str, end: date) -> date:
+    """First day after the period starting at ``start``, but never after ``end``."""
+    if grain == "week":
+        return min(start + timedelta(days=7), end)
+    return min(add_months(start, {"maand": 1, "kwartaal": 3, "jaar": 12}[grain]), end)
+
+
+def _adopt_orphan_buurten(children: pd.DataFrame, parents: pd.DataFrame):
+    """Buurten whose wijk is unknown (another indeling) go under one virtual wijk per gemeente
+    and period, as on the map (``data.queries.areas``), so their set is still protected."""
+    orphan = ~children["parent_code"].isin(parents["code"])
+    if not orphan.any():
+        return children, parents
+    children = children.copy()
+    children.loc[orphan, "parent_code"] = "~" + children.loc[orphan, "gm_code"].astype(str)
+    virtual = (children[orphan].groupby(["parent_code", "start"], as_index=False)
+               .agg(count=("count", "sum"), gm_code=("gm_code", "first"))
+               .rename(columns={"parent_code": "code"}))
+    virtual["name"], virtual["level"] = None, "wijk"
+    virtual["parent_code"] = virtual["gm_code"]
+    return children, pd.concat([parents, virtual[parents.columns]], ignore_index=True)
+
+
+# -- comparisons -------------------------------------------------------------------------------
+
+#: Population bands for "gemeenten of similar size": (lower bound inclusive, upper exclusive,
+#: label).
+BANDS = ((0, 20_000, "minder dan 20.000 inwoners"), (20_000, 50_000, "20.000–50.000 inwoners"),
+         (50_000, 100_000, "50.000–100.000 inwoners"),
+         (100_000, 250_000, "100.000–250.000 inwoners"),
+         (250_000, None, "250.000 inwoners of meer"))
+COMPARISONS = ("eenheid", "grootte")
+
+
+@dataclass(frozen=True)
+class Comparison:
+    gemeente: str
+    grain: str
+    #: One row per period: start, label, partial, gemeente, eenheid, grootte (rates per 1,000
+    #: inhabitants; NaN where there is no population or nothing to compare with).
+    series: pd.DataFrame
+    eenheid: str | None = None
+    eenheid_name: str | None = None
+    band: str | None = None
+    #: The other gemeenten in scope in the same band (the average's members).
+    band_gemeenten: tuple[str, ...] = ()
+    note: str = ""
+
+
+def _population_band(inhabitants) -> str | None:
+    """The label of the band ``inhabitants`` falls in (None without a figure)."""
+    if inhabitants is None:
+        return None
+    for low, high, label in BANDS:
+        if inhabitants >= low and (high is None or inhabitants < high):
+            return label
+    return None
+
+
+def comparison(con, *, scope: Scope, gemeente: str, indicator: str, grain: str) -> Comparison:
+    """Rates per 1,000 inhabitants of ``indicator`` per month, quarter or year (a week request
+    is answered per month) for ``gemeente`` (in scope), for its regionale eenheid as a whole and
+    the unweighted average of the other gemeenten in scope of the same population band.
+
+    The eenheid rate is deliberately computed over *all* gemeenten of the eenheid, also those
+    outside the scope: it is one aggregate over a whole police unit at gemeente level, from
+    which no figure of another single gemeente can be read. The band average only uses
+    gemeenten inside the scope."""
+    ensure_gemeente(scope, gemeente)
+    if grain not in GRAINS:
+        raise ValueError(f"unknown grain {grain!r}")
+    types = indicator_types(con, indicator)
+    if not types:
+        raise ValueError(f"unknown indicator {indicator!r}")
+    note = ""
+    if grain == "week":
+        grain, note = "maand", "De vergelijking is per maand (bevolkingscijfers zijn per jaar)."
+    columns = ["start", "label", "partial", "gemeente", "eenheid", "grootte"]
+    end = latest_month(con, scope=scope)
+    found = con.execute(
+        "SELECT g.re_code, coalesce(e.name, g.re_code) FROM areas g LEFT JOIN areas e "
+        "ON e.code = g.re_code AND e.level = 'eenheid' WHERE g.code = ? AND g.level = 'gemeente'",
+        [gemeente]).fetchall()
+    eenheid, eenheid_name = found[0] if found else (None, None)
+    if end is None:
+        return Comparison(gemeente, grain, pd.DataFrame(columns=columns), eenheid,
+                          eenheid_name, note="Geen gegevens beschikbaar.")
+    shown_from = date(add_months(end, -1).year - YEARS_SHOWN + 1, 1, 1)
+    where, params = area_filter(scope, "code")
+    in_scope = [r[0] for r in con.execute(
+        f"SELECT code FROM areas WHERE level = 'gemeente' AND {where}", params).fetchall()]
+    unit = [r[0] for r in con.execute(
+        "SELECT code FROM areas WHERE level = 'gemeente' AND re_code = ?",
+        [eenheid]).fetchall()] if eenheid else []
+    population = _population_by_code(con, sorted(set(in_scope) | set(unit) | {gemeente}))
+    newest_year = add_months(end, -1).year
+    own = _inhabitants(population.get(gemeente), newest_year)
+    band = _population_band(own)
+    peers = tuple(sorted(c for c in in_scope if c != gemeente and band is not None
+                         and _population_band(_inhabitants(population.get(c), newest_year))
+                         == band))
+    wanted = sorted(set(unit) | set(peers) | {gemeente})
+    rows = con.execute(f"""
+        SELECT m.area_code, m.month, sum(m.count)::BIGINT
+        FROM ({_MONTHLY}) m
+        WHERE m.area_code IN (SELECT unnest(?::VARCHAR[]))
+          AND m.type_code IN (SELECT unnest(?::VARCHAR[])) AND m.month >= ? AND m.month < ?
+        GROUP BY ALL""", [wanted, types, shown_from, end]).fetchall()
+    counts: dict[tuple[str, date], int] = {}
+    for code, month, n in rows:
+        key = (code, _bucket(month, grain))
+        counts[key] = counts.get(key, 0) + int(n)
+    size = {"maand": 1, "kwartaal": 3, "jaar": 12}[grain]
+    out = []
+    for start in sorted({_bucket(m, grain) for m in month_range(shown_from, end)}):
+        last = min(add_months(start, size), end)
+        partial = last < add_months(start, size)
+        label = _label(start, grain) + (
+            f" (t/m {MONTHS[add_months(last, -1).month - 1]})" if partial else "")
+        year = start.year
+
+        def rate(codes):
+            inhabitants = [_inhabitants(population.get(c), year) for c in codes]
+            if not codes or any(i is None or i == 0 for i in inhabitants):
+                return float("nan")
+            return sum(counts.get((c, start), 0) for c in codes) * 1000.0 / sum(inhabitants)
+
+        peer_rates = [rate([c]) for c in peers]
+        peer_rates = [r for r in peer_rates if r == r]
+        out.append(dict(start=start, label=label, partial=partial, gemeente=rate([gemeente]),
+                        eenheid=rate(unit),
+                        grootte=(sum(peer_rates) / len(peer_rates)) if peer_rates
+                        else float("nan")))
+    if band is None:
+        note = (note + " " if note else "") + "Geen inwonertal bekend voor deze gemeente."
+    return Comparison(gemeente, grain, pd.DataFrame(out, columns=columns), eenheid, eenheid_name,
+                      band, peers, note)
+
+
+def _population_by_code(con, codes) -> dict[str, list[tuple[int, int]]]:
+    """Inhabitants per gemeente per year, unscoped: callers decide which codes are allowed."""
+    out: dict[str, list[tuple[int, int]]] = {}
+    for code, year, population in con.execute(
+            "SELECT code, year, population FROM population "
+            "WHERE code IN (SELECT unnest(?::VARCHAR[])) ORDER BY code, year",
+            [list(codes)]).fetchall():
+        out.setdefault(code, []).append((int(year), int(population)))
+    return out
+
+
+def _inhabitants(series, year: int):
+    """The latest figure up to ``year``, or the earliest when none is that old (as
+    :func:`_population`)."""
+    if not series:
+        return None
+    return next((p for y, p in reversed(series) if y <= year), series[0][1])

@@ -1,0 +1,122 @@
+"""``python -m dashboard reports``: generated products (Rapportages) on the command line.
+
+* ``reports run --due [--now ISO] [--json]`` — generate whatever is due for every gemeente
+  according to its agreement profile (``data/products/schedule.py``); idempotent, safe to run
+  from cron every hour; one log line per product (stdout and ``reports.log`` in the products
+  folder). Exit code 1 when a product failed, else 0.
+* ``reports list [--json]`` — the stored products, newest first.
+* ``reports generate KIND --area CODE --reference YYYY-MM-DD [--as USER]`` — one product now
+  (a new version when it exists): for the last complete period of the kind's frequency before
+  the reference date; with the scope of USER, or without ``--as`` the scope a mayor of the
+  gemeente gets.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date, datetime
+
+
+def add_reports_parser(commands) -> None:
+    from data.products.model import KINDS
+
+    rep = commands.add_parser("reports", help="generated products (Rapportages): schedule, list, "
+                                              "generate")
+    rc = rep.add_subparsers(dest="reports_command", metavar="ACTION", required=True)
+    run = rc.add_parser("run", help="generate the products that are due (idempotent; for cron)")
+    run.add_argument("--due", action="store_true", required=True,
+                     help="everything due according to the agreement profiles")
+    run.add_argument("--now", help="ISO date or time to use as 'now' (default: the clock)")
+    run.add_argument("--json", action="store_true", help="print the summary as JSON")
+    run.set_defaults(handler=cmd_reports)
+    lst = rc.add_parser("list", help="stored products, newest first")
+    lst.add_argument("--json", action="store_true", help="one JSON object per line")
+    lst.set_defaults(handler=cmd_reports)
+    gen = rc.add_parser("generate", help="generate one product now (a new version if it exists)")
+    gen.add_argument("kind", choices=sorted(KINDS))
+    gen.add_argument("--area", required=True, help="gemeente (or, with --as, basisteam, "
+                                                   "district or eenheid) code")
+    gen.add_argument("--reference", required=True, metavar="YYYY-MM-DD",
+                     help="the product covers the last complete period before this date")
+    gen.add_argument("--as", dest="as_user", metavar="USER",
+                     help="build with this account's scope (default: the gemeente's mayor scope)")
+    gen.add_argument("--json", action="store_true", help="print the product as JSON")
+    gen.set_defaults(handler=cmd_reports)
+
+
+def _now(text: str | None) -> datetime:
+    if not text:
+        return datetime.now()
+    value = datetime.fromisoformat(text)
+    return value.astimezone().replace(tzinfo=None) if value.tzinfo else value
+
+
+def cmd_reports(args) -> int:
+    import dataclasses
+
+    from dashboard.cli import _state, _store
+    from data.products import archive, schedule
+
+    store, state = _store(args), _state(args)
+    folder = args.settings.with_overrides({"db": args.db_path}).products_path()
+    if args.reports_command == "list":
+        for p in archive.all_products(state):
+            if args.json:
+                print(json.dumps(dataclasses.asdict(p), ensure_ascii=False))
+            else:
+                print(f"{p.id}\t{p.kind}\t{p.area_code}\t{p.period_key}\tv{p.version}\t"
+                      f"{p.generated_at[:16]}\t{p.generated_by}\t{','.join(p.files)}")
+        return 0
+    if not store.exists():
+        print(f"error: database {args.db_path} not found", file=sys.stderr)
+        return 1
+    if args.reports_command == "run":
+        try:
+            now = _now(args.now)
+        except ValueError:
+            print(f"error: --now: not an ISO date or time: {args.now!r}", file=sys.stderr)
+            return 2
+        summary = schedule.run_due(store, state, folder, now=now,
+                                   log=None if args.json else print)
+        if args.json:
+            print(schedule.summary_json(summary))
+        else:
+            print(f"{len(summary['produced'])} produced, {len(summary['failed'])} failed")
+        return 1 if summary["failed"] else 0
+    # generate
+    from data.accounts import get_profile, get_user
+    from data.scope import OutOfScope, resolve_scope
+
+    try:
+        reference = date.fromisoformat(args.reference)
+    except ValueError:
+        print(f"error: --reference: not a date (YYYY-MM-DD): {args.reference!r}", file=sys.stderr)
+        return 2
+    con = store.read()
+    if args.as_user:
+        user = get_user(state, args.as_user)
+        if user is None:
+            print(f"error: no user {args.as_user!r}", file=sys.stderr)
+            return 1
+        scope = resolve_scope(user, con=con, profile_for=lambda c: get_profile(state, c))
+        by = f"cli:{user.name}"
+    else:
+        user, scope, by = None, schedule.mayor_scope(con, state, args.area), "cli:rapportages"
+    profile = get_profile(state, args.area)
+    due = schedule.latest_period(schedule.frequency_for(profile, args.kind), reference)
+    ref = (datetime.combine(due.reference, datetime.min.time())
+           if args.kind == "operationeel_beeld" else due.reference)
+    try:
+        product, timing = archive.generate(store, state, folder, kind=args.kind,
+                                           area=args.area, reference=ref, scope=scope,
+                                           profile=profile, user=user, by=by,
+                                           period_key=due.key)
+    except OutOfScope as exc:
+        print(f"error: {exc} ({exc.detail})", file=sys.stderr)
+        return 3
+    if args.json:
+        print(json.dumps({**dataclasses.asdict(product), "timing": timing}, ensure_ascii=False))
+    else:
+        print(f"product {product.id}: {args.kind} {args.area} {due.key} v{product.version} "
+              f"({timing['total']} s) in {product.folder}")
+    return 0

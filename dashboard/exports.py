@@ -1,0 +1,190 @@
+"""Incident exports served by Flask (behind the login guard): CSV streamed, XLSX via a temp file.
+
+``GET /incidenten/export.csv`` and ``/incidenten/export.xlsx`` take the incident filter as query
+parameters exactly as ``parse_filter`` reads them (``from, to, type, area, attempt, high_impact,
+q``) plus ``sort``, ``columns`` (the visible grid columns, comma separated), ``sep`` (``;`` or
+``,``, CSV only) and an optional ``job`` id for progress. The scope comes from the logged-in user.
+
+Before the first byte: a malformed parameter is a 400 with a Dutch text, anything outside the
+scope (an area, a level-3 column, sort or text search) a 403 logged as refused, and a served
+export writes exactly one protocol-log row. ``GET /incidenten/export-status?job=...`` returns the
+progress of the user's own job as JSON. With ``check=1`` a route only answers whether the export
+may start (204, or the 400/403 it would give) without producing or logging data; the page's
+export links (``dashboard/assets/incidenten.js``) ask this first so that a refusal appears as a
+message on the page instead of replacing it (``data/export_jobs.py``; it carries counts only and is
+not logged, the export itself is).
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from datetime import datetime
+
+import flask
+
+from dashboard.auth import current_scope, current_user, get_db, get_state
+from data import protocol
+from data.export import (SEPARATORS, ExportTooLarge, check_xlsx_size, csv_chunks,
+                         export_queries, provenance, xlsx_file)
+from data.export_jobs import Progress, job_status, valid_job_id
+from data.queries.incidents import (FilterError, count_incidents, parse_filter, parse_sort,
+                                    resolve_columns)
+from data.scope import OutOfScope
+
+FILTER_KEYS = ("from", "to", "type", "area", "attempt", "high_impact", "q")
+XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+class ExportRequest:
+    """An export request checked against the scope: filter, sort, columns and row count."""
+
+    def __init__(self, con, scope, args, *, fmt: str):
+        params = {k: (args.getlist(k) if k in ("type", "area") else args.get(k))
+                  for k in FILTER_KEYS}
+        job = args.get("job") or None
+        if job is not None and not valid_job_id(job):
+            raise FilterError("job: gebruik 8 tot 64 letters, cijfers of streepjes.")
+        sep = args.get("sep") or ";"
+        if sep not in SEPARATORS:
+            raise FilterError("sep: gebruik ';' of ','.")
+        self.job, self.sep, self.format = job, sep, fmt
+        self.flt = parse_filter(params)
+        self.sort_text = args.get("sort") or "-pleegdatum"
+        self.sort = parse_sort(self.sort_text)
+        self.columns = args.get("columns") or None
+        chosen = resolve_columns(scope=scope, keys=self.columns)
+        export_queries(con, scope=scope, flt=self.flt, sort=self.sort, columns=self.columns)
+        self.total = count_incidents(con, scope=scope, flt=self.flt)
+        if fmt == "xlsx":
+            check_xlsx_size(self.total)
+        self.log_filters = {**self.flt.describe(), "columns": [c.key for c in chosen],
+                            "sort": self.sort_text, "format": fmt}
+        if fmt == "csv":
+            self.log_filters["sep"] = sep
+
+
+def dataset_label(store) -> str | None:
+    meta = store.meta()
+    name = meta.get("dataset_name") or ("demo" if meta.get("demo") == "true" else None)
+    version = meta.get("data_version")
+    return f"{name} ({version})" if name and version else name or version
+
+
+def _text(message: str, status: int) -> flask.Response:
+    return flask.Response(message, status=status, mimetype="text/plain; charset=utf-8")
+
+
+def _filename(ext: str) -> str:
+    return f"incidenten-{datetime.now():%Y%m%d-%H%M}.{ext}"
+
+
+def init_exports(server: flask.Flask) -> None:
+    def checked(fmt: str):
+        """(request, None) or (None, error response). Refusals are logged."""
+        user, scope = current_user(), current_scope()
+        view = f"incidenten/export-{fmt}"
+        try:
+            return ExportRequest(get_db(), scope, flask.request.args, fmt=fmt), None
+        except OutOfScope as exc:
+            protocol.record(get_state(), user=user, scope=scope, view=view,
+                            filters={k: v for k, v in flask.request.args.items()}, rows=0,
+                            client=flask.request.remote_addr, outcome="refused",
+                            detail=exc.detail)
+            return None, _text(str(exc), 403)
+        except (FilterError, ExportTooLarge) as exc:
+            return None, _text(str(exc), 400)
+
+    def start(req: ExportRequest, user) -> Progress | flask.Response:
+        progress = Progress(get_state(), job=req.job, user=user.name, total=req.total)
+        if not progress.start():
+            return _text("job: dit nummer is al in gebruik; kies een ander.", 409)
+        return progress
+
+    def prepare(fmt: str):
+        """(request, user, provenance, progress) of an export that may start, or the response
+        that ends it here: a refusal, the answer to ``check=1``, or a job-id clash."""
+        req, error = checked(fmt)
+        if error is not None:
+            return error
+        if flask.request.args.get("check"):  # the page asks first whether the export may start
+            return flask.Response(status=204)
+        user = current_user()
+        progress = start(req, user)
+        if isinstance(progress, flask.Response):
+            return progress
+        info = provenance(user=user.name, flt=req.flt,
+                          dataset=dataset_label(flask.current_app.config["VB_STORE"]))
+        return req, user, info, progress
+
+    @server.route("/incidenten/export.csv")
+    def incidents_csv():
+        prepared = prepare("csv")
+        if isinstance(prepared, flask.Response):
+            return prepared
+        req, user, info, progress = prepared
+        scope, con = current_scope(), get_db()
+        chunks = csv_chunks(con, scope=scope, flt=req.flt, sort=req.sort, columns=req.columns,
+                            sep=req.sep, info=info, progress=progress)
+        protocol.record(get_state(), user=user, scope=scope, view="incidenten/export-csv",
+                        filters=req.log_filters, rows=req.total,
+                        client=flask.request.remote_addr)
+
+        def body():
+            try:
+                yield from chunks
+            except GeneratorExit:
+                progress.fail("afgebroken")
+                raise
+            except Exception as exc:
+                progress.fail(f"mislukt: {type(exc).__name__}")
+                raise
+            progress.finish()
+
+        return flask.Response(flask.stream_with_context(body()),
+                              mimetype="text/csv; charset=utf-8", headers={
+                                  "Content-Disposition":
+                                      f'attachment; filename="{_filename("csv")}"',
+                                  "X-Export-Rows": str(req.total),
+                                  "Cache-Control": "no-store"})
+
+    @server.route("/incidenten/export.xlsx")
+    def incidents_xlsx():
+        prepared = prepare("xlsx")
+        if isinstance(prepared, flask.Response):
+            return prepared
+        req, user, info, progress = prepared
+        scope, con = current_scope(), get_db()
+        fd, path = tempfile.mkstemp(prefix="vb-export-", suffix=".xlsx")
+        os.close(fd)
+        try:
+            try:
+                xlsx_file(con, scope=scope, flt=req.flt, sort=req.sort, columns=req.columns,
+                          info=info, path=path, progress=progress)
+            except Exception as exc:
+                progress.fail(f"mislukt: {type(exc).__name__}")
+                raise
+            protocol.record(get_state(), user=user, scope=scope, view="incidenten/export-xlsx",
+                            filters=req.log_filters, rows=req.total,
+                            client=flask.request.remote_addr)
+            handle = open(path, "rb")
+        finally:
+            os.unlink(path)  # an open handle keeps the data readable until the response ends
+        progress.finish()
+        response = flask.send_file(handle, mimetype=XLSX_MIME, as_attachment=True,
+                                   download_name=_filename("xlsx"), max_age=0)
+        response.headers["X-Export-Rows"] = str(req.total)
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    @server.route("/incidenten/export-status")
+    def export_status():
+        """``{total, done, finished, error}`` of the user's own export job."""
+        job = flask.request.args.get("job", "")
+        if not valid_job_id(job):
+            return flask.jsonify(error="Ongeldig exportnummer."), 400
+        status = job_status(get_state(), job=job, user=current_user().name)
+        if status is None:
+            return flask.jsonify(error="Onbekende export."), 404
+        response = flask.jsonify(status)
+        response.headers["Cache-Control"] = "no-store"
+        return response

@@ -1,0 +1,372 @@
+"""Comparison products: a period against the same months a year earlier (issue #7).
+
+* ``perioderapportage`` — vier-, acht- and twaalfmaandsrapportage: 1 January up to the newest
+  4-, 8- or 12-month boundary on or before the reference date (1 May, 1 September, 1 January;
+  reference 2026-05-01 gives januari t/m april 2026);
+* ``jaarverslag`` — the calendar year before the newest 1 January on or before the reference,
+  plus every SoortMisdrijf type and a five-year overview;
+* ``halfjaarcijfers`` — the half year before the newest 1 January or 1 July on or before the
+  reference (1 July: januari t/m juni; 1 January: juli t/m december of the year before);
+* ``jaarafsluiting`` — the calendar year, as the jaarverslag but compact, with a table per
+  gemeente when the area is a basisteam or district.
+
+The area is a gemeente, or a basisteam, district or eenheid whose figures are the sum of its
+gemeenten (``data.queries.comparisons.resolve_area``): the unit must lie entirely inside the
+scope, so unit products are for police roles (a mayor's scope is their own gemeente only).
+All figures are at gemeente level or above: no small-count suppression applies. Every
+change carries the Poisson test of ``data.stats``; the sentences call a change "significant"
+only when that test says so, and "binnen normale schommeling" otherwise.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from data.accounts import DEFAULT_DRIEHOEK
+from data.catalog import indicator_title, indicator_types
+from data.periods import Period, add_months, month_range
+from data.products.model import KINDS, Content, Figure, Section, Table
+from data.queries import comparisons as q
+from data.queries.overview import KEY_GROUPS
+from data.stats import Change, poisson_change
+from layouts import format as fmt
+
+BLUE, ORANGE, GREY = "#0072B2", "#E69F00", "#9e9e9e"
+#: Years in the jaarverslag's overview.
+TREND_YEARS = 5
+
+
+# -- shared helpers (also used by the gebiedsscan) ------------------------------------------
+
+def indicator_codes(con, profile) -> list[str]:
+    """The main bundles, then the profile's driehoek indicators (default ones without a
+    profile), without duplicates and unknown codes."""
+    driehoek = tuple(getattr(profile, "driehoek", None) or DEFAULT_DRIEHOEK)
+    out = []
+    for code in (*KEY_GROUPS, *driehoek):
+        if code not in out and indicator_types(con, code):
+            out.append(code)
+    return out
+
+
+def total(frame: pd.DataFrame, types, start: date, end: date) -> int:
+    """Sum of ``count`` in a monthly type frame for ``types`` and months in [start, end)."""
+    rows = frame[(frame["month"] >= start) & (frame["month"] < end)
+                 & frame["type_code"].isin(list(types))]
+    return int(rows["count"].sum())
+
+
+def per_month(frame: pd.DataFrame, types, start: date, end: date) -> dict[date, int]:
+    rows = frame[frame["type_code"].isin(list(types))].groupby("month")["count"].sum()
+    return {m: int(rows.get(m, 0)) for m in month_range(start, end)}
+
+
+def period_label(period: Period) -> str:
+    first, last = period.start, add_months(period.end, -1)
+    if first.year == last.year:
+        return (f"{fmt.MONTHS_LONG[first.month - 1]} t/m {fmt.MONTHS_LONG[last.month - 1]} "
+                f"{last.year}")
+    return (f"{fmt.MONTHS_LONG[first.month - 1]} {first.year} t/m "
+            f"{fmt.MONTHS_LONG[last.month - 1]} {last.year}")
+
+
+def mark(change: Change) -> str:
+    """'significant', 'binnen normale schommeling' or 'geen vergelijking mogelijk'."""
+    if change.z is None:
+        return "geen vergelijking mogelijk"
+    return "significant" if change.significant else "binnen normale schommeling"
+
+
+def _pct_text(pct: float) -> str:
+    value = abs(pct)
+    return (fmt.integer(value) if round(value) >= 1 else fmt.decimal(value, 1)) + "%"
+
+
+def sentence(title: str, change: Change, *, than: str = "vorig jaar") -> str:
+    """'Woninginbraak: 132, 18% minder dan vorig jaar (significant).' Counts in Dutch format;
+    a decrease is 'minder', an increase 'meer'."""
+    current = fmt.integer(change.current)
+    if change.previous is None or change.z is None:
+        return f"{title}: {current} (geen vergelijking met {than} mogelijk)."
+    if change.previous == 0:
+        return f"{title}: {current}, tegen 0 {than} ({mark(change)})."
+    if change.current == change.previous:
+        return f"{title}: {current}, evenveel als {than} ({mark(change)})."
+    direction = "meer" if change.current > change.previous else "minder"
+    return f"{title}: {current}, {_pct_text(change.pct)} {direction} dan {than} ({mark(change)})."
+
+
+def developments(rows: list[tuple[str, Change]], *, than: str = "vorig jaar") -> list[str]:
+    """Sentences for the indicators: significant changes first (largest first), then the
+    rest in the given order."""
+    significant = sorted([r for r in rows if r[1].significant], key=lambda r: -abs(r[1].z))
+    rest = [r for r in rows if not r[1].significant]
+    return [sentence(title, change, than=than) for title, change in (*significant, *rest)]
+
+
+def change_row(label, change: Change) -> list:
+    pct = change.pct
+    difference = (None if change.previous is None or change.current is None
+                  else change.current - change.previous)
+    return [label, change.current, change.previous, difference,
+            None if pct is None else round(pct, 1), mark(change)]
+
+
+def provisional_note(provisional_from: date | None, end: date) -> str | None:
+    if provisional_from is None or provisional_from >= end:
+        return None
+    last = add_months(end, -1)
+    return (f"De cijfers van {fmt.MONTHS_LONG[provisional_from.month - 1]} "
+            f"{provisional_from.year} t/m {fmt.MONTHS_LONG[last.month - 1]} {last.year} "
+            "zijn voorlopig: late registraties kunnen nog volgen.")
+
+
+def figure_dict(fig: go.Figure) -> dict:
+    return fig.to_plotly_json()
+
+
+def _layout(fig: go.Figure, **extra) -> go.Figure:
+    fig.update_layout(margin=dict(l=48, r=12, t=24, b=36), separators=",.", plot_bgcolor="white",
+                      legend=dict(orientation="h", y=1.1, x=0),
+                      yaxis=dict(gridcolor="#e5e5e5", rangemode="tozero", tickformat=",d"),
+                      **extra)
+    return fig
+
+
+SIGNIFICANCE_NOTE = ("Significant: het verschil met een jaar eerder is groter dan toevallige "
+                     "schommeling (Poisson-toets, 5%). Anders: binnen normale schommeling.")
+
+
+# -- the comparison core ---------------------------------------------------------------------
+
+@dataclass
+class _Data:
+    area: q.ProductArea
+    period: Period
+    previous: Period
+    monthly: pd.DataFrame  # month, type_code, count for [fetch_from, period.end)
+    first: date | None
+    latest: date | None
+    provisional_from: date | None
+
+    def change(self, types, period: Period | None = None) -> Change:
+        period = period or self.period
+        before = period.shifted(-12)
+        current = total(self.monthly, types, period.start, period.end)
+        previous = (total(self.monthly, types, before.start, before.end)
+                    if self.first is not None and before.start >= self.first else None)
+        return poisson_change(current, previous)
+
+
+def _load(con, scope, area: str, period: Period, fetch_from: date | None = None) -> _Data:
+    resolved = q.resolve_area(con, scope=scope, code=area)
+    previous = period.shifted(-12)
+    start = min(previous.start, fetch_from or previous.start)
+    monthly = q.monthly_type_counts(con, scope=scope, gemeenten=resolved.gemeenten,
+                                    start=start, end=period.end)
+    first, latest, provisional = q.data_months(con, scope=scope, gemeenten=resolved.gemeenten)
+    return _Data(resolved, period, previous, monthly, first, latest, provisional)
+
+
+def _boundary(reference: date, months: tuple[int, ...]) -> date:
+    """The newest first-of-month in ``months`` on or before ``reference``."""
+    day = date(reference.year, reference.month, 1)
+    while day.month not in months:
+        day = add_months(day, -1)
+    return day
+
+
+def _notes(data: _Data) -> list[str]:
+    notes = [SIGNIFICANCE_NOTE]
+    if data.latest is None or data.latest < data.period.end:
+        notes.append("Let op: de periode is nog niet compleet; de gegevens lopen tot "
+                     + ("de start van de periode." if data.latest is None else
+                        f"en met {fmt.MONTHS_LONG[data.latest.month - 1]} {data.latest.year}."))
+    note = provisional_note(data.provisional_from, data.period.end)
+    if note:
+        notes.append(note)
+    if data.first is not None and data.previous.start < data.first:
+        notes.append("De gegevens gaan niet ver genoeg terug voor een vergelijking met een "
+                     "jaar eerder.")
+    return notes
+
+
+def _indicator_section(con, data: _Data, profile) -> tuple[Section, Section]:
+    """'Belangrijkste ontwikkelingen' (sentences) and 'Cijfers per indicator' (table)."""
+    rows, changes = [], []
+    for code in indicator_codes(con, profile):
+        title = indicator_title(con, code)
+        change = data.change(indicator_types(con, code))
+        changes.append((title, change))
+        rows.append(change_row(title, change))
+    label, before = period_label(data.period), period_label(data.previous)
+    table = Table(f"Geregistreerde aantallen, {label} en een jaar eerder",
+                  ["Indicator", label, before, "Verschil", "Verschil (%)", "Significantie"],
+                  rows, sheet="Indicatoren", note=SIGNIFICANCE_NOTE)
+    intro = (f"Geregistreerde misdrijven en incidenten in {data.area.name}, {label}, "
+             f"vergeleken met {before}.")
+    return (Section("Belangrijkste ontwikkelingen", [intro, *developments(changes)]),
+            Section("Cijfers per indicator", tables=[table]))
+
+
+def _monthly_figure(con, data: _Data, group: str = "alle_misdrijven") -> Figure:
+    """Bars per month: this period against the same months a year earlier."""
+    types = indicator_types(con, group)
+    months = month_range(data.period.start, data.period.end)
+    now = per_month(data.monthly, types, data.period.start, data.period.end)
+    before = per_month(data.monthly, types, data.previous.start, data.previous.end)
+    labels = [fmt.month(m) if data.period.start.year != add_months(data.period.end, -1).year
+              else fmt.MONTHS[m.month - 1] for m in months]
+    fig = go.Figure()
+    if data.first is not None and data.previous.start >= data.first:
+        fig.add_bar(x=labels, y=[before[add_months(m, -12)] for m in months],
+                    name=period_label(data.previous), marker_color=GREY)
+    provisional = [data.provisional_from is not None and m >= data.provisional_from
+                   for m in months]
+    fig.add_bar(x=labels, y=[now[m] for m in months], name=period_label(data.period),
+                marker=dict(color=[f"rgba(0,114,178,{0.4 if p else 1})" for p in provisional],
+                            pattern_shape=["/" if p else "" for p in provisional]))
+    _layout(fig, barmode="group")
+    note = "Gearceerde maanden zijn voorlopig." if any(provisional) else ""
+    return Figure(f"{indicator_title(con, group)} per maand, vergeleken met een jaar eerder",
+                  figure_dict(fig), note)
+
+
+def _gemeente_table(con, scope, data: _Data) -> Table:
+    """For a unit: per gemeente all misdrijven now and a year earlier, and per 1,000."""
+    types = indicator_types(con, "alle_misdrijven")
+    now = q.gemeente_type_counts(con, scope=scope, start=data.period.start, end=data.period.end)
+    before = q.gemeente_type_counts(con, scope=scope, start=data.previous.start,
+                                    end=data.previous.end)
+    people = q.gemeente_population(con, scope=scope, year=add_months(data.period.end, -1).year)
+    comparable = data.first is not None and data.previous.start >= data.first
+    rows = []
+    for gm in people[people["code"].isin(data.area.gemeenten)].itertuples():
+        current = int(now[(now.gm_code == gm.code) & now.type_code.isin(types)]["count"].sum())
+        previous = (int(before[(before.gm_code == gm.code) & before.type_code.isin(types)]
+                        ["count"].sum()) if comparable else None)
+        change = poisson_change(current, previous)
+        inhabitants = None if pd.isna(gm.population) else int(gm.population)
+        rate = round(current * 1000 / inhabitants, 1) if inhabitants else None
+        rows.append([gm.name, inhabitants, *change_row(None, change)[1:], rate])
+    label = period_label(data.period)
+    return Table(f"Alle misdrijven per gemeente, {label}",
+                 ["Gemeente", "Inwoners", label, period_label(data.previous), "Verschil",
+                  "Verschil (%)", "Significantie", "Per 1.000 inwoners"],
+                 rows, sheet="Gemeenten")
+
+
+def _comparison(con, *, scope, area: str, period: Period, profile, kind: str,
+                fetch_from: date | None = None, per_gemeente: bool = True):
+    data = _load(con, scope, area, period, fetch_from)
+    developments_section, table_section = _indicator_section(con, data, profile)
+    table_section.figures.append(_monthly_figure(con, data))
+    sections = [developments_section, table_section]
+    if per_gemeente and len(data.area.gemeenten) > 1:
+        sections.append(Section("Per gemeente", tables=[_gemeente_table(con, scope, data)]))
+    title = f"{KINDS[kind][0]} {data.area.name}"
+    content = Content(kind=kind, title=title, area_code=data.area.code,
+                      area_name=data.area.name, period_label=period_label(period),
+                      reference_date=period.end, sections=sections, detail=scope.detail,
+                      notes=_notes(data))
+    return content, data
+
+
+# -- the builders ---------------------------------------------------------------------------
+
+def perioderapportage(con, *, scope, area: str, reference: date, profile=None) -> Content:
+    """Vier-, acht- of twaalfmaandsrapportage up to the newest boundary (1 May, 1 September or
+    1 January) on or before ``reference``."""
+    end = _boundary(reference, (1, 5, 9))
+    start = date(add_months(end, -1).year, 1, 1)
+    content, _ = _comparison(con, scope=scope, area=area, period=Period(start, end),
+                             profile=profile, kind="perioderapportage")
+    months = len(month_range(start, end))
+    word = {4: "Viermaandsrapportage", 8: "Achtmaandsrapportage",
+            12: "Twaalfmaandsrapportage"}.get(months, f"{months}-maandsrapportage")
+    content.title = f"{word} {content.area_name}"
+    return content
+
+
+def jaarverslag(con, *, scope, area: str, reference: date, profile=None) -> Content:
+    """The calendar year before the newest 1 January on or before ``reference``: the
+    comparison, every SoortMisdrijf type and a five-year overview."""
+    end = _boundary(reference, (1,))
+    period = Period(date(end.year - 1, 1, 1), end)
+    trend_from = date(end.year - TREND_YEARS, 1, 1)
+    content, data = _comparison(con, scope=scope, area=area, period=period, profile=profile,
+                                kind="jaarverslag", fetch_from=trend_from)
+    content.title = f"Jaarverslag {period.start.year} {data.area.name}"
+    content.sections.append(_type_section(con, scope, data))
+    content.sections.append(_trend_section(con, data, trend_from, profile))
+    return content
+
+
+def halfjaarcijfers(con, *, scope, area: str, reference: date, profile=None) -> Content:
+    """The half year before the newest 1 January or 1 July on or before ``reference``,
+    against the same half year a year earlier."""
+    end = _boundary(reference, (1, 7))
+    period = Period(add_months(end, -6), end)
+    content, data = _comparison(con, scope=scope, area=area, period=period, profile=profile,
+                                kind="halfjaarcijfers")
+    half = "eerste" if period.start.month == 1 else "tweede"
+    content.title = f"Halfjaarcijfers {data.area.name}: {half} halfjaar {period.start.year}"
+    return content
+
+
+def jaarafsluiting(con, *, scope, area: str, reference: date, profile=None) -> Content:
+    """The calendar year before the newest 1 January on or before ``reference`` against the
+    year before, for a basisteam (or district, eenheid, gemeente) with a table per gemeente."""
+    end = _boundary(reference, (1,))
+    period = Period(date(end.year - 1, 1, 1), end)
+    content, data = _comparison(con, scope=scope, area=area, period=period, profile=profile,
+                                kind="jaarafsluiting")
+    prefix = "gemeente " if data.area.level == "gemeente" else ""
+    content.title = f"Jaarafsluiting {period.start.year} {prefix}{data.area.name}"
+    return content
+
+
+# -- jaarverslag sections -------------------------------------------------------------------
+
+def _type_section(con, scope, data: _Data) -> Section:
+    types = q.crime_type_list(con, scope=scope)
+    rows = []
+    for t in types.itertuples():
+        change = data.change([t.code])
+        rows.append([t.code, *change_row(t.title, change)])
+    label = period_label(data.period)
+    table = Table(f"Alle soorten misdrijven, {label}",
+                  ["Code", "Soort misdrijf", label, period_label(data.previous), "Verschil",
+                   "Verschil (%)", "Significantie"], rows, sheet="Soorten misdrijf",
+                  note="Indeling naar SoortMisdrijf (Politie/CBS).")
+    return Section("Per soort misdrijf", tables=[table])
+
+
+def _trend_section(con, data: _Data, trend_from: date, profile) -> Section:
+    years = [y for y in range(trend_from.year, data.period.start.year + 1)
+             if data.first is not None and date(y, 1, 1) >= data.first]
+    codes = indicator_codes(con, profile)
+    rows = []
+    for code in codes:
+        types = indicator_types(con, code)
+        rows.append([indicator_title(con, code),
+                     *[total(data.monthly, types, date(y, 1, 1), date(y + 1, 1, 1))
+                       for y in years]])
+    table = Table(f"Vijfjaarsoverzicht {years[0] if years else ''}–{data.period.start.year}",
+                  ["Indicator", *[str(y) for y in years]], rows, sheet="Vijf jaar")
+    alle = indicator_types(con, "alle_misdrijven")
+    fig = go.Figure()
+    fig.add_bar(x=[str(y) for y in years],
+                y=[total(data.monthly, alle, date(y, 1, 1), date(y + 1, 1, 1)) for y in years],
+                name="Alle misdrijven", marker_color=BLUE)
+    _layout(fig, showlegend=False)
+    paragraphs = []
+    if len(years) < TREND_YEARS:
+        paragraphs.append(f"De gegevens gaan terug tot {fmt.MONTHS_LONG[data.first.month - 1]} "
+                          f"{data.first.year}; alleen volledige jaren zijn opgenomen."
+                          if data.first else "Geen gegevens beschikbaar.")
+    return Section("Ontwikkeling over vijf jaar", paragraphs, [table],
+                   [Figure("Alle misdrijven per jaar", figure_dict(fig))])

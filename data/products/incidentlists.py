@@ -1,0 +1,137 @@
+"""Incident products: the *(Twee)wekelijks incidentenrapport* and the *Dagelijks algemeen
+operationeel beeld*.
+
+* The incidentenrapport covers the week or two weeks (the profile's frequency) before
+  ``reference``: counts per agreed type (the profile's driehoek indicators) and, from detail
+  level 2, the incidents themselves with the columns the detail level allows
+  (``data.queries.incidents``: ``incident_page``/``resolve_columns``, the same checks as the
+  Incidenten page). At detail level 1 it holds counts only.
+* The operationeel beeld lists the larger incidents (high impact, raids) of the 24 hours before
+  the reference time, anonymised for everyone: type, gemeente, hour of day, kind
+  (``data.queries.products.larger_incidents`` selects nothing else).
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from data.accounts import DEFAULT_DRIEHOEK
+from data.catalog import indicator_types
+from data.products.model import KINDS, Content, Section, Table
+from data.products.monthly import day_label, dutch_int
+from data.queries.incidents import (COLUMN_BY_KEY, IncidentFilter, Sort, count_incidents,
+                                    incident_page)
+from data.queries.products import RAID_TYPE, gemeente_type_counts, larger_incidents, product_area
+
+#: Incident rows in one report at most (a note says when there were more).
+MAX_ROWS = 2000
+#: Columns of the incident list per detail level (level 3 adds address and summary).
+LIST_COLUMNS = {2: ("id", "pleegdatum", "soort", "poging", "high_impact", "gemeente", "wijk",
+                    "buurt"),
+                3: ("id", "pleegdatum", "soort", "poging", "high_impact", "gemeente", "wijk",
+                    "buurt", "straat", "huisnummer", "samenvatting")}
+
+
+def _period_days(profile) -> int:
+    frequency = (getattr(profile, "products", None) or {}).get("incidentenrapport")
+    return 7 if frequency == "wekelijks" else 14
+
+
+def incidentenrapport(con, *, scope, area: str, reference: date, profile=None) -> Content:
+    where = product_area(con, scope=scope, area=area)
+    days = _period_days(profile)
+    start, last = reference - timedelta(days=days), reference - timedelta(days=1)
+    label = f"{day_label(start)} t/m {day_label(last)}"
+    selection = tuple(getattr(profile, "driehoek", None) or DEFAULT_DRIEHOEK)
+    types = sorted({t for code in selection for t in indicator_types(con, code)})
+
+    counts = gemeente_type_counts(con, scope=scope, gemeenten=where.gemeenten, types=types,
+                                  start=start, end=reference)
+    titles = dict(zip(counts["type_code"], counts["title"]))
+    multi = len(where.gemeenten) > 1
+    rows = []
+    for code in sorted(titles):
+        frame = counts[counts["type_code"] == code]
+        per = {g: int(n) for g, n in zip(frame["gm_code"], frame["count"])}
+        values = [per.get(g, 0) for g in where.gemeenten]
+        rows.append([code, titles[code], *values] + ([sum(values)] if multi else []))
+    total = int(counts["count"].sum())
+    totals = [int(counts.loc[counts["gm_code"] == g, "count"].sum()) for g in where.gemeenten]
+    rows.append(["", "Totaal", *totals] + ([sum(totals)] if multi else []))
+    header = ["Code", "Soort", *[where.names[g] for g in where.gemeenten]] + (
+        ["Totaal"] if multi else [])
+    sections = [Section("Overzicht", paragraphs=[
+        f"In de periode {label} zijn in {where.name} {dutch_int(total)} incidenten van de "
+        "afgesproken soorten geregistreerd (pleegdatum in de periode).",
+        "Afgesproken soorten (afsprakenprofiel): " + ", ".join(selection) + "."],
+        tables=[Table(f"Incidenten naar soort, {label}", header, rows, sheet="Naar soort")])]
+
+    notes = ["Bron: politieregistraties. Registraties van na de peildatum ontbreken nog."]
+    if scope.detail >= 2:
+        keys = LIST_COLUMNS[min(scope.detail, 3)]
+        flt = IncidentFilter(start=start, end=last, types=tuple(types),
+                             areas=tuple(where.gemeenten))
+        found = count_incidents(con, scope=scope, flt=flt)
+        items: list[dict] = []
+        while len(items) < min(found, MAX_ROWS):
+            page = incident_page(con, scope=scope, flt=flt, sort=Sort("pleegdatum", False),
+                                 offset=len(items), limit=min(1000, MAX_ROWS - len(items)),
+                                 columns=",".join(keys))
+            if not page:
+                break
+            items += page
+        list_rows = [[item.get(k) for k in keys] for item in items]
+        note = (f"De eerste {dutch_int(len(items))} van {dutch_int(found)} incidenten."
+                if found > len(items) else "")
+        sections.append(Section("Incidenten", paragraphs=[
+            f"{dutch_int(found)} incidenten, oudste eerst. Kolommen volgens detailniveau "
+            f"{scope.detail} van het afsprakenprofiel."],
+            tables=[Table(f"Incidenten {label}", [COLUMN_BY_KEY[k].title for k in keys],
+                          list_rows, sheet="Incidenten", note=note)]))
+    else:
+        notes.append("Detailniveau 1 (afsprakenprofiel): dit rapport bevat aantallen, geen "
+                     "lijst van incidenten.")
+    return Content(kind="incidentenrapport", title=KINDS["incidentenrapport"][0],
+                   area_code=where.code, area_name=where.name, period_label=label,
+                   reference_date=reference, sections=sections, detail=scope.detail,
+                   notes=notes)
+
+
+def _moment(reference) -> datetime:
+    if isinstance(reference, datetime):
+        return reference.replace(tzinfo=None)
+    return datetime(reference.year, reference.month, reference.day)
+
+
+def operationeel_beeld(con, *, scope, area: str, reference, profile=None) -> Content:
+    """Larger incidents of the 24 hours before ``reference`` (a date means its midnight)."""
+    where = product_area(con, scope=scope, area=area)
+    end = _moment(reference)
+    start = end - timedelta(hours=24)
+    label = f"{start:%d-%m-%Y %H:%M} tot {end:%d-%m-%Y %H:%M}"
+    frame = larger_incidents(con, scope=scope, gemeenten=where.gemeenten, start=start, end=end)
+    rows = []
+    for r in frame.itertuples():
+        kind = " en ".join(k for k, flag in (("high impact", r.high_impact),
+                                             ("inval", r.inval)) if flag)
+        rows.append([f"{int(r.hour):02d}:00–{int(r.hour):02d}:59", r.gemeente, r.soort, kind])
+    summary = []
+    for code in where.gemeenten:
+        part = frame[frame["gm_code"] == code]
+        summary.append([where.names[code], int(part["high_impact"].sum()),
+                        int((part["type_code"] == RAID_TYPE).sum()), len(part)])
+    summary.append(["Totaal", int(frame["high_impact"].sum()),
+                    int((frame["type_code"] == RAID_TYPE).sum()), len(frame)])
+    sections = [Section("Grotere incidenten", paragraphs=[
+        f"{dutch_int(len(frame))} grotere incidenten (high impact of inval) in {where.name} "
+        f"in de 24 uur tot {end:%d-%m-%Y %H:%M}."],
+        tables=[Table("Per gemeente", ["Gemeente", "High impact", "Inval", "Totaal"], summary,
+                      sheet="Per gemeente"),
+                Table("Incidenten (geanonimiseerd)", ["Tijdvak", "Gemeente", "Soort", "Aard"],
+                      rows, sheet="Incidenten")])]
+    notes = ["Geanonimiseerd: alleen soort, gemeente, uur van de dag en aard; geen "
+             "registratienummer, adres, buurt of tekst, op elk detailniveau.",
+             "Bron: politieregistraties (pleegtijd in het tijdvak)."]
+    # Anonymised at gemeente level: detail level 1 suffices to open it.
+    return Content(kind="operationeel_beeld", title=KINDS["operationeel_beeld"][0],
+                   area_code=where.code, area_name=where.name, period_label=label,
+                   reference_date=end.date(), sections=sections, detail=1, notes=notes)

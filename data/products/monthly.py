@@ -1,0 +1,272 @@
+"""Monthly products: the *Maandelijkse stuurgegevens* (VNG-INP model) and the *Tabellenboek*.
+
+Both cover the last complete month before ``reference`` (the data are counted up to, not
+including, that date) for a gemeente, or for a basisteam, district or eenheid (police roles).
+Figures at gemeente level come from the monthly gemeente counts (``data.queries.products``);
+counts per wijk from ``data.queries.areas.incident_counts_by_area``, the map's query, so
+small counts are hidden ("<5") for scopes below detail level 3 exactly as on the map.
+"""
+from __future__ import annotations
+
+from datetime import date
+
+import plotly.graph_objects as go
+
+from data.periods import Period, add_months
+from data.products.model import KINDS, Content, Figure, Section, Table
+from data.queries.areas import incident_counts_by_area
+from data.queries.products import bundle_month_counts, product_area, type_month_counts
+from data.suppression import applies, mark
+
+MONTH_NAMES = ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus",
+               "september", "oktober", "november", "december")
+SHORT_MONTHS = ("jan", "feb", "mrt", "apr", "mei", "jun", "jul", "aug", "sep", "okt", "nov",
+                "dec")
+#: Bundles in the key-figure table of the stuurgegevens and the tables of the tabellenboek.
+BUNDLES = ("alle_misdrijven", "woninginbraak", "hic", "geweld", "vermogen", "fietsdiefstal",
+           "vernieling", "drugs", "ondermijning", "overlast")
+#: Bundles per wijk in the tabellenboek (one column each).
+WIJK_BUNDLES = ("alle_misdrijven", "woninginbraak", "hic", "geweld", "vermogen", "overlast")
+SOURCE_NOTE = ("Bron: politieregistraties (registratiedatum niet later dan de peildatum). "
+               "Cijfers van de laatste maanden zijn voorlopig: late registraties kunnen nog "
+               "volgen.")
+
+
+# -- shared helpers (also used by data.products.incidentlists) ---------------------------------
+
+def month_label(month: date) -> str:
+    return f"{MONTH_NAMES[month.month - 1]} {month.year}"
+
+
+def short_month(month: date) -> str:
+    return f"{SHORT_MONTHS[month.month - 1]} {month.year}"
+
+
+def day_label(day: date) -> str:
+    return f"{day.day} {MONTH_NAMES[day.month - 1]} {day.year}"
+
+
+def change_pct(current, previous):
+    """Change in percent, one decimal; None when there is nothing to compare with."""
+    if current is None or not previous:
+        return None
+    return round((current - previous) * 100.0 / previous, 1)
+
+
+def dutch_int(n: int) -> str:
+    return f"{int(n):,}".replace(",", ".")
+
+
+def change_words(current: int, previous: int) -> str:
+    pct = change_pct(current, previous)
+    if pct is None:
+        return "geen vergelijking mogelijk (vorig jaar nul)"
+    if pct == 0:
+        return "evenveel als een jaar eerder"
+    word = "meer" if pct > 0 else "minder"
+    return f"{str(abs(pct)).replace('.', ',')}% {word} dan een jaar eerder ({dutch_int(previous)})"
+
+
+def report_month(reference: date) -> date:
+    """The last complete month before ``reference``."""
+    return add_months(date(reference.year, reference.month, 1), -1)
+
+
+def suppression_note(scope) -> str | None:
+    if applies(scope, "wijk"):
+        return (f"Aantallen onder gemeenteniveau van 1 tot {scope.threshold} zijn verborgen "
+                f"als '{mark(scope)}' (met aanvullende verberging zodat ze niet terug te "
+                "rekenen zijn).")
+    return None
+
+
+def _figure_json(fig) -> dict:
+    return fig.to_plotly_json()
+
+
+# -- stuurgegevens -----------------------------------------------------------------------------
+
+def stuurgegevens(con, *, scope, area: str, reference: date, profile=None) -> Content:
+    """All registered crime of the month by type, against the same month last year, and the
+    year to date against last year (VNG-INP model)."""
+    where = product_area(con, scope=scope, area=area)
+    month = report_month(reference)
+    previous_month = date(month.year - 1, month.month, 1)
+    bundles = bundle_month_counts(con, scope=scope, gemeenten=where.gemeenten, groups=BUNDLES,
+                                  start=date(month.year - 1, 1, 1), end=add_months(month, 1))
+    m_cur, m_prev = month_label(month), month_label(previous_month)
+    ytd_cur = f"jan t/m {SHORT_MONTHS[month.month - 1]} {month.year}"
+    ytd_prev = f"jan t/m {SHORT_MONTHS[month.month - 1]} {month.year - 1}"
+    header = [m_cur, m_prev, "Verschil (%)", ytd_cur, ytd_prev, "Verschil (%)"]
+
+    def figures_of(frame):
+        this = int(frame.loc[frame["month"] == month, "count"].sum())
+        last = int(frame.loc[frame["month"] == previous_month, "count"].sum())
+        ytd = int(frame.loc[(frame["month"] >= date(month.year, 1, 1))
+                            & (frame["month"] <= month), "count"].sum())
+        ytd_ly = int(frame.loc[(frame["month"] >= date(month.year - 1, 1, 1))
+                               & (frame["month"] <= previous_month), "count"].sum())
+        return [this, last, change_pct(this, last), ytd, ytd_ly, change_pct(ytd, ytd_ly)]
+
+    key_rows, totals = [], None
+    for group in BUNDLES:
+        frame = bundles[bundles["group_code"] == group]
+        if frame.empty:
+            continue
+        values = figures_of(frame)
+        key_rows.append([frame["title"].iloc[0], *values])
+        if group == "alle_misdrijven":
+            totals = values
+    totals = totals or [0, 0, None, 0, 0, None]
+
+    types = type_month_counts(con, scope=scope, gemeenten=where.gemeenten, month=month)
+    type_rows = [[r.code, r.title, int(r.month), int(r.month_ly),
+                  change_pct(int(r.month), int(r.month_ly)), int(r.ytd), int(r.ytd_ly),
+                  change_pct(int(r.ytd), int(r.ytd_ly))]
+                 for r in types.itertuples() if r.month or r.month_ly or r.ytd or r.ytd_ly]
+    sums = [int(types[c].sum()) for c in ("month", "month_ly", "ytd", "ytd_ly")]
+    type_rows.append(["", "Totaal misdrijven", sums[0], sums[1], change_pct(sums[0], sums[1]),
+                      sums[2], sums[3], change_pct(sums[2], sums[3])])
+
+    sentences = [
+        f"In {m_cur} zijn in {where.name} {dutch_int(totals[0])} misdrijven geregistreerd, "
+        f"{change_words(totals[0], totals[1])}.",
+        f"Van januari tot en met {MONTH_NAMES[month.month - 1]} {month.year} zijn het er "
+        f"{dutch_int(totals[3])}, {change_words(totals[3], totals[4])}."]
+
+    alle = bundles[bundles["group_code"] == "alle_misdrijven"]
+    months = list(range(1, 13))
+    this_year = [int(alle.loc[alle["month"] == date(month.year, m, 1), "count"].sum())
+                 if m <= month.month else None for m in months]
+    last_year = [int(alle.loc[alle["month"] == date(month.year - 1, m, 1), "count"].sum())
+                 for m in months]
+    fig = go.Figure([
+        go.Bar(x=list(SHORT_MONTHS), y=last_year, name=str(month.year - 1),
+               marker_color="#9fb7d6"),
+        go.Bar(x=list(SHORT_MONTHS), y=this_year, name=str(month.year), marker_color="#1f4e8c"),
+    ])
+    fig.update_layout(barmode="group", template="plotly_white", height=380,
+                      margin=dict(l=50, r=20, t=30, b=40), legend=dict(orientation="h", y=1.1),
+                      yaxis_title="misdrijven", separators=",.")
+
+    sections = [
+        Section("Kerncijfers", paragraphs=sentences, tables=[Table(
+            f"Kerncijfers {m_cur}", ["Indicator", *header], key_rows, sheet="Kerncijfers",
+            note="Bundels overlappen: een misdrijf kan in meer bundels vallen.")],
+            figures=[Figure(f"Alle misdrijven per maand, {month.year} en {month.year - 1}",
+                            _figure_json(fig))]),
+        Section("Misdrijven naar soort", paragraphs=[
+            "Alle soorten misdrijven (SoortMisdrijf, Politie/CBS) met ten minste één "
+            "registratie in de vergeleken periodes."], tables=[Table(
+                f"Misdrijven naar soort, {m_cur}", ["Code", "Soort", *header], type_rows,
+                sheet="Naar soort")]),
+    ]
+    if len(where.gemeenten) > 1:
+        rows = []
+        for code in where.gemeenten:
+            frame = bundle_month_counts(con, scope=scope, gemeenten=[code],
+                                        groups=("alle_misdrijven",),
+                                        start=date(month.year - 1, 1, 1),
+                                        end=add_months(month, 1))
+            rows.append([code, where.names[code], *figures_of(frame)])
+        sections.append(Section("Per gemeente", tables=[Table(
+            f"Alle misdrijven per gemeente, {m_cur}", ["Code", "Gemeente", *header], rows,
+            sheet="Per gemeente")]))
+    return Content(kind="stuurgegevens", title=KINDS["stuurgegevens"][0], area_code=where.code,
+                   area_name=where.name, period_label=m_cur, reference_date=reference,
+                   sections=sections, detail=scope.detail, notes=[SOURCE_NOTE])
+
+
+# -- tabellenboek ------------------------------------------------------------------------------
+
+def tabellenboek(con, *, scope, area: str, reference: date, profile=None) -> Content:
+    """Monthly tables: crime types per gemeente, the wijken per bundle (small counts hidden
+    below detail level 3) and the last 13 months per bundle."""
+    where = product_area(con, scope=scope, area=area)
+    month = report_month(reference)
+    m_cur = month_label(month)
+    period = Period(month, add_months(month, 1))
+
+    per_gemeente = {code: type_month_counts(con, scope=scope, gemeenten=[code], month=month)
+                    for code in where.gemeenten}
+    first = per_gemeente[where.gemeenten[0]]
+    type_rows = []
+    for i, r in enumerate(first.itertuples()):
+        values = [int(per_gemeente[code]["month"].iloc[i]) for code in where.gemeenten]
+        if any(values):
+            type_rows.append([r.code, r.title, *values]
+                             + ([sum(values)] if len(values) > 1 else []))
+    totals = [int(per_gemeente[code]["month"].sum()) for code in where.gemeenten]
+    type_rows.append(["", "Totaal misdrijven", *totals]
+                     + ([sum(totals)] if len(totals) > 1 else []))
+    names = [where.names[code] for code in where.gemeenten]
+    sections = [Section("Misdrijven naar soort", tables=[Table(
+        f"Misdrijven naar soort en gemeente, {m_cur}",
+        ["Code", "Soort", *names] + (["Totaal"] if len(names) > 1 else []), type_rows,
+        sheet="Soort x gemeente")])]
+
+    hidden = mark(scope)
+    for code in where.gemeenten:
+        columns = {group: incident_counts_by_area(con, scope=scope, level="wijk",
+                                                  period=period, group=group, within=code)
+                   for group in WIJK_BUNDLES}
+        gemeente = {group: incident_counts_by_area(con, scope=scope, level="gemeente",
+                                                   period=period, group=group, within=code)
+                    for group in WIJK_BUNDLES}
+        titles = {g: _bundle_title(con, g) for g in WIJK_BUNDLES}
+        base = columns[WIJK_BUNDLES[0]]
+        rows = []
+        for i, r in enumerate(base.itertuples()):
+            cells = []
+            for group in WIJK_BUNDLES:
+                frame = columns[group]
+                cells.append(hidden if bool(frame["suppressed"].iloc[i])
+                             else int(frame["count"].iloc[i]))
+            rows.append([r.code, r.name or r.code, *cells])
+        rows.append([code, f"Totaal {where.names[code]}",
+                     *[int(gemeente[g]["count"].iloc[0]) if len(gemeente[g]) else 0
+                       for g in WIJK_BUNDLES]])
+        sections.append(Section(f"Wijken in {where.names[code]}", tables=[Table(
+            f"Misdrijven en overlast per wijk, {where.names[code]}, {m_cur}",
+            ["Wijkcode", "Wijk", *[titles[g] for g in WIJK_BUNDLES]], rows,
+            sheet=_sheet(f"Wijken {where.names[code]}"),
+            note=suppression_note(scope) or "")]))
+
+    start = add_months(month, -12)
+    series = bundle_month_counts(con, scope=scope, gemeenten=where.gemeenten, groups=BUNDLES,
+                                 start=start, end=add_months(month, 1))
+    months = sorted(series["month"].unique())
+    month_rows = []
+    for group in BUNDLES:
+        frame = series[series["group_code"] == group]
+        if frame.empty:
+            continue
+        by_month = dict(zip(frame["month"], frame["count"]))
+        month_rows.append([frame["title"].iloc[0], *[int(by_month.get(m, 0)) for m in months]])
+    fig = go.Figure([go.Scatter(x=[short_month(m) for m in months], y=row[1:], name=row[0],
+                                mode="lines+markers")
+                     for row in month_rows if row[0] in ("Alle misdrijven",)])
+    fig.update_layout(template="plotly_white", height=340, margin=dict(l=50, r=20, t=30, b=40),
+                      yaxis_title="misdrijven", separators=",.", showlegend=False)
+    sections.append(Section("Verloop per maand", tables=[Table(
+        f"Registraties per maand naar bundel, {where.name}",
+        ["Bundel", *[short_month(m) for m in months]], month_rows, sheet="Per maand",
+        note="Bundels overlappen: een misdrijf kan in meer bundels vallen.")],
+        figures=[Figure(f"Alle misdrijven per maand, {where.name}", _figure_json(fig))]))
+    notes = [SOURCE_NOTE]
+    if suppression_note(scope):
+        notes.append(suppression_note(scope))
+    return Content(kind="tabellenboek", title=KINDS["tabellenboek"][0], area_code=where.code,
+                   area_name=where.name, period_label=m_cur, reference_date=reference,
+                   sections=sections, detail=scope.detail, notes=notes)
+
+
+def _bundle_title(con, group: str) -> str:
+    from data.catalog import indicator_title
+    return indicator_title(con, group)
+
+
+def _sheet(name: str) -> str:
+    for ch in "[]:*?/\\":
+        name = name.replace(ch, " ")
+    return name[:31]

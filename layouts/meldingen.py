@@ -1,0 +1,97 @@
+"""Meldingen: the bell in the header and the Meldingen page (structure and builders only)."""
+from __future__ import annotations
+
+from datetime import datetime
+
+import dash_bootstrap_components as dbc
+from dash import dcc, html
+
+#: Poll interval of the header badge when no app settings are at hand (validation layout).
+DEFAULT_POLL_MS = 30_000
+
+
+def header_parts(poll_ms: int = DEFAULT_POLL_MS) -> list:
+    """The bell (filled by the badge callback), its timer and the two signal stores."""
+    return [
+        html.Div(id="melding-bell", className="melding-bell me-3"),
+        dcc.Interval(id="melding-interval", interval=max(int(poll_ms), 500)),
+        # the unread ids the badge last showed; changes (and only changes) refresh the list
+        dcc.Store(id="melding-signal"),
+        # bumped when the user acknowledged something; makes the badge recount at once
+        dcc.Store(id="melding-acked"),
+    ]
+
+
+def bell(count: int):
+    """The bell link with the number of unacknowledged meldingen (no number at zero)."""
+    label = f"Meldingen: {count} ongelezen" if count else "Meldingen: geen nieuwe"
+    children = [html.Span("\U0001F514", className="melding-bell-icon", **{"aria-hidden": "true"})]
+    if count:
+        children.append(dbc.Badge(str(count), color="danger", pill=True, id="melding-count",
+                                  className="ms-1"))
+    children.append(html.Span(label, className="visually-hidden"))
+    return dcc.Link(children, href="/meldingen", id="melding-bell-link", title=label,
+                    className="text-light text-decoration-none")
+
+
+def page():
+    return html.Div([
+        html.Div([
+            html.H1("Meldingen", className="h3 mb-0 me-auto"),
+            dbc.Button("Alles gezien", id="meldingen-alles-gezien", color="secondary",
+                       size="sm", outline=True),
+        ], className="d-flex align-items-center mb-2"),
+        html.P("High impact-incidenten en invallen in uw gemeente(n), nieuwste eerst. Nieuwe "
+               "meldingen verschijnen vanzelf.", className="text-muted small"),
+        html.Div(id="meldingen-lijst", className="meldingen-lijst"),
+    ], className="meldingen-page")
+
+
+def _when(text: str | None) -> str:
+    if not text:
+        return "-"
+    try:
+        return datetime.fromisoformat(text).strftime("%d-%m-%Y %H:%M")
+    except ValueError:
+        return text
+
+
+def melding_list(items: list[dict]):
+    """One card per melding; acknowledged ones stay, greyed, without a button."""
+    if not items:
+        return html.P("Geen meldingen.", className="text-muted meldingen-leeg")
+    return html.Div([_card(item) for item in items])
+
+
+def _card(item: dict):
+    seen = item["acknowledged"]
+    kind_color = "danger" if item["kind"] == "inval" else "warning"
+    facts = [("Pleegdatum", _when(item["occurred_at"])),
+             ("Geregistreerd", _when(item["registered_at"]))]
+    if "incident_id" in item:
+        facts.append(("Registratienummer", item["incident_id"]))
+    if "wijk" in item:
+        facts.append(("Wijk / buurt", f"{item.get('wijk') or '-'} / {item.get('buurt') or '-'}"))
+    if "street" in item:
+        address = " ".join(p for p in (item.get("street"), item.get("house_number")) if p)
+        facts.append(("Adres", address or "-"))
+        if item.get("mo"):
+            facts.append(("Modus operandi", item["mo"]))
+        if item.get("summary"):
+            facts.append(("Samenvatting", item["summary"]))
+    button = (html.Span("Gezien", className="text-muted small") if seen else
+              dbc.Button("Gezien", id={"type": "melding-gezien", "id": item["id"]},
+                         size="sm", color="primary", className="melding-gezien-knop"))
+    return html.Div(html.Div([
+        html.Div([
+            dbc.Badge(item["kind_title"], color=kind_color, className="me-2 melding-soort"),
+            html.Strong(f"{item['type_title']} in {item['gemeente']}", className="me-auto"),
+            button,
+        ], className="d-flex align-items-center mb-1"),
+        html.Dl([part for label, value in facts
+                 for part in (html.Dt(label, className="col-sm-3"),
+                              html.Dd(value, className="col-sm-9 mb-0"))],
+                className="row small mb-0"),
+    ], className="card-body py-2"), className="card mb-2 melding"
+        + (" melding-gezien opacity-50" if seen else ""),
+        id=f"melding-{item['id']}", **{"data-gm": item["gm_code"]})

@@ -1,0 +1,496 @@
+"""The data-delivery API (/api/v1/) against a real gunicorn server on the demo database: the
+OpenAPI description and every response against it, tokens, scopes, detail levels, errors, the
+protocol log and the rate limit. Expected numbers come from DuckDB directly."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+from datetime import date
+
+import duckdb
+import pytest
+import requests
+from openapi_schema_validator import OAS31Validator
+from openapi_spec_validator import validate as validate_spec
+
+from data.accounts import set_profile
+from data.state import StateDB
+from data.tokens import create_token, revoke_token
+
+from .conftest import ROOT, LiveServer, http_login
+
+OWN, OTHER = "GMD001", "GMD002"  # burgemeester's gemeente, burgemeester2's gemeente
+LIMIT = 40  # requests per token per minute on this module's server
+
+
+@pytest.fixture(scope="module")
+def api(demo_db, tmp_path_factory):
+    """A server of its own: its own state database (tokens, profiles, log) and a small rate
+    limit. burgemeester2's gemeente gets detail level 2; burgemeester keeps the default 1."""
+    path = tmp_path_factory.mktemp("api") / "appstate.sqlite"
+    server = LiveServer(demo_db, env={"DASHBOARD_STATE_DB": str(path),
+                                      "DASHBOARD_API_RATE_LIMIT": f"{LIMIT} per minute"})
+    server.state = StateDB(path)
+    server.state_path = path
+    set_profile(server.state, OTHER, by="test", detail=2)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def spec(api):
+    response = requests.get(api.url + "/api/v1/openapi.json")
+    assert response.status_code == 200
+    return response.json()
+
+
+@pytest.fixture(scope="module")
+def duck(demo_db):
+    con = duckdb.connect(str(demo_db), read_only=True)
+    yield con
+    con.close()
+
+
+def token(api, user: str) -> str:
+    return create_token(api.state, user, label="test", by="test")[1]
+
+
+def call(api, path: str, tok: str | None = None, **params) -> requests.Response:
+    headers = {"Authorization": f"Bearer {tok}"} if tok else {}
+    return requests.get(f"{api.url}/api/v1/{path}", params=params, headers=headers, timeout=60)
+
+
+def last_log_id(api) -> int:
+    return api.state.query("SELECT coalesce(max(id), 0) FROM protocol_log")[0][0]
+
+
+def log_since(api, ident: int) -> list[dict]:
+    return [dict(r) for r in api.state.query("SELECT * FROM protocol_log WHERE id > ? ORDER BY id",
+                                             (ident,))]
+
+
+def response_schema(spec: dict, path: str, status: int) -> dict:
+    response = spec["paths"][f"/api/v1/{path}"]["get"]["responses"][str(status)]
+    if "$ref" in response:
+        response = spec["components"]["responses"][response["$ref"].rsplit("/", 1)[1]]
+    return response["content"]["application/json"]["schema"]
+
+
+def check(spec: dict, path: str, response: requests.Response) -> None:
+    """The response validates against its schema in the description (JSON bodies)."""
+    assert response.headers["Content-Type"].startswith("application/json"), response.text[:200]
+    schema = {**response_schema(spec, path, response.status_code),
+              "components": spec["components"]}
+    OAS31Validator(schema).validate(response.json())
+
+
+def csv_rows(text: str) -> list[list[str]]:
+    assert text.startswith("\ufeff# Veiligheidsbeeld export") or \
+        text.startswith('\ufeff"# Veiligheidsbeeld export')
+    sep = ";" if text.splitlines()[1].count(";") else ","
+    return list(csv.reader(io.StringIO(text[1:]), delimiter=sep))[1:]
+
+
+# -- the description --------------------------------------------------------------------------
+
+def test_openapi_is_public_and_valid(api, spec):
+    from dashboard.api import OPENAPI
+
+    validate_spec(spec)
+    assert spec == json.loads(json.dumps(OPENAPI))
+    assert set(spec["paths"]) == {"/api/v1/counts", "/api/v1/incidents", "/api/v1/openapi.json"}
+    for path in ("counts", "incidents"):
+        responses = spec["paths"][f"/api/v1/{path}"]["get"]["responses"]
+        assert {"200", "400", "401", "403", "429"} <= set(responses)
+
+
+def test_every_successful_response_validates(api, spec):
+    analist, mayor, mayor2 = token(api, "analist"), token(api, "burgemeester"), \
+        token(api, "burgemeester2")
+    years = [str(date.today().year - 1), str(date.today().year - 2)]  # complete demo years
+    seen_suppressed = False
+    for level in ("gemeente", "wijk", "buurt", "pc4", "pc6"):
+        for tok, params in ((analist, {}), (mayor, {"measure": "per_1000"}),
+                            (mayor, {"measure": "change", "period": years[0]})):
+            response = call(api, "counts", tok, level=level, **params)
+            assert response.status_code == 200, response.text
+            check(spec, "counts", response)
+            rows = response.json()["rows"]
+            assert rows
+            for row in rows:
+                if row["suppressed"]:
+                    seen_suppressed = True
+                    assert row["count"] is None and row["value"] is None
+                    assert row["per_1000"] is None and row["change"] is None
+    assert seen_suppressed, "a detail-1 mayor sees at least one hidden buurt or PC6 count"
+    for params in ({"area": OWN, "level": "buurt", "type": "woninginbraak"},
+                   {"level": "gemeente", "period": years[1], "measure": "change"}):
+        response = call(api, "counts", analist, **params)
+        assert response.status_code == 200, response.text
+        check(spec, "counts", response)
+    for tok, params in ((analist, {}),
+                        (analist, {"type": "woninginbraak", "from": "2025-03-15",
+                                   "to": "2025-09-10", "sort": "pleegdatum", "limit": 7,
+                                   "offset": 3}),
+                        (analist, {"q": "deur", "area": "WKD00101", "high_impact": "ja"}),
+                        (analist, {"columns": "id,pleegdatum,straat,samenvatting",
+                                   "attempt": "nee"}),
+                        (mayor2, {}),
+                        (mayor2, {"columns": "id,soort,buurt", "sort": "-soort"})):
+        response = call(api, "incidents", tok, **params)
+        assert response.status_code == 200, response.text
+        check(spec, "incidents", response)
+        body = response.json()
+        assert len(body["rows"]) == min(body["limit"], max(0, body["total"] - body["offset"]))
+        assert all(set(row) == set(body["columns"]) for row in body["rows"])
+    # CSV answers: text/csv with BOM and provenance line.
+    for path, params in (("counts", {"level": "wijk", "format": "csv"}),
+                         ("incidents", {"format": "csv", "area": "WKD00101", "sep": ","})):
+        response = call(api, path, analist, **params)
+        assert response.status_code == 200
+        assert response.headers["Content-Type"].startswith("text/csv")
+        assert csv_rows(response.content.decode("utf-8"))
+
+
+def test_suppressed_counts_in_csv_carry_the_mark(api):
+    mayor = token(api, "burgemeester")
+    data = call(api, "counts", mayor, level="pc6").json()
+    hidden = {r["code"] for r in data["rows"] if r["suppressed"]}
+    assert hidden and data["suppression_mark"] == "<5"
+    text = call(api, "counts", mayor, level="pc6", format="csv").content.decode("utf-8")
+    rows = csv_rows(text)
+    header, body = rows[0], rows[1:]
+    count = header.index("count")
+    by_code = {r[0]: r for r in body}
+    assert set(by_code) == {r["code"] for r in data["rows"]}
+    for code in hidden:
+        assert by_code[code][count] == "<5"
+    # Never a number where the JSON has none: the hidden values are not in the file.
+    derived = [header.index(k) for k in ("count", "change", "change_pct", "per_1000", "value",
+                                         "rank")]
+    for code in hidden:
+        assert [by_code[code][i] for i in derived] == ["<5", "", "", "", "", ""]
+
+
+# -- scope ------------------------------------------------------------------------------------
+
+def test_gemeente_token_is_refused_another_gemeentes_areas(api, spec, duck):
+    mayor, mayor2 = token(api, "burgemeester"), token(api, "burgemeester2")
+    other_wijk = duck.execute("SELECT min(code) FROM areas WHERE level='wijk' AND gm_code=?",
+                              [OTHER]).fetchall()[0][0]
+    own_wijk = duck.execute("SELECT min(code) FROM areas WHERE level='wijk' AND gm_code=?",
+                            [OWN]).fetchall()[0][0]
+    refused = [(mayor, "counts", {"area": OTHER}), (mayor, "counts", {"area": OTHER, "level": "buurt"}),
+               (mayor, "counts", {"area": other_wijk, "level": "buurt"}),
+               (mayor, "incidents", {"area": OTHER}),
+               (mayor2, "incidents", {"area": OWN}), (mayor2, "incidents", {"area": own_wijk}),
+               (mayor2, "incidents", {"area": f"{OTHER},{OWN}", "format": "csv"}),
+               (mayor2, "counts", {"area": OWN, "level": "pc6", "format": "csv"})]
+    for tok, path, params in refused:
+        response = call(api, path, tok, **params)
+        assert response.status_code == 403, (path, params, response.text)
+        check(spec, path, response)
+        assert response.json()["error"] == "U heeft geen toegang tot deze gegevens."
+
+
+def test_unfiltered_results_hold_only_the_own_gemeente(api, duck):
+    mayor, mayor2 = token(api, "burgemeester"), token(api, "burgemeester2")
+    gemeente_of = dict(duck.execute("SELECT code, gm_code FROM areas").fetchall())
+    for level in ("gemeente", "wijk", "buurt", "pc4", "pc6"):
+        rows = call(api, "counts", mayor, level=level).json()["rows"]
+        codes = {r["code"] for r in rows}
+        expected = {c for c, in duck.execute(
+            "SELECT code FROM areas WHERE level = ? AND gm_code = ?", [level, OWN]).fetchall()}
+        assert codes == expected, level
+        assert {gemeente_of[c] for c in codes} == {OWN}
+    name = duck.execute("SELECT name FROM areas WHERE code = ?", [OTHER]).fetchall()[0][0]
+    body = call(api, "incidents", mayor2, limit=1000).json()
+    assert body["rows"] and {r["gemeente"] for r in body["rows"]} == {name}
+    text = call(api, "incidents", mayor2, format="csv", columns="id,gemeente").content.decode()
+    ids = {r[0] for r in csv_rows(text)[1:]}
+    assert {r[1] for r in csv_rows(text)[1:]} == {name}
+    own = {i for i, in duck.execute("SELECT id FROM incidents WHERE gm_code = ?", [OTHER]).fetchall()}
+    assert ids == own
+
+
+def test_detail_levels(api, spec):
+    mayor, mayor2, beheerder = (token(api, "burgemeester"), token(api, "burgemeester2"),
+                                token(api, "beheerder"))
+    # Detail 1: counts yes, incident rows never (JSON or CSV).
+    assert call(api, "counts", mayor).status_code == 200
+    for params in ({}, {"format": "csv"}, {"columns": "id"}):
+        assert call(api, "incidents", mayor, **params).status_code == 403
+    # Detail 2: rows without address, names or free text — asked or probed.
+    for params in ({"columns": "id,straat"}, {"columns": "samenvatting"}, {"q": "deur"},
+                   {"sort": "straat"}, {"columns": "pc6", "format": "csv"}):
+        response = call(api, "incidents", mayor2, **params)
+        assert response.status_code == 403, params
+        check(spec, "incidents", response)
+    body = call(api, "incidents", mayor2, limit=1).json()
+    assert "straat" not in body["columns"] and "samenvatting" not in body["columns"]
+    # The beheerder sees no police data at all.
+    assert call(api, "counts", beheerder).status_code == 403
+    assert call(api, "incidents", beheerder).status_code == 403
+
+
+# -- errors and authentication ----------------------------------------------------------------
+
+@pytest.mark.parametrize("path,params", [
+    ("counts", {"level": "land"}), ("counts", {"measure": "gemiddeld"}),
+    ("counts", {"period": "1999"}), ("counts", {"period": "vorig-jaar"}),
+    ("counts", {"format": "xml"}), ("counts", {"type": "geen-bundel"}),
+    ("counts", {"area": "WKD00101"}), ("counts", {"sep": "|", "format": "csv"}),
+    ("incidents", {"from": "2025-02-30"}), ("incidents", {"from": "gisteren"}),
+    ("incidents", {"from": "2025-06-01", "to": "2025-01-01"}), ("incidents", {"limit": "5000"}),
+    ("incidents", {"limit": "0"}), ("incidents", {"offset": "-1"}), ("incidents", {"offset": "x"}),
+    ("incidents", {"sort": "kleur"}), ("incidents", {"columns": "schoenmaat"}),
+    ("incidents", {"attempt": "misschien"}), ("incidents", {"type": "geen-soort"}),
+    ("incidents", {"area": "XX999"}), ("incidents", {"q": "x" * 201}),
+])
+def test_bad_parameters_get_400_with_a_json_error(api, spec, path, params):
+    response = call(api, path, token(api, "analist"), **params)
+    assert response.status_code == 400, response.text
+    check(spec, path, response)
+    body = response.json()
+    assert body["status"] == 400 and len(body["error"]) > 10
+
+
+def test_missing_revoked_or_cookie_authentication_gets_401(api, spec):
+    record, tok = create_token(api.state, "analist", by="test")
+    assert call(api, "counts", tok).status_code == 200
+    session = http_login(api, "analist")  # a valid session cookie ...
+    assert session.get(api.url + "/_dash-layout").status_code == 200
+    attempts = [
+        requests.get(api.url + "/api/v1/counts"),
+        session.get(api.url + "/api/v1/counts"),  # ... does not authenticate API calls
+        session.get(api.url + "/api/v1/incidents", params={"format": "csv"}),
+        requests.get(api.url + "/api/v1/counts", headers={"Authorization": "Bearer vb_nope"}),
+        requests.get(api.url + "/api/v1/counts", headers={"Authorization": f"Basic {tok}"}),
+        requests.get(api.url + "/api/v1/counts", headers={"Authorization": tok}),
+    ]
+    revoked = revoke_token(api.state, record.id, by="test")  # the token that just worked
+    assert not revoked.active
+    attempts.append(call(api, "counts", tok))
+    attempts.append(call(api, "incidents", tok))
+    for response in attempts:
+        assert response.status_code == 401, response.request.url
+        assert response.headers["WWW-Authenticate"].startswith("Bearer")
+        check(spec, response.request.path_url.split("?")[0].rsplit("/", 1)[1], response)
+
+
+def test_removed_user_token_gets_401(api):
+    from data.accounts import add_user, remove_user
+
+    add_user(api.state, "tijdelijk", "analist", "een-lang-wachtwoord", eenheden=("REDL",))
+    tok = token(api, "tijdelijk")
+    assert call(api, "counts", tok).status_code == 200
+    remove_user(api.state, "tijdelijk")
+    assert call(api, "counts", tok).status_code == 401
+
+
+def test_unknown_api_path_is_a_json_404(api):
+    response = call(api, "nergens", token(api, "analist"))
+    assert response.status_code == 404 and response.json()["status"] == 404
+
+
+# -- the protocol log -------------------------------------------------------------------------
+
+def test_every_call_writes_exactly_one_protocol_row(api):
+    analist, mayor = token(api, "analist"), token(api, "burgemeester")
+    cases = [
+        (analist, "counts", {}, "ok", "analist"),
+        (analist, "counts", {"format": "csv", "level": "buurt"}, "ok", "analist"),
+        (analist, "incidents", {"limit": 5}, "ok", "analist"),
+        (analist, "incidents", {"format": "csv", "area": "WKD00101"}, "ok", "analist"),
+        (analist, "counts", {"level": "land"}, "refused", "analist"),
+        (mayor, "counts", {"area": OTHER}, "refused", "burgemeester"),
+        (mayor, "incidents", {}, "refused", "burgemeester"),
+        (None, "counts", {}, "refused", None),
+        ("vb_onbekend", "incidents", {}, "refused", None),
+    ]
+    for tok, path, params, outcome, user in cases:
+        before = last_log_id(api)
+        response = call(api, path, tok, **params)
+        response.content  # a streamed CSV is read to its end
+        rows = log_since(api, before)
+        assert len(rows) == 1, (path, params, rows)
+        row = rows[0]
+        assert (row["view"], row["outcome"], row["user"]) == (f"api/{path}", outcome, user)
+        if outcome == "ok":
+            assert row["rows"] >= 1
+            assert row["client"] == "127.0.0.1"
+    # The description carries no data and is not a data call.
+    before = last_log_id(api)
+    call(api, "openapi.json")
+    assert log_since(api, before) == []
+
+
+def test_ok_rows_count_and_filters_are_logged(api, duck):
+    analist = token(api, "analist")
+    before = last_log_id(api)
+    body = call(api, "incidents", analist, type="woninginbraak", limit=3).json()
+    row = log_since(api, before)[0]
+    assert row["rows"] == len(body["rows"]) == 3
+    filters = json.loads(row["filters"])
+    assert filters["filter"] == {"types": ["woninginbraak"]} and filters["limit"] == 3
+    assert json.loads(row["scope"]) == sorted(
+        c for c, in duck.execute("SELECT code FROM areas WHERE level='gemeente'").fetchall())
+
+
+# -- numbers against DuckDB -------------------------------------------------------------------
+
+def _types(duck, code: str) -> list[str]:
+    members = [t for t, in duck.execute(
+        "SELECT type_code FROM type_groups WHERE group_code = ?", [code]).fetchall()]
+    return members or [code]
+
+
+def _direct(duck, *, gemeenten, types=None, start=None, end=None, attempt=None,
+            high_impact=None, wijk=None, select="count(*)", order=""):
+    where, params = ["gm_code IN (SELECT unnest(?::VARCHAR[]))"], [list(gemeenten)]
+    for cond, value in (("type_code IN (SELECT unnest(?::VARCHAR[]))", types),
+                        ("occurred_date >= ?", start), ("occurred_date <= ?", end),
+                        ("attempt = ?", attempt), ("high_impact = ?", high_impact),
+                        ("wk_code = ?", wijk)):
+        if value is not None:
+            where.append(cond)
+            params.append(value)
+    return duck.execute(f"SELECT {select} FROM incidents WHERE {' AND '.join(where)} {order}",
+                        params).fetchall()
+
+
+def test_json_totals_equal_a_direct_count(api, duck):
+    analist, mayor2 = token(api, "analist"), token(api, "burgemeester2")
+    every = [c for c, in duck.execute("SELECT code FROM areas WHERE level='gemeente'").fetchall()]
+    cases = [
+        (analist, every, {}, {}),
+        (analist, every, {"type": "woninginbraak", "from": "2024-02-10", "to": "2025-07-19"},
+         {"types": _types(duck, "woninginbraak"), "start": date(2024, 2, 10),
+          "end": date(2025, 7, 19)}),
+        (analist, every, {"type": "1.1.1", "attempt": "ja"},
+         {"types": ["1.1.1"], "attempt": True}),
+        (analist, every, {"high_impact": "nee", "from": "2026-01-01"},
+         {"high_impact": False, "start": date(2026, 1, 1)}),
+        (analist, every, {"area": "WKD00101", "to": "2025-12-31"},
+         {"wijk": "WKD00101", "end": date(2025, 12, 31)}),
+        (mayor2, [OTHER], {}, {}),
+        (mayor2, [OTHER], {"type": "geweld", "from": "2025-05-05", "to": "2025-05-20"},
+         {"types": _types(duck, "geweld"), "start": date(2025, 5, 5), "end": date(2025, 5, 20)}),
+    ]
+    for tok, gemeenten, params, direct in cases:
+        body = call(api, "incidents", tok, limit=1, **params).json()
+        expected = _direct(duck, gemeenten=gemeenten, **direct)[0][0]
+        assert expected > 0, params
+        assert body["total"] == expected, params
+
+
+def test_csv_rows_equal_a_direct_query(api, duck):
+    mayor2 = token(api, "burgemeester2")
+    params = {"type": "woninginbraak", "from": "2024-03-15", "to": "2025-10-02"}
+    text = call(api, "incidents", mayor2, format="csv", **params).content.decode("utf-8")
+    rows = csv_rows(text)
+    assert rows[0][0] == "Registratienummer" and "Straat" not in rows[0]
+    expected = [i for i, in _direct(duck, gemeenten=[OTHER], types=_types(duck, "woninginbraak"),
+                                    start=date(2024, 3, 15), end=date(2025, 10, 2), select="id",
+                                    order="ORDER BY occurred_at DESC, id DESC")]
+    assert len(expected) > 20
+    assert [r[0] for r in rows[1:]] == expected
+    # The same set sorted the other way, comma-separated.
+    text = call(api, "incidents", mayor2, format="csv", sep=",", sort="pleegdatum",
+                columns="id", **params).content.decode("utf-8")
+    assert [r[0] for r in csv_rows(text)[1:]] == expected[::-1]
+
+
+# -- tokens on the command line and the rate limit --------------------------------------------
+
+def test_tokens_on_the_command_line(api, demo_db):
+    env = {**os.environ, "DASHBOARD_STATE_DB": str(api.state_path)}
+
+    def cli(*args, check=True):
+        return subprocess.run([sys.executable, "-m", "dashboard", "--db", str(demo_db),
+                               "tokens", *args], cwd=ROOT, env=env, capture_output=True,
+                              text=True, timeout=60, check=check)
+
+    created = json.loads(cli("create", "--user", "adviseur", "--label", "GIS", "--json").stdout)
+    assert created["token"].startswith("vb_") and created["user"] == "adviseur"
+    assert call(api, "counts", created["token"]).status_code == 200
+    listing = cli("list").stdout
+    line = next(l for l in listing.splitlines() if l.startswith(f"{created['id']}\t"))
+    assert "adviseur" in line and "GIS" in line and "active" in line
+    assert created["token"] not in listing
+    stored = api.state.query("SELECT token_hash FROM api_tokens WHERE id = ?", (created["id"],))
+    assert created["token"] not in stored[0][0]
+    assert "revoked" in cli("revoke", str(created["id"])).stdout
+    assert call(api, "counts", created["token"]).status_code == 401
+    assert "revoked" in next(l for l in cli("list").stdout.splitlines()
+                             if l.startswith(f"{created['id']}\t"))
+    assert cli("create", "--user", "niemand", check=False).returncode == 1
+    assert cli("revoke", "999999", check=False).returncode == 1
+    views = [r["view"] for r in log_since(api, 0) if r["view"] == "beheer/api-token"]
+    assert len(views) >= 2
+
+
+def test_rate_limit_gives_429_in_the_json_error_format(api, spec):
+    mayor, other = token(api, "burgemeester"), token(api, "burgemeester")
+    statuses = [call(api, "incidents", mayor).status_code for _ in range(LIMIT)]
+    assert set(statuses) == {403}  # refused calls count too
+    before = last_log_id(api)
+    response = call(api, "counts", mayor)
+    assert response.status_code == 200  # limits are per endpoint ...
+    response = call(api, "incidents", mayor)
+    assert response.status_code == 429
+    check(spec, "incidents", response)
+    assert response.json()["status"] == 429 and "Retry-After" in response.headers
+    rows = log_since(api, before)
+    assert [(r["view"], r["outcome"]) for r in rows] == [("api/counts", "ok"),
+                                                         ("api/incidents", "refused")]
+    assert rows[-1]["detail"].startswith("429")
+    assert call(api, "incidents", other).status_code == 403  # ... and per token
+
+
+# -- the beheerder page -----------------------------------------------------------------------
+
+def _token_callback(session, server, *, trigger: str | None, user=None, label=None,
+                    revoke=None) -> requests.Response:
+    """The /beheer token callback as the browser sends it."""
+    spec = next(s for s in session.get(server.url + "/_dash-dependencies").json()
+                if s["output"].startswith("..token-message.children"))
+    outputs = [{"id": part.rsplit(".", 1)[0], "property": part.rsplit(".", 1)[1]}
+               for part in spec["output"].strip(".").split("...")]
+    values = {"token-create.n_clicks": 1 if trigger == "token-create" else None,
+              "token-revoke.n_clicks": 1 if trigger == "token-revoke" else None,
+              "token-list.id": "token-list", "token-user.value": user,
+              "token-label.value": label, "token-revoke-id.value": revoke}
+
+    def entries(deps):
+        return [{"id": d["id"], "property": d["property"],
+                 "value": values[f"{d['id']}.{d['property']}"]} for d in deps]
+    return session.post(server.url + "/_dash-update-component", json={
+        "output": spec["output"], "outputs": outputs, "inputs": entries(spec["inputs"]),
+        "state": entries(spec["state"]), "changedPropIds": [f"{trigger}.n_clicks"] if trigger else []})
+
+
+def test_beheerder_creates_and_revokes_tokens_on_the_admin_page(api):
+    import re
+
+    count = "SELECT count(*) FROM api_tokens"
+    mayor = http_login(api, "burgemeester")
+    before = api.state.query(count)[0][0]
+    refused = _token_callback(mayor, api, trigger="token-create", user="burgemeester")
+    assert "vb_" not in refused.text and "geen toegang" in refused.text.lower()
+    assert api.state.query(count)[0][0] == before
+    session = http_login(api, "beheerder")
+    response = _token_callback(session, api, trigger="token-create", user="analist",
+                               label="GIS")
+    assert response.status_code == 200
+    text = re.search(r"vb_[A-Za-z0-9_-]{40,}", response.text).group(0)
+    assert call(api, "counts", text).status_code == 200
+    ident = api.state.query("SELECT max(id) FROM api_tokens")[0][0]
+    listing = _token_callback(session, api, trigger=None)
+    assert text not in listing.text and "GIS" in listing.text  # shown once, never again
+    _token_callback(session, api, trigger="token-revoke", revoke=ident)
+    assert call(api, "counts", text).status_code == 401

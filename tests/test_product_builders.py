@@ -1,0 +1,382 @@
+"""Content builders of the comparison products and the gebiedsscan (data/products/comparisons.py,
+data/products/gebiedsscan.py) on the real demo database: every number against direct DuckDB
+SQL on the incidents table (not through the query layer), the generated sentences, the
+suppression mark for a mayor, nothing of another gemeente in a mayor's product, and
+OutOfScope outside the scope."""
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from datetime import date
+
+import duckdb
+import pytest
+
+from data.products import build
+from data.scope import OutOfScope, Scope
+
+MAYOR = Scope(frozenset({"GMD001"}), 1, 5, "Havenstad")
+UNIT = Scope(frozenset({"GMD001", "GMD002", "GMD003", "GMD004"}), 3, 5, "Eenheid")
+KINDS = ("perioderapportage", "jaarverslag", "halfjaarcijfers", "jaarafsluiting", "gebiedsscan")
+MONTHS = ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus",
+          "september", "oktober", "november", "december")
+
+
+@pytest.fixture(scope="module")
+def con(demo_db):
+    connection = duckdb.connect(str(demo_db), read_only=True)
+    yield connection
+    connection.close()
+
+
+# -- independent SQL and date arithmetic --------------------------------------------------------
+
+def _month(year: int, month: int) -> date:
+    """date(year, month, 1) for any month number (0 and below roll back a year, 13 on)."""
+    index = year * 12 + month - 1
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def _latest(con) -> date:
+    """The newest month with data (usually still incomplete): the first month not reported."""
+    return con.execute("SELECT date_trunc('month', max(occurred_date))::DATE FROM incidents"
+                       ).fetchall()[0][0]
+
+
+def _period(con, kind: str) -> tuple[date, date, date]:
+    """(reference, start, end) of each product for the newest reference date in the data."""
+    latest = _latest(con)
+    if kind == "perioderapportage":
+        end = max(d for d in (date(latest.year, 1, 1), date(latest.year, 5, 1),
+                              date(latest.year, 9, 1)) if d <= latest)
+        return end, date(_month(end.year, end.month - 1).year, 1, 1), end
+    if kind in ("jaarverslag", "jaarafsluiting"):
+        end = date(latest.year, 1, 1)
+        return end, date(end.year - 1, 1, 1), end
+    if kind == "halfjaarcijfers":
+        end = date(latest.year, 7, 1) if latest.month >= 7 else date(latest.year, 1, 1)
+        return end, _month(end.year, end.month - 6), end
+    return latest, _month(latest.year, latest.month - 12), latest  # gebiedsscan: last 12 months
+
+
+def _count(con, gemeenten, types, start, end, column="gm_code") -> int:
+    return con.execute(
+        f"SELECT count(*) FROM incidents WHERE {column} IN (SELECT unnest(?::VARCHAR[]))"
+        " AND type_code IN (SELECT unnest(?::VARCHAR[]))"
+        " AND occurred_date >= ? AND occurred_date < ?",
+        [list(gemeenten), list(types), start, end]).fetchall()[0][0]
+
+
+def _types(con, title: str) -> list[str]:
+    """The type codes behind an indicator title (a bundle's or a single type's)."""
+    rows = con.execute("SELECT type_code FROM type_groups WHERE group_title = ?",
+                       [title]).fetchall()
+    if not rows:
+        rows = con.execute("SELECT code FROM crime_types WHERE title = ?", [title]).fetchall()
+    assert rows, title
+    return [r[0] for r in rows]
+
+
+def _z(a, b):
+    return None if a + b == 0 else (a - b) / math.sqrt(a + b)
+
+
+def _build(con, kind, scope=MAYOR, area="GMD001"):
+    reference, _, _ = _period(con, kind)
+    return build(con, scope=scope, kind=kind, area=area, reference=reference)
+
+
+def _table(content, title_start: str):
+    for section in content.sections:
+        for table in section.tables:
+            if table.title.startswith(title_start):
+                return table
+    raise AssertionError(f"no table {title_start!r} in {[s.title for s in content.sections]}")
+
+
+def _paragraphs(content) -> list[str]:
+    return [p for s in content.sections for p in s.paragraphs]
+
+
+def _dutch(n: int) -> str:
+    return f"{n:,}".replace(",", ".")
+
+
+# -- the comparison products ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("kind", ["perioderapportage", "jaarverslag", "halfjaarcijfers",
+                                  "jaarafsluiting"])
+def test_indicator_table_equals_direct_counts(con, kind):
+    content = _build(con, kind)
+    _, start, end = _period(con, kind)
+    assert content.reference_date == end and content.area_code == "GMD001"
+    last = _month(end.year, end.month - 1)
+    assert content.period_label == \
+        f"{MONTHS[start.month - 1]} t/m {MONTHS[last.month - 1]} {last.year}"
+    table = _table(content, "Geregistreerde aantallen")
+    titles = [row[0] for row in table.rows]
+    assert {"Alle misdrijven", "Woninginbraak", "High Impact Crime", "Geweld"} <= set(titles)
+    for title, current, previous, difference, pct, significance in table.rows:
+        types = _types(con, title)
+        assert current == _count(con, ["GMD001"], types, start, end), title
+        before = _count(con, ["GMD001"], types, date(start.year - 1, start.month, 1),
+                        date(end.year - 1, end.month, 1))
+        assert previous == before, title
+        assert difference == current - previous
+        if previous:
+            assert pct == pytest.approx(round((current - previous) / previous * 100, 1))
+        z = _z(current, previous)
+        assert significance == ("geen vergelijking mogelijk" if z is None else
+                                "significant" if abs(z) >= 1.96 else "binnen normale schommeling")
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_woninginbraak_sentence(con, kind):
+    content = _build(con, kind)
+    _, start, end = _period(con, kind)
+    current = _count(con, ["GMD001"], ["1.1.1"], start, end)
+    previous = _count(con, ["GMD001"], ["1.1.1"], date(start.year - 1, start.month, 1),
+                      date(end.year - 1, end.month, 1))
+    sentences = [p for p in _paragraphs(content) if p.startswith("Woninginbraak: ")]
+    assert sentences, _paragraphs(content)
+    text = sentences[0]
+    assert text.startswith(f"Woninginbraak: {_dutch(current)}, ")
+    if current != previous:
+        assert (" meer dan " if current > previous else " minder dan ") in text
+        pct = abs(current - previous) / previous * 100
+        assert f" {round(pct)}% " in text or round(pct) == 0
+    z = _z(current, previous)
+    assert text.endswith("(significant)." if abs(z) >= 1.96 else
+                         "(binnen normale schommeling).")
+
+
+def test_sentences_say_significant_only_when_significant(con):
+    content = _build(con, "jaarverslag")
+    _, start, end = _period(con, "jaarverslag")
+    table = _table(content, "Geregistreerde aantallen")
+    by_title = {row[0]: row for row in table.rows}
+    for text in _paragraphs(content):
+        title = text.split(":")[0]
+        if title in by_title:
+            row = by_title[title]
+            assert text.endswith(f"({row[5]}).")
+            assert (" meer " in text) == (row[1] > row[2])
+            assert (" minder " in text) == (row[1] < row[2])
+
+
+def test_jaarverslag_types_and_five_years(con):
+    content = _build(con, "jaarverslag")
+    _, start, end = _period(con, "jaarverslag")
+    table = _table(content, "Alle soorten misdrijven")
+    codes = [r[0] for r in con.execute(
+        "SELECT code FROM crime_types WHERE kind = 'misdrijf' ORDER BY sort_key").fetchall()]
+    assert [row[0] for row in table.rows] == codes
+    for code, _title, current, previous, *_ in table.rows:
+        assert current == _count(con, ["GMD001"], [code], start, end), code
+        assert previous == _count(con, ["GMD001"], [code], date(start.year - 1, 1, 1),
+                                  date(end.year - 1, 1, 1)), code
+    overview = _table(content, "Vijfjaarsoverzicht")
+    first = con.execute("SELECT min(occurred_date) FROM incidents WHERE gm_code = 'GMD001'"
+                        ).fetchall()[0][0]
+    years = [y for y in range(start.year - 4, start.year + 1) if date(y, 1, 1) >= first]
+    assert overview.header == ["Indicator", *map(str, years)]
+    for title, *values in overview.rows:
+        assert values == [_count(con, ["GMD001"], _types(con, title), date(y, 1, 1),
+                                 date(y + 1, 1, 1)) for y in years], title
+    figures = [f for s in content.sections for f in s.figures]
+    assert any(f.title == "Alle misdrijven per jaar" for f in figures)
+
+
+def test_jaarafsluiting_basisteam_sums_its_gemeenten(con):
+    members = [r[0] for r in con.execute(
+        "SELECT gm_code FROM org_gemeenten WHERE org_code = 'REDL-B2' ORDER BY 1").fetchall()]
+    assert len(members) > 1
+    content = _build(con, "jaarafsluiting", scope=UNIT, area="REDL-B2")
+    _, start, end = _period(con, "jaarafsluiting")
+    assert content.area_code == "REDL-B2" and content.area_name == "Basisteam Polderland"
+    for title, current, previous, *_ in _table(content, "Geregistreerde aantallen").rows:
+        assert current == _count(con, members, _types(con, title), start, end), title
+    per_gemeente = _table(content, "Alle misdrijven per gemeente")
+    alle = _types(con, "Alle misdrijven")
+    names = dict(con.execute("SELECT name, code FROM areas WHERE level = 'gemeente'").fetchall())
+    assert sorted(names[row[0]] for row in per_gemeente.rows) == members
+    for row in per_gemeente.rows:
+        assert row[2] == _count(con, [names[row[0]]], alle, start, end)
+
+
+def test_unit_products_need_every_gemeente_in_scope(con):
+    reference, _, _ = _period(con, "jaarafsluiting")
+    for kind in KINDS:
+        for area in ("REDL-B2", "REDL-D1", "REDL", "GMD002", "GMX999", ""):
+            with pytest.raises(OutOfScope):
+                build(con, scope=MAYOR, kind=kind, area=area, reference=reference)
+        with pytest.raises(OutOfScope):
+            build(con, scope=Scope(), kind=kind, area="GMD001", reference=reference)
+
+
+def test_monthly_figure_has_both_years(con):
+    content = _build(con, "perioderapportage")
+    _, start, end = _period(con, "perioderapportage")
+    figure = next(f for s in content.sections for f in s.figures).figure
+    bars = [t for t in figure["data"] if t["type"] == "bar"]
+    assert len(bars) == 2
+    alle = _types(con, "Alle misdrijven")
+    months = [_month(start.year, start.month + i) for i in range(len(bars[1]["y"]))]
+    assert list(bars[1]["y"]) == [_count(con, ["GMD001"], alle, m, _month(m.year, m.month + 1))
+                                  for m in months]
+    assert _month(months[-1].year, months[-1].month + 1) == end
+
+
+# -- the gebiedsscan -----------------------------------------------------------------------------
+
+def test_gebiedsscan_top_types_and_key_figures(con):
+    content = _build(con, "gebiedsscan")
+    _, start, end = _period(con, "gebiedsscan")
+    assert content.reference_date == end
+    top = _table(content, "Top 10")
+    direct = con.execute(
+        "SELECT t.title, count(*) AS n FROM incidents i JOIN crime_types t ON t.code = i.type_code"
+        " WHERE i.gm_code = 'GMD001' AND t.kind = 'misdrijf' AND i.occurred_date >= ?"
+        " AND i.occurred_date < ? GROUP BY t.title, t.code ORDER BY n DESC, t.code LIMIT 10",
+        [start, end]).fetchall()
+    assert [(row[1], row[2]) for row in top.rows] == [tuple(r) for r in direct]
+    inhabitants = con.execute("SELECT population FROM population WHERE code = 'GMD001'"
+                              " AND year <= ? ORDER BY year DESC LIMIT 1",
+                              [_month(end.year, end.month - 1).year]).fetchall()[0][0]
+    for row in top.rows:
+        assert row[3] == pytest.approx(round(row[2] * 1000 / inhabitants, 1))
+        assert row[4] is None  # Havenstad is alone in its population band
+    assert any("minder dan 3 gemeenten" in p for p in _paragraphs(content))
+    for title, current, previous, *_ in _table(content, "Kerncijfers").rows:
+        assert current == _count(con, ["GMD001"], _types(con, title), start, end), title
+
+
+def test_gebiedsscan_compares_with_gemeenten_of_the_same_band(con):
+    content = _build(con, "gebiedsscan", scope=UNIT, area="GMD002")
+    _, start, end = _period(con, "gebiedsscan")
+    year = _month(end.year, end.month - 1).year
+    population = dict(con.execute(
+        "SELECT code, arg_max(population, year) FROM population WHERE code LIKE 'GM%'"
+        " AND year <= ? GROUP BY code", [year]).fetchall())
+    peers = [c for c, p in population.items() if c != "GMD002" and 20_000 <= p < 50_000]
+    assert len(peers) >= 2
+    for row in _table(content, "Top 10").rows:
+        code = con.execute("SELECT code FROM crime_types WHERE title = ?",
+                           [row[1]]).fetchall()[0][0]
+        rates = [_count(con, [p], [code], start, end) * 1000 / population[p] for p in peers]
+        assert row[4] == pytest.approx(round(sum(rates) / len(rates), 1))
+
+
+def _buurt_counts(con, types, start, end) -> dict[str, int]:
+    return dict(con.execute(
+        "SELECT a.code, count(i.id) FROM areas a LEFT JOIN incidents i ON i.bu_code = a.code"
+        " AND i.type_code IN (SELECT unnest(?::VARCHAR[])) AND i.occurred_date >= ?"
+        " AND i.occurred_date < ? WHERE a.level = 'buurt' AND a.gm_code = 'GMD001'"
+        " GROUP BY a.code", [list(types), start, end]).fetchall())
+
+
+def test_gebiedsscan_buurten_exact_for_detail_3_and_suppressed_for_a_mayor(con):
+    _, start, end = _period(con, "gebiedsscan")
+    names = dict(con.execute("SELECT name, code FROM areas WHERE level = 'buurt'"
+                             " AND gm_code = 'GMD001'").fetchall())
+    for group, title, column in (("alle_misdrijven", "Misdrijven per buurt", 3),
+                                 ("woninginbraak", "Woninginbraken per buurt", 1)):
+        types = [r[0] for r in con.execute(
+            "SELECT type_code FROM type_groups WHERE group_code = ?", [group]).fetchall()]
+        direct = _buurt_counts(con, types, start, end)
+        exact = _table(_build(con, "gebiedsscan", scope=UNIT), title)
+        assert {names[row[0]]: row[column] for row in exact.rows} == direct
+        shown = _table(_build(con, "gebiedsscan", scope=MAYOR), title)
+        values = {names[row[0]]: row[column] for row in shown.rows}
+        assert set(values) == set(direct)
+        for code, value in values.items():
+            assert value == "<5" or value == direct[code], code
+            if 1 <= direct[code] <= 4:
+                assert value == "<5", code
+        if any(1 <= n <= 4 for n in direct.values()):
+            assert "<5" in values.values()
+    # woninginbraak per buurt does have small counts in the demo data
+    assert any(1 <= n <= 4 for n in _buurt_counts(con, ["1.1.1"], start, end).values())
+
+
+def test_gebiedsscan_never_names_a_hidden_buurt(con):
+    """A buurt whose count is hidden in a section's table is not named in that section's
+    sentences (its count of another bundle may be visible elsewhere)."""
+    content = _build(con, "gebiedsscan", scope=MAYOR)
+    checked = 0
+    for section in content.sections:
+        for table in section.tables:
+            if "Buurt" not in table.header:
+                continue
+            col = table.header.index("Buurt")
+            hidden = {row[col] for row in table.rows if "<5" in row}
+            checked += len(hidden)
+            for text in section.paragraphs:
+                for name in hidden:
+                    assert f"{name} (" not in text and f"{name}," not in text, (name, text)
+    assert checked
+
+
+def test_gebiedsscan_map_and_burglary_pattern(con):
+    mayor = _build(con, "gebiedsscan", scope=MAYOR)
+    figures = {f.title: f.figure for s in mayor.sections for f in s.figures}
+    buurt_map = figures["Misdrijven per 1.000 inwoners per buurt"]
+    assert buurt_map["data"] and all(t["type"] == "scatter" and t["fill"] == "toself"
+                                     for t in buurt_map["data"])
+    assert "mapbox" not in json.dumps(buurt_map) and "geo" not in buurt_map["layout"]
+    assert any(t["name"].startswith("<5") for t in buurt_map["data"]) or \
+        not any("<5" in row for row in _table(mayor, "Misdrijven per buurt").rows)
+    assert "Woninginbraken per maand: voltooid en poging" in figures  # detail 1: no hours
+    unit = _build(con, "gebiedsscan", scope=UNIT)
+    heat = {f.title: f.figure for s in unit.sections for f in s.figures}[
+        "Woninginbraken naar dag en uur"]
+    _, start, end = _period(con, "gebiedsscan")
+    assert sum(map(sum, heat["data"][0]["z"])) == _count(con, ["GMD001"], ["1.1.1"], start, end)
+
+
+# -- the scope -----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_mayor_product_holds_nothing_of_another_gemeente(con, kind):
+    content = _build(con, kind)
+    text = json.dumps(dataclasses.asdict(content), default=str, ensure_ascii=False)
+    others = con.execute(
+        "SELECT code, name FROM areas WHERE level = 'gemeente' AND code <> 'GMD001'"
+        " UNION ALL SELECT code, NULL FROM areas WHERE level IN ('wijk', 'buurt', 'pc4')"
+        " AND gm_code <> 'GMD001'").fetchall()
+    assert others
+    data = dataclasses.asdict(content)
+    for section in data["sections"]:  # coordinates are digits: numeric codes are looked for
+        for figure in section["figures"]:  # in the words and tables only
+            figure["figure"] = None
+    words = json.dumps(data, default=str, ensure_ascii=False)
+    for code, name in others:
+        assert code not in (text if any(c.isalpha() for c in code) else words), (kind, code)
+        if name:
+            assert name not in text, (kind, name)
+    assert content.detail == 1
+
+
+def test_gebiedsscan_of_a_set_of_buurten(con):
+    buurten = [r[0] for r in con.execute(
+        "SELECT code FROM areas WHERE level = 'buurt' AND gm_code = 'GMD001' ORDER BY code"
+        " LIMIT 3").fetchall()]
+    reference, start, end = _period(con, "gebiedsscan")
+    content = build(con, scope=UNIT, kind="gebiedsscan", area=",".join(buurten),
+                    reference=reference)
+    for title, current, previous, *_ in _table(content, "Kerncijfers").rows:
+        assert current == _count(con, buurten, _types(con, title), start, end, "bu_code"), title
+    assert len(_table(content, "Misdrijven per buurt").rows) == 3
+    heat = {f.title: f.figure for s in content.sections for f in s.figures}[
+        "Woninginbraken naar dag en uur"]
+    assert sum(map(sum, heat["data"][0]["z"])) == _count(con, buurten, ["1.1.1"], start, end,
+                                                         "bu_code")
+    # a free set of buurten cannot be protected by suppression: detail level 3 only
+    with pytest.raises(OutOfScope):
+        build(con, scope=MAYOR, kind="gebiedsscan", area=",".join(buurten), reference=reference)
+    other = con.execute("SELECT code FROM areas WHERE level = 'buurt' AND gm_code = 'GMD002'"
+                        " LIMIT 1").fetchall()[0][0]
+    with pytest.raises(OutOfScope):
+        build(con, scope=Scope(frozenset({"GMD001"}), 3), kind="gebiedsscan",
+              area=f"{buurten[0]},{other}", reference=reference)

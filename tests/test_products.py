@@ -1,0 +1,430 @@
+"""Generated products (Rapportages): stuurgegevens, tabellenboek, incidentenrapport and
+operationeel beeld as HTML, PDF (real Chromium), XLSX and CSV; their numbers against bare
+DuckDB; scope and suppression; freezing; `reports run --due`; the Rapportages page.
+
+Real DuckDB (a copy of the demo database), real Chromium, poppler's pdftotext/pdftoppm, a real
+gunicorn server; no mocks."""
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import subprocess
+import sys
+from datetime import date, datetime, timedelta
+
+import numpy as np
+import openpyxl
+import pytest
+from playwright.sync_api import expect
+
+from data.accounts import get_profile, set_profile
+from data.catalog import indicator_types
+from data.periods import add_months
+from data.products import archive, schedule
+from data.products.model import KINDS
+from data.scope import Scope
+from data.state import StateDB
+from data.store import Store
+
+from .conftest import ROOT, LiveServer, http_login, login
+
+OWN = "GMD001"
+#: Every kind of the seed's seven products (the period reports come in three variants).
+MINE = tuple(KINDS)
+
+
+@pytest.fixture(scope="module")
+def folder(demo_db, tmp_path_factory):
+    path = tmp_path_factory.mktemp("products")
+    shutil.copyfile(demo_db.resolve(), path / "demo.duckdb")
+    return path
+
+
+@pytest.fixture(scope="module")
+def store(folder):
+    return Store(folder / "demo.duckdb")
+
+
+@pytest.fixture(scope="module")
+def con(store):
+    return store.read()
+
+
+@pytest.fixture(scope="module")
+def state(folder):
+    return StateDB(folder / "appstate.sqlite")
+
+
+@pytest.fixture(scope="module")
+def newest(con) -> date:
+    return con.execute("SELECT max(occurred_date) FROM incidents").fetchall()[0][0]
+
+
+@pytest.fixture(scope="module")
+def reference(newest) -> date:
+    return date(newest.year, newest.month, 1)
+
+
+@pytest.fixture(scope="module")
+def names(con) -> dict:
+    return dict(con.execute("SELECT code, name FROM areas WHERE level = 'gemeente'").fetchall())
+
+
+@pytest.fixture(scope="module")
+def generated(store, state, folder, con, reference, newest):
+    """The four products for Havenstad with a mayor's scope (detail 1, threshold 5), plus an
+    incidentenrapport at detail 3 (a teamchef's scope), with their timings."""
+    mayor = schedule.mayor_scope(con, state, OWN)
+    assert (mayor.detail, mayor.threshold) == (1, 5)
+    out, timings = {}, {}
+    for kind in MINE:
+        ref = (datetime(newest.year, newest.month, newest.day) if kind == "operationeel_beeld"
+               else reference)
+        product, timing = archive.generate(store, state, folder / "products", kind=kind,
+                                           area=OWN, reference=ref, scope=mayor,
+                                           by="test", period_key="test")
+        out[kind], timings[kind] = product, timing
+    police = Scope(frozenset(names_of(con)), 3, 5)
+    product, timings["incidentenrapport-3"] = archive.generate(
+        store, state, folder / "products", kind="incidentenrapport", area=OWN,
+        reference=reference, scope=police, by="test-teamchef", period_key="test")
+    out["incidentenrapport-3"] = product
+    print("timings", json.dumps(timings))
+    return out
+
+
+def names_of(con):
+    return [r[0] for r in con.execute("SELECT code FROM areas WHERE level = 'gemeente'")
+            .fetchall()]
+
+
+def pdf_text(data: bytes, tmp_path) -> tuple[str, int]:
+    path = tmp_path / "p.pdf"
+    path.write_bytes(data)
+    text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True,
+                          check=True).stdout.decode("utf-8")
+    info = subprocess.run(["pdfinfo", str(path)], capture_output=True, check=True
+                          ).stdout.decode()
+    pages = int(next(line.split()[-1] for line in info.splitlines()
+                     if line.startswith("Pages:")))
+    return text, pages
+
+
+def dutch(n: int) -> str:
+    return f"{n:,}".replace(",", ".")
+
+
+def sheet_rows(book, name):
+    """(header, rows) of a product sheet: title row 1, note row 2, header row 3."""
+    rows = list(book[name].iter_rows(values_only=True))
+    return list(rows[2]), [list(r) for r in rows[3:]]
+
+
+def direct_by_type(con, gm, start, end):
+    return dict(con.execute(
+        "SELECT type_code, count(*) FROM incidents WHERE gm_code = ? AND occurred_date >= ?"
+        " AND occurred_date < ? AND type_code IN (SELECT code FROM crime_types"
+        " WHERE kind = 'misdrijf') GROUP BY 1", [gm, start, end]).fetchall())
+
+
+# -- every kind: HTML, PDF, XLSX, CSV ----------------------------------------------------------
+
+#: Titles that depend on the period (the product names the variant it is).
+TITLES = {"perioderapportage": "maandsrapportage", "jaarverslag": "Jaarverslag",
+          "halfjaarcijfers": "Halfjaarcijfers", "jaarafsluiting": "Jaarafsluiting"}
+
+
+@pytest.mark.parametrize("kind", MINE)
+def test_every_format_is_there_and_the_pdf_reads_right(generated, kind, tmp_path, names):
+    product = generated[kind]
+    assert set(product.files) == {"html", "pdf", "xlsx", "csv"}  # all four are tabular
+    html = archive.read_bytes(product, "html").decode("utf-8")
+    assert "<script" not in html.lower() and "http://" not in html and "https://" not in html
+    title = TITLES.get(kind, KINDS[kind][0])
+    assert title in html and names[OWN] in html
+    assert "@page" in html and product.data_version in html
+    text, pages = pdf_text(archive.read_bytes(product, "pdf"), tmp_path)
+    assert pages >= 1
+    flat = " ".join(text.split())
+    assert title in flat and names[OWN] in flat
+    assert "Pagina 1 van" in flat and product.data_version in flat  # the running footer
+    book = openpyxl.load_workbook(io.BytesIO(archive.read_bytes(product, "xlsx")))
+    assert book.sheetnames[0] == "Info" and len(book.sheetnames) >= 2
+    info = {r[0]: r[1] for r in book["Info"].iter_rows(values_only=True)}
+    assert info["Dataversie"] == product.data_version and info["Gebiedscode"] == OWN
+    raw = archive.read_bytes(product, "csv")
+    assert raw.startswith("\ufeff".encode()) and b";" in raw
+
+
+def test_stuurgegevens_equal_direct_duckdb(generated, con, reference, tmp_path):
+    product = generated["stuurgegevens"]
+    month = add_months(reference, -1)
+    expected = direct_by_type(con, OWN, month, reference)
+    last_year = direct_by_type(con, OWN, date(month.year - 1, month.month, 1),
+                               date(reference.year - 1, reference.month, 1))
+    total = sum(expected.values())
+    assert total > 100
+    book = openpyxl.load_workbook(io.BytesIO(archive.read_bytes(product, "xlsx")))
+    header, rows = sheet_rows(book, "Kerncijfers")
+    alle = next(r for r in rows if r[0] == "Alle misdrijven")
+    assert alle[1] == total and alle[2] == sum(last_year.values())
+    header, rows = sheet_rows(book, "Naar soort")
+    for row in rows:
+        if row[0]:
+            assert row[2] == expected.get(row[0], 0), row
+            assert row[3] == last_year.get(row[0], 0), row
+    assert rows[-1][1] == "Totaal misdrijven" and rows[-1][2] == total
+    text, _ = pdf_text(archive.read_bytes(product, "pdf"), tmp_path)
+    assert f"{dutch(total)} misdrijven geregistreerd" in " ".join(text.split())
+
+
+def test_tabellenboek_equals_duckdb_and_hides_small_wijk_counts(generated, con, reference):
+    product = generated["tabellenboek"]
+    month = add_months(reference, -1)
+    book = openpyxl.load_workbook(io.BytesIO(archive.read_bytes(product, "xlsx")))
+    header, rows = sheet_rows(book, "Soort x gemeente")
+    expected = direct_by_type(con, OWN, month, reference)
+    assert {r[0]: r[2] for r in rows if r[0]} == {k: v for k, v in expected.items() if v}
+    wijk_sheet = next(n for n in book.sheetnames if n.startswith("Wijken"))
+    header, rows = sheet_rows(book, wijk_sheet)
+    assert header[2] == "Alle misdrijven"
+    direct = dict(con.execute(
+        "SELECT wk_code, count(*) FROM incidents WHERE gm_code = ? AND occurred_date >= ?"
+        " AND occurred_date < ? AND type_code IN (SELECT type_code FROM type_groups"
+        " WHERE group_code = 'alle_misdrijven') GROUP BY 1", [OWN, month, reference]).fetchall())
+    hidden = shown = 0
+    for row in rows[:-1]:
+        for value in row[2:]:
+            hidden += value == "<5"
+        if row[2] == "<5":
+            continue
+        assert row[2] == direct.get(row[0], 0), row
+        shown += 1
+    assert shown > 0 and hidden > 0  # a mayor at detail 1 sees '<5' in a month's wijk table
+    small = [w for w, n in direct.items() if 1 <= n <= 4]
+    for row in rows:
+        if row[0] in small:
+            assert row[2] == "<5"
+    assert rows[-1][2] == sum(expected.values())  # the gemeente total stays exact
+
+
+def test_incidentenrapport_counts_and_list_per_detail_level(generated, con, reference, state):
+    start = reference - timedelta(days=14)
+    types = sorted({t for code in get_profile(state, OWN).driehoek
+                    for t in indicator_types(con, code)})
+    ids = [r[0] for r in con.execute(
+        "SELECT id FROM incidents WHERE gm_code = ? AND occurred_date >= ? AND occurred_date < ?"
+        " AND type_code IN (SELECT unnest(?::VARCHAR[])) ORDER BY occurred_at, id",
+        [OWN, start, reference, types]).fetchall()]
+    assert ids
+    mayor = openpyxl.load_workbook(io.BytesIO(archive.read_bytes(generated["incidentenrapport"],
+                                                                 "xlsx")))
+    assert "Incidenten" not in mayor.sheetnames  # detail 1: counts only
+    _, rows = sheet_rows(mayor, "Naar soort")
+    assert rows[-1][1] == "Totaal" and rows[-1][2] == len(ids)
+    police = openpyxl.load_workbook(io.BytesIO(archive.read_bytes(
+        generated["incidentenrapport-3"], "xlsx")))
+    header, rows = sheet_rows(police, "Incidenten")
+    assert header[0] == "Registratienummer" and "Straat" in header
+    assert sorted(r[0] for r in rows) == sorted(ids)
+    assert generated["incidentenrapport-3"].detail == 3
+
+
+def test_operationeel_beeld_is_anonymised(generated, con, newest):
+    product = generated["operationeel_beeld"]
+    end = datetime(newest.year, newest.month, newest.day)
+    found = con.execute(
+        "SELECT id, street, summary FROM incidents WHERE gm_code = ? AND occurred_at >= ?"
+        " AND occurred_at < ? AND (high_impact OR type_code = 'N06')",
+        [OWN, end - timedelta(hours=24), end]).fetchall()
+    book = openpyxl.load_workbook(io.BytesIO(archive.read_bytes(product, "xlsx")))
+    header, rows = sheet_rows(book, "Incidenten")
+    assert header == ["Tijdvak", "Gemeente", "Soort", "Aard"] and len(rows) == len(found)
+    html = archive.read_bytes(product, "html").decode("utf-8")
+    for incident_id, street, summary in found:
+        assert incident_id not in html
+        assert not street or street not in html
+        assert not summary or summary not in html
+
+
+def test_mayor_products_hold_nothing_of_another_gemeente(generated, names, tmp_path):
+    others = [(code, name) for code, name in names.items() if code != OWN]
+    for kind in MINE:
+        product = generated[kind]
+        assert product.gemeenten == (OWN,)
+        texts = [archive.read_bytes(product, "html").decode("utf-8"),
+                 archive.read_bytes(product, "csv").decode("utf-8-sig"),
+                 pdf_text(archive.read_bytes(product, "pdf"), tmp_path)[0]]
+        for text in texts:
+            for code, name in others:
+                assert code not in text and name not in text, (kind, code)
+
+
+def test_pdf_page_renders_to_a_non_blank_png(generated, tmp_path):
+    pdf = tmp_path / "s.pdf"
+    pdf.write_bytes(archive.read_bytes(generated["stuurgegevens"], "pdf"))
+    subprocess.run(["pdftoppm", "-png", "-r", "50", "-f", "1", "-l", "1", str(pdf),
+                    str(tmp_path / "page")], check=True)
+    png = next(tmp_path.glob("page*.png"))
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 5000
+    subprocess.run(["pdftoppm", "-gray", "-r", "50", "-f", "1", "-l", "1", str(pdf),
+                    str(tmp_path / "grey")], check=True)
+    data = next(tmp_path.glob("grey*.pgm")).read_bytes()
+    parts = data.split(b"\n", 3)  # P5, width height, maxval, pixels
+    width, height = map(int, parts[1].split())
+    pixels = np.frombuffer(parts[3][:width * height], np.uint8).reshape(height, width)
+    assert abs(width - 413) <= 1 and abs(height - 585) <= 1  # A4 at 50 dpi
+    dark = (pixels < 128).mean()
+    assert 0.01 < dark < 0.5  # text, table and the chart's bars; not blank, not black
+    chart = pixels[int(height * 0.33):int(height * 0.6)]
+    assert (chart < 200).mean() > 0.03  # the bars of the figure are drawn
+
+
+def test_may_open_binds_a_product_to_its_scope(generated):
+    product = generated["tabellenboek"]  # GMD001, detail 1, threshold 5
+    assert archive.may_open(Scope(frozenset({OWN}), 1, 5), product)
+    assert archive.may_open(Scope(frozenset({OWN, "GMD002"}), 3), product)
+    assert not archive.may_open(Scope(frozenset({"GMD002"}), 3), product)
+    assert not archive.may_open(Scope(frozenset({OWN}), 1, 7), product)  # stricter threshold
+    assert not archive.may_open(Scope(frozenset(), 3), product)
+    police = generated["incidentenrapport-3"]
+    assert not archive.may_open(Scope(frozenset({OWN}), 2), police)
+    assert archive.may_open(Scope(frozenset({OWN}), 3), police)
+
+
+# -- scheduling --------------------------------------------------------------------------------
+
+def test_latest_periods():
+    now = datetime(2026, 11, 28, 10)  # a Saturday
+    assert schedule.latest_period("dagelijks", now).key == "2026-11-27"
+    week = schedule.latest_period("wekelijks", now)
+    assert (week.key, week.start, week.reference) == ("2026-W47", date(2026, 11, 16),
+                                                     date(2026, 11, 23))
+    two = schedule.latest_period("tweewekelijks", now)
+    assert (two.reference - two.start).days == 14 and two.reference <= date(2026, 11, 28)
+    assert two.reference.weekday() == 0 and (two.reference - schedule.BIWEEKLY_EPOCH).days % 14 == 0
+    assert schedule.latest_period("maandelijks", now).key == "2026-10"
+    assert schedule.latest_period("viermaandelijks", now).key == "2026-T2"
+    assert schedule.latest_period("viermaandelijks", datetime(2026, 1, 3)).key == "2025-T3"
+    assert schedule.latest_period("halfjaarlijks", now).key == "2026-H1"
+    assert schedule.latest_period("jaarlijks", now).key == "2025"
+
+
+def test_reports_run_due_twice_produces_nothing_the_second_time(folder, tmp_path, newest):
+    state_path = tmp_path / "schedule.sqlite"
+    products = tmp_path / "out"
+    state = StateDB(state_path)
+    set_profile(state, OWN, by="test", products={"stuurgegevens": "maandelijks",
+                                                 "operationeel_beeld": "dagelijks"})
+    for code in ("GMD002", "GMD003", "GMD004"):
+        set_profile(state, code, by="test", products={})
+    env = {"DASHBOARD_STATE_DB": str(state_path), "DASHBOARD_PRODUCTS_DIR": str(products)}
+    now = f"{newest.isoformat()}T10:00"
+
+    def run(*extra):
+        import os
+        return subprocess.run([sys.executable, "-m", "dashboard", "--db",
+                               str(folder / "demo.duckdb"), "reports", *extra], cwd=ROOT,
+                              capture_output=True, text=True, timeout=300,
+                              env={**os.environ, **env})
+
+    first = run("run", "--due", "--now", now, "--json")
+    assert first.returncode == 0, first.stderr
+    summary = json.loads(first.stdout)
+    assert sorted((p["kind"], p["area"]) for p in summary["produced"]) == [
+        ("operationeel_beeld", OWN), ("stuurgegevens", OWN)]
+    assert {p["period"] for p in summary["produced"]} == {
+        add_months(date(newest.year, newest.month, 1), -1).strftime("%Y-%m"),
+        (newest - timedelta(days=1)).isoformat()}
+    second = run("run", "--due", "--now", now, "--json")
+    assert second.returncode == 0, second.stderr
+    assert json.loads(second.stdout)["produced"] == []
+    log = (products / "reports.log").read_text()
+    assert log.count(" produced #") == 2
+    rows = state.query("SELECT user, view, filters FROM protocol_log WHERE view = ?",
+                       ("rapportages/genereer",))
+    assert len(rows) == 2 and {r["user"] for r in rows} == {schedule.SCHEDULER}
+    listed = run("list")
+    assert listed.returncode == 0 and listed.stdout.count("\n") == 2
+
+
+# -- the Rapportages page and the file routes --------------------------------------------------
+
+@pytest.fixture(scope="module")
+def server(folder, generated):
+    live = LiveServer(folder / "demo.duckdb")
+    yield live
+    live.stop()
+
+
+def open_rows(state, before):
+    return [dict(r) for r in state.query(
+        "SELECT * FROM protocol_log WHERE view = 'rapportages/open' AND id > ? ORDER BY id",
+        (before,))]
+
+
+def last_id(state):
+    return state.query("SELECT coalesce(max(id), 0) FROM protocol_log")[0][0]
+
+
+def test_frozen_product_is_served_byte_identical_and_logged(server, generated, state):
+    product = generated["stuurgegevens"]
+    session = http_login(server, "burgemeester")
+    before = last_id(state)
+    first = session.get(f"{server.url}/rapportages/{product.id}.pdf")
+    second = session.get(f"{server.url}/rapportages/{product.id}.pdf")
+    assert first.status_code == second.status_code == 200
+    assert first.content == second.content == archive.read_bytes(product, "pdf")
+    assert first.headers["Content-Type"] == "application/pdf"
+    page = session.get(f"{server.url}/rapportages/{product.id}.html")
+    assert page.content == archive.read_bytes(product, "html")
+    assert "default-src 'none'" in page.headers["Content-Security-Policy"]
+    xlsx = session.get(f"{server.url}/rapportages/{product.id}.xlsx")
+    assert xlsx.headers["Content-Disposition"].startswith("attachment")
+    rows = open_rows(state, before)
+    assert [r["outcome"] for r in rows] == ["ok"] * 4 and rows[0]["user"] == "burgemeester"
+    other = http_login(server, "burgemeester2")
+    before = last_id(state)
+    refused = other.get(f"{server.url}/rapportages/{product.id}.pdf")
+    assert refused.status_code == 403 and "geen toegang" in refused.text
+    police = session.get(f"{server.url}/rapportages/{generated['incidentenrapport-3'].id}.html")
+    assert police.status_code == 403  # built at detail 3: not for a detail-1 mayor
+    assert [r["outcome"] for r in open_rows(state, before)] == ["refused", "refused"]
+
+
+@pytest.mark.browser
+def test_rapportages_page_badge_open_and_other_mayor(page, server, generated, state):
+    fresh = "adviseur"  # Havenstad too, and has opened nothing yet
+    login(page, server, fresh)
+    visible = [p for p in archive.list_products(state, scope=Scope(frozenset({OWN}), 1, 5))]
+    expect(page.locator("#rapportages-count")).to_have_text(str(len(visible)), timeout=20_000)
+    page.get_by_role("link", name="Rapportages", exact=True).click()
+    rows = page.locator(".rapportages-tabel .product-row")
+    expect(rows).to_have_count(len(visible), timeout=20_000)
+    ids = [int(rows.nth(i).get_attribute("id").split("-")[1]) for i in range(len(visible))]
+    assert ids == sorted(ids, reverse=True)  # newest first
+    assert generated["incidentenrapport-3"].id not in ids
+    target = generated["stuurgegevens"].id
+    row = page.locator(f"#product-{target}")
+    expect(row.locator(".product-nieuw")).to_have_count(1)
+    with page.expect_popup() as popup:
+        page.click(f"#product-{target}-html")
+    expect(popup.value.locator("h1")).to_have_text(KINDS["stuurgegevens"][0])
+    popup.value.close()
+    page.reload()
+    expect(page.locator(f"#product-{target}")).to_be_visible(timeout=20_000)
+    expect(page.locator(f"#product-{target} .product-nieuw")).to_have_count(0)
+    expect(page.locator("#rapportages-count")).to_have_text(str(len(visible) - 1))
+    page.goto(server.url + "/logout")
+    login(page, server, "burgemeester2")
+    page.goto(server.url + "/rapportages")
+    expect(page.locator(".rapportages-leeg")).to_be_visible(timeout=20_000)
+    expect(page.locator(".product-row")).to_have_count(0)
+    # "Nu maken" for the own gemeente (Veendijk): a product appears, with the Nieuw badge
+    page.click("#rapportages-maak")
+    expect(page.locator("#rapportages-gemaakt")).to_be_visible(timeout=90_000)
+    expect(page.locator(".product-row")).to_have_count(1, timeout=20_000)
+    expect(page.locator(".product-row .product-nieuw")).to_have_count(1)
+    made = archive.list_products(state, scope=Scope(frozenset({"GMD002"}), 1, 5))
+    assert len(made) == 1 and made[0].generated_by == "burgemeester2"
