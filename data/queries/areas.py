@@ -50,6 +50,16 @@ def _raw_counts(con, scope: Scope, level: str, period: Period, group: str,
         [*params_i, *extra, period.start, period.end, group, level, *params_a, *extra]).df()
 
 
+#: Registrations per gemeente of one bundle over whole months, from the monthly gemeente
+#: counts (parameters: first month, end month exclusive, bundle code). Columns: area_code, n.
+_GEMEENTE_SUMS = f"""
+    SELECT m.area_code, sum(m.count) AS n
+    FROM ({MONTHLY_GEMEENTE_COUNTS}) m
+    WHERE m.month >= ? AND m.month < ?
+      AND m.type_code IN (SELECT type_code FROM type_groups WHERE group_code = ?)
+    GROUP BY m.area_code"""
+
+
 def _gemeente_counts(con, scope: Scope, period: Period, group: str,
                      within: str | None) -> pd.DataFrame:
     """Gemeente level from the monthly gemeente counts (periods are whole months), so the
@@ -57,12 +67,7 @@ def _gemeente_counts(con, scope: Scope, period: Period, group: str,
     where, params = area_filter(scope, "a.code")
     within_sql, extra = ("AND a.code = ?", [within]) if within else ("", [])
     return con.execute(f"""
-        WITH m AS (
-            SELECT m.area_code, sum(m.count) AS n
-            FROM ({MONTHLY_GEMEENTE_COUNTS}) m
-            WHERE m.month >= ? AND m.month < ?
-              AND m.type_code IN (SELECT type_code FROM type_groups WHERE group_code = ?)
-            GROUP BY m.area_code)
+        WITH m AS ({_GEMEENTE_SUMS})
         SELECT a.code, a.name, a.gm_code, a.re_code AS parent_code,
                coalesce(m.n, 0)::BIGINT AS count
         FROM areas a LEFT JOIN m ON m.area_code = a.code
@@ -75,12 +80,7 @@ def _eenheid_counts(con, scope: Scope, period: Period, group: str) -> pd.DataFra
     monthly counts of *its gemeenten in scope* (not of the whole eenheid)."""
     where, params = area_filter(scope, "g.code")
     return con.execute(f"""
-        WITH m AS (
-            SELECT m.area_code, sum(m.count) AS n
-            FROM ({MONTHLY_GEMEENTE_COUNTS}) m
-            WHERE m.month >= ? AND m.month < ?
-              AND m.type_code IN (SELECT type_code FROM type_groups WHERE group_code = ?)
-            GROUP BY m.area_code)
+        WITH m AS ({_GEMEENTE_SUMS})
         SELECT e.code, coalesce(e.name, e.code) AS name, NULL::VARCHAR AS gm_code,
                coalesce(e.parent_code, 'NL00') AS parent_code,
                coalesce(sum(m.n), 0)::BIGINT AS count

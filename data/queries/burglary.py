@@ -100,20 +100,32 @@ def wijk_changes(con, *, scope: Scope, gemeente: str, period: Period) -> pd.Data
 def weekday_hour(con, *, scope: Scope, gemeenten, period: Period) -> pd.DataFrame:
     """Woninginbraken per day of week (0 = Monday) and hour of the day from incident times,
     every cell present. Needs detail level 2 (incident-level information)."""
+    return weekday_hour_counts(con, scope=scope, column="gm_code", codes=gemeenten,
+                               types=[TYPE], start=period.start, end=period.end)
+
+
+def weekday_hour_counts(con, *, scope: Scope, column: str, codes, types, start: date,
+                        end: date) -> pd.DataFrame:
+    """Registrations of ``types`` in the areas ``codes`` (gemeenten: column ``gm_code``, or
+    buurten: ``bu_code``) per day of week (0 = Monday) and hour, every cell present.
+    Detail level 2 and up. Columns: weekday, hour, count."""
     ensure_detail(scope, 2)
+    if column not in ("gm_code", "bu_code"):
+        raise ValueError(f"no day x hour counts by {column!r}")
     where, params = area_filter(scope, "gm_code")
     return con.execute(f"""
         WITH hits AS (
             SELECT isodow(occurred_at) - 1 AS weekday, hour(occurred_at) AS hour,
                    count(*) AS n
             FROM incidents
-            WHERE {where} AND gm_code IN (SELECT unnest(?::VARCHAR[])) AND type_code = ?
+            WHERE {where} AND {column} IN (SELECT unnest(?::VARCHAR[]))
+              AND type_code IN (SELECT unnest(?::VARCHAR[]))
               AND occurred_date >= ? AND occurred_date < ?
             GROUP BY ALL)
         SELECT d.weekday, h.hour, coalesce(hits.n, 0)::BIGINT AS count
         FROM range(7) d(weekday) CROSS JOIN range(24) h(hour)
         LEFT JOIN hits ON hits.weekday = d.weekday AND hits.hour = h.hour
-        ORDER BY 1, 2""", [*params, list(gemeenten), TYPE, period.start, period.end]).df()
+        ORDER BY 1, 2""", [*params, list(codes), list(types), start, end]).df()
 
 
 def has_incidents(con, *, scope: Scope, gemeenten) -> bool:

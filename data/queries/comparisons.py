@@ -17,6 +17,7 @@ from datetime import date
 
 import pandas as pd
 
+from data.queries.burglary import weekday_hour_counts
 from data.queries.overview import MONTHLY_GEMEENTE_COUNTS
 from data.scope import OutOfScope, Scope, area_filter, ensure_detail
 
@@ -105,22 +106,19 @@ def buurt_type_counts(con, *, scope: Scope, buurten, start: date, end: date) -> 
 def buurt_weekday_hour(con, *, scope: Scope, buurten, types, start: date,
                        end: date) -> pd.DataFrame:
     """Registrations of ``types`` in ``buurten`` per day of week (0 = Monday) and hour, every
-    cell present. Detail level 3 only. Columns: weekday, hour, count."""
+    cell present. Detail level 3 only (a chosen set of buurten cannot be suppressed).
+    Columns: weekday, hour, count."""
     ensure_detail(scope, 3)
-    where, params = area_filter(scope, "gm_code")
-    return con.execute(f"""
-        WITH hits AS (
-            SELECT isodow(occurred_at) - 1 AS weekday, hour(occurred_at) AS hour,
-                   count(*) AS n
-            FROM incidents
-            WHERE {where} AND bu_code IN (SELECT unnest(?::VARCHAR[]))
-              AND type_code IN (SELECT unnest(?::VARCHAR[]))
-              AND occurred_date >= ? AND occurred_date < ?
-            GROUP BY ALL)
-        SELECT d.weekday, h.hour, coalesce(hits.n, 0)::BIGINT AS count
-        FROM range(7) d(weekday) CROSS JOIN range(24) h(hour)
-        LEFT JOIN hits ON hits.weekday = d.weekday AND hits.hour = h.hour
-        ORDER BY 1, 2""", [*params, list(buurten), list(types), start, end]).df()
+    return weekday_hour_counts(con, scope=scope, column="bu_code", codes=buurten, types=types,
+                               start=start, end=end)
+
+
+#: Inhabitants per area code in a year: the newest figure up to that year, else the oldest
+#: (parameter: the year). Columns: code, population.
+_POPULATION_IN_YEAR = """
+    SELECT code, coalesce(arg_max(population, year) FILTER (WHERE year <= ?),
+                          arg_min(population, year)) AS population
+    FROM population GROUP BY code"""
 
 
 def _checked(scope: Scope, gemeenten) -> list[str]:
@@ -175,10 +173,7 @@ def gemeente_population(con, *, scope: Scope, year: int) -> pd.DataFrame:
     to that year, else the oldest). Columns: code, name, population (nullable)."""
     where, params = area_filter(scope, "a.code")
     return con.execute(f"""
-        WITH p AS (
-            SELECT code, coalesce(arg_max(population, year) FILTER (WHERE year <= ?),
-                                  arg_min(population, year)) AS population
-            FROM population GROUP BY code)
+        WITH p AS ({_POPULATION_IN_YEAR})
         SELECT a.code, coalesce(a.name, a.code) AS name, p.population
         FROM areas a LEFT JOIN p ON p.code = a.code
         WHERE a.level = 'gemeente' AND {where}
@@ -192,10 +187,7 @@ def buurt_population(con, *, scope: Scope, gemeente: str, year: int) -> pd.DataF
     _checked(scope, [gemeente])
     where, params = area_filter(scope, "b.gm_code")
     return con.execute(f"""
-        WITH p AS (
-            SELECT code, coalesce(arg_max(population, year) FILTER (WHERE year <= ?),
-                                  arg_min(population, year)) AS population
-            FROM population GROUP BY code)
+        WITH p AS ({_POPULATION_IN_YEAR})
         SELECT b.code, coalesce(b.name, b.code) AS name, b.wk_code,
                coalesce(w.name, b.wk_code) AS wijk, p.population
         FROM areas b
