@@ -75,6 +75,16 @@ def _check(scope: Scope, level: str, within: str | None) -> None:
         ensure_gemeente(scope, within)
 
 
+def gemeente_total(con, *, scope: Scope, period: Period, group: str,
+                   within: str | None = None, eenheid: str | None = None) -> int:
+    """Registrations of bundle ``group`` in ``period`` in the gemeenten in scope (of
+    ``eenheid``, or only ``within``) together: the total above a wide map's side panel.
+    Gemeente totals are never suppressed."""
+    frame = incident_counts_by_area(con, scope=narrow(con, scope=scope, eenheid=eenheid),
+                                    level="gemeente", period=period, group=group, within=within)
+    return int(frame["count"].sum())
+
+
 def narrow(con, *, scope: Scope, eenheid: str | None) -> Scope:
     """``scope`` limited to the gemeenten of regionale eenheid ``eenheid`` (unchanged for
     None). Only ever narrows; OutOfScope when none of the eenheid's gemeenten is in scope."""
@@ -209,7 +219,10 @@ def map_values(con, *, scope: Scope, level: str, period: Period, group: str, mea
     frame = incident_counts_by_area(con, scope=scope, level=level, period=period, group=group,
                                     within=within)
     previous_period = period.shifted(-12)
-    first = dataset_summary(con, scope=scope)["first_month"]
+    # Where the data start: inside one gemeente, that gemeente's start (and a far cheaper
+    # question than the whole scope's).
+    first = dataset_summary(con, scope=replace(scope, gemeenten=frozenset({within}))
+                            if within else scope)["first_month"]
     if first is not None and previous_period.start >= first:
         before = incident_counts_by_area(con, scope=scope, level=level, period=previous_period,
                                          group=group, within=within)
