@@ -95,12 +95,13 @@ def test_rates_and_year_to_date(con):
                                       through.month % 12 + 1, 1))
 
 
-@pytest.mark.parametrize("indicator", ["alle_misdrijven", "woninginbraak", "overlast"])
+@pytest.mark.parametrize("indicator", ["alle_misdrijven", "woninginbraak", "overlast", "1.1.1",
+                                       "N01"])
 def test_precomputed_bundle_counts_give_the_same_trend(con, monkeypatch, indicator):
-    """Bundles read ``group_counts`` (built by finalize_incidents); summing the per-type counts
-    and incidents instead must give exactly the same series."""
+    """Bundles and single types read ``group_counts`` (built by finalize_incidents); summing
+    the per-type counts and incidents instead must give exactly the same series."""
     assert q._precomputed_group(con, indicator) == indicator
-    assert q._precomputed_group(con, "1.1.1") is None  # single types take the slow path
+    assert q._precomputed_group(con, "0.0.0") is None  # the total is not an indicator
     for scope, gemeenten in ((UNIT, []), (UNIT, ["GMD002", "GMD004"]), (MAYOR, [])):
         fast = {g: q.trend(con, scope=scope, gemeenten=gemeenten, indicator=indicator, grain=g)
                 for g in q.GRAINS}

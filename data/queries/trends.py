@@ -304,15 +304,16 @@ def _weekly(con, scope, codes, types, fetch_from, shown_from, end, provisional_f
 
 
 def _precomputed_group(con, indicator: str) -> str | None:
-    """``indicator`` when it is a bundle whose counts ``group_counts`` holds, built with the
-    current bundle definitions; None otherwise (single types, imported counts only, or a
-    database built before the table existed): then the counts are summed per type."""
+    """``indicator`` when it is a bundle or single type whose counts ``group_counts`` holds,
+    built with the current bundle definitions; None otherwise (imported counts only, or a
+    database built before the table held it): then the counts are summed per type."""
     try:
         ok = con.execute(f"""
             SELECT (SELECT value FROM meta WHERE key = 'group_counts_catalog') = ({CATALOG_KEY_SQL})
-               AND EXISTS (SELECT 1 FROM type_groups WHERE group_code = ?)
+               AND (EXISTS (SELECT 1 FROM type_groups WHERE group_code = ?)
+                    OR EXISTS (SELECT 1 FROM crime_types WHERE code = ? AND kind <> 'totaal'))
                AND EXISTS (SELECT 1 FROM group_counts WHERE group_code = ?)""",
-            [indicator, indicator]).fetchall()[0][0]
+            [indicator, indicator, indicator]).fetchall()[0][0]
     except duckdb.CatalogException:
         return None
     return indicator if ok else None
