@@ -76,11 +76,22 @@
     vb.layers.push(layer);
     var name = (feature.properties || {}).name || code;
     layer.bindTooltip(function () {
-      var tips = vb.hideout.tips || {};
-      if (tips[code]) { return tips[code]; }
-      var span = document.createElement("span");
-      span.textContent = name + " (" + code + ")";
-      return span;
+      // [name, shown value, rank, ranked] from the server; text nodes only (names are data).
+      var tip = (vb.hideout.tips || {})[code];
+      var box = document.createElement("span");
+      var strong = document.createElement("strong");
+      strong.textContent = tip ? tip[0] : name;
+      box.appendChild(strong);
+      box.appendChild(document.createTextNode(" (" + code + ")"));
+      if (tip) {
+        box.appendChild(document.createElement("br"));
+        box.appendChild(document.createTextNode((vb.hideout.label || "") + ": " + tip[1]));
+        if (tip[2] !== null && tip[2] !== undefined) {
+          box.appendChild(document.createElement("br"));
+          box.appendChild(document.createTextNode("Rang: " + tip[2] + " van " + tip[3]));
+        }
+      }
+      return box;
     }, {sticky: true});
   };
 
