@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from data.queries.incidents import IncidentFilter, Sort, export_query, export_windows
+from data.queries.incidents import FORMULA_START, IncidentFilter, Sort, export_query, export_windows
 from data.scope import Scope
 
 BOM = "\ufeff"
@@ -38,6 +38,12 @@ SEPARATORS = {";": ";", ",": ","}
 EXPORT_MEMORY_LIMIT = "640MB"
 #: Batches a background thread keeps ready while the previous one is encoded (0: no thread).
 PREFETCH_BATCHES = 4
+
+
+def neutralise(text: str) -> str:
+    """A text cell that a spreadsheet will not run as a formula: a leading ' before the
+    characters of :data:`FORMULA_START` (the SQL of the exports does the same per cell)."""
+    return "'" + text if text.startswith(FORMULA_START) else text
 
 
 def provenance(*, user: str, flt: IncidentFilter, generated: datetime | None = None,
@@ -311,8 +317,7 @@ def _write_info(workbook, sheet, bold, *, info, flt, sort, titles, rows, sheets)
         if value is None:
             sheet.write_number(n, 1, rows)
         elif value:
-            sheet.write_string(n, 1, value if not value.startswith(
-                ("=", "+", "-", "@", "\t", "\r")) else "'" + value)
+            sheet.write_string(n, 1, neutralise(value))
     sheet.set_column(0, 0, 24)
     sheet.set_column(1, 1, 80)
     created = datetime.fromisoformat(info["gemaakt_op"])

@@ -11,7 +11,7 @@
   gemeente when the area is a basisteam or district.
 
 The area is a gemeente, or a basisteam, district or eenheid whose figures are the sum of its
-gemeenten (``data.queries.comparisons.resolve_area``): the unit must lie entirely inside the
+gemeenten (``data.queries.products.product_area``): the unit must lie entirely inside the
 scope, so unit products are for police roles (a mayor's scope is their own gemeente only).
 All figures are at gemeente level or above: no small-count suppression applies. Every
 change carries the Poisson test of ``data.stats``; the sentences call a change "significant"
@@ -31,6 +31,7 @@ from data.periods import Period, add_months, month_range
 from data.products.model import KINDS, Content, Figure, Section, Table
 from data.queries import comparisons as q
 from data.queries.overview import KEY_GROUPS
+from data.queries.products import ProductArea, product_area
 from data.stats import Change, poisson_change
 from layouts import format as fmt
 
@@ -144,7 +145,7 @@ SIGNIFICANCE_NOTE = ("Significant: het verschil met een jaar eerder is groter da
 
 @dataclass
 class _Data:
-    area: q.ProductArea
+    area: ProductArea
     period: Period
     previous: Period
     monthly: pd.DataFrame  # month, type_code, count for [fetch_from, period.end)
@@ -162,7 +163,7 @@ class _Data:
 
 
 def _load(con, scope, area: str, period: Period, fetch_from: date | None = None) -> _Data:
-    resolved = q.resolve_area(con, scope=scope, code=area)
+    resolved = product_area(con, scope=scope, area=area)
     previous = period.shifted(-12)
     start = min(previous.start, fetch_from or previous.start)
     monthly = q.monthly_type_counts(con, scope=scope, gemeenten=resolved.gemeenten,

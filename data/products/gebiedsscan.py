@@ -31,6 +31,7 @@ from data.queries import burglary
 from data.queries import comparisons as q
 from data.queries.areas import incident_counts_by_area
 from data.queries.map import geometry
+from data.queries.products import product_area
 from data.stats import Z_CRITICAL, poisson_change
 from data.suppression import mark as hidden_mark
 from layouts import format as fmt
@@ -69,7 +70,7 @@ def gebiedsscan(con, *, scope, area: str, reference: date, profile=None) -> Cont
     if len(chosen) > 1 or (chosen and chosen[0].strip().upper().startswith("BU")):
         resolved = q.buurt_set(con, scope=scope, codes=chosen)
     else:
-        resolved = q.resolve_area(con, scope=scope, code=area)
+        resolved = product_area(con, scope=scope, area=area)
     end = date(reference.year, reference.month, 1)
     period = Period(add_months(end, -12), end)
     previous = period.shifted(-12)

@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from data.export import neutralise
 from data.products.model import Content, Table
 
 CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
@@ -45,7 +46,6 @@ CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run
                   "--disable-sync", "--disable-extensions", "--mute-audio", "--hide-scrollbars")
 #: Pixel size the figures are drawn at (the image scales to the page width).
 FIGURE_WIDTH, FIGURE_HEIGHT = 900, 400
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 CHROMIUM_TIMEOUT = 120
 
 
@@ -92,11 +92,6 @@ def cell_text(value, header: str = "") -> str:
     if value == "":
         return ""
     return _number(value, percent="%" in header)
-
-
-def safe_text(text: str) -> str:
-    """A text cell neutralised against spreadsheet formula injection."""
-    return "'" + text if text.startswith(FORMULA_START) else text
 
 
 def _is_number(value) -> bool:
@@ -330,17 +325,17 @@ def xlsx_bytes(content: Content, info: Provenance) -> bytes:
     sheet = book.add_worksheet("Info")
     for r, (key, value) in enumerate(_info_rows(content, info)):
         sheet.write_string(r, 0, key, bold)
-        sheet.write_string(r, 1, safe_text(value or ""))
+        sheet.write_string(r, 1, neutralise(value or ""))
     sheet.set_column(0, 0, 18)
     sheet.set_column(1, 1, 90)
     tables = _tables(content)
     for table, name in zip(tables, _sheet_names(tables)):
         sheet = book.add_worksheet(name)
-        sheet.write_string(0, 0, safe_text(table.title), title)
+        sheet.write_string(0, 0, neutralise(table.title), title)
         if table.note:
-            sheet.write_string(1, 0, safe_text(table.note))
+            sheet.write_string(1, 0, neutralise(table.note))
         for c, head in enumerate(table.header):
-            sheet.write_string(2, c, safe_text(head), bold)
+            sheet.write_string(2, c, neutralise(head), bold)
         widths = [len(h) + 2 for h in table.header]
         for r, row in enumerate(table.rows, 3):
             for c, value in enumerate(row):
@@ -353,7 +348,7 @@ def xlsx_bytes(content: Content, info: Provenance) -> bytes:
                 elif isinstance(value, float):
                     sheet.write_number(r, c, value, decimal)
                 else:
-                    sheet.write_string(r, c, safe_text(str(value)))
+                    sheet.write_string(r, c, neutralise(str(value)))
                 if c < len(widths):
                     widths[c] = min(60, max(widths[c], len(str(value)) + 2))
         for c, width in enumerate(widths):
@@ -377,20 +372,20 @@ def _csv_value(value) -> str:
         return str(value)
     if isinstance(value, float):
         return f"{value:.1f}".replace(".", ",")
-    return safe_text(str(value))
+    return neutralise(str(value))
 
 
 def csv_bytes(content: Content, info: Provenance, sep: str = ";") -> bytes:
     out = io.StringIO()
     writer = csv.writer(out, delimiter=sep, lineterminator="\r\n")
-    writer.writerow([safe_text(f"# Veiligheidsbeeld rapportage: {content.title}; "
+    writer.writerow([neutralise(f"# Veiligheidsbeeld rapportage: {content.title}; "
                                f"{content.area_name} ({content.area_code}); "
                                f"{content.period_label}; gemaakt {info.generated_at} door "
                                f"{info.generated_by}; dataversie {info.data_version}")])
     for table in _tables(content):
         writer.writerow([])
         writer.writerow([f"# {table.title}"])
-        writer.writerow([safe_text(h) for h in table.header])
+        writer.writerow([neutralise(h) for h in table.header])
         for row in table.rows:
             writer.writerow([_csv_value(v) for v in row])
         if table.note:

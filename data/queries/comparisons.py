@@ -1,7 +1,8 @@
 """Queries behind the comparison products and the gebiedsscan (``data/products/``).
 
 The area of a product is a gemeente, a police unit (basisteam or district, ``org_units``) or a
-regionale eenheid; :func:`resolve_area` turns it into the gemeenten it stands for and refuses
+regionale eenheid; :func:`data.queries.products.product_area` turns it into the gemeenten it
+stands for and refuses
 (OutOfScope) a unit that is not *entirely* inside the scope: a product titled "Basisteam X"
 must not silently show the sum of only some of its gemeenten. A mayor's scope holds only their
 own gemeente, so unit products are for police roles (teamchef, analist).
@@ -12,55 +13,14 @@ Counts below gemeente level come from :func:`data.queries.areas.incident_counts_
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 
 import pandas as pd
 
 from data.queries.burglary import weekday_hour_counts
 from data.queries.overview import MONTHLY_GEMEENTE_COUNTS
+from data.queries.products import ProductArea
 from data.scope import OutOfScope, Scope, area_filter, ensure_detail
-
-
-@dataclass(frozen=True)
-class ProductArea:
-    code: str
-    name: str
-    level: str  # 'gemeente', 'basisteam', 'district' or 'eenheid'
-    gemeenten: tuple[str, ...]  # the gemeenten whose figures are summed, all in scope
-    buurten: tuple[str, ...] = ()  # level 'buurten': the chosen buurten (in those gemeenten)
-
-
-def resolve_area(con, *, scope: Scope, code: str) -> ProductArea:
-    """The gemeente, basisteam, district or eenheid ``code`` with its gemeenten. OutOfScope
-    for an unknown code, an empty scope, or a unit with any gemeente outside the scope (the
-    message does not tell these apart)."""
-    if scope.empty or not isinstance(code, str) or not code:
-        raise OutOfScope(f"product area {code!r}: empty scope or invalid code")
-    rows = con.execute(
-        "SELECT code, coalesce(name, code) FROM areas WHERE level = 'gemeente' AND code = ?",
-        [code]).fetchall()
-    if rows:
-        if code not in scope.gemeenten:
-            raise OutOfScope(f"gemeente {code} outside scope")
-        return ProductArea(rows[0][0], rows[0][1], "gemeente", (code,))
-    rows = con.execute("SELECT kind, name FROM org_units WHERE code = ?", [code]).fetchall()
-    if rows:
-        level, name = rows[0]
-        members = con.execute("SELECT gm_code FROM org_gemeenten WHERE org_code = ? ORDER BY 1",
-                              [code]).fetchall()
-    else:
-        rows = con.execute("SELECT coalesce(name, code) FROM areas WHERE level = 'eenheid'"
-                           " AND code = ?", [code]).fetchall()
-        if not rows:
-            raise OutOfScope(f"product area {code} unknown")
-        level, name = "eenheid", rows[0][0]
-        members = con.execute("SELECT code FROM areas WHERE level = 'gemeente' AND re_code = ?"
-                              " ORDER BY 1", [code]).fetchall()
-    gemeenten = tuple(r[0] for r in members)
-    if not gemeenten or not set(gemeenten) <= scope.gemeenten:
-        raise OutOfScope(f"{level} {code}: not all of its gemeenten are in scope")
-    return ProductArea(code, name, level, gemeenten)
 
 
 def buurt_set(con, *, scope: Scope, codes) -> ProductArea:
@@ -83,7 +43,7 @@ def buurt_set(con, *, scope: Scope, codes) -> ProductArea:
     name = (", ".join(names) if len(names) <= 3
             else f"{len(names)} buurten in {', '.join(places)}")
     return ProductArea(",".join(codes), name, "buurten", tuple(sorted({r[2] for r in rows})),
-                       tuple(codes))
+                       {r[2]: r[3] for r in rows}, tuple(codes))
 
 
 def buurt_type_counts(con, *, scope: Scope, buurten, start: date, end: date) -> pd.DataFrame:

@@ -11,7 +11,7 @@ comparison products' queries are in ``data/queries/comparisons.py``.)
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 import pandas as pd
@@ -27,16 +27,18 @@ RAID_TYPE = "N06"
 class ProductArea:
     code: str
     name: str
-    level: str  # gemeente | eenheid | basisteam | district
-    gemeenten: tuple[str, ...]
-    names: dict  # gemeente code -> name
+    level: str  # gemeente | eenheid | basisteam | district | buurten (a chosen set)
+    gemeenten: tuple[str, ...]  # the gemeenten whose figures are summed, all in scope
+    names: dict = field(default_factory=dict)  # gemeente code -> name
+    buurten: tuple[str, ...] = ()  # level 'buurten': the chosen buurten (in those gemeenten)
 
 
 def product_area(con, *, scope: Scope, area: str) -> ProductArea:
     """The area a product is made for: a gemeente, regionale eenheid, basisteam or district,
     with its gemeenten. Raises OutOfScope unless every one of those gemeenten is in scope (a
-    product is never a partial picture of an area) and ValueError for an unknown code."""
-    if scope.empty:
+    product is never a partial picture of an area), also for an unknown code (the message
+    does not tell the two apart)."""
+    if scope.empty or not isinstance(area, str) or not area:
         raise OutOfScope("empty scope")
     row = con.execute("SELECT level, coalesce(name, code) FROM areas WHERE code = ? "
                       "AND level IN ('gemeente', 'eenheid')", [area]).fetchall()
