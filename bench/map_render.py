@@ -8,11 +8,13 @@ database in a temporary folder, creates an analist with all regionale eenheden t
 whole scope: every buurt of the country) ``--repeat`` times. Per run it measures in the page
 (performance.now(), polled every animation frame):
 
-* ``polygons``: from the start of the first of the geometry/values callback requests to the
-  moment every buurt path (``path.leaflet-interactive``) is in the DOM;
+* ``polygons``: from the start of the first of the geometry/values requests (both follow the
+  navigation callback) to the moment every buurt path (``path.leaflet-interactive``) is in
+  the DOM;
 * ``coloured``: until, in addition, the values have arrived and been applied (``vb.hideout``);
 
-and from the network timings of the two callbacks the server time (request sent -> first byte)
+and the same from the start of the navigation callback; from the network timings of the
+shapes and values requests the server time (request sent -> first byte)
 and the payload (raw, and gzip level 6: the app itself does not compress).
 
     .venv/bin/python bench/map_render.py [--db bench/out/national.duckdb] [--repeat 5]
@@ -55,25 +57,26 @@ class Server(LiveServer):
         self.wait_ready(timeout=180)
 
 SELECTOR = ".leaflet-overlay-pane path.leaflet-interactive"
-GEO_OUTPUT, VALUES_OUTPUT = "kaart-geo.data", "kaart-values.data"
+#: The three requests of a map view: navigation (a Dash callback), then at once the shapes (a
+#: GET that dash-leaflet makes, see callbacks/kaart.py geometry_response) and the values.
+NAV_OUTPUT, VALUES_OUTPUT = "kaart-url.search", "kaart-values.data"
+GEO_URL = "/kaart/geometrie.json?niveau=buurt"
 
-#: Installed before any page script: remember when each map callback request starts.
+#: Installed before any page script: remember when each map request starts.
 MARK_REQUESTS = """
 (() => {
   window.__vbMarks = {};
   const originalFetch = window.fetch;
   window.fetch = function (input, init) {
+    const url = typeof input === "string" ? input : (input && input.url) || "";
     const body = init && typeof init.body === "string" ? init.body : "";
-    for (const key of ["%s", "%s"]) {
-      if (body.indexOf(key) >= 0 && window.__vbMarks[key] === undefined) {
-        window.__vbMarks[key] = performance.now();
-        performance.mark("vb-request-" + key);
-      }
-    }
+    const key = url.indexOf("%s") >= 0 ? "geometry"
+      : body.indexOf("%s") >= 0 ? "values" : body.indexOf("%s") >= 0 ? "navigation" : null;
+    if (key && window.__vbMarks[key] === undefined) { window.__vbMarks[key] = performance.now(); }
     return originalFetch.apply(this, arguments);
   };
 })();
-""" % (GEO_OUTPUT, VALUES_OUTPUT)
+""" % (GEO_URL, VALUES_OUTPUT, NAV_OUTPUT)
 
 #: True once ``n`` paths are drawn (and, for "coloured", the values applied); records the time.
 DONE = """
@@ -125,6 +128,9 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds per page load")
+    parser.add_argument("--cached", action="store_true",
+                        help="let the browser cache the shapes (a repeated visit); default: "
+                             "cache disabled, every run a first visit")
     args = parser.parse_args()
     if not Path(CHROMIUM).exists():
         print(f"skipped: no Chromium at {CHROMIUM} (apt-get install chromium)")
@@ -151,6 +157,10 @@ def main() -> int:
                     "--disable-background-networking", "--disable-component-update",
                     "--disable-sync"])
                 page = browser.new_page(viewport={"width": 1600, "height": 1000})
+                if not args.cached:  # every run fetches the shapes anew (a first visit)
+                    cdp = page.context.new_cdp_session(page)
+                    cdp.send("Network.enable")
+                    cdp.send("Network.setCacheDisabled", {"cacheDisabled": True})
                 page.set_default_timeout(args.timeout * 1000)
                 page.add_init_script(MARK_REQUESTS)
                 page.goto(server.url + "/login")
@@ -162,12 +172,10 @@ def main() -> int:
                     responses = {}
 
                     def keep(response, responses=responses):
-                        body = response.request.post_data or ""
-                        if "_dash-update-component" not in response.url:
-                            return
-                        for key in (GEO_OUTPUT, VALUES_OUTPUT):
-                            if key in body:
-                                responses[key] = response
+                        if GEO_URL in response.url:
+                            responses["geometry"] = response
+                        elif VALUES_OUTPUT in (response.request.post_data or ""):
+                            responses["values"] = response
                     page.on("response", keep)
                     page.goto(server.url + "/kaart?niveau=buurt")
                     page.wait_for_function(DONE, arg=[SELECTOR, expected], polling="raf",
@@ -175,11 +183,13 @@ def main() -> int:
                     marks = page.evaluate("window.__vbMarks")
                     drawn = page.locator(SELECTOR).count()
                     page.remove_listener("response", keep)
-                    start = min(marks[k] for k in (GEO_OUTPUT, VALUES_OUTPUT) if k in marks)
+                    start = min(marks["geometry"], marks["values"])
                     run = {"polygons": marks["polygons"] - start,
-                           "coloured": marks["coloured"] - start, "paths": drawn}
-                    for key, label in ((GEO_OUTPUT, "geometry"), (VALUES_OUTPUT, "values")):
-                        response = responses[key]
+                           "coloured": marks["coloured"] - start,
+                           "from_navigation": marks["coloured"] - marks["navigation"],
+                           "paths": drawn}
+                    for label in ("geometry", "values"):
+                        response = responses[label]
                         body = response.body()
                         timing = response.request.timing
                         run[f"{label}_server"] = timing["responseStart"] - timing["requestStart"]
@@ -202,9 +212,11 @@ def main() -> int:
                 f"   p95 {percentile(samples, 0.95):7.0f} ms")
     first = runs[0]
     print(f"\nNational buurt layer, analist with all eenheden: {expected:,} polygons expected, "
-          f"{first['paths']:,} drawn; {len(runs)} runs on {db.name}")
+          f"{first['paths']:,} drawn; {len(runs)} runs on {db.name}, browser cache "
+          f"{'on' if args.cached else 'off'}, {args.workers} workers")
     print(f"  request start -> all polygons in the DOM   {line('polygons')}")
     print(f"  request start -> polygons coloured         {line('coloured')}")
+    print(f"  navigation start -> polygons coloured      {line('from_navigation')}")
     print(f"  server time, geometry callback             {line('geometry_server')}")
     print(f"  server time, values callback               {line('values_server')}")
     for label in ("geometry", "values"):

@@ -204,17 +204,22 @@ def map_benchmarks(store: Store, repeat: int) -> tuple[list[tuple[str, list[floa
     period = qo.last_complete_months(con, scope=national, months=12)
     group = "alle_misdrijven"
 
-    def layer(level, within=None, parent=None):
+    def layer(level, within=None, parent=None, measure="count"):
+        """What the Kaart page asks for one view (``lean``: only what the measure shows)."""
         qm.geometry(con, scope=national, level=level, within=within, parent=parent)
         qm.map_values(con, scope=national, level=level, period=period, group=group,
-                      measure="count", within=within, parent=parent)
+                      measure=measure, within=within, parent=parent, lean=True)
 
     out = [
         (f"geometry gemeenten, national ({len(gemeenten)})",
          timed(lambda: qm.geometry(con, scope=national, level="gemeente"), repeat)),
-        ("map_values gemeenten, national",
+        ("map_values gemeenten, national (every column, as the API)",
          timed(lambda: qm.map_values(con, scope=national, level="gemeente", period=period,
                                      group=group, measure="count"), repeat)),
+        ("geometry + map_values gemeenten, national, change",
+         timed(lambda: layer("gemeente", measure="change"), repeat)),
+        (f"geometry + map_values buurten, {largest}, change",
+         timed(lambda: layer("buurt", largest, measure="change"), repeat)),
         (f"geometry + map_values wijken, {largest}",
          timed(lambda: layer("wijk", largest), repeat)),
     ]

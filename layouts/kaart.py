@@ -47,11 +47,13 @@ def kaart(bundles: list[tuple[str, str]], periods: list[tuple[str, str]], tile_u
         layers.append(dl.TileLayer(url=tile_url, id="kaart-tiles"))
     layers += [
         # Gemeente outlines above the choropleth, in a pane that ignores the mouse.
-        dl.Pane(dl.GeoJSON(id="kaart-outline", data=None, interactive=False,
+        # Both layers load their shapes from a link (``url``) that navigation sets: see
+        # callbacks/kaart.py, geometry_response.
+        dl.Pane(dl.GeoJSON(id="kaart-outline", interactive=False,
                            style={"color": "#343a40", "weight": 2, "fill": False,
                                   "opacity": 0.9}),
                 name="outline", style={"zIndex": 450, "pointerEvents": "none"}),
-        dl.GeoJSON(id="kaart-geo", data=None, zoomToBounds=True, hideout={},
+        dl.GeoJSON(id="kaart-geo", zoomToBounds=True, hideout={},
                    style={"variable": "vb.choroplethStyle"},
                    hoverStyle={"variable": "vb.hoverStyle"},
                    onEachFeature={"variable": "vb.bindTooltip"}),
@@ -116,7 +118,6 @@ def kaart(bundles: list[tuple[str, str]], periods: list[tuple[str, str]], tile_u
                     html.Div([html.Span("© CBS", id="kaart-attribution"),
                               html.Span(tile_credit(tile_url))], className="kaart-attribution"),
                 ], className="kaart-map-wrap"),
-                html.Div(id="kaart-geo-message"),
                 html.Div(id="kaart-legend", className="kaart-legend mt-2"),
             ], className="p-2")), lg=8, className="mb-3", id="kaart-map-col"),
             dbc.Col(dbc.Card(dbc.CardBody([

@@ -27,7 +27,9 @@ def _query_functions():
 #: Functions that describe the database itself rather than police data (CLI `db info`).
 UNSCOPED = {"data.queries.info.database_info", "data.queries.info.format_info",
             # parameter parsers: they read no data, the functions using their result check scope
-            "data.queries.incidents.parse_filter", "data.queries.incidents.parse_sort"}
+            "data.queries.incidents.parse_filter", "data.queries.incidents.parse_sort",
+            # picks from options a scoped query (period_options) returned
+            "data.queries.map.pick_period"}
 
 
 def test_every_query_function_requires_a_scope_keyword():

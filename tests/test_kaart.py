@@ -483,8 +483,22 @@ def test_analist_sees_all_buurten_and_a_mayor_gets_no_eenheid_level(page, demo_s
     page.goto(f"{demo_server.url}/kaart?niveau=buurt&gebied={code}")
     expect(page.locator("#kaart-panel .kaart-table")).to_be_visible(timeout=40_000)
     expect(page.locator(CHOROPLETH)).to_have_count(buurten, timeout=30_000)
-    assert page.locator("#kaart-panel tbody tr").count() == buurten
+    # The panel lists the highest 100 (callbacks/kaart_values.PANEL_ROWS); the CSV all.
+    assert page.locator("#kaart-panel tbody tr").count() == min(buurten, 100)
+    if buurten > 100:
+        expect(page.locator("#kaart-panel")).to_contain_text(
+            f"De 100 hoogste van {buurten} gebieden")
     assert _search(page)["gebied"] == code
+    # Wijken and PC4 too cover the whole scope for an analist, ranked within their gemeente.
+    wijken = con.execute("SELECT count(*) FROM areas WHERE level = 'wijk'").fetchall()[0][0]
+    page.goto(f"{demo_server.url}/kaart?niveau=wijk")
+    _wait_for_panel(page, "Totaal uw gebied")
+    expect(page.locator(CHOROPLETH)).to_have_count(wijken, timeout=30_000)
+    expect(page.locator("#kaart-breadcrumb")).to_contain_text("Wijken")
+    pc4 = con.execute("SELECT count(*) FROM areas WHERE level = 'pc4'").fetchall()[0][0]
+    page.goto(f"{demo_server.url}/kaart?niveau=pc4&gebied={code}")
+    _wait_for_panel(page, "Postcode (PC4)")
+    expect(page.locator(CHOROPLETH)).to_have_count(pc4, timeout=30_000)
     page.goto(f"{demo_server.url}/kaart?niveau=buurt")
     expect(page.locator("#kaart-panel .kaart-table")).to_be_visible(timeout=40_000)
     expect(page.locator(CHOROPLETH)).to_have_count(buurten, timeout=30_000)
@@ -500,3 +514,72 @@ def test_analist_sees_all_buurten_and_a_mayor_gets_no_eenheid_level(page, demo_s
     expect(options.first).to_be_visible(timeout=10_000)
     labels = options.all_inner_texts()
     assert "Wijken" in labels and "Regionale eenheden" not in labels, labels
+
+
+# -- shapes from a link ---------------------------------------------------------------------------
+
+def _protocol(demo_db, since: int) -> list[tuple]:
+    import sqlite3
+    state = sqlite3.connect(demo_db.parent / "appstate.sqlite")
+    try:
+        return state.execute("SELECT user, view, outcome, rows, filters FROM protocol_log"
+                             " WHERE id > ? ORDER BY id", [since]).fetchall()
+    finally:
+        state.close()
+
+
+def _last_protocol_id(demo_db) -> int:
+    import sqlite3
+    state = sqlite3.connect(demo_db.parent / "appstate.sqlite")
+    try:
+        return state.execute("SELECT coalesce(max(id), 0) FROM protocol_log").fetchall()[0][0]
+    finally:
+        state.close()
+
+
+@pytest.mark.browser
+def test_shapes_come_from_a_cacheable_link_bound_to_the_scope(page, browser, demo_server,
+                                                               demo_db, con):
+    """The map layers fetch their shapes from /kaart/geometrie.json: compressed, cacheable in
+    this browser only, one protocol row each, and refused for a link made for another scope or
+    an area outside the scope."""
+    links = []
+    page.on("request", lambda r: links.append(r.url) if "/kaart/geometrie.json" in r.url else None)
+    login(page, demo_server, "burgemeester")
+    before = _last_protocol_id(demo_db)
+    page.goto(demo_server.url + "/kaart?niveau=wijk&gebied=GMD001")
+    _wait_for_panel(page, "Wijken in")
+    wijken = con.execute("SELECT count(*) FROM areas WHERE level = 'wijk'"
+                         " AND gm_code = 'GMD001'").fetchall()[0][0]
+    expect(page.locator(CHOROPLETH)).to_have_count(wijken, timeout=20_000)
+    wijk_link = next(u for u in links if "niveau=wijk" in u)
+    outline_link = next(u for u in links if "niveau=gemeente" in u)
+    logged = [r for r in _protocol(demo_db, before) if r[1] == "kaart/geometrie"]
+    assert sorted((r[0], r[2], r[3]) for r in logged) == [
+        ("burgemeester", "ok", 1), ("burgemeester", "ok", wijken)]  # outline: one gemeente
+
+    response = page.request.get(wijk_link, headers={"Accept-Encoding": "gzip"})
+    assert response.status == 200
+    assert response.headers["cache-control"] == "private, max-age=86400"
+    assert response.headers["content-encoding"] == "gzip"
+    shapes = response.json()
+    assert len(shapes["features"]) == wijken
+    assert {f["id"] for f in shapes["features"]} == {r[0] for r in con.execute(
+        "SELECT code FROM areas WHERE level = 'wijk' AND gm_code = 'GMD001'").fetchall()}
+
+    # The mayor's link with another gemeente is refused and logged; so is the mayor's link
+    # opened by another user (another scope), even for the same area.
+    other = wijk_link.replace("gebied=GMD001", "gebied=GMD002")
+    before = _last_protocol_id(demo_db)
+    refused = page.request.get(other)
+    assert refused.status == 403 and refused.json()["features"] == []
+    analist = browser.new_context()
+    try:
+        second = analist.new_page()
+        login(second, demo_server, "analist")
+        assert second.request.get(outline_link).status == 403
+    finally:
+        analist.close()
+    assert [(r[0], r[1], r[2]) for r in _protocol(demo_db, before)] == [
+        ("burgemeester", "kaart/geometrie", "refused"),
+        ("analist", "kaart/geometrie", "refused")]

@@ -14,9 +14,9 @@ from datetime import date
 
 import pandas as pd
 
+from data.periods import Period, add_months
 from data.queries.areas import incident_counts_by_area
-from data.periods import Period
-from data.queries.overview import dataset_summary, last_complete_months
+from data.queries.overview import dataset_summary
 from data.scope import OutOfScope, Scope, area_filter, ensure_detail, ensure_gemeente
 
 #: Levels the map can show, in drill-down order.
@@ -24,16 +24,17 @@ MAP_LEVELS = ("gemeente", "wijk", "buurt", "pc4", "pc6")
 #: Every level the Kaart page shows: the regionale eenheid above the gemeente (its values are
 #: sums of the gemeenten in scope; not offered by the API, whose levels are ``MAP_LEVELS``).
 VIEW_LEVELS = ("eenheid", *MAP_LEVELS)
-#: Levels that can be shown for a whole eenheid (``eenheid=``) or the whole scope, without a
-#: gemeente: the buurt layer uses a coarser tier then.
-WIDE_LEVELS = ("eenheid", "gemeente", "buurt")
+#: Levels below the gemeente that can be shown for a whole eenheid (``eenheid=``) or the whole
+#: scope, without a gemeente (for detail level 3 only, see callbacks/kaart_state.py); they use
+#: a coarser tier then. PC6 (some 450,000 areas) only ever per gemeente.
+WIDE_LEVELS = ("wijk", "buurt", "pc4")
 #: Level -> the level whose code may narrow it down to one parent area (besides a gemeente).
 PARENT_LEVEL = {"buurt": "wijk", "pc6": "pc4"}
 MEASURES = ("count", "per_1000", "change")
 
 
 def _tier(scope: Scope, con, level: str, within: str | None = None) -> str:
-    if level in ("gemeente", "eenheid") or (level == "buurt" and within is None):
+    if level in ("gemeente", "eenheid") or (level in WIDE_LEVELS and within is None):
         where, params = area_filter(scope, "code")
         eenheden = con.execute(
             f"SELECT count(DISTINCT re_code) FROM areas WHERE level = 'gemeente' AND {where}",
@@ -100,7 +101,14 @@ def narrow(con, *, scope: Scope, eenheid: str | None) -> Scope:
 
 def geometry(con, *, scope: Scope, level: str, within: str | None = None,
              parent: str | None = None, eenheid: str | None = None) -> str:
-    """GeoJSON FeatureCollection (a string) of the areas of ``level`` in scope, optionally
+    """GeoJSON FeatureCollection (a string): see :func:`geometry_features`."""
+    return geometry_features(con, scope=scope, level=level, within=within, parent=parent,
+                             eenheid=eenheid)[0]
+
+
+def geometry_features(con, *, scope: Scope, level: str, within: str | None = None,
+                      parent: str | None = None, eenheid: str | None = None) -> tuple[str, int]:
+    """GeoJSON FeatureCollection (a string) and its number of features: the areas of ``level`` in scope, optionally
     inside gemeente ``within`` and under parent area ``parent`` (a wijk for buurten, a PC4 for
     PC6), or inside regionale eenheid ``eenheid``. Features have ``id`` = area code and
     properties ``code`` and ``name`` only. Shapes come from the latest vintage of the level, at
@@ -130,13 +138,13 @@ def geometry(con, *, scope: Scope, level: str, within: str | None = None,
                    || ',"properties":{{"code":' || to_json(sel.code)
                    || ',"name":' || to_json(coalesce(b.name, sel.name, sel.code))
                    || '}},"geometry":' || s.geojson || '}}', ',' ORDER BY sel.code), '')
-               || ']}}'
+               || ']}}', count(*)
         FROM sel
         JOIN boundary_shapes s ON s.code = sel.code AND s.level = ? AND s.tier = ?
              AND s.vintage = (SELECT v FROM latest)
         LEFT JOIN boundaries b ON b.code = s.code AND b.level = s.level AND b.vintage = s.vintage
         """, [*params, level, level, tier]).fetchall()
-    return text[0][0]
+    return text[0][0], text[0][1]
 
 
 def bundle_options(con, *, scope: Scope) -> list[tuple[str, str]]:
@@ -152,10 +160,11 @@ def bundle_options(con, *, scope: Scope) -> list[tuple[str, str]]:
 def period_options(con, *, scope: Scope) -> list[tuple[str, Period]]:
     """Selectable periods: '12m' (the last 12 complete months) and every complete calendar
     year with data in scope, newest first."""
-    last12 = last_complete_months(con, scope=scope, months=12)
-    if last12 is None:
+    summary = dataset_summary(con, scope=scope)  # one query for the first and newest month
+    first, newest = summary["first_month"], summary["last_month"]
+    if newest is None:
         return []
-    first = dataset_summary(con, scope=scope)["first_month"]
+    last12 = Period(add_months(newest, -12), newest)  # as overview.last_complete_months
     options = [("12m", last12)]
     year = last12.end.year - 1
     while first is not None and date(year, 1, 1) >= first:
@@ -166,7 +175,13 @@ def period_options(con, *, scope: Scope) -> list[tuple[str, Period]]:
 
 def resolve_period(con, *, scope: Scope, key: str | None) -> tuple[str, Period] | None:
     """The option ``key`` (default and fallback: the last 12 months), or None without data."""
-    options = period_options(con, scope=scope)
+    return pick_period(period_options(con, scope=scope), key)
+
+
+def pick_period(options: list[tuple[str, Period]], key: str | None
+                ) -> tuple[str, Period] | None:
+    """The option ``key`` among ``options`` (from :func:`period_options`), falling back to the
+    first (the last 12 months); None when there are no options (no data)."""
     if not options:
         return None
     return next(((k, p) for k, p in options if k == key), options[0])
@@ -194,7 +209,7 @@ def _eenheid_population(con, scope: Scope, year: int) -> pd.DataFrame:
 
 def map_values(con, *, scope: Scope, level: str, period: Period, group: str, measure: str,
                within: str | None = None, parent: str | None = None,
-               eenheid: str | None = None) -> pd.DataFrame:
+               eenheid: str | None = None, lean: bool = False) -> pd.DataFrame:
     """One row per area of ``level`` in scope (inside gemeente ``within`` and parent area
     ``parent`` when given; inside regionale eenheid ``eenheid``) with the map measure. Level
     ``eenheid`` sums the gemeenten in scope per eenheid (counts and population):
@@ -211,6 +226,12 @@ def map_values(con, *, scope: Scope, level: str, period: Period, group: str, mea
     (1 = highest value among the areas with the same parent), ranked (how many of them have a
     value) and parent_total (the parent area's count; <NA> when hidden; for gemeenten the total
     of the gemeenten in scope under the same eenheid).
+
+    ``lean=True`` (the Kaart page) leaves out what the chosen measure does not show, each an
+    extra pass over the incidents at buurt level: the year before (``previous``, ``change``,
+    ``change_pct`` are <NA>) unless the measure is ``change``, the population unless it is
+    ``per_1000``, and the parent totals of a buurt or PC6 layer without ``parent`` (whose
+    panel total is the gemeente's). The API asks for everything.
     """
     _check(scope, level, within)
     scope = narrow(con, scope=scope, eenheid=eenheid)
@@ -221,8 +242,9 @@ def map_values(con, *, scope: Scope, level: str, period: Period, group: str, mea
     previous_period = period.shifted(-12)
     # Where the data start: inside one gemeente, that gemeente's start (and a far cheaper
     # question than the whole scope's).
-    first = dataset_summary(con, scope=replace(scope, gemeenten=frozenset({within}))
-                            if within else scope)["first_month"]
+    first = (None if lean and measure != "change" else
+             dataset_summary(con, scope=replace(scope, gemeenten=frozenset({within}))
+                             if within else scope)["first_month"])
     if first is not None and previous_period.start >= first:
         before = incident_counts_by_area(con, scope=scope, level=level, period=previous_period,
                                          group=group, within=within)
@@ -240,6 +262,9 @@ def map_values(con, *, scope: Scope, level: str, period: Period, group: str, mea
     if level in ("gemeente", "eenheid"):
         totals = frame.groupby("parent_code", as_index=False)["count"].sum()
         totals = totals.rename(columns={"parent_code": "code", "count": "parent_total"})
+    elif lean and level in ("buurt", "pc6") and parent is None:
+        totals = pd.DataFrame({"code": pd.Series(dtype="object"),
+                               "parent_total": pd.Series(dtype="Int64")})
     else:
         parent_level = {"wijk": "gemeente", "pc4": "gemeente",
                         "buurt": "wijk", "pc6": "pc4"}[level]
@@ -254,8 +279,13 @@ def map_values(con, *, scope: Scope, level: str, period: Period, group: str, mea
         frame = frame[frame["parent_code"] == parent].reset_index(drop=True)
 
     year = (period.end.replace(day=1).year if period.end.month > 1 else period.end.year - 1)
-    population = (_eenheid_population(con, scope, year) if level == "eenheid"
-                  else _population(con, frame["code"].tolist(), year))
+    if lean and measure != "per_1000":
+        population = pd.DataFrame({"code": pd.Series(dtype="object"),
+                                   "population": pd.Series(dtype="Int64")})
+    elif level == "eenheid":
+        population = _eenheid_population(con, scope, year)
+    else:
+        population = _population(con, frame["code"].tolist(), year)
     frame = frame.merge(population, on="code", how="left")
     frame["population"] = frame["population"].astype("Int64")
 

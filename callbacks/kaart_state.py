@@ -1,0 +1,138 @@
+"""The Kaart page's view state: which levels a scope is offered, what a URL asks for, and the
+checked (level, area) choice with its names for breadcrumb and titles.
+
+Everything here is re-derived on the server for every request from the user's choices (URL and
+stores) and the server-side scope; nothing in the browser widens it.
+"""
+from __future__ import annotations
+
+from urllib.parse import parse_qs
+
+from data.queries import map as q
+from data.scope import OutOfScope
+from layouts import format as fmt
+from layouts import kaart as view
+
+
+DRILL = {"eenheid": "gemeente", "gemeente": "wijk", "wijk": "buurt", "pc4": "pc6"}
+
+
+def offered_levels(scope) -> list[str]:
+    """The levels in the Niveau choice: the regionale eenheid only when the scope spans more
+    than one gemeente."""
+    return [level for level in q.VIEW_LEVELS
+            if level != "eenheid" or len(scope.gemeenten) > 1]
+
+
+def wide_layers(scope) -> bool:
+    """Whether the wijk, buurt and PC4 layers may cover a whole eenheid or the whole scope (no
+    gemeente): for users with exact figures (detail level 3, analysts) over more than one
+    gemeente. Others get these layers per gemeente (the first one in scope by default)."""
+    return scope.detail >= 3 and len(scope.gemeenten) > 1
+
+
+def parse_search(search) -> dict:
+    """The view state a URL query string asks for (unvalidated)."""
+    if not isinstance(search, str):
+        return {}
+    raw = parse_qs(search.lstrip("?"))
+    keys = {"niveau": "level", "gebied": "area", "type": "group", "periode": "period",
+            "maat": "measure"}
+    return {key: raw[name][0] for name, key in keys.items() if raw.get(name)}
+
+
+def resolve(con, scope, level, area_code) -> dict:
+    """Check a (level, area) choice against the scope and complete it: ``within`` (the gemeente),
+    ``parent`` (a wijk for buurten, a PC4 for PC6), ``eenheid`` (a regionale eenheid that
+    narrows a gemeente or wide wijk, buurt or PC4 layer) and the names for breadcrumb and titles.
+    Raises OutOfScope for an area outside the scope (or unknown)."""
+    if scope.empty:
+        raise OutOfScope("empty scope")
+    if level not in offered_levels(scope):
+        level = "gemeente"
+    info = q.area(con, scope=scope, code=area_code) if area_code else None
+    eenheid = info if info is not None and info["level"] == "eenheid" else None
+    state = {"level": level, "area": None, "within": None, "parent": None, "gemeente": None,
+             "parent_info": None, "eenheid": None}
+    if level == "eenheid":
+        return state
+    if level == "gemeente" or (level in q.WIDE_LEVELS and wide_layers(scope)
+                               and (info is None or eenheid is not None)):
+        return {**state, "area": eenheid["code"] if eenheid else None, "eenheid": eenheid}
+    if info is None or eenheid is not None:
+        candidates = q.narrow(con, scope=scope,
+                              eenheid=eenheid["code"] if eenheid else None).gemeenten
+        info = q.area(con, scope=scope, code=sorted(candidates)[0])
+    gemeente = info if info["level"] == "gemeente" else q.area(con, scope=scope,
+                                                               code=info["gm_code"])
+    parent = None
+    if level in q.PARENT_LEVEL and info["level"] == q.PARENT_LEVEL[level]:
+        parent = info
+    area = parent["code"] if parent else gemeente["code"]
+    return {**state, "area": area, "within": gemeente["code"],
+            "parent": parent["code"] if parent else None, "gemeente": gemeente,
+            "parent_info": parent}
+
+
+def choices(con, scope):
+    bundles = q.bundle_options(con, scope=scope)
+    periods = q.period_options(con, scope=scope)
+    return bundles, periods
+
+
+def period_label(key: str, period) -> str:
+    if key == "12m":
+        return f"Laatste 12 maanden ({fmt.period(period.start, period.end)})"
+    return key
+
+
+def pick_filters(raw: dict, bundles, periods) -> dict:
+    codes = [c for c, _ in bundles]
+    keys = [k for k, _ in periods]
+    return {
+        "group": raw.get("group") if raw.get("group") in codes else (codes[0] if codes else None),
+        "period": raw.get("period") if raw.get("period") in keys else (keys[0] if keys else None),
+        "measure": raw.get("measure") if raw.get("measure") in q.MEASURES else "count",
+    }
+
+
+def crumbs(state: dict, filters: dict, scope) -> list:
+    def href(level, area=None):
+        return "/kaart" + view.query_string({**filters, "level": level, "area": area})
+    gemeente, parent, level = state["gemeente"], state["parent_info"], state["level"]
+    if "eenheid" in offered_levels(scope):
+        crumbs = [("Eenheden", href("eenheid"))]
+        if state["eenheid"]:
+            crumbs.append((state["eenheid"]["name"], href("gemeente", state["eenheid"]["code"])))
+        elif level != "eenheid":
+            crumbs.append(("Gemeenten", href("gemeente")))
+    else:
+        crumbs = [("Gemeenten", href("gemeente"))]
+    if gemeente:
+        crumbs.append((gemeente["name"], href("pc4" if level in ("pc4", "pc6") else "wijk",
+                                              gemeente["code"])))
+    if parent:
+        crumbs.append((parent["name"], None))
+    if not parent and (level in ("buurt", "pc6") or (not gemeente and level != "eenheid")):
+        crumbs.append((view.LEVEL_LABELS[level], None))
+    return view.breadcrumb(crumbs)
+
+
+def stored(value) -> dict | None:
+    return value if isinstance(value, dict) else None
+
+
+def eenheid_code(state) -> str | None:
+    return state["eenheid"]["code"] if state.get("eenheid") else None
+
+
+def selection_title(state) -> str:
+    label = view.LEVEL_LABELS[state["level"]]
+    if state.get("eenheid"):
+        return f"{label} in {state['eenheid']['name']}"
+    if state["parent_info"]:
+        return f"{label} in {state['parent_info']['name']}"
+    if state["gemeente"]:
+        return f"{label} in {state['gemeente']['name']}"
+    return label
+
