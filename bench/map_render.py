@@ -217,7 +217,7 @@ def main() -> int:
     print(f"  request start -> all polygons in the DOM   {line('polygons')}")
     print(f"  request start -> polygons coloured         {line('coloured')}")
     print(f"  navigation start -> polygons coloured      {line('from_navigation')}")
-    print(f"  server time, geometry callback             {line('geometry_server')}")
+    print(f"  server time, shapes (GET)                  {line('geometry_server')}")
     print(f"  server time, values callback               {line('values_server')}")
     for label in ("geometry", "values"):
         print(f"  payload {label:<9} {first[f'{label}_raw'] / 1024:8.0f} kB raw, "

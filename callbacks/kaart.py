@@ -314,6 +314,7 @@ def geometry_response():
     response = flask.Response(text, mimetype="application/geo+json")
     # Same link, same shapes (scope and data version are in it): cache in this browser only.
     response.headers["Cache-Control"] = "private, max-age=86400"
+    response.cache_per_link = True  # no Vary: Cookie (dashboard/auth.py SessionInterface)
     return response
 
 

@@ -49,7 +49,8 @@ def create_app(overrides: dict | None = None) -> dash.Dash:
     from dashboard.login import init_login
     from dashboard.rapportages import init_rapportages
 
-    _compress(server)
+    if settings.compress:
+        _compress(server)
     limiter = init_auth(server, state, settings)
     init_login(server, limiter, state, demo_users)
     init_downloads(server)

@@ -15,6 +15,7 @@ import flask
 import flask_login
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
+from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFProtect
 
 import data.ratelimit  # noqa: F401  (registers the vbsqlite:// storage scheme)
@@ -51,6 +52,22 @@ def current_scope() -> Scope:
     return flask.g.vb_scope
 
 
+class SessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, except for responses marked ``cache_per_link``: they do
+    not vary by cookie. Their link alone decides their content (the map shapes' link names the
+    scope and data version, see callbacks/kaart.py), and the session cookie changes with every
+    request (the idle timer), so ``Vary: Cookie`` would keep the browser from ever reusing
+    them. They are still only served to a logged-in user whose scope matches the link."""
+
+    def save_session(self, app, session, response):
+        super().save_session(app, session, response)
+        if getattr(response, "cache_per_link", False):
+            kept = [v for v in response.vary if v.lower() != "cookie"]
+            response.headers.remove("Vary")  # (HeaderSet.discard does not always write back)
+            if kept:
+                response.headers["Vary"] = ", ".join(kept)
+
+
 def init_auth(server: flask.Flask, state, settings) -> Limiter:
     """Session settings, flask-login, CSRF for Flask forms, the login guard and rate limits."""
     server.config.update(
@@ -61,6 +78,7 @@ def init_auth(server: flask.Flask, state, settings) -> Limiter:
         SESSION_REFRESH_EACH_REQUEST=True,
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
     )
+    server.session_interface = SessionInterface()
     manager = flask_login.LoginManager(server)
 
     @manager.user_loader

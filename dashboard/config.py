@@ -33,6 +33,8 @@ class Settings:
     idle_minutes: float = 30.0
     #: Send the session cookie only over https (set when served behind TLS).
     secure_cookies: bool = False
+    #: Compress responses (off when a reverse proxy in front compresses them already).
+    compress: bool = True
     #: Meldingen: incidents registered at most this many days before an import or scan become
     #: meldingen (older history, e.g. a bulk or demo import, does not).
     melding_days: int = 7
@@ -91,6 +93,7 @@ ENVIRONMENT = {
     "DASHBOARD_STATE_DB": ("state_db", Path),
     "DASHBOARD_IDLE_MINUTES": ("idle_minutes", float),
     "DASHBOARD_SECURE_COOKIES": ("secure_cookies", _boolean),
+    "DASHBOARD_COMPRESS": ("compress", _boolean),
     "DASHBOARD_MELDING_DAYS": ("melding_days", int),
     "DASHBOARD_MELDING_POLL_SECONDS": ("melding_poll_seconds", float),
     "DASHBOARD_SMTP_HOST": ("smtp_host", str),

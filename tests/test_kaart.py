@@ -558,9 +558,21 @@ def test_shapes_come_from_a_cacheable_link_bound_to_the_scope(page, browser, dem
     assert sorted((r[0], r[2], r[3]) for r in logged) == [
         ("burgemeester", "ok", 1), ("burgemeester", "ok", wijken)]  # outline: one gemeente
 
+    # A second visit draws from the browser cache: no request, so no new protocol row.
+    before = _last_protocol_id(demo_db)
+    page.goto(demo_server.url + "/kaart?niveau=buurt&gebied=GMD001")
+    _wait_for_panel(page, "Buurten in")
+    page.goto(demo_server.url + "/kaart?niveau=wijk&gebied=GMD001")
+    _wait_for_panel(page, "Wijken in")
+    expect(page.locator(CHOROPLETH)).to_have_count(wijken, timeout=20_000)
+    assert [r[3] for r in _protocol(demo_db, before) if r[1] == "kaart/geometrie"] == [
+        con.execute("SELECT count(*) FROM areas WHERE level = 'buurt'"
+                    " AND gm_code = 'GMD001'").fetchall()[0][0]]  # only the new buurt layer
+
     response = page.request.get(wijk_link, headers={"Accept-Encoding": "gzip"})
     assert response.status == 200
     assert response.headers["cache-control"] == "private, max-age=86400"
+    assert "cookie" not in response.headers.get("vary", "").lower()
     assert response.headers["content-encoding"] == "gzip"
     shapes = response.json()
     assert len(shapes["features"]) == wijken
