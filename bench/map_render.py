@@ -128,6 +128,8 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds per page load")
+    parser.add_argument("--measure", choices=("count", "per_1000", "change"), default="count",
+                        help="the map's measure (maat=)")
     parser.add_argument("--cached", action="store_true",
                         help="let the browser cache the shapes (a repeated visit); default: "
                              "cache disabled, every run a first visit")
@@ -177,7 +179,7 @@ def main() -> int:
                         elif VALUES_OUTPUT in (response.request.post_data or ""):
                             responses["values"] = response
                     page.on("response", keep)
-                    page.goto(server.url + "/kaart?niveau=buurt")
+                    page.goto(server.url + f"/kaart?niveau=buurt&maat={args.measure}")
                     page.wait_for_function(DONE, arg=[SELECTOR, expected], polling="raf",
                                            timeout=args.timeout * 1000)
                     marks = page.evaluate("window.__vbMarks")
@@ -212,7 +214,7 @@ def main() -> int:
                 f"   p95 {percentile(samples, 0.95):7.0f} ms")
     first = runs[0]
     print(f"\nNational buurt layer, analist with all eenheden: {expected:,} polygons expected, "
-          f"{first['paths']:,} drawn; {len(runs)} runs on {db.name}, browser cache "
+          f"{first['paths']:,} drawn, measure {args.measure}; {len(runs)} runs on {db.name}, browser cache "
           f"{'on' if args.cached else 'off'}, {args.workers} workers")
     print(f"  request start -> all polygons in the DOM   {line('polygons')}")
     print(f"  request start -> polygons coloured         {line('coloured')}")
