@@ -135,6 +135,32 @@ def area_codes(con, level: str, lon, lat, *, vintage: int | None = None,
     return locate(lon, lat, geoms, codes, nearest_within=nearest_within)
 
 
+#: How far (degrees) a label point may lie outside every gemeente of the newest indeling and
+#: still go to the nearest one: coastal areas beyond a generalised coastline.
+CURRENT_GEMEENTE_NEAREST = 0.05
+
+
+def current_places(con, lon, lat) -> tuple[np.ndarray, np.ndarray]:
+    """For (label) points of wijken or buurten of an older indeling: the gemeente of the newest
+    stored gemeente boundaries that holds each point (or the nearest within
+    ``CURRENT_GEMEENTE_NEAREST``), and the wijk of the newest wijk boundaries that holds it and
+    belongs to that gemeente (by code: WK1979.. is in GM1979). None where there is none."""
+    points = shapely.points(np.asarray(lon, dtype=float), np.asarray(lat, dtype=float))
+    gm = np.full(len(points), None, dtype=object)
+    wk = np.full(len(points), None, dtype=object)
+    geoms, codes, _ = boundary_layer(con, "gemeente")
+    if len(codes) and len(points):
+        hit = locate_index(points, geoms, nearest=CURRENT_GEMEENTE_NEAREST, ties="query")
+        gm[hit >= 0] = codes[hit[hit >= 0]]
+    geoms, codes, _ = boundary_layer(con, "wijk")
+    if len(codes) and len(points):
+        hit = locate_index(points, geoms, ties="query")
+        for i in np.flatnonzero(hit >= 0):
+            if gm[i] is not None and codes[hit[i]][2:6] == gm[i][2:6]:
+                wk[i] = codes[hit[i]]
+    return gm, wk
+
+
 def buurt_codes(con, lon, lat, *, vintage: int | None = None) -> np.ndarray:
     """The buurt code for each WGS84 lon/lat point (None outside every stored buurt)."""
     return area_codes(con, "buurt", lon, lat, vintage=vintage)

@@ -102,8 +102,12 @@ def test_real_boundary_results(geo_db):
     assert geo_db.results["buurt_2019_2020.geojson"].detail["vintage"] == 2020  # last year
     assert geo_db.results["buurt_2019_2020.geojson"].detail["name_field"] == "statnaam_2024"
     assert geo_db.results["pc4.geojson"].detail["code_field"] == "pc4"
-    # 1,223 buurten of 2019/2020 have a wijk code that no longer exists in 2024: kept, counted.
-    assert geo_db.results["buurt_2019_2020.geojson"].detail["orphans"] == 1223
+    # 1,223 buurten of 2019/2020 have a wijk code that no longer exists in 2024 (373 of them
+    # also a gemeente that has merged since): 1,207 are placed in the 2024 wijk and 2025
+    # gemeente that hold their label point; 18 (mostly water and port areas) lie in no wijk
+    # of their gemeente and stay orphans.
+    buurt = geo_db.results["buurt_2019_2020.geojson"].detail
+    assert (buurt["placed"], buurt["orphans"]) == (1207, 18)
     assert geo_db.results["wijk_2024.geojson"].detail["orphans"] == 0
     assert geo_db.results["lookup"].rows == 342
 
@@ -117,9 +121,17 @@ def test_real_hierarchy(geo_db, shared_data):
                         "RE07": 23, "RE08": 37, "RE09": 32, "RE10": 31}
     assert con.execute("SELECT parent_code, re_code, gm_code FROM areas WHERE code = 'WK001400'"
                        ).fetchall() == [("GM0014", "RE01", "GM0014")]
+    # Amsterdam renumbered its wijken (WK0363AD): the 2020 buurt goes to the 2024 wijk
+    # around it; a buurt of Appingedam (merged into Eemsdelta, 2021) to Eemsdelta.
     assert con.execute("SELECT parent_code, wk_code, gm_code, re_code FROM areas"
                        " WHERE code = 'BU03630000'").fetchall() == [
-        ("WK036300", "WK036300", "GM0363", "RE05")]
+        ("WK0363AD", "WK0363AD", "GM0363", "RE05")]
+    placed = con.execute("SELECT parent_code, gm_code, re_code FROM areas"
+                         " WHERE code = 'BU00030000'").fetchall()
+    assert placed[0][1:] == ("GM1979", "RE01") and placed[0][0].startswith("WK1979")
+    assert con.execute("SELECT count(*) FROM areas WHERE level IN ('wijk', 'buurt') AND"
+                       " gm_code NOT IN (SELECT code FROM areas WHERE level = 'gemeente')"
+                       ).fetchall() == [(0,)]
     assert con.execute("SELECT count(*) FROM areas WHERE level = 'eenheid' AND parent_code = 'NL00'"
                        ).fetchall() == [(10,)]
     assert con.execute("SELECT count(*) FROM areas WHERE level IN ('wijk', 'pc4')"
@@ -130,6 +142,19 @@ def test_real_hierarchy(geo_db, shared_data):
     ours = dict(con.execute("SELECT code, gm_code FROM areas WHERE level = 'pc4'").fetchall())
     agree = sum(ours[k] == v for k, v in published.items())
     assert len(ours) == 4053 and agree / len(published) > 0.995
+
+
+def test_older_areas_are_placed_whatever_the_import_order(geo_db, shared_data, tmp_path):
+    """Buurten imported before the wijken and gemeenten they now belong to are placed when
+    those arrive: the same registry as importing top-down."""
+    store = Store(tmp_path / "reversed.duckdb")
+    for name, level, vintage, _ in reversed(BOUNDARY_FILES[:4]):  # buurt, wijk, gemeente, eenheid
+        run_import(store, "boundaries", shared_data / name, rejected_file=tmp_path / "r.csv",
+                   options={"level": level, "vintage": vintage})
+    query = ("SELECT code, gm_code, parent_code FROM areas WHERE level IN ('wijk', 'buurt')"
+             " ORDER BY code")
+    reversed_rows = store.read().execute(query).fetchall()
+    assert reversed_rows == Store(geo_db.path).read().execute(query).fetchall()
 
 
 @pytest.mark.filterwarnings("ignore:'crs' was not provided")

@@ -21,7 +21,7 @@ from data.demo.patterns import EFFECT_GROUPS, type_table
 from data.demo.texts import TextTable
 from data.incidents import append_incidents, finalize_incidents
 from data.sql import scalar
-from geo.pointinpolygon import locate_index
+from geo.pointinpolygon import current_places, locate_index
 from geo.synthetic import sample_points_in_polygons
 
 DATASET_NAME = "Demo: synthetische incidenten op echte indeling"
@@ -130,16 +130,15 @@ def load_buurten(con, year: int) -> pd.DataFrame:
     current = set(con.execute("SELECT code FROM areas WHERE level = 'gemeente'").df()["code"])
     current |= set(gemeenten["code"])
     if current and not gemeenten.empty:
+        # (The boundary importer already places such buurten in the registry; this covers
+        # buurten that are not in it.)
         stale = ~b["gm_code"].isin(current).to_numpy()
         if stale.any():
-            labels = shapely.points(b.loc[stale, "label_lon"], b.loc[stale, "label_lat"])
-            # nearest: a coastal buurt beyond a generalised gemeente outline (degrees).
-            hit = locate_index(labels, gemeenten["geometry"].to_numpy(), nearest=0.05,
-                               ties="query")
-            found = hit >= 0
+            gm, wk = current_places(con, b.loc[stale, "label_lon"], b.loc[stale, "label_lat"])
+            found = gm != None  # noqa: E711 (element-wise on an object array)
             idx = np.flatnonzero(stale)[found]
-            b.loc[idx, "gm_code"] = gemeenten["code"].to_numpy()[hit[found]]
-            b.loc[idx, "wk_code"] = _wijk_at(con, labels[found], b.loc[idx, "gm_code"].to_numpy())
+            b.loc[idx, "gm_code"] = gm[found]
+            b.loc[idx, "wk_code"] = wk[found]
 
     lookup = con.execute("""
         SELECT a.code AS gm_code, a.re_code, any_value(o.code) AS basisteam
@@ -150,20 +149,6 @@ def load_buurten(con, year: int) -> pd.DataFrame:
     b = b.merge(lookup, on="gm_code", how="left")
     b["population"] = _buurt_population(con, b, year)
     return b.reset_index(drop=True)
-
-
-def _wijk_at(con, points, gm_codes) -> np.ndarray:
-    """The wijk (of the given gemeente) containing each point, else None."""
-    wijken = _latest(con, "wijk")
-    out = np.full(len(points), None, dtype=object)
-    if wijken.empty:
-        return out
-    hit = locate_index(points, wijken["geometry"].to_numpy(), ties="query")
-    codes = wijken["code"].to_numpy()
-    for i, h in enumerate(hit):
-        if h >= 0 and codes[h][2:6] == gm_codes[i][2:6]:
-            out[i] = codes[h]
-    return out
 
 
 def _buurt_population(con, b: pd.DataFrame, year: int) -> np.ndarray:

@@ -23,7 +23,7 @@ import shapely
 from data.importers.common import FatalImportError, ImportResult, Rejection
 from data.schema import BOUNDARY_LEVELS
 from geo.boundaries import BoundaryFileError, read_boundary_file, repair, write_boundaries
-from geo.pointinpolygon import area_codes
+from geo.pointinpolygon import area_codes, current_places
 from geo.projections import WGS84
 
 #: Code format per level. The demo region uses capital letters in the number part (GMD001).
@@ -104,6 +104,7 @@ def import_boundaries(con, path, *, level: str, vintage: int | None = None,
         frame = _area_rows(con, accepted, level)
         _upsert_areas(con, frame)
         write_boundaries(con, accepted, level=level, vintage=vintage, source=path.name)
+        result.detail["placed"] = place_older_areas(con)
         _report_orphans(con, frame, level, result)
         if level == "pc6" and frame["bu_code"].isna().any():
             result.warnings.append(f"{int(frame['bu_code'].isna().sum())} pc6 areas lie in no "
@@ -340,6 +341,64 @@ def _upsert_areas(con, frame: pd.DataFrame) -> None:
                 pc4 = coalesce(excluded.pc4, areas.pc4)""")
     finally:
         con.unregister("_new_areas")
+
+
+def place_older_areas(con) -> int:
+    """Place wijken and buurten of an older indeling in the current one, so that maps, scopes
+    and incident imports find them under today's gemeente and wijk. A wijk or buurt whose
+    gemeente (from its code) is not a current gemeente goes to the gemeente that holds the
+    label point of its newest boundary; a buurt whose wijk (from its code) is not a stored
+    wijk goes to the wijk of its gemeente that holds that point
+    (``geo.pointinpolygon.current_places``). The regionale eenheid follows the gemeente.
+    Areas for which no such gemeente or wijk is stored keep their codes (orphans). Runs after
+    every boundary import, so the order of the imports does not matter. Returns how many
+    areas were placed."""
+    rows = con.execute("""
+        WITH cur AS (SELECT code FROM areas WHERE level = 'gemeente'),
+             wk AS (SELECT code FROM areas WHERE level = 'wijk'),
+             todo AS (
+                SELECT a.code, a.level, a.gm_code, a.parent_code,
+                       a.gm_code IS NULL OR a.gm_code NOT IN (SELECT code FROM cur) AS stale_gm,
+                       a.level = 'buurt' AND (a.parent_code IS NULL
+                           OR a.parent_code NOT IN (SELECT code FROM wk)) AS stale_wk
+                FROM areas a WHERE a.level IN ('wijk', 'buurt'))
+        SELECT t.code, t.level, t.gm_code, t.parent_code,
+               t.stale_gm AND EXISTS (SELECT 1 FROM cur), t.stale_wk AND EXISTS (SELECT 1 FROM wk),
+               arg_max(b.label_lon, b.vintage), arg_max(b.label_lat, b.vintage)
+        FROM todo t JOIN boundaries b ON b.code = t.code AND b.level = t.level
+        WHERE (t.stale_gm AND EXISTS (SELECT 1 FROM cur))
+           OR (t.stale_wk AND EXISTS (SELECT 1 FROM wk))
+        GROUP BY ALL ORDER BY t.code""").fetchall()
+    if not rows:
+        return 0
+    gm, wk = current_places(con, [r[6] for r in rows], [r[7] for r in rows])
+    placed = []
+    for (code, level, old_gm, old_parent, stale_gm, stale_wk, _x, _y), new_gm, new_wk in zip(
+            rows, gm, wk):
+        gemeente = new_gm if stale_gm and new_gm is not None else old_gm
+        parent = old_parent
+        if level == "wijk":
+            parent = gemeente
+        elif stale_wk or gemeente != old_gm:
+            # the wijk found must lie in the gemeente the buurt ends up in
+            parent = new_wk if new_wk is not None and new_gm == gemeente else old_parent
+        if (gemeente, parent) != (old_gm, old_parent):
+            placed.append((code, level, gemeente, parent))
+    if placed:
+        frame = pd.DataFrame(placed, columns=["code", "level", "gm_code", "parent_code"])
+        con.register("_placed", frame)
+        try:
+            con.execute("""
+                UPDATE areas SET gm_code = p.gm_code, parent_code = p.parent_code,
+                       wk_code = CASE WHEN areas.level = 'buurt' THEN p.parent_code
+                                      ELSE areas.wk_code END,
+                       re_code = coalesce((SELECT g.re_code FROM areas g
+                                           WHERE g.level = 'gemeente' AND g.code = p.gm_code),
+                                          areas.re_code)
+                FROM _placed p WHERE areas.code = p.code AND areas.level = p.level""")
+        finally:
+            con.unregister("_placed")
+    return len(placed)
 
 
 def _report_orphans(con, frame: pd.DataFrame, level: str, result: ImportResult) -> None:
