@@ -26,7 +26,7 @@ import flask
 from dash import Input, Output, State, ctx
 
 from callbacks.guard import Served, data_callback
-from callbacks.kaart_state import (DRILL, choices, crumbs, eenheid_code, offered_levels,
+from callbacks.kaart_state import (choices, crumbs, drill, eenheid_code, offered_levels,
                                    parse_search, period_label, pick_filters, resolve,
                                    selection_title, stored)
 from callbacks.kaart_values import (PANEL_ROWS, csv_text, current_values, hideout,
@@ -124,9 +124,9 @@ def register(app) -> None:
                 props = feature.get("properties") if isinstance(feature, dict) else None
                 code = props.get("code") if isinstance(props, dict) else None
                 old_level = current.get("level")
-                if not isinstance(code, str) or old_level not in DRILL:
+                if not isinstance(code, str) or drill(scope, old_level) is None:
                     return Served((dash.no_update,) * 12, rows=0)
-                raw.update(level=DRILL[old_level], area=code)
+                raw.update(level=drill(scope, old_level), area=code)
         state = resolve(con, scope, raw.get("level"), raw.get("area"))
         bundles, periods = choices(con, scope)
         filters = pick_filters(raw, bundles, periods)
@@ -255,13 +255,15 @@ def register(app) -> None:
                                            State("kaart-filters", "data")],
         prevent_initial_call=True)
     def to_incidents(scope, click, area_state, filter_state):
-        """A click on an area of the lowest level (buurt, PC6) opens its incidents, for users
-        who may see incident lists; the other levels drill down (see ``navigate``)."""
+        """A click on an area of the lowest level offered (buurt; PC6, or PC4 below detail
+        level 3) opens its incidents, for users who may see incident lists; the other levels
+        drill down (see ``navigate``)."""
         area_state = stored(area_state) or {}
         feature = click.get("feature", click) if isinstance(click, dict) else None
         props = feature.get("properties") if isinstance(feature, dict) else None
         code = props.get("code") if isinstance(props, dict) else None
-        if area_state.get("level") in DRILL or not isinstance(code, str) or scope.detail < 2:
+        if (drill(scope, area_state.get("level")) is not None or not isinstance(code, str)
+                or scope.detail < 2):
             return Served(("", dash.no_update), rows=0)  # detail 1: no incident lists at all
         con = get_db()
         q.area(con, scope=scope, code=code)  # OutOfScope for a code outside the scope

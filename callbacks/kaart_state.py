@@ -19,9 +19,17 @@ DRILL = {"eenheid": "gemeente", "gemeente": "wijk", "wijk": "buurt", "pc4": "pc6
 
 def offered_levels(scope) -> list[str]:
     """The levels in the Niveau choice: the regionale eenheid only when the scope spans more
-    than one gemeente."""
+    than one gemeente, PC6 only at detail level 3 (``q.LEVEL_DETAIL``)."""
     return [level for level in q.VIEW_LEVELS
-            if level != "eenheid" or len(scope.gemeenten) > 1]
+            if (level != "eenheid" or len(scope.gemeenten) > 1)
+            and q.level_allowed(level, scope=scope)]
+
+
+def drill(scope, level: str | None) -> str | None:
+    """The level a click on an area of ``level`` opens (gemeente -> wijk -> buurt, PC4 ->
+    PC6), or None at the lowest level the scope is offered."""
+    below = DRILL.get(level)
+    return below if below in offered_levels(scope) else None
 
 
 def wide_layers(scope) -> bool:

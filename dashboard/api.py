@@ -387,7 +387,7 @@ OPENAPI: dict = {
             "operationId": "getCounts",
             "summary": "Aantallen per gebied (kaart)",
             "parameters": [
-                _param("level", "Gebiedsniveau.", {"type": "string", "enum": list(mapq.MAP_LEVELS),
+                _param("level", "Gebiedsniveau (pc6 alleen bij detailniveau 3).", {"type": "string", "enum": list(mapq.MAP_LEVELS),
                                                    "default": "gemeente"}),
                 _param("area", "Gemeentecode om binnen te kijken (zoals op de kaart).",
                        {"type": "string"}),

@@ -79,6 +79,16 @@ def test_queries_refuse_another_gemeente_for_a_mayor(con):
     shapes = json.loads(q.geometry(con, scope=MAYOR, level="gemeente"))
     assert [f["id"] for f in shapes["features"]] == ["GMD001"]
     assert set(shapes["features"][0]["properties"]) == {"code", "name"}
+    # PC6 (a handful of addresses) needs detail level 3, as address lists do.
+    for detail in (1, 2):
+        scope = Scope(MAYOR.gemeenten, detail, 5, "Havenstad")
+        with pytest.raises(OutOfScope):
+            q.map_values(con, scope=scope, level="pc6", period=period,
+                         group="alle_misdrijven", measure="count")
+        with pytest.raises(OutOfScope):
+            q.geometry(con, scope=scope, level="pc6")
+    assert len(q.map_values(con, scope=Scope(MAYOR.gemeenten, 3, 5, "Havenstad"), level="pc6",
+                            period=period, group="alle_misdrijven", measure="count"))
 
 
 def test_map_values_measures_and_suppression(con):
@@ -514,6 +524,11 @@ def test_analist_sees_all_buurten_and_a_mayor_gets_no_eenheid_level(page, demo_s
     expect(options.first).to_be_visible(timeout=10_000)
     labels = options.all_inner_texts()
     assert "Wijken" in labels and "Regionale eenheden" not in labels, labels
+    assert "Postcode (PC4)" in labels and "Postcode (PC6)" not in labels, labels
+    # A link to the PC6 level opens the gemeente level for a detail-1 mayor.
+    page.goto(demo_server.url + "/kaart?niveau=pc6&gebied=GMD001")
+    _wait_for_panel(page, "Gemeenten")
+    assert _search(page)["niveau"] == "gemeente"
 
 
 # -- shapes from a link ---------------------------------------------------------------------------

@@ -31,6 +31,15 @@ WIDE_LEVELS = ("wijk", "buurt", "pc4")
 #: Level -> the level whose code may narrow it down to one parent area (besides a gemeente).
 PARENT_LEVEL = {"buurt": "wijk", "pc6": "pc4"}
 MEASURES = ("count", "per_1000", "change")
+#: The detail level a level needs (others: any scope). Detail 1 and 2 aggregate down to buurt
+#: and PC4; a PC6 area holds a handful of addresses, as detailed as an address list (which
+#: needs detail level 3 too, see data/queries/incidents.py).
+LEVEL_DETAIL = {"pc6": 3}
+
+
+def level_allowed(level: str, *, scope: Scope) -> bool:
+    """Whether ``scope`` may see areas of ``level`` (see ``LEVEL_DETAIL``)."""
+    return not scope.empty and scope.detail >= LEVEL_DETAIL.get(level, 1)
 
 
 def _tier(scope: Scope, con, level: str, within: str | None = None) -> str:
@@ -72,6 +81,7 @@ def area(con, *, scope: Scope, code: str) -> dict:
 def _check(scope: Scope, level: str, within: str | None) -> None:
     if level not in VIEW_LEVELS:
         raise ValueError(f"unknown map level {level!r}")
+    ensure_detail(scope, LEVEL_DETAIL.get(level, 1))
     if within is not None:
         ensure_gemeente(scope, within)
 
