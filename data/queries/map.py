@@ -183,11 +183,6 @@ def period_options(con, *, scope: Scope) -> list[tuple[str, Period]]:
     return options
 
 
-def resolve_period(con, *, scope: Scope, key: str | None) -> tuple[str, Period] | None:
-    """The option ``key`` (default and fallback: the last 12 months), or None without data."""
-    return pick_period(period_options(con, scope=scope), key)
-
-
 def pick_period(options: list[tuple[str, Period]], key: str | None
                 ) -> tuple[str, Period] | None:
     """The option ``key`` among ``options`` (from :func:`period_options`), falling back to the
