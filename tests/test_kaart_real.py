@@ -110,6 +110,7 @@ def test_analist_drills_through_real_indelingen_of_different_years(page, real_se
         " ORDER BY count(*) DESC, 1 LIMIT 1", [EEMSDELTA, list(MERGED)]).fetchall()[0][0]
     expected = _count(con, "wk_code", wijk, period)
     assert expected > 0
+    expect(page.locator(f'#kaart-panel tr[data-code="{wijk}"]')).to_be_attached(timeout=20_000)
     text = _tooltip(page, lambda: page.locator(f"path.vb-area-{wijk}").dispatch_event(
         "mouseover"), f"({wijk})")
     assert f"Aantal: {_number(expected)}" in text, text
@@ -120,6 +121,9 @@ def test_analist_drills_through_real_indelingen_of_different_years(page, real_se
     expect(page.locator(CHOROPLETH)).to_have_count(len(buurten), timeout=30_000)
     assert _drawn(page) == buurten
     buurt = max(sorted(buurten), key=lambda code: _count(con, "bu_code", code, period))
+    # (the panel lists the buurt once the buurt layer's values are in: hover after that)
+    expect(page.locator(f'#kaart-panel tr[data-code="{buurt}"]')).to_be_attached(timeout=20_000)
+    page.mouse.move(0, 0)
     text = _tooltip(page, lambda: page.locator(f"path.vb-area-{buurt}").dispatch_event(
         "mouseover"), f"({buurt})")
     assert f"Aantal: {_number(_count(con, 'bu_code', buurt, period))}" in text, text
