@@ -607,6 +607,5 @@ def test_shapes_come_from_a_cacheable_link_bound_to_the_scope(page, browser, dem
         assert second.request.get(outline_link).status == 403
     finally:
         analist.close()
-    assert [(r[0], r[1], r[2]) for r in _protocol(demo_db, before)] == [
-        ("burgemeester", "kaart/geometrie", "refused"),
-        ("analist", "kaart/geometrie", "refused")]
+    assert [(r[0], r[2]) for r in _protocol(demo_db, before) if r[1] == "kaart/geometrie"] == [
+        ("burgemeester", "refused"), ("analist", "refused")]  # (the analist's home page logs too)
