@@ -28,3 +28,9 @@ class Period:
 
     def shifted(self, months: int) -> "Period":
         return Period(add_months(self.start, months), add_months(self.end, months))
+
+
+def months_before(newest: date, months: int = 12) -> Period:
+    """The ``months`` whole months before month ``newest`` (its first day), ``newest`` excluded:
+    the last complete months when ``newest`` is the month still running."""
+    return Period(add_months(newest, -months), newest)

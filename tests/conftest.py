@@ -98,6 +98,17 @@ def demo_db(tmp_path_factory) -> Path:
     return path
 
 
+def state_rows(db: Path, sql: str = "SELECT count(*) FROM protocol_log", params=()) -> list:
+    """Rows of the state database (protocol log, users) beside database ``db``."""
+    import sqlite3
+
+    con = sqlite3.connect(db.parent / "appstate.sqlite")
+    try:
+        return con.execute(sql, params).fetchall()
+    finally:
+        con.close()
+
+
 @pytest.fixture(scope="session")
 def demo_server(demo_db):
     server = LiveServer(demo_db)

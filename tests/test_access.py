@@ -20,17 +20,9 @@ from data.accounts import Profile, User
 from layouts.admin import PRODUCTS
 from data.scope import DENY, resolve_scope
 
-from .conftest import ROOT, LiveServer, http_login, login
+from .conftest import ROOT, LiveServer, http_login, login, state_rows
 
 OTHER = "GMD002"  # a demo gemeente that the demo 'burgemeester' (GMD001) must never see
-
-
-def _state_rows(server_db, sql="SELECT count(*) FROM protocol_log", params=()):
-    con = sqlite3.connect(server_db.parent / "appstate.sqlite")
-    try:
-        return con.execute(sql, params).fetchall()
-    finally:
-        con.close()
 
 
 def _name(db, code):
@@ -193,7 +185,7 @@ def test_beheer_page_only_for_beheerder_and_profile_change_is_logged(page, demo_
     page.locator("label", has_text="3 · + adres").click()
     page.click("#profile-save")
     expect(page.locator("#profile-message")).to_contain_text("opgeslagen", timeout=20_000)
-    rows = _state_rows(demo_db, "SELECT filters FROM protocol_log WHERE view = 'beheer/profiel'"
+    rows = state_rows(demo_db, "SELECT filters FROM protocol_log WHERE view = 'beheer/profiel'"
                                 " ORDER BY id DESC LIMIT 1")
     change = json.loads(rows[0][0])
     assert change["wijzigingen"]["detail"]["nieuw"] == 3
@@ -261,19 +253,19 @@ def test_every_data_callback_and_download_logs_exactly_one_row(demo_server, demo
     assert set(DATA_VIEWS) <= set(specs), "every data view is a registered callback"
     last_id = "SELECT coalesce(max(id), 0) FROM protocol_log"
     for output, view in DATA_VIEWS.items():
-        before = _state_rows(demo_db, last_id)[0][0]
+        before = state_rows(demo_db, last_id)[0][0]
         response = session.post(demo_server.url + "/_dash-update-component",
                                 json=_forge(specs[output], None))
         assert response.status_code == 200, (view, response.text[:300])
-        rows = _state_rows(demo_db, "SELECT view FROM protocol_log WHERE id > ?", (before,))
+        rows = state_rows(demo_db, "SELECT view FROM protocol_log WHERE id > ?", (before,))
         assert [r[0] for r in rows] == [view], view
     for path, view in [("/mijn-log.csv", "mijn-log/export"),
                        ("/beheer/protocol.csv", "beheer/protocol-export")]:
-        before = _state_rows(demo_db)[0][0]
+        before = state_rows(demo_db)[0][0]
         response = session.get(demo_server.url + path)
         assert response.status_code == 200 and response.text.startswith("\ufeffid,at,user")
-        assert _state_rows(demo_db)[0][0] == before + 1
-        assert _state_rows(demo_db, "SELECT view FROM protocol_log ORDER BY id DESC LIMIT 1")[0][0] == view
+        assert state_rows(demo_db)[0][0] == before + 1
+        assert state_rows(demo_db, "SELECT view FROM protocol_log ORDER BY id DESC LIMIT 1")[0][0] == view
 
 
 def test_refused_request_is_logged_with_a_dutch_message(demo_server, demo_db):
@@ -282,7 +274,7 @@ def test_refused_request_is_logged_with_a_dutch_message(demo_server, demo_db):
     response = session.post(demo_server.url + "/_dash-update-component",
                             json=_forge(specs["log-count.children"], None))
     assert "geen toegang" in response.text.lower()
-    last = _state_rows(demo_db, "SELECT user, view, outcome FROM protocol_log ORDER BY id DESC LIMIT 1")
+    last = state_rows(demo_db, "SELECT user, view, outcome FROM protocol_log ORDER BY id DESC LIMIT 1")
     assert last == [("burgemeester", "beheer/protocol", "refused")]
 
 

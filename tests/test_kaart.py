@@ -20,7 +20,7 @@ from data.queries import map as q
 from data.queries.overview import last_complete_months
 from data.scope import OutOfScope, Scope
 
-from .conftest import login
+from .conftest import login, state_rows
 
 MAYOR = Scope(frozenset({"GMD001"}), 1, 5, "Havenstad")
 UNIT = Scope(frozenset({"GMD001", "GMD002", "GMD003", "GMD004"}), 3, 5, "Eenheid")
@@ -375,8 +375,6 @@ def test_teamchef_sees_clustered_incident_points_with_popups(page, demo_server, 
 @pytest.mark.browser
 def test_mayor_has_no_point_switch_and_a_forged_points_request_is_refused(page, demo_server,
                                                                           demo_db, con):
-    import sqlite3
-
     from .conftest import http_login
 
     period = last_complete_months(con, scope=MAYOR)
@@ -403,12 +401,8 @@ def test_mayor_has_no_point_switch_and_a_forged_points_request_is_refused(page, 
     response = session.post(demo_server.url + "/_dash-update-component", json=body)
     assert response.status_code == 200
     assert "coordinates" not in response.text and "geen toegang" in response.text.lower()
-    state = sqlite3.connect(demo_db.parent / "appstate.sqlite")
-    try:
-        last = state.execute("SELECT user, view, outcome FROM protocol_log ORDER BY id DESC"
-                             " LIMIT 1").fetchall()
-    finally:
-        state.close()
+    last = state_rows(demo_db, "SELECT user, view, outcome FROM protocol_log ORDER BY id DESC"
+                               " LIMIT 1")
     assert last == [("burgemeester", "kaart/punten", "refused")]
 
 
@@ -534,22 +528,12 @@ def test_analist_sees_all_buurten_and_a_mayor_gets_no_eenheid_level(page, demo_s
 # -- shapes from a link ---------------------------------------------------------------------------
 
 def _protocol(demo_db, since: int) -> list[tuple]:
-    import sqlite3
-    state = sqlite3.connect(demo_db.parent / "appstate.sqlite")
-    try:
-        return state.execute("SELECT user, view, outcome, rows, filters FROM protocol_log"
-                             " WHERE id > ? ORDER BY id", [since]).fetchall()
-    finally:
-        state.close()
+    return state_rows(demo_db, "SELECT user, view, outcome, rows, filters FROM protocol_log"
+                               " WHERE id > ? ORDER BY id", [since])
 
 
 def _last_protocol_id(demo_db) -> int:
-    import sqlite3
-    state = sqlite3.connect(demo_db.parent / "appstate.sqlite")
-    try:
-        return state.execute("SELECT coalesce(max(id), 0) FROM protocol_log").fetchall()[0][0]
-    finally:
-        state.close()
+    return state_rows(demo_db, "SELECT coalesce(max(id), 0) FROM protocol_log")[0][0]
 
 
 @pytest.mark.browser

@@ -23,6 +23,7 @@ from data.store import Store
 
 from .conftest import LiveServer, login
 from .test_kaart import CHOROPLETH, _tooltip, _wait_for_panel
+from .test_kaart import _count as count_in_bundle
 
 EEMSDELTA = "GM1979"
 MERGED = ("BU0003", "BU0010", "BU0024")  # buurt codes of Appingedam, Delfzijl, Loppersum
@@ -69,11 +70,7 @@ def _drawn(page) -> set[str]:
 
 def _count(con, column: str, code: str, period) -> int:
     """Registrations of the map's default bundle (every misdrijf) in ``period``."""
-    return con.execute(
-        f"SELECT count(*) FROM incidents WHERE {column} = ? AND occurred_date >= ?"
-        f" AND occurred_date < ? AND type_code IN (SELECT type_code FROM type_groups"
-        f" WHERE group_code = 'alle_misdrijven')",
-        [code, period.start, period.end]).fetchall()[0][0]
+    return count_in_bundle(con, period, "alle_misdrijven", column, code)
 
 
 def _number(n: int) -> str:

@@ -126,10 +126,12 @@ def load_buurten(con, year: int) -> pd.DataFrame:
     b["gm_code"] = b["gm_code"].fillna(derived_gm)
     b["wk_code"] = b["wk_code"].fillna(derived_wk)
 
-    gemeenten = _latest(con, "gemeente")
-    current = set(con.execute("SELECT code FROM areas WHERE level = 'gemeente'").df()["code"])
-    current |= set(gemeenten["code"])
-    if current and not gemeenten.empty:
+    shaped = {r[0] for r in con.execute(
+        "SELECT code FROM boundaries WHERE level = 'gemeente' AND vintage ="
+        " (SELECT max(vintage) FROM boundaries WHERE level = 'gemeente')").fetchall()}
+    current = shaped | {r[0] for r in con.execute(
+        "SELECT code FROM areas WHERE level = 'gemeente'").fetchall()}
+    if shaped:
         # (The boundary importer already places such buurten in the registry; this covers
         # buurten that are not in it.)
         stale = ~b["gm_code"].isin(current).to_numpy()

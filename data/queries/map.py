@@ -14,7 +14,7 @@ from datetime import date
 
 import pandas as pd
 
-from data.periods import Period, add_months
+from data.periods import Period, months_before
 from data.queries.areas import incident_counts_by_area
 from data.queries.overview import dataset_summary
 from data.scope import OutOfScope, Scope, area_filter, ensure_detail, ensure_gemeente
@@ -174,7 +174,7 @@ def period_options(con, *, scope: Scope) -> list[tuple[str, Period]]:
     first, newest = summary["first_month"], summary["last_month"]
     if newest is None:
         return []
-    last12 = Period(add_months(newest, -12), newest)  # as overview.last_complete_months
+    last12 = months_before(newest, 12)
     options = [("12m", last12)]
     year = last12.end.year - 1
     while first is not None and date(year, 1, 1) >= first:

@@ -10,7 +10,7 @@ from datetime import date
 
 import pandas as pd
 
-from data.periods import Period, add_months
+from data.periods import Period, months_before
 from data.scope import Scope, area_filter
 
 #: Bundles shown as key figures, in order.
@@ -50,9 +50,8 @@ def latest_month(con, *, scope: Scope) -> date | None:
 def last_complete_months(con, *, scope: Scope, months: int = 12) -> Period | None:
     """The last ``months`` complete months in scope (the newest, incomplete month excluded)."""
     newest = latest_month(con, scope=scope)
-    if newest is None:
-        return None
-    return Period(add_months(newest, -months), newest)
+    return None if newest is None else months_before(newest, months)
+
 
 
 def dataset_summary(con, *, scope: Scope) -> dict:
