@@ -19,7 +19,7 @@ from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFProtect
 
 import data.ratelimit  # noqa: F401  (registers the vbsqlite:// storage scheme)
-from data.accounts import get_profile, get_user
+from data.accounts import get_profile, user_for_session
 from data.scope import DENY, Scope, resolve_scope
 
 OPEN_PATHS = ("/login", "/logout", "/assets/", "/_favicon.ico")
@@ -82,8 +82,8 @@ def init_auth(server: flask.Flask, state, settings) -> Limiter:
     manager = flask_login.LoginManager(server)
 
     @manager.user_loader
-    def load_user(name):
-        user = get_user(state, name)
+    def load_user(session_id):
+        user = user_for_session(state, session_id)
         if user is None or (user.demo and not server.config["VB_DEMO"]):
             return None
         return user

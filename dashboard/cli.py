@@ -70,7 +70,10 @@ def build_parser() -> argparse.ArgumentParser:
     add = uc.add_parser("add", help="create an account")
     add.add_argument("name")
     add.add_argument("--role", required=True,
-                     choices=["beheerder", "analist", "teamchef", "burgemeester", "adviseur"])
+                     choices=["beheerder", "analist", "teamchef", "burgemeester", "adviseur",
+                              "dienst"],
+                     help="dienst: a service account for a system-to-system delivery (API "
+                          "tokens only, no web login, no password)")
     add.add_argument("--gemeente", nargs="+", default=[], metavar="GM",
                      help="gemeente codes (teamchef: also basisteam or district codes)")
     add.add_argument("--eenheid", nargs="+", default=[], metavar="RE", help="regionale eenheden (analist)")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 from dataclasses import asdict, dataclass, field
 
 from argon2 import PasswordHasher
@@ -10,8 +11,12 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from data.state import StateDB, dumps, now
 
-ROLES = ("beheerder", "analist", "teamchef", "burgemeester", "adviseur")
+ROLES = ("beheerder", "analist", "teamchef", "burgemeester", "adviseur", "dienst")
 GEMEENTE_ROLES = ("burgemeester", "adviseur")
+#: A service account ("dienst") is for a system-to-system delivery (a gemeente's GIS, a daily
+#: feed): the beheerder sets its gemeenten openly, it reaches the data only through API tokens,
+#: and it never logs in on the web.
+SERVICE_ROLE = "dienst"
 POLICE_ROLES = ("analist", "teamchef")
 
 #: Default driehoeksmonitor indicators (bundle or type codes) and periodic products.
@@ -36,6 +41,12 @@ class User:
     gemeenten: tuple[str, ...] = ()
     eenheden: tuple[str, ...] = ()
     demo: bool = False
+    #: The account's own id: a removed account's sessions and tokens never pass to a later
+    #: account of the same name.
+    uid: str = ""
+    #: Session generation: logout, a new password, a change of role or areas and removal
+    #: raise it, which ends every session of the account at once (see dashboard/auth.py).
+    session_gen: int = 0
 
     # flask-login protocol
     is_authenticated = True
@@ -43,7 +54,8 @@ class User:
     is_anonymous = False
 
     def get_id(self) -> str:
-        return self.name
+        """What the session cookie holds: account id and session generation, never the name."""
+        return f"{self.uid}.{self.session_gen}"
 
 
 @dataclass(frozen=True)
@@ -61,27 +73,35 @@ class Profile:
 
 def _user(row) -> User:
     return User(row["name"], row["role"], tuple(json.loads(row["gemeenten"])),
-                tuple(json.loads(row["eenheden"])), bool(row["demo"]))
+                tuple(json.loads(row["eenheden"])), bool(row["demo"]), row["uid"],
+                row["session_gen"])
 
 
-def add_user(db: StateDB, name: str, role: str, password: str, *, gemeenten=(), eenheden=(),
-             demo: bool = False, email: str | None = None) -> User:
+def _check_areas(role: str, gemeenten, eenheden) -> None:
     if role not in ROLES:
         raise AccountError(f"unknown role {role!r}; choose from {', '.join(ROLES)}")
-    if not name or len(password) < 8:
-        raise AccountError("a name and a password of at least 8 characters are required")
-    if role in GEMEENTE_ROLES and not gemeenten:
+    if role in (*GEMEENTE_ROLES, SERVICE_ROLE) and not gemeenten:
         raise AccountError(f"role {role} needs at least one --gemeente")
     if role == "teamchef" and not gemeenten:
         raise AccountError("role teamchef needs --gemeente (gemeente, basisteam or district codes)")
     if role == "analist" and not eenheden:
         raise AccountError("role analist needs at least one --eenheid")
+
+
+def add_user(db: StateDB, name: str, role: str, password: str, *, gemeenten=(), eenheden=(),
+             demo: bool = False, email: str | None = None) -> User:
+    _check_areas(role, gemeenten, eenheden)
+    if role == SERVICE_ROLE:
+        password = password or secrets.token_urlsafe(32)  # never used: no web login
+    if not name or len(password) < 8:
+        raise AccountError("a name and a password of at least 8 characters are required")
     with db.transaction() as con:
         if con.execute("SELECT 1 FROM users WHERE name = ?", (name,)).fetchall():
             raise AccountError(f"user {name!r} already exists")
-        con.execute("INSERT INTO users VALUES (?, ?, ?, ?, ?, ?, ?)",
+        con.execute("INSERT INTO users (name, password_hash, role, gemeenten, eenheden, demo,"
+                    " created_at, uid, session_gen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0)",
                     (name, _hasher.hash(password), role, dumps(sorted(gemeenten)),
-                     dumps(sorted(eenheden)), int(demo), now()))
+                     dumps(sorted(eenheden)), int(demo), now(), secrets.token_hex(16)))
         if email:
             con.execute("INSERT INTO user_emails VALUES (?, ?)", (name, _checked_email(email)))
     return get_user(db, name)
@@ -92,22 +112,54 @@ def get_user(db: StateDB, name: str) -> User | None:
     return _user(rows[0]) if rows else None
 
 
+def user_for_session(db: StateDB, session_id: str) -> User | None:
+    """The account a session cookie names (``uid.generation``), or None when that account is
+    gone or its sessions were ended since (logout, new password, new role or areas)."""
+    uid, _, generation = (session_id or "").partition(".")
+    rows = db.query("SELECT * FROM users WHERE uid = ?", (uid,))
+    if not rows or str(rows[0]["session_gen"]) != generation:
+        return None
+    return _user(rows[0])
+
+
 def list_users(db: StateDB) -> list[User]:
     return [_user(r) for r in db.query("SELECT * FROM users ORDER BY name")]
 
 
-def remove_user(db: StateDB, name: str) -> bool:
+def end_sessions(db: StateDB, name: str) -> None:
+    """End every session of the account now (its cookies stop working on the next request)."""
     with db.transaction() as con:
+        con.execute("UPDATE users SET session_gen = session_gen + 1 WHERE name = ?", (name,))
+
+
+def remove_user(db: StateDB, name: str, *, by: str | None = None) -> bool:
+    """Delete the account; its sessions end and its API tokens are revoked with it."""
+    with db.transaction() as con:
+        con.execute("UPDATE api_tokens SET revoked_at = ?, revoked_by = ? WHERE user = ?"
+                    " AND revoked_at IS NULL", (now(), by or "verwijderd", name))
         return con.execute("DELETE FROM users WHERE name = ?", (name,)).rowcount == 1
 
 
 def set_password(db: StateDB, name: str, password: str) -> None:
+    """A new password; every session of the account ends."""
     if len(password) < 8:
         raise AccountError("a password needs at least 8 characters")
     with db.transaction() as con:
-        if con.execute("UPDATE users SET password_hash = ? WHERE name = ?",
-                       (_hasher.hash(password), name)).rowcount != 1:
+        if con.execute("UPDATE users SET password_hash = ?, session_gen = session_gen + 1"
+                       " WHERE name = ?", (_hasher.hash(password), name)).rowcount != 1:
             raise AccountError(f"no user {name!r}")
+
+
+def set_role(db: StateDB, name: str, role: str, *, gemeenten=(), eenheden=()) -> User:
+    """Change an account's role and areas; every session of the account ends."""
+    _check_areas(role, gemeenten, eenheden)
+    with db.transaction() as con:
+        if con.execute("UPDATE users SET role = ?, gemeenten = ?, eenheden = ?,"
+                       " session_gen = session_gen + 1 WHERE name = ?",
+                       (role, dumps(sorted(gemeenten)), dumps(sorted(eenheden)), name)
+                       ).rowcount != 1:
+            raise AccountError(f"no user {name!r}")
+    return get_user(db, name)
 
 
 def _checked_email(email: str) -> str:
@@ -140,7 +192,9 @@ def verify(db: StateDB, name: str, password: str) -> User | None:
         _hasher.verify(stored, password)
     except (VerificationError, InvalidHashError):
         return None
-    return _user(rows[0]) if rows else None
+    if not rows or rows[0]["role"] == SERVICE_ROLE:  # service accounts have no web login
+        return None
+    return _user(rows[0])
 
 
 # -- agreement profiles ----------------------------------------------------------------------

@@ -12,26 +12,28 @@ import io
 from data.state import StateDB, dumps, now
 
 COLUMNS = ("id", "at", "user", "role", "scope", "view", "filters", "level", "rows", "client",
-           "outcome", "detail")
+           "outcome", "detail", "token_id")
 
 
 def append_row(con, *, user, role, scope, view, filters, level, rows, client, outcome,
-               detail=None) -> None:
-    """Append one row inside an open transaction of the state database."""
+               detail=None, token_id=None) -> None:
+    """Append one row inside an open transaction of the state database. ``token_id`` names the
+    API token a request came with (API rows carry it; web rows have none)."""
     con.execute(
         "INSERT INTO protocol_log (at, user, role, scope, view, filters, level, rows, client,"
-        " outcome, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " outcome, detail, token_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (now(), user, role, None if scope is None else dumps(sorted(scope.gemeenten)), view,
-         dumps(filters or {}), level, rows, client, outcome, detail))
+         dumps(filters or {}), level, rows, client, outcome, detail, token_id))
 
 
 def record(db: StateDB, *, user, scope, view: str, filters: dict | None, rows: int | None,
-           client: str | None, outcome: str = "ok", detail: str | None = None) -> None:
+           client: str | None, outcome: str = "ok", detail: str | None = None,
+           token_id: int | None = None) -> None:
     """Log one response. Raises when the row cannot be written durably."""
     with db.transaction() as con:
         append_row(con, user=getattr(user, "name", None), role=getattr(user, "role", None),
                    scope=scope, view=view, filters=filters, level=scope.detail if scope else None,
-                   rows=rows, client=client, outcome=outcome, detail=detail)
+                   rows=rows, client=client, outcome=outcome, detail=detail, token_id=token_id)
 
 
 def search(db: StateDB, *, user: str | None = None, since: str | None = None,

@@ -79,8 +79,9 @@ def resolve_scope(user, *, con, profile_for) -> Scope:
 
     * analist: every gemeente of the user's regionale eenheden, detail 3;
     * teamchef: the user's gemeenten, basisteams or districts (expanded to gemeenten), detail 3;
-    * burgemeester, adviseur: exactly the user's gemeenten, at the detail and threshold of their
-      agreement profiles (the most restrictive one when a user has several gemeenten);
+    * burgemeester, adviseur and dienst (a service account for a gemeente's system-to-system
+      delivery): exactly the account's gemeenten, at the detail and threshold of their
+      agreement profiles (the most restrictive one when an account has several gemeenten);
     * beheerder (administration only) and anything else: nothing.
     ``profile_for(gm_code)`` returns the gemeente's agreement profile.
     """
@@ -94,7 +95,7 @@ def resolve_scope(user, *, con, profile_for) -> Scope:
                  " WHERE org_code IN (SELECT unnest(?::VARCHAR[])))",
             list(user.gemeenten), list(user.gemeenten))
         return Scope(codes, 3, label="Teamchef")
-    if role in ("burgemeester", "adviseur"):
+    if role in ("burgemeester", "adviseur", "dienst"):
         codes = _gemeenten_where(con, "code IN (SELECT unnest(?::VARCHAR[]))", list(user.gemeenten))
         if not codes:
             return DENY

@@ -9,6 +9,7 @@ Generated products (Rapportages) and who opened them: ``data/products/archive.py
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import threading
@@ -24,7 +25,9 @@ CREATE TABLE IF NOT EXISTS users (
     gemeenten TEXT NOT NULL DEFAULT '[]',
     eenheden TEXT NOT NULL DEFAULT '[]',
     demo INTEGER NOT NULL DEFAULT 0,
-    created_at TEXT NOT NULL);
+    created_at TEXT NOT NULL,
+    uid TEXT,
+    session_gen INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS profiles (
     gm_code TEXT PRIMARY KEY,
     detail INTEGER NOT NULL CHECK (detail BETWEEN 1 AND 3),
@@ -45,7 +48,8 @@ CREATE TABLE IF NOT EXISTS protocol_log (
     rows INTEGER,
     client TEXT,
     outcome TEXT NOT NULL CHECK (outcome IN ('ok', 'refused')),
-    detail TEXT);
+    detail TEXT,
+    token_id INTEGER);
 CREATE INDEX IF NOT EXISTS protocol_log_user ON protocol_log (user, at);
 CREATE TRIGGER IF NOT EXISTS protocol_log_no_update BEFORE UPDATE ON protocol_log
     BEGIN SELECT RAISE(ABORT, 'the protocol log is append-only'); END;
@@ -130,6 +134,14 @@ CREATE TABLE IF NOT EXISTS product_opens (
 """
 
 
+#: Columns added after the first release: (table, column, type and default).
+MIGRATIONS = (
+    ("users", "uid", "TEXT"),
+    ("users", "session_gen", "INTEGER NOT NULL DEFAULT 0"),
+    ("protocol_log", "token_id", "INTEGER"),
+)
+
+
 def now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
@@ -142,6 +154,19 @@ class StateDB:
         self._local = threading.local()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.connection().executescript(SCHEMA)  # idempotent; executescript manages its own commit
+        self._migrate()
+
+    def _migrate(self) -> None:
+        """Bring a state database of an older release up to this schema (idempotent): columns
+        added since are added with their defaults; accounts without an id get one."""
+        con = self.connection()
+        for table, column, ddl in MIGRATIONS:
+            have = {r["name"] for r in con.execute(f"PRAGMA table_info({table})")}
+            if column not in have:
+                with contextlib.suppress(sqlite3.OperationalError):  # a concurrent worker won
+                    con.execute(f"ALTER TABLE {table} ADD COLUMN {column} {ddl}")
+        con.execute("UPDATE users SET uid = lower(hex(randomblob(16))) WHERE uid IS NULL")
+        con.execute("CREATE UNIQUE INDEX IF NOT EXISTS users_uid ON users (uid)")
 
     def connection(self) -> sqlite3.Connection:
         con = getattr(self._local, "con", None)

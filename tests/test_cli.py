@@ -76,4 +76,4 @@ def test_profile_changes_are_validated_and_logged(tmp_path):
     changes = json.loads(rows[0]["filters"])["wijzigingen"]
     assert changes["detail"] == {"oud": 1, "nieuw": 2} and changes["threshold"]["nieuw"] == 7
     csv_text = cli("log", "export", db=db).stdout
-    assert csv_text.splitlines()[0] == "id,at,user,role,scope,view,filters,level,rows,client,outcome,detail"
+    assert csv_text.splitlines()[0] == "id,at,user,role,scope,view,filters,level,rows,client,outcome,detail,token_id"
