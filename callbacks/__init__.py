@@ -19,3 +19,5 @@ def register_callbacks(app) -> None:
     from callbacks import rapportages
     rapportages.register(app)
     admin.register(app)
+    from callbacks import account
+    account.register(app)

@@ -10,7 +10,15 @@ from callbacks.guard import Served, data_callback
 from dashboard.auth import current_user, get_db, get_state
 from data import accounts, protocol, tokens
 from data.scope import OutOfScope
-from layouts.admin import PRODUCTS
+from layouts.admin import PRODUCTS, token_table
+
+
+def new_token_message(record, text):
+    """The one time a new token is shown."""
+    return dbc.Alert([f"Token {record.id} voor {record.user} aangemaakt. Kopieer hem nu; hij "
+                      "wordt niet opnieuw getoond:", html.Br(),
+                      html.Code(text, id="token-new", className="user-select-all")],
+                     color="success", className="mb-0")
 
 
 def require_beheerder():
@@ -72,49 +80,49 @@ def register(app) -> None:
         Output("token-user", "options"),
         Output("token-revoke-id", "options"),
         Output("token-revoke-id", "value"),
+        Output("service-gemeenten", "options"),
         Input("token-create", "n_clicks"), Input("token-revoke", "n_clicks"),
-        Input("token-list", "id"),
+        Input("service-create", "n_clicks"), Input("token-list", "id"),
         State("token-user", "value"), State("token-label", "value"),
-        State("token-revoke-id", "value"))
-    def manage_tokens(_create, _revoke, _id, user_name, label, token_id):
-        """API tokens (no police data): create (the token is shown once), revoke, list."""
+        State("token-revoke-id", "value"), State("service-name", "value"),
+        State("service-gemeenten", "value"))
+    def manage_tokens(_create, _revoke, _service, _id, user_name, label, token_id,
+                      service_name, service_gemeenten):
+        """Service accounts and API tokens (no police data): create a service account with
+        openly set gemeenten, create a token for it (shown once), revoke any token, list."""
         try:
             user = require_beheerder()
         except OutOfScope as exc:
-            return dbc.Alert(str(exc), color="warning", className="mb-0"), [], [], [], None
+            return dbc.Alert(str(exc), color="warning", className="mb-0"), [], [], [], None, []
         message = None
         try:
-            if ctx.triggered_id == "token-create":
+            if ctx.triggered_id == "service-create":
+                gemeenten = [str(g) for g in service_gemeenten or [] if isinstance(g, str)]
+                account = accounts.add_user(get_state(), str(service_name or "").strip(),
+                                            accounts.SERVICE_ROLE, "", gemeenten=gemeenten,
+                                            by=user.name)
+                message = dbc.Alert(f"Dienstaccount {account.name} aangemaakt voor "
+                                    f"{', '.join(account.gemeenten)}.", color="success",
+                                    className="mb-0")
+            elif ctx.triggered_id == "token-create":
                 if not user_name:
-                    raise tokens.TokenError("Kies eerst een gebruiker.")
-                record, text = tokens.create_token(get_state(), str(user_name),
-                                                   label=str(label or ""), by=user.name)
-                message = dbc.Alert([
-                    f"Token {record.id} voor {record.user} aangemaakt. Kopieer hem nu; hij wordt "
-                    "niet opnieuw getoond:", html.Br(),
-                    html.Code(text, id="token-new", className="user-select-all")],
-                    color="success", className="mb-0")
+                    raise tokens.TokenError("Kies eerst een dienstaccount.")
+                message = new_token_message(*tokens.create_token(
+                    get_state(), str(user_name), label=str(label or ""), by=user.name))
             elif ctx.triggered_id == "token-revoke" and token_id:
                 record = tokens.revoke_token(get_state(), int(token_id), by=user.name)
                 message = dbc.Alert(f"Token {record.id} van {record.user} is ingetrokken.",
                                     color="success", className="mb-0")
-        except (tokens.TokenError, ValueError) as exc:
+        except (tokens.TokenError, accounts.AccountError, ValueError, TypeError) as exc:
             message = dbc.Alert(str(exc), color="danger", className="mb-0")
         every = tokens.list_tokens(get_state())
-        rows = [html.Tr([html.Td(t.id), html.Td(t.user), html.Td(t.label or "–"),
-                         html.Td(html.Code(t.prefix + "…")),
-                         html.Td(t.created_at[:16].replace("T", " ")),
-                         html.Td("ingetrokken " + t.revoked_at[:16].replace("T", " ")
-                                 if t.revoked_at else "actief")]) for t in every]
-        table = dbc.Table([html.Thead(html.Tr([html.Th(h) for h in (
-            "Nr.", "Gebruiker", "Omschrijving", "Begint met", "Aangemaakt", "Status")])),
-            html.Tbody(rows)], size="sm", className="token-table mb-0") if rows else html.Div(
-            "Nog geen tokens.", className="small text-body-secondary")
-        users = [{"label": f"{u.name} ({u.role})", "value": u.name}
-                 for u in accounts.list_users(get_state())]
+        services = [{"label": f"{u.name} ({', '.join(u.gemeenten)})", "value": u.name}
+                    for u in accounts.list_users(get_state()) if u.role == accounts.SERVICE_ROLE]
         active = [{"label": f"{t.id} · {t.user} · {t.label or t.prefix + '…'}", "value": t.id}
                   for t in every if t.active]
-        return message, table, users, active, None
+        gemeenten = [{"label": f"{name} ({code})", "value": code}
+                     for code, name in accounts.gemeente_choices(get_db())]
+        return message, token_table(every, "token-table-all"), services, active, None, gemeenten
 
     @data_callback(app, "beheer/protocol", [
         Output("log-count", "children"),

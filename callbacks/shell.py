@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, html
+from flask_wtf.csrf import generate_csrf
 
+from callbacks import account as account_cb
 from callbacks import burglary as burglary_cb
 from callbacks import driehoek as driehoek_cb
 from callbacks import incidenten as incidenten_cb
@@ -35,14 +37,20 @@ ROUTES = {
     "/incidenten": incidenten_cb.page,
     "/beheer": _beheer,
     "/mijn-log": lambda _search: admin.own_log(),
+    "/mijn-account": account_cb.page,
     "/meldingen": meldingen_cb.page,
     "/rapportages": rapportages_cb.page,
 }
 
 
+#: A stand-in account for the validation layout (component ids only; never shown).
+_VALIDATION_USER = type("ValidationUser", (), {"name": "", "role": ""})()
+
+
 def register(app) -> None:
     app.validation_layout = html.Div([shell(), pages.overview(), pages.not_found(),
                                       admin.beheer(), admin.own_log(), kaart_cb.validation_page(),
+                                      admin.my_account(_VALIDATION_USER, ""),
                                       trends_cb.validation_page(), burglary_cb.validation_page(),
                                       incidenten_cb.validation_page(),
                                       meldingen_cb.page(), rapportages_cb.validation_page(),
@@ -61,11 +69,15 @@ def register(app) -> None:
     @app.callback(Output("user-menu", "children"), Input("url", "pathname"))
     def user_menu(_pathname):
         user = current_user()
-        items = [dbc.DropdownMenuItem("Mijn log", href="/mijn-log")]
+        items = [dbc.DropdownMenuItem("Mijn account", href="/mijn-account"),
+                 dbc.DropdownMenuItem("Mijn log", href="/mijn-log")]
         if user.role == "beheerder":
             items.insert(0, dbc.DropdownMenuItem("Beheer", href="/beheer"))
-        items.append(dbc.DropdownMenuItem("Uitloggen", href="/logout", external_link=True,
-                                          id="logout-link"))
+        # Logout is a POST with the CSRF token: a link from another site logs nobody out.
+        items.append(html.Form([
+            html.Input(type="hidden", name="csrf_token", value=generate_csrf()),
+            html.Button("Uitloggen", type="submit", className="dropdown-item", id="logout-link"),
+        ], method="POST", action="/logout"))
         return dbc.DropdownMenu(items, label=f"{user.name} · {user.role}", align_end=True,
                                 color="secondary", size="sm", id="user-dropdown")
 

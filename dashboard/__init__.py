@@ -24,7 +24,7 @@ def create_app(overrides: dict | None = None) -> dash.Dash:
     from data.state import StateDB
     from data.store import Store
 
-    settings = from_environment().with_overrides(overrides)
+    settings = from_environment().with_overrides(overrides).resolved()
     store = Store(settings.db, threads=settings.db_threads, memory_limit=settings.db_memory_limit)
     if not store.exists():
         raise RuntimeError(
@@ -98,7 +98,7 @@ def _secret_key(settings: Settings, demo: bool) -> str:
         return settings.secret_key
     if not demo:
         raise RuntimeError("DASHBOARD_SECRET_KEY is required outside demo mode.")
-    path = settings.db.parent / ".demo_secret_key"
+    path = settings.secret_key_path()
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".{secrets.token_hex(4)}")

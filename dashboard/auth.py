@@ -3,7 +3,10 @@
 * Unauthenticated requests to a Dash endpoint (``/_dash-*``) get 401; other pages redirect to
   ``/login``. Only the login page and static assets are open; ``/api/v1/`` is left to
   ``dashboard/api.py`` (bearer tokens, no cookie).
-* Sessions end after ``DASHBOARD_IDLE_MINUTES`` without a request.
+* Sessions end after ``DASHBOARD_IDLE_MINUTES`` without a person's request: timer-driven
+  callbacks (:func:`is_background`) do not count. The session cookie names the account's id and
+  session generation (``data.accounts.user_for_session``), so logout, a new password, a new role
+  or removal end every session of the account on the server.
 * :func:`current_scope` builds the Scope on the server from the logged-in user (never from the
   request) via ``data.scope.resolve_scope``; anonymous users get DENY.
 """
@@ -22,7 +25,28 @@ import data.ratelimit  # noqa: F401  (registers the vbsqlite:// storage scheme)
 from data.accounts import get_profile, user_for_session
 from data.scope import DENY, Scope, resolve_scope
 
-OPEN_PATHS = ("/login", "/logout", "/assets/", "/_favicon.ico")
+#: Paths open without a session: exactly these, and files under /assets/ (no near-prefixes such
+#: as /loginx, no dot segments).
+OPEN_EXACT = frozenset({"/login", "/logout", "/_favicon.ico"})
+OPEN_PREFIX = "/assets/"
+
+
+def is_open(path: str) -> bool:
+    if path in OPEN_EXACT:
+        return True
+    return path.startswith(OPEN_PREFIX) and ".." not in path.split("/")
+
+
+def is_background(request) -> bool:
+    """A callback fired by a timer (the meldingen bell, a presentation's refresh), not by a
+    person: every property that changed is an ``n_intervals``. Such requests are answered but
+    do not count as activity for the idle timeout."""
+    if request.path != "/_dash-update-component" or request.method != "POST":
+        return False
+    body = request.get_json(silent=True)
+    changed = body.get("changedPropIds") if isinstance(body, dict) else None
+    return (isinstance(changed, list) and bool(changed)
+            and all(isinstance(c, str) and c.endswith(".n_intervals") for c in changed))
 #: The data-delivery API authenticates by bearer token only (dashboard/api.py), never by cookie.
 API_PATH = "/api/v1/"
 
@@ -99,8 +123,8 @@ def init_auth(server: flask.Flask, state, settings) -> Limiter:
         path = flask.request.path
         if path.startswith(API_PATH):
             return None  # token authentication in dashboard/api.py; the session is not used
-        if path.startswith(OPEN_PATHS):
-            if path.startswith("/login") and flask.request.method == "POST":
+        if is_open(path):
+            if path in ("/login", "/logout") and flask.request.method == "POST":
                 csrf.protect()
             return None
         seen = flask.session.get("vb_seen")
@@ -114,7 +138,8 @@ def init_auth(server: flask.Flask, state, settings) -> Limiter:
                 return flask.jsonify(error="Niet ingelogd."), 401
             return flask.redirect(flask.url_for("login.login", next=flask.request.full_path
                                                 .rstrip("?")))
-        flask.session["vb_seen"] = time.time()
+        if not seen or not is_background(flask.request):
+            flask.session["vb_seen"] = time.time()
         return None
 
     return Limiter(get_remote_address, app=server, default_limits=[],

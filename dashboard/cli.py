@@ -85,7 +85,18 @@ def build_parser() -> argparse.ArgumentParser:
     em.add_argument("email")
     em.set_defaults(handler=cmd_users)
     uc.add_parser("list", help="list accounts").set_defaults(handler=cmd_users)
-    rm = uc.add_parser("remove", help="delete an account")
+    sr = uc.add_parser("set-role", help="change an account's role and areas (ends its sessions)")
+    sr.add_argument("name")
+    sr.add_argument("--role", required=True,
+                    choices=["beheerder", "analist", "teamchef", "burgemeester", "adviseur",
+                             "dienst"])
+    sr.add_argument("--gemeente", nargs="+", default=[], metavar="GM")
+    sr.add_argument("--eenheid", nargs="+", default=[], metavar="RE")
+    sr.set_defaults(handler=cmd_users)
+    lo = uc.add_parser("logout", help="end every session of an account now")
+    lo.add_argument("name")
+    lo.set_defaults(handler=cmd_users)
+    rm = uc.add_parser("remove", help="delete an account (ends its sessions, revokes its tokens)")
     rm.add_argument("name")
     rm.set_defaults(handler=cmd_users)
     pw = uc.add_parser("set-password", help="set a new password")
@@ -130,8 +141,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     tokens = commands.add_parser("tokens", help="API tokens for the data-delivery API (/api/v1/)")
     tc = tokens.add_subparsers(dest="tokens_command", metavar="ACTION", required=True)
-    tcreate = tc.add_parser("create", help="create a token for a user (printed once)")
-    tcreate.add_argument("--user", required=True, help="the account the token acts for")
+    tcreate = tc.add_parser("create", help="create a token for a service account (printed "
+                                           "once); personal tokens are made on Mijn account")
+    tcreate.add_argument("--user", required=True,
+                         help="the service account (role dienst) the token acts for")
     tcreate.add_argument("--label", default="", help="what the token is for, e.g. the system")
     tcreate.add_argument("--json", action="store_true", help="print id and token as JSON")
     tcreate.set_defaults(handler=cmd_tokens)
@@ -154,9 +167,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command is None:  # `run` is the default command
         args = parser.parse_args([*(argv or sys.argv[1:]), "run"])
-    settings = from_environment()
-    args.db_path = args.db or settings.db
-    args.settings = settings
+    # One resolution of paths for every command: the database link (never followed), the state
+    # database, the products folder and the demo secret key all come from these settings.
+    args.settings = from_environment().with_overrides({"db": args.db} if args.db else None).resolved()
+    args.db_path = args.settings.db
     return args.handler(args) or 0
 
 
@@ -175,7 +189,7 @@ def cmd_run(args) -> int:
         print(f"Demo database ready: {summary['incidents']:,} incidents.", flush=True)
     host = args.host or args.settings.host
     port = args.port or args.settings.port
-    env = {**os.environ, "DASHBOARD_DB": str(Path(args.db_path).resolve())}
+    env = {**os.environ, **args.settings.environment()}
     if args.dev:
         from dashboard import create_app
         os.environ.update(env)
@@ -229,8 +243,7 @@ def cmd_import(args) -> int:
 
 def _state(args):
     from data.state import StateDB
-    settings = args.settings.with_overrides({"db": args.db_path})
-    return StateDB(settings.state_path())
+    return StateDB(args.settings.state_path())
 
 
 def _password(args) -> str:
@@ -246,9 +259,10 @@ def cmd_users(args) -> int:
     state = _state(args)
     try:
         if args.users_command == "add":
-            user = accounts.add_user(state, args.name, args.role, _password(args),
+            password = "" if args.role == accounts.SERVICE_ROLE else _password(args)
+            user = accounts.add_user(state, args.name, args.role, password,
                                      gemeenten=args.gemeente, eenheden=args.eenheid,
-                                     email=args.email)
+                                     email=args.email, by=_operator())
             print(f"user {user.name} added ({user.role})")
             unknown = _unknown_codes(args, [*args.gemeente, *args.eenheid])
             if unknown:
@@ -259,8 +273,18 @@ def cmd_users(args) -> int:
                 areas = ",".join(user.gemeenten + user.eenheden) or "-"
                 flag = "\tdemo" if user.demo else ""
                 print(f"{user.name}\t{user.role}\t{areas}{flag}")
+        elif args.users_command == "set-role":
+            accounts.set_role(state, args.name, args.role, gemeenten=args.gemeente,
+                              eenheden=args.eenheid)
+            print(f"user {args.name} is now {args.role}; its sessions have ended")
+        elif args.users_command == "logout":
+            if accounts.get_user(state, args.name) is None:
+                print(f"error: no user {args.name!r}", file=sys.stderr)
+                return 1
+            accounts.end_sessions(state, args.name)
+            print(f"every session of {args.name} has ended")
         elif args.users_command == "remove":
-            if not accounts.remove_user(state, args.name):
+            if not accounts.remove_user(state, args.name, by=_operator()):
                 print(f"error: no user {args.name!r}", file=sys.stderr)
                 return 1
             print(f"user {args.name} removed")
@@ -274,6 +298,12 @@ def cmd_users(args) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def _operator() -> str:
+    """Who acts on the command line, for the protocol log."""
+    import getpass
+    return f"cli:{getpass.getuser()}"
 
 
 def _unknown_codes(args, codes: list[str]) -> list[str]:

@@ -66,7 +66,7 @@ def cmd_export(args) -> int:
     from data.state import StateDB
     from data.store import Store
 
-    settings = args.settings.with_overrides({"db": args.db_path})
+    settings = args.settings
     memory = os.environ.get("DASHBOARD_DB_MEMORY") or EXPORT_MEMORY_LIMIT
     store = Store(args.db_path, threads=settings.db_threads, memory_limit=memory)
     if not store.exists():

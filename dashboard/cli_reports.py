@@ -58,7 +58,7 @@ def cmd_reports(args) -> int:
     from data.products import archive, schedule
 
     store, state = _store(args), _state(args)
-    folder = args.settings.with_overrides({"db": args.db_path}).products_path()
+    folder = args.settings.products_path()
     if args.reports_command == "list":
         for p in archive.all_products(state):
             if args.json:

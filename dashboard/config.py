@@ -57,11 +57,36 @@ class Settings:
     products_dir: Path | None = None
     extra: dict = field(default_factory=dict)
 
+    # -- the one resolution of paths ---------------------------------------------------------
+    # Everything the application keeps lives beside the database *link* (``db``), never beside
+    # the version file it points to: the version folder holds only DuckDB versions, which a
+    # swap deletes. Nothing here follows the link (``Path.resolve``); every entry point (run,
+    # the Procfile's gunicorn, each CLI command, the tests) takes these methods.
+
+    def database_path(self) -> Path:
+        """The database link as an absolute path, the link itself not followed."""
+        return Path(os.path.abspath(self.db))
+
     def state_path(self) -> Path:
-        return self.state_db or self.db.parent / "appstate.sqlite"
+        return Path(os.path.abspath(self.state_db or self.database_path().parent / "appstate.sqlite"))
 
     def products_path(self) -> Path:
-        return self.products_dir or self.db.parent / "products"
+        return Path(os.path.abspath(self.products_dir or self.database_path().parent / "products"))
+
+    def secret_key_path(self) -> Path:
+        """Demo mode's generated secret key, shared by every worker and every restart."""
+        return self.database_path().parent / ".demo_secret_key"
+
+    def resolved(self) -> "Settings":
+        """The same settings with every path absolute (for handing to another process)."""
+        return replace(self, db=self.database_path(), state_db=self.state_path(),
+                       products_dir=self.products_path())
+
+    def environment(self) -> dict[str, str]:
+        """The path settings as environment variables, for a server process started from here."""
+        paths = self.resolved()
+        return {"DASHBOARD_DB": str(paths.db), "DASHBOARD_STATE_DB": str(paths.state_db),
+                "DASHBOARD_PRODUCTS_DIR": str(paths.products_dir)}
 
     def with_overrides(self, overrides: dict | None) -> "Settings":
         if not overrides:

@@ -1,4 +1,8 @@
-"""The login and logout pages (plain Flask with a Flask-WTF form, in front of Dash)."""
+"""The login and logout pages (plain Flask with a Flask-WTF form, in front of Dash).
+
+Guessing is limited by :mod:`dashboard.throttle` *before* a password is checked; logout is a
+POST with a CSRF token and ends every session of the account (``data.accounts.end_sessions``).
+"""
 from __future__ import annotations
 
 from urllib.parse import urlparse
@@ -9,17 +13,29 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from data.accounts import verify
-
-#: Failed logins allowed per account and per client address before 429 (Flask-Limiter).
-ACCOUNT_LIMIT = "10 per 10 minutes"
-ADDRESS_LIMIT = "30 per 10 minutes"
+from dashboard import throttle
+from data.accounts import end_sessions, verify
 
 DEMO_ACCOUNTS_NOTE = """
 <div class="alert alert-warning small mt-3 mb-0" id="demo-accounts">
   <strong>Demo.</strong> Accounts (wachtwoord <code>demo-&lt;naam&gt;</code>, bijv.
   <code>demo-burgemeester</code>): {names}.
 </div>"""
+
+LOGOUT_PAGE = """<!doctype html>
+<html lang="nl"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Uitloggen · Veiligheidsbeeld</title>
+<link rel="stylesheet" href="/assets/bootstrap.min.css"><link rel="stylesheet" href="/assets/theme.css">
+</head><body class="d-flex align-items-center" style="min-height:100vh">
+<main class="container" style="max-width:420px">
+  <h1 class="h3 mb-3">Uitloggen</h1>
+  <form method="post" action="/logout" class="card card-body">
+    <input type="hidden" name="csrf_token" value="{{ csrf_token() }}">
+    <p>Wilt u uitloggen? Al uw sessies (ook op andere apparaten) worden dan beëindigd.</p>
+    <button type="submit" class="btn btn-primary w-100" id="logout-confirm">Uitloggen</button>
+  </form>
+  <p class="mt-3"><a href="/">Terug naar Veiligheidsbeeld</a></p>
+</main></body></html>"""
 
 PAGE = """<!doctype html>
 <html lang="nl"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -57,14 +73,6 @@ def _safe_next(target: str | None) -> str:
     return target
 
 
-def _account_key() -> str:
-    return "login-account:" + (flask.request.form.get("name") or "").strip().lower()
-
-
-def _failed(response) -> bool:
-    return response.status_code != 302
-
-
 def init_login(server: flask.Flask, limiter, state, demo_users: list[str]) -> None:
     bp = flask.Blueprint("login", __name__)
 
@@ -75,9 +83,9 @@ def init_login(server: flask.Flask, limiter, state, demo_users: list[str]) -> No
                                             demo_note=note)
         return html, status
 
+    guard = throttle.LoginThrottle(limiter.storage if limiter else None, server.secret_key)
+
     @bp.route("/login", methods=["GET", "POST"])
-    @limiter.limit(ACCOUNT_LIMIT, key_func=_account_key, methods=["POST"], deduct_when=_failed)
-    @limiter.limit(ADDRESS_LIMIT, methods=["POST"], deduct_when=_failed)
     def login():
         form = LoginForm()
         if flask.request.method == "GET":
@@ -88,16 +96,34 @@ def init_login(server: flask.Flask, limiter, state, demo_users: list[str]) -> No
         if not form.validate_on_submit():
             return render(form, "Vul gebruikersnaam en wachtwoord in (of herlaad de pagina).",
                           status=400)
-        user = verify(state, form.name.data.strip(), form.password.data)
+        name = form.name.data.strip()
+        attempt = guard.attempt(name, flask.request.remote_addr,
+                                flask.request.cookies.get(throttle.DEVICE_COOKIE))
+        if attempt.refused:
+            response = flask.make_response(render(form, attempt.message, status=attempt.status))
+            if attempt.retry_after:
+                response.headers["Retry-After"] = str(attempt.retry_after)
+            return response
+        user = verify(state, name, form.password.data)
         if user is None or (user.demo and not server.config["VB_DEMO"]):
             return render(form, "Onjuiste gebruikersnaam of wachtwoord.", status=401)
+        guard.succeeded(attempt)
         flask.session.clear()  # no session fixation
         flask_login.login_user(user)
         flask.session.permanent = True
-        return flask.redirect(_safe_next(flask.request.args.get("next")))
+        response = flask.redirect(_safe_next(flask.request.args.get("next")))
+        guard.remember_device(response, user, secure=server.config["SESSION_COOKIE_SECURE"])
+        return response
 
     @bp.route("/logout", methods=["GET", "POST"])
     def logout():
+        """GET asks (a cross-site link logs nobody out); POST with the CSRF token logs out and
+        ends every session of the account."""
+        if flask.request.method == "GET":
+            return flask.render_template_string(LOGOUT_PAGE)
+        user = flask_login.current_user
+        if getattr(user, "is_authenticated", False):
+            end_sessions(state, user.name)
         flask_login.logout_user()
         flask.session.clear()
         return flask.redirect(flask.url_for("login.login", reden="uitgelogd"))

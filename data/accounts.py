@@ -89,7 +89,11 @@ def _check_areas(role: str, gemeenten, eenheden) -> None:
 
 
 def add_user(db: StateDB, name: str, role: str, password: str, *, gemeenten=(), eenheden=(),
-             demo: bool = False, email: str | None = None) -> User:
+             demo: bool = False, email: str | None = None, by: str | None = None) -> User:
+    """Create an account. With ``by`` (who creates it) the creation is written to the
+    protocol log in the same transaction."""
+    from data.protocol import append_row
+
     _check_areas(role, gemeenten, eenheden)
     if role == SERVICE_ROLE:
         password = password or secrets.token_urlsafe(32)  # never used: no web login
@@ -102,6 +106,11 @@ def add_user(db: StateDB, name: str, role: str, password: str, *, gemeenten=(), 
                     " created_at, uid, session_gen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0)",
                     (name, _hasher.hash(password), role, dumps(sorted(gemeenten)),
                      dumps(sorted(eenheden)), int(demo), now(), secrets.token_hex(16)))
+        if by:
+            append_row(con, user=by, role=None, scope=None, view="beheer/account",
+                       filters={"actie": "aangemaakt", "gebruiker": name, "rol": role,
+                                "gemeenten": sorted(gemeenten), "eenheden": sorted(eenheden)},
+                       level=None, rows=1, client=None, outcome="ok")
         if email:
             con.execute("INSERT INTO user_emails VALUES (?, ?)", (name, _checked_email(email)))
     return get_user(db, name)
@@ -133,11 +142,19 @@ def end_sessions(db: StateDB, name: str) -> None:
 
 
 def remove_user(db: StateDB, name: str, *, by: str | None = None) -> bool:
-    """Delete the account; its sessions end and its API tokens are revoked with it."""
+    """Delete the account; its sessions end and its API tokens are revoked with it. With
+    ``by`` the removal is written to the protocol log in the same transaction."""
+    from data.protocol import append_row
+
     with db.transaction() as con:
         con.execute("UPDATE api_tokens SET revoked_at = ?, revoked_by = ? WHERE user = ?"
                     " AND revoked_at IS NULL", (now(), by or "verwijderd", name))
-        return con.execute("DELETE FROM users WHERE name = ?", (name,)).rowcount == 1
+        removed = con.execute("DELETE FROM users WHERE name = ?", (name,)).rowcount == 1
+        if removed and by:
+            append_row(con, user=by, role=None, scope=None, view="beheer/account",
+                       filters={"actie": "verwijderd", "gebruiker": name}, level=None, rows=1,
+                       client=None, outcome="ok")
+        return removed
 
 
 def set_password(db: StateDB, name: str, password: str) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import re
 import shutil
 import threading
 import uuid
@@ -25,6 +26,11 @@ import duckdb
 
 from data.catalog import seed_catalog
 from data.schema import create_schema
+
+
+#: Names of the version files :meth:`Store.write` makes (and its WAL files): the only files
+#: a swap ever deletes.
+VERSION_FILE = re.compile(r"\d{8}T\d{6}-[0-9a-f]{8}\.duckdb(\.wal)?")
 
 
 class StoreError(RuntimeError):
@@ -47,15 +53,30 @@ class Store:
         return Path(os.path.realpath(self.path))
 
     def read(self) -> duckdb.DuckDBPyConnection:
-        """A read-only connection to the current version (reopened after a swap)."""
-        current = self.current_file()
-        if not current.is_file():
-            raise StoreError(f"database {self.path} does not exist")
-        cached = getattr(self._local, "reader", None)
-        if cached is None or cached[0] != current:
-            con = duckdb.connect(str(current), read_only=True, config=self._config())
+        """A read-only connection to the current version (reopened after a swap).
+
+        The link is resolved on every call, so a serving process takes a new version on its
+        next request. A connection already open on an older version keeps reading it after
+        the swap deleted it (POSIX unlink). Between resolving the link and opening its target
+        a concurrent swap may delete that target: then the link is resolved again."""
+        for attempt in range(5):
+            current = self.current_file()
+            cached = getattr(self._local, "reader", None)
+            if cached is not None and cached[0] == current:
+                return cached[1]
+            if not current.is_file():
+                if not os.path.lexists(self.path):
+                    break
+                continue  # swapped away under us: resolve the link again
+            try:
+                con = duckdb.connect(str(current), read_only=True, config=self._config())
+            except duckdb.IOException:
+                if attempt == 4 or current == self.current_file():
+                    raise
+                continue
             self._local.reader = (current, con)
-        return self._local.reader[1]
+            return con
+        raise StoreError(f"database {self.path} does not exist")
 
     def meta(self) -> dict[str, str]:
         return dict(self.read().execute("SELECT key, value FROM meta").fetchall())
@@ -127,12 +148,14 @@ class Store:
 
     @staticmethod
     def _remove_old_versions(versions: Path, keep: Path) -> None:
-        """Unlink superseded versions. Processes that still have one open keep reading it
-        (POSIX unlink semantics) until they reopen the current version."""
+        """Unlink superseded DuckDB version files, and nothing else: anything else someone put
+        in the folder stays. Processes that still have an old version open keep reading it
+        (POSIX unlink semantics) until their next request reopens the current version."""
         for old in versions.iterdir():
-            if old != keep:
-                with contextlib.suppress(OSError):
-                    old.unlink()
+            if old == keep or not VERSION_FILE.fullmatch(old.name):
+                continue
+            with contextlib.suppress(OSError):
+                old.unlink()
 
 
 def _fsync(path: Path) -> None:

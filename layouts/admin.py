@@ -91,16 +91,28 @@ def beheer():
 
 
 def token_card():
-    """API tokens: create one for a user (shown once), revoke one (callbacks/admin.py)."""
+    """Service accounts and their API tokens (callbacks/admin.py). Personal tokens are made by
+    their owners on Mijn account; the beheerder sees and may revoke every token."""
     return dbc.Card(dbc.CardBody([
-        html.H2("API-tokens", className="h5"),
-        html.P(["Een token geeft een ander systeem toegang tot de data-API (",
-                html.A("/api/v1/", href="/api/v1/openapi.json"), ") met de rechten van één "
-                "gebruiker. De token wordt alleen direct na het aanmaken getoond."],
-               className="small text-body-secondary"),
+        html.H2("Dienstaccounts en API-tokens", className="h5"),
+        html.P(["Voor een koppeling tussen systemen (bijv. het GIS van een gemeente) maakt u een "
+                "dienstaccount met openlijk vastgelegde gemeenten; het ziet wat een gebruiker van "
+                "die gemeenten volgens het afsprakenprofiel ziet, alleen via de data-API (",
+                html.A("/api/v1/", href="/api/v1/openapi.json"), "). Persoonlijke tokens maken "
+                "gebruikers zelf aan onder Mijn account. Een token wordt alleen direct na het "
+                "aanmaken getoond."], className="small text-body-secondary"),
         dbc.Row([
-            dbc.Col([dbc.Label("Gebruiker", html_for="token-user"),
-                     dcc.Dropdown(id="token-user", placeholder="Kies een gebruiker")], md=4),
+            dbc.Col([dbc.Label("Nieuw dienstaccount", html_for="service-name"),
+                     dbc.Input(id="service-name", maxLength=60, placeholder="bijv. gis-havenstad")],
+                    md=4),
+            dbc.Col([dbc.Label("Gemeenten", html_for="service-gemeenten"),
+                     dcc.Dropdown(id="service-gemeenten", multi=True)], md=5),
+            dbc.Col(dbc.Button("Dienstaccount aanmaken", id="service-create", color="secondary",
+                               className="w-100"), md=3, className="d-flex align-items-end"),
+        ], className="mb-3"),
+        dbc.Row([
+            dbc.Col([dbc.Label("Dienstaccount", html_for="token-user"),
+                     dcc.Dropdown(id="token-user", placeholder="Kies een dienstaccount")], md=4),
             dbc.Col([dbc.Label("Omschrijving", html_for="token-label"),
                      dbc.Input(id="token-label", maxLength=100, placeholder="bijv. GIS-systeem")],
                     md=5),
@@ -116,6 +128,53 @@ def token_card():
         ], className="mb-2"),
         html.Div(id="token-list"),
     ]), className="mb-3")
+
+
+def my_account(user, scope_label: str):
+    """Mijn account: who you are, and your own API tokens (callbacks/account.py)."""
+    return html.Div([
+        html.H1("Mijn account", className="h3"),
+        html.Dl([html.Dt("Gebruiker"), html.Dd(user.name, id="account-name"),
+                 html.Dt("Rol"), html.Dd(user.role),
+                 html.Dt("Gegevens"), html.Dd(scope_label or "geen")], className="mb-3"),
+        dbc.Card(dbc.CardBody([
+            html.H2("Mijn API-tokens", className="h5"),
+            html.P(["Met een persoonlijke token haalt u uw eigen gegevens op via de data-API (",
+                    html.A("/api/v1/", href="/api/v1/openapi.json"), "), met precies uw rechten. "
+                    "Elk gebruik staat op naam van u en de token in het protocol. De token wordt "
+                    "alleen direct na het aanmaken getoond; deel hem met niemand."],
+                   className="small text-body-secondary"),
+            dbc.Row([
+                dbc.Col([dbc.Label("Omschrijving", html_for="own-token-label"),
+                         dbc.Input(id="own-token-label", maxLength=100,
+                                   placeholder="bijv. eigen Excel-koppeling")], md=8),
+                dbc.Col(dbc.Button("Token aanmaken", id="own-token-create", color="primary",
+                                   className="w-100"), md=4, className="d-flex align-items-end"),
+            ], className="mb-2"),
+            html.Div(id="own-token-message", className="mb-2"),
+            dbc.Row([
+                dbc.Col(dcc.Dropdown(id="own-token-revoke-id", placeholder="Token om in te trekken"),
+                        md=8),
+                dbc.Col(dbc.Button("Intrekken", id="own-token-revoke", color="danger",
+                                   outline=True, className="w-100"), md=4),
+            ], className="mb-2"),
+            html.Div(id="own-token-list"),
+        ])),
+    ])
+
+
+def token_table(every, table_id: str):
+    """Tokens as a table (never the token itself: only its first characters)."""
+    rows = [html.Tr([html.Td(t.id), html.Td(t.user), html.Td(t.label or "–"),
+                     html.Td(html.Code(t.prefix + "…")),
+                     html.Td(t.created_at[:16].replace("T", " ")),
+                     html.Td("ingetrokken " + t.revoked_at[:16].replace("T", " ")
+                             if t.revoked_at else "actief")]) for t in every]
+    if not rows:
+        return html.Div("Nog geen tokens.", className="small text-body-secondary")
+    return dbc.Table([html.Thead(html.Tr([html.Th(h) for h in (
+        "Nr.", "Gebruiker", "Omschrijving", "Begint met", "Aangemaakt", "Status")])),
+        html.Tbody(rows)], size="sm", className=f"{table_id} token-table mb-0")
 
 
 def own_log():

@@ -125,6 +125,13 @@ def login(page, server: LiveServer, name: str, password: str | None = None) -> N
     page.wait_for_url(server.url + "/")
 
 
+def logout(page, server: LiveServer) -> None:
+    """Log a browser page out as a person does: the confirmation page's POST (with CSRF)."""
+    page.goto(server.url + "/logout")
+    page.click("#logout-confirm")
+    page.wait_for_url(server.url + "/login?reden=uitgelogd")
+
+
 def http_login(server: LiveServer, name: str, password: str | None = None):
     """A requests.Session logged in through the login form (with its CSRF token)."""
     import re
@@ -153,3 +160,21 @@ def browser_type_launch_args(browser_type_launch_args):
                  "--disable-background-networking", "--disable-component-update",
                  "--disable-sync"],
     }
+
+
+def dash_callback(session, server: LiveServer, output: str, values: dict,
+                  trigger: str | None = None):
+    """POST one Dash callback as the browser sends it: the callback whose first output is
+    ``output`` (``"component.property"``), each input/state value from ``values`` (keyed
+    ``"component.property"``; missing ones are None), ``trigger`` as the changed property."""
+    spec = next(s for s in session.get(server.url + "/_dash-dependencies").json()
+                if s["output"].strip(".").startswith(output))
+    outputs = [{"id": part.rsplit(".", 1)[0], "property": part.rsplit(".", 1)[1]}
+               for part in spec["output"].strip(".").split("...")]
+
+    def entries(deps):
+        return [{"id": d["id"], "property": d["property"],
+                 "value": values.get(f"{d['id']}.{d['property']}")} for d in deps]
+    return session.post(server.url + "/_dash-update-component", json={
+        "output": spec["output"], "outputs": outputs, "inputs": entries(spec["inputs"]),
+        "state": entries(spec["state"]), "changedPropIds": [trigger] if trigger else []})

@@ -27,7 +27,7 @@ from data.scope import Scope
 from data.state import StateDB
 from data.store import Store
 
-from .conftest import ROOT, LiveServer, http_login, login
+from .conftest import ROOT, LiveServer, http_login, login, logout
 
 OWN = "GMD001"
 #: Every kind of the seed's seven products (the period reports come in three variants).
@@ -416,7 +416,7 @@ def test_rapportages_page_badge_open_and_other_mayor(page, server, generated, st
     expect(page.locator(f"#product-{target}")).to_be_visible(timeout=20_000)
     expect(page.locator(f"#product-{target} .product-nieuw")).to_have_count(0)
     expect(page.locator("#rapportages-count")).to_have_text(str(len(visible) - 1))
-    page.goto(server.url + "/logout")
+    logout(page, server)
     login(page, server, "burgemeester2")
     page.goto(server.url + "/rapportages")
     expect(page.locator(".rapportages-leeg")).to_be_visible(timeout=20_000)

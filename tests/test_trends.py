@@ -13,7 +13,7 @@ from data.queries import trends as q
 from data.scope import OutOfScope, Scope
 from data.stats import poisson_change, poisson_z
 
-from .conftest import login
+from .conftest import login, logout
 
 MAYOR = Scope(frozenset({"GMD001"}), 1, 5, "Havenstad")
 UNIT = Scope(frozenset({"GMD001", "GMD002", "GMD003", "GMD004"}), 3, 5, "Eenheid")
@@ -171,7 +171,7 @@ def test_permalink_reproduces_the_view_and_refuses_another_gemeente(page, demo_s
 
     # A mayor opening a link with another gemeente's code gets the refusal and no data.
     other = con.execute("SELECT name FROM areas WHERE code = 'GMD002'").fetchall()[0][0]
-    page.goto(demo_server.url + "/logout")
+    logout(page, demo_server)
     login(page, demo_server, "burgemeester")
     page.goto(demo_server.url + "/trends?gemeente=GMD002&indicator=geweld&per=maand")
     expect(page.locator("#trends-status .refusal")).to_contain_text("geen toegang",
