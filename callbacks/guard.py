@@ -15,6 +15,7 @@ import flask
 
 from dashboard.auth import current_scope, current_user, get_state
 from data import protocol
+from data.heavy import Busy
 from data.state import dumps
 from data.scope import OutOfScope
 
@@ -45,12 +46,14 @@ def refused_page(view: str, search, exc: OutOfScope):
 
 
 def data_callback(app, view: str, outputs: list, inputs: list, states: list = (),
-                  prevent_initial_call: bool = False, log: str = "always"):
+                  prevent_initial_call: bool = False, log: str = "always", running=None):
     """Register ``fn(scope, *values) -> Served`` as a logged, scoped Dash callback.
 
     The first output must accept children: it carries the refusal message when the request is
     out of scope; the other outputs are left unchanged then. ``prevent_initial_call`` is passed
-    to Dash (for views that only run when another callback or a click feeds them).
+    to Dash (for views that only run when another callback or a click feeds them), and so is
+    ``running`` (e.g. disable a button while the view works). A heavy action refused by
+    ``data/heavy.py`` (``Busy``) is logged and shown like an out-of-scope request.
 
     ``log="on_change"`` is for views that a timer polls (the meldingen badge): a response is
     logged unless this login session already logged the very same answer (same scope, rows and
@@ -66,7 +69,7 @@ def data_callback(app, view: str, outputs: list, inputs: list, states: list = ()
                          client=flask.request.remote_addr)
             try:
                 served = fn(scope, *values)
-            except OutOfScope as exc:
+            except (OutOfScope, Busy) as exc:
                 protocol.record(**entry, filters={"inputs": _short(values)}, rows=0,
                                 outcome="refused", detail=exc.detail)
                 return (refusal(str(exc)), *([dash.no_update] * (len(outputs) - 1)))
@@ -77,8 +80,8 @@ def data_callback(app, view: str, outputs: list, inputs: list, states: list = ()
                     flask.session[f"vb_logged:{view}"] = digest
             return served.outputs
 
-        app.callback(*outputs, *inputs, *states,
-                     prevent_initial_call=prevent_initial_call)(callback)
+        app.callback(*outputs, *inputs, *states, prevent_initial_call=prevent_initial_call,
+                     running=running)(callback)
         DATA_VIEWS[f"{outputs[0].component_id}.{outputs[0].component_property}"] = view
         return fn
     return decorator

@@ -1,6 +1,7 @@
 """Rapportages: the list of products the user may open, the "Nieuw" count in the navigation
 and "Nu maken". All three are data views (scoped, logged); the files themselves are served by
-``dashboard/rapportages.py``."""
+``dashboard/rapportages.py``. "Nu maken" is a heavy action (``data/heavy.py``): one at a time
+per user, a fixed number on the server; its button is disabled while it works."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -12,6 +13,7 @@ from dash import Input, Output, State
 
 from callbacks.guard import Served, data_callback
 from dashboard.auth import current_scope, current_user, get_db, get_state
+from data import heavy
 from data.accounts import get_profile
 from data.products import archive, schedule
 from data.products.model import KINDS
@@ -62,7 +64,8 @@ def register(app) -> None:
                     Output("rapportages-signal", "data")],
                    [Input("rapportages-maak", "n_clicks")],
                    [State("rapportages-soort", "value"), State("rapportages-gebied", "value")],
-                   prevent_initial_call=True)
+                   prevent_initial_call=True,
+                   running=[(Output("rapportages-maak", "disabled"), True, False)])
     def make(scope, clicks, kind, area):
         if scope.empty:
             raise OutOfScope("empty scope")
@@ -79,10 +82,14 @@ def register(app) -> None:
         due = schedule.latest_period(schedule.frequency_for(profile, kind), datetime.now())
         reference = (datetime.combine(due.reference, datetime.min.time())
                      if kind == "operationeel_beeld" else due.reference)
-        product, timing = archive.generate(
-            flask.current_app.config["VB_STORE"], state, _folder(), kind=kind, area=area,
-            reference=reference, scope=scope, profile=profile, user=current_user(),
-            period_key=due.key, client=flask.request.remote_addr)
+        user = current_user()
+        # One heavy action per user, a fixed number on the server; Busy is refused by the guard.
+        with heavy.slot(state, user=user.name, kind="rapportage",
+                        slots=flask.current_app.config["VB_SETTINGS"].heavy_slots):
+            product, timing = archive.generate(
+                flask.current_app.config["VB_STORE"], state, _folder(), kind=kind, area=area,
+                reference=reference, scope=scope, profile=profile, user=user,
+                period_key=due.key, client=flask.request.remote_addr)
         message = dbc.Alert(
             f"Gemaakt: {product.title}, {product.area_name}, {product.period_label} "
             f"(versie {product.version}, {round(timing['total'])} s).", color="success",

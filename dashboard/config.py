@@ -55,6 +55,9 @@ class Settings:
     #: Folder of the generated products' files (Rapportages). Default: ``products`` beside the
     #: DuckDB database.
     products_dir: Path | None = None
+    #: Heavy actions (product generation, XLSX export) running at once on the whole server, at
+    #: most one per user (``data/heavy.py``). Keep it below the number of gunicorn workers.
+    heavy_slots: int = 1
     extra: dict = field(default_factory=dict)
 
     # -- the one resolution of paths ---------------------------------------------------------
@@ -131,6 +134,7 @@ ENVIRONMENT = {
     "DASHBOARD_DB_MEMORY": ("db_memory_limit", str),
     "DASHBOARD_API_RATE_LIMIT": ("api_rate_limit", str),
     "DASHBOARD_PRODUCTS_DIR": ("products_dir", Path),
+    "DASHBOARD_HEAVY_SLOTS": ("heavy_slots", int),
 }
 
 

@@ -13,6 +13,10 @@ may start (204, or the 400/403 it would give) without producing or logging data;
 export links (``dashboard/assets/incidenten.js``) ask this first so that a refusal appears as a
 message on the page instead of replacing it (``data/export_jobs.py``; it carries counts only and is
 not logged, the export itself is).
+
+The XLSX export is a heavy action (``data/heavy.py``): while the user already runs one, or every
+heavy slot of the server is taken, it is refused at once with a 429 and a Dutch message (logged as
+refused); ``check=1`` gives the same answer, so the page shows it.
 """
 from __future__ import annotations
 
@@ -23,7 +27,7 @@ from datetime import datetime
 import flask
 
 from dashboard.auth import current_scope, current_user, get_db, get_state
-from data import protocol
+from data import heavy, protocol
 from data.export import (SEPARATORS, ExportTooLarge, check_xlsx_size, csv_chunks,
                          export_queries, provenance, xlsx_file)
 from data.export_jobs import Progress, job_status, valid_job_id
@@ -100,28 +104,51 @@ def init_exports(server: flask.Flask) -> None:
             return _text("job: dit nummer is al in gebruik; kies een ander.", 409)
         return progress
 
-    def prepare(fmt: str):
-        """(request, user, provenance, progress) of an export that may start, or the response
-        that ends it here: a refusal, the answer to ``check=1``, or a job-id clash."""
+    def busy(fmt: str, exc: heavy.Busy) -> flask.Response:
+        protocol.record(get_state(), user=current_user(), scope=current_scope(),
+                        view=f"incidenten/export-{fmt}",
+                        filters={k: v for k, v in flask.request.args.items()}, rows=0,
+                        client=flask.request.remote_addr, outcome="refused", detail=exc.detail)
+        response = _text(str(exc), 429)
+        response.headers["Retry-After"] = "60"
+        return response
+
+    def prepare(fmt: str, heavy_kind: str | None = None):
+        """(request, user, provenance, progress, lease) of an export that may start, or the
+        response that ends it here: a refusal, the answer to ``check=1``, or a job-id clash.
+        With ``heavy_kind`` the export runs under a lease of ``data/heavy.py`` (the caller
+        releases it), or is refused with a 429; otherwise the lease is None."""
         req, error = checked(fmt)
         if error is not None:
             return error
-        if flask.request.args.get("check"):  # the page asks first whether the export may start
+        user, check, lease = current_user(), flask.request.args.get("check"), None
+        if heavy_kind is not None:
+            slots = flask.current_app.config["VB_SETTINGS"].heavy_slots
+            try:
+                if check:
+                    heavy.check(get_state(), user=user.name, kind=heavy_kind, slots=slots)
+                else:
+                    lease = heavy.acquire(get_state(), user=user.name, kind=heavy_kind,
+                                          slots=slots)
+            except heavy.Busy as exc:
+                return busy(fmt, exc)
+        if check:  # the page asks first whether the export may start
             return flask.Response(status=204)
-        user = current_user()
         progress = start(req, user)
         if isinstance(progress, flask.Response):
+            if lease is not None:
+                lease.release()
             return progress
         info = provenance(user=user.name, flt=req.flt,
                           dataset=dataset_label(flask.current_app.config["VB_STORE"]))
-        return req, user, info, progress
+        return req, user, info, progress, lease
 
     @server.route("/incidenten/export.csv")
     def incidents_csv():
         prepared = prepare("csv")
         if isinstance(prepared, flask.Response):
             return prepared
-        req, user, info, progress = prepared
+        req, user, info, progress, _lease = prepared
         scope, con = current_scope(), get_db()
         chunks = csv_chunks(con, scope=scope, flt=req.flt, sort=req.sort, columns=req.columns,
                             sep=req.sep, info=info, progress=progress)
@@ -147,13 +174,8 @@ def init_exports(server: flask.Flask) -> None:
                                   "X-Export-Rows": str(req.total),
                                   "Cache-Control": "no-store"})
 
-    @server.route("/incidenten/export.xlsx")
-    def incidents_xlsx():
-        prepared = prepare("xlsx")
-        if isinstance(prepared, flask.Response):
-            return prepared
-        req, user, info, progress = prepared
-        scope, con = current_scope(), get_db()
+    def xlsx_handle(req: ExportRequest, user, info, progress, scope, con):
+        """Write the workbook to a temporary file, log it, and return an open handle on it."""
         fd, path = tempfile.mkstemp(prefix="vb-export-", suffix=".xlsx")
         os.close(fd)
         try:
@@ -166,9 +188,21 @@ def init_exports(server: flask.Flask) -> None:
             protocol.record(get_state(), user=user, scope=scope, view="incidenten/export-xlsx",
                             filters=req.log_filters, rows=req.total,
                             client=flask.request.remote_addr)
-            handle = open(path, "rb")
+            return open(path, "rb")
         finally:
             os.unlink(path)  # an open handle keeps the data readable until the response ends
+
+    @server.route("/incidenten/export.xlsx")
+    def incidents_xlsx():
+        prepared = prepare("xlsx", heavy_kind="export-xlsx")
+        if isinstance(prepared, flask.Response):
+            return prepared
+        req, user, info, progress, lease = prepared
+        scope, con = current_scope(), get_db()
+        try:
+            handle = xlsx_handle(req, user, info, progress, scope, con)
+        finally:
+            lease.release()  # the workbook is built (or failed); sending it is light
         progress.finish()
         response = flask.send_file(handle, mimetype=XLSX_MIME, as_attachment=True,
                                    download_name=_filename("xlsx"), max_age=0)

@@ -131,6 +131,14 @@ CREATE TABLE IF NOT EXISTS product_opens (
     user TEXT NOT NULL,
     at TEXT NOT NULL,
     PRIMARY KEY (product_id, user));
+CREATE TABLE IF NOT EXISTS heavy_leases (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    user TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    host TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    started_at TEXT NOT NULL,
+    expires REAL NOT NULL);
 """
 
 

@@ -24,7 +24,8 @@ def page(kinds: list[tuple[str, str]], areas: list[tuple[str, str]]):
                                disabled=not areas), md=3),
         ], className="g-2"),
         html.P("Maakt het product voor de laatste volledige periode, binnen uw eigen "
-               "toegang. Dit duurt enkele seconden.", className="text-muted small mb-0 mt-2"),
+               "toegang. Dit duurt enkele seconden; u kunt één rapportage of export tegelijk "
+               "laten maken.", className="text-muted small mb-0 mt-2"),
         dcc.Loading(html.Div(id="rapportages-melding", className="mt-2")),
     ]), className="mb-3")
     return html.Div([
