@@ -180,12 +180,14 @@ def _store(args):
 
 
 def cmd_run(args) -> int:
-    from data.demo import build_demo
+    from data.demo import build_demo, seed_state
 
     store = _store(args)
     if not store.exists():
         print(f"Database {args.db_path} not found: building the demo database ...", flush=True)
         summary = build_demo(store, progress=lambda msg: print(f"  {msg}", flush=True))
+        summary.update(seed_state(store, _state(args), args.settings.with_overrides(
+            {"db": args.db_path}), progress=lambda msg: print(f"  {msg}", flush=True)))
         print(f"Demo database ready: {summary['incidents']:,} incidents.", flush=True)
     host = args.host or args.settings.host
     port = args.port or args.settings.port
@@ -202,7 +204,7 @@ def cmd_run(args) -> int:
 
 
 def cmd_demo(args) -> int:
-    from data.demo import build_demo, synthesize_on_imported
+    from data.demo import build_demo, seed_state, synthesize_on_imported
 
     store = _store(args)
     progress = None if args.json else (lambda msg: print(f"  {msg}", flush=True))
@@ -212,6 +214,8 @@ def cmd_demo(args) -> int:
     else:
         summary = build_demo(store, seed=args.seed, years=args.years, progress=progress,
                              incidents=args.incidents)
+        summary.update(seed_state(store, _state(args), args.settings.with_overrides(
+            {"db": args.db_path}), progress=progress))
     if args.json:
         print(json.dumps(summary, default=str))
     else:

@@ -210,6 +210,32 @@ def test_incident_rejections(store, tmp_path):
     assert store.read().execute("SELECT count(*) FROM incidents").fetchall() == [(3,)]
 
 
+def test_rejected_rows_file_neutralises_formula_cells(store, tmp_path):
+    """The rejected-rows file is opened in a spreadsheet to fix the rows: a cell that starts
+    like a formula gets a leading ' as in every export, and nothing else changes."""
+    path = tmp_path / "incidents.csv"
+    path.write_text(INCIDENT_HEADER +
+                    "A1;2024-03-02;2024-03-01;1.1.1;0;150500;450500;\n"                # 2 ok
+                    '"=HYPERLINK(""http://x"",""y"")";2024-03-02;2024-03-01;1.1.1;0;;;\n'  # 3
+                    "B2;2024-03-02;2024-03-01;@SUM(A1);0;150500;450500;\n"            # 4 type
+                    "B3;2024-03-02;2024-03-01;1.1.1;-1+2;150500;450500;\n"            # 5 attempt
+                    "+B4;2024-03-02;2024-03-01;1.1.1;0;150500;450500;;extra\n",       # 6 fields
+                    encoding="utf-8")
+    result = run_import(store, "incidents", path)
+    assert (result.rows, result.rejected) == (1, 4)
+    rows = rejected(path)
+    assert [r["line"] for r in rows] == ["3", "4", "5", "6"]
+    assert rows[0]["id"] == "'=HYPERLINK(\"http://x\",\"y\")"
+    assert rows[0]["reason"].startswith("no location")
+    assert rows[1]["type_code"] == "'@SUM(A1)" and rows[1]["id"] == "B2"
+    assert rows[1]["reason"] == "unknown type_code @SUM(A1)"
+    assert rows[2]["attempt"] == "'-1+2"
+    assert rows[3]["row"].startswith("'+B4;")
+    with open(str(path) + ".rejected.csv", encoding="utf-8", newline="") as fh:
+        cells = [c for row in csv.reader(fh) for c in row]
+    assert not [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r")]
+
+
 def test_boundary_rejections(store, tmp_path):
     features = [
         ("GMD003", {"type": "Polygon", "coordinates": [[[5.3, 52.1], [5.31, 52.1], [5.31, 52.11],

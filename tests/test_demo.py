@@ -9,21 +9,27 @@ import hashlib
 import json
 import re
 import shutil
+import subprocess
+import sys
 import time
-from datetime import date
+from datetime import date, datetime, timedelta
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from playwright.sync_api import expect
 
 from data.catalog import HIGH_IMPACT_TYPES, crime_types
-from data.demo import build_demo, synthesize_on_imported
+from data.demo import build_demo, seed_state, synthesize_on_imported
+from data.meldingen import local_now
 from data.sql import scalar
 from data.store import Store
 from geo import synthetic as syn
 from geo.boundaries import read_boundary_file, repair, write_boundaries
+
+from .conftest import ROOT, LiveServer, login, state_rows
 
 NATIONAL_BURGLARY_PER_1000 = next(t.rate_per_100k for t in crime_types() if t.code == "1.1.1") / 100
 REAL_CODE = re.compile(r"GM\d{4}|WK\d{6}|BU\d{8}|RE\d{2}|[1-9]\d{3}|[1-9]\d{3}[A-Z]{2}")
@@ -107,9 +113,15 @@ def test_same_seed_same_data_other_seed_other_data(demo, tmp_path):
         assert first[key] != third[key], key
 
 
-def test_explicit_today_and_years(tmp_path):
-    store = Store(tmp_path / "short.duckdb")
-    summary = build_demo(store, seed=5, years=1, today=date(2024, 3, 10))
+@pytest.fixture(scope="module")
+def short_demo(tmp_path_factory):
+    """One year of demo incidents built for an earlier day."""
+    store = Store(tmp_path_factory.mktemp("short") / "short.duckdb")
+    return store, build_demo(store, seed=5, years=1, today=date(2024, 3, 10))
+
+
+def test_explicit_today_and_years(short_demo):
+    store, summary = short_demo
     assert summary["first"] >= "2023-03-01" and summary["first"] <= "2023-03-03"
     assert summary["last"] <= "2024-03-09"
     con = store.read()
@@ -117,6 +129,79 @@ def test_explicit_today_and_years(tmp_path):
     years = [r[0] for r in con.execute(
         "SELECT DISTINCT year FROM population WHERE code = 'REDL' ORDER BY 1").fetchall()]
     assert years == [2023, 2024]
+
+
+# -- a filled first visit: meldingen and rapportages --------------------------------------------
+def _signal_count(con, since: datetime) -> int:
+    """High-impact and raid incidents registered since ``since`` (what becomes a melding)."""
+    return scalar(con, "SELECT count(*) FROM incidents WHERE registered_at >= ?"
+                       " AND (high_impact OR type_code = 'N06')", [since])
+
+
+@pytest.mark.browser
+def test_demo_command_comes_with_meldingen_and_rapportages(tmp_path, page):
+    """README's `demo` on a fresh folder: the demo mayor's first visit finds the last week's
+    meldingen of their gemeente and generated rapportages, on the real server in Chromium."""
+    db = tmp_path / "demo.duckdb"
+    before = local_now() - timedelta(days=7)
+    done = subprocess.run([sys.executable, "-m", "dashboard", "--db", str(db), "demo"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    after = local_now() - timedelta(days=7)
+    assert done.returncode == 0, done.stderr
+    print(done.stdout[-600:])
+    assert "meldingen and rapportages ready in" in done.stdout
+    own = json.loads(state_rows(db, "SELECT gemeenten FROM users WHERE name = 'burgemeester'")
+                     [0][0])[0]
+    con = Store(db).read()
+    meldingen = state_rows(db, "SELECT count(*) FROM meldingen WHERE gm_code = ?", (own,))[0][0]
+    everywhere = state_rows(db, "SELECT count(*) FROM meldingen")[0][0]
+    assert 0 < meldingen <= everywhere
+    assert _signal_count(con, after) <= everywhere <= _signal_count(con, before)
+    products = state_rows(db, "SELECT kind, area_code, files FROM products")
+    assert len(products) >= 2 and {p[1] for p in products} == {own}
+    for _kind, _area, files in products:
+        assert {"html", "pdf"} <= set(json.loads(files))
+    server = LiveServer(db)
+    try:
+        login(page, server, "burgemeester")
+        expect(page.locator("#melding-count")).to_have_text(str(meldingen), timeout=20_000)
+        expect(page.locator("#rapportages-count")).to_have_text(str(len(products)))
+        page.goto(server.url + "/meldingen")
+        expect(page.locator(".melding")).to_have_count(meldingen, timeout=20_000)
+        page.goto(server.url + "/rapportages")
+        expect(page.locator(".rapportages-tabel .product-row")).to_have_count(len(products),
+                                                                             timeout=20_000)
+    finally:
+        server.stop()
+
+
+def test_seed_of_an_older_demo_without_chromium(short_demo, tmp_path, monkeypatch):
+    """A demo built for an earlier day still gets the meldingen of its own last week; without
+    Chromium the rapportages are skipped with a note, never an error; seeding twice adds
+    nothing."""
+    from dashboard.config import from_environment
+    from data.products import render
+    from data.state import StateDB
+
+    store, _ = short_demo
+    monkeypatch.setattr(render, "CHROMIUM", str(tmp_path / "no-chromium"))
+    settings = from_environment({}).with_overrides({
+        "db": store.path, "state_db": tmp_path / "state.sqlite",
+        "products_dir": tmp_path / "products"})
+    state = StateDB(settings.state_path())
+    notes = []
+    summary = seed_state(store, state, settings, progress=notes.append)
+    con = store.read()
+    # The demo's today is 2024-03-10: its last 7 days start on 3 or 4 March (time of day).
+    assert (_signal_count(con, datetime(2024, 3, 4)) <= summary["meldingen"]
+            <= _signal_count(con, datetime(2024, 3, 3))), summary
+    assert summary["meldingen"] > 0
+    assert summary["rapportages"] == 0 and "Chromium not found" in summary["seed_skipped"][0]
+    assert any("apt-get install chromium" in n for n in notes)
+    assert any(n.startswith("meldingen and rapportages ready in") for n in notes)
+    again = seed_state(store, state, settings)
+    assert again["meldingen"] == 0
+    assert state.query("SELECT count(*) AS n FROM products")[0]["n"] == 0
 
 
 # -- areas, nesting, population --------------------------------------------------------------------

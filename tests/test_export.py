@@ -13,11 +13,13 @@ import shutil
 import subprocess
 import sys
 import uuid
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, timedelta
 
 import openpyxl
 import pytest
 
+from data.periods import add_months
 from data.state import StateDB
 from data.store import Store
 
@@ -25,12 +27,39 @@ from .conftest import ROOT, LiveServer, http_login
 
 INJECTED = ["=1+1", "+31 6 HYPERLINK", "-2+3", "@SUM(A1:A9)", "\tTAB", "\rCR"]
 INJECTED_IDS = [f"X{n:09d}" for n in range(len(INJECTED))]
-DAY = date(2026, 1, 15)
-FILTER = {"from": "2026-01-01", "to": "2026-02-28"}
+
+
+@dataclass(frozen=True)
+class Span:
+    """Two complete months of demo data (derived from the data, as the demo's window moves
+    with today's date): ``start`` .. ``end`` inclusive, ``day`` a day in the first month."""
+    start: date
+    end: date
+
+    @property
+    def day(self) -> date:
+        return self.start + timedelta(days=14)
+
+    @property
+    def first_month_end(self) -> date:
+        return add_months(self.start, 1) - timedelta(days=1)
+
+    @property
+    def filter(self) -> dict:
+        return {"from": self.start.isoformat(), "to": self.end.isoformat()}
 
 
 @pytest.fixture(scope="module")
-def export_db(demo_db, tmp_path_factory):
+def span(demo_db) -> Span:
+    """The two months before the last complete month of the demo's incidents."""
+    con = Store(demo_db).read()
+    newest = con.execute("SELECT max(occurred_date) FROM incidents").fetchone()[0]
+    running = date(newest.year, newest.month, 1)
+    return Span(add_months(running, -3), add_months(running, -1) - timedelta(days=1))
+
+
+@pytest.fixture(scope="module")
+def export_db(demo_db, span, tmp_path_factory):
     """A copy of the demo database with formula-like incidents, written through data.store."""
     import pandas as pd
 
@@ -44,7 +73,7 @@ def export_db(demo_db, tmp_path_factory):
     store = Store(path)
     with store.write("formula incidents") as con:
         frame = con.execute("SELECT * FROM incidents WHERE gm_code = 'GMD001' AND"
-                            " occurred_date = ? ORDER BY id LIMIT 6", [DAY]).df()
+                            " occurred_date = ? ORDER BY id LIMIT 6", [span.day]).df()
         assert len(frame) == len(INJECTED)
         frame["id"] = INJECTED_IDS
         for column in ("street", "mo", "summary"):
@@ -115,20 +144,20 @@ def read_xlsx(content: bytes):
     return book, info, header, rows
 
 
-def test_csv_is_exactly_the_filtered_rows_of_the_scope(server, export_db, con):
+def test_csv_is_exactly_the_filtered_rows_of_the_scope(server, export_db, con, span):
     session = http_login(server, "analist")
     before = len(log_rows(export_db, "incidenten/export-csv"))
     response = session.get(server.url + "/incidenten/export.csv", params={
-        **FILTER, "attempt": "nee", "columns": "id,pleegdatum,soort,straat,samenvatting"})
+        **span.filter, "attempt": "nee", "columns": "id,pleegdatum,soort,straat,samenvatting"})
     assert response.status_code == 200, response.text
     assert response.headers["Content-Type"].startswith("text/csv")
     disposition = response.headers["Content-Disposition"]
     assert disposition.startswith('attachment; filename="incidenten-') and '.csv"' in disposition
     first, rows = read_csv(response.content)
     assert first.startswith("# Veiligheidsbeeld export; gemaakt door analist")
-    assert '"start": "2026-01-01"' in first and '"attempt": false' in first
+    assert f'"start": "{span.start}"' in first and '"attempt": false' in first
     assert rows[0] == ["Registratienummer", "Pleegdatum", "Soort", "Straat", "Samenvatting"]
-    expected = direct_ids(con, unit(con), date(2026, 1, 1), date(2026, 2, 28),
+    expected = direct_ids(con, unit(con), span.start, span.end,
                           "AND NOT attempt")
     assert len(expected) > 1000
     assert [r[0] for r in rows[1:]] == expected
@@ -137,27 +166,27 @@ def test_csv_is_exactly_the_filtered_rows_of_the_scope(server, export_db, con):
     assert logged[0]["rows"] == len(expected)
     filters = json.loads(logged[0]["filters"])
     assert filters["columns"] == ["id", "pleegdatum", "soort", "straat", "samenvatting"]
-    assert filters["sort"] == "-pleegdatum" and filters["start"] == "2026-01-01"
+    assert filters["sort"] == "-pleegdatum" and filters["start"] == span.start.isoformat()
 
 
-def test_csv_comma_separator_and_ascending_sort(server, con):
+def test_csv_comma_separator_and_ascending_sort(server, con, span):
     session = http_login(server, "analist")
     response = session.get(server.url + "/incidenten/export.csv", params={
-        **FILTER, "sep": ",", "sort": "pleegdatum", "columns": "id,pleegdatum"})
+        **span.filter, "sep": ",", "sort": "pleegdatum", "columns": "id,pleegdatum"})
     assert response.status_code == 200
     first, rows = read_csv(response.content, sep=",")
     assert response.content.decode("utf-8-sig").splitlines()[1] == "Registratienummer,Pleegdatum"
-    expected = direct_ids(con, unit(con), date(2026, 1, 1), date(2026, 2, 28))
+    expected = direct_ids(con, unit(con), span.start, span.end)
     rows_sorted = con.execute(
         "SELECT id FROM incidents WHERE occurred_date BETWEEN ? AND ?"
-        " ORDER BY occurred_at ASC, id ASC", [date(2026, 1, 1), date(2026, 2, 28)]).fetchall()
+        " ORDER BY occurred_at ASC, id ASC", [span.start, span.end]).fetchall()
     assert [r[0] for r in rows[1:]] == [r[0] for r in rows_sorted]
     assert set(expected) == {r[0] for r in rows[1:]}
 
 
-def test_xlsx_has_the_same_cells_as_the_csv_and_an_info_sheet(server, export_db, con):
+def test_xlsx_has_the_same_cells_as_the_csv_and_an_info_sheet(server, export_db, con, span):
     session = http_login(server, "analist")
-    params = {**FILTER, "area": "GMD001", "high_impact": "ja"}
+    params = {**span.filter, "area": "GMD001", "high_impact": "ja"}
     before = len(log_rows(export_db, "incidenten/export-xlsx"))
     response = session.get(server.url + "/incidenten/export.xlsx", params=params)
     assert response.status_code == 200, response.text
@@ -165,11 +194,12 @@ def test_xlsx_has_the_same_cells_as_the_csv_and_an_info_sheet(server, export_db,
     assert response.headers["Content-Disposition"].startswith("attachment; filename=")
     assert response.headers["Content-Disposition"].rstrip('"').endswith(".xlsx")
     book, info, header, rows = read_xlsx(response.content)
-    expected = direct_ids(con, {"GMD001"}, date(2026, 1, 1), date(2026, 2, 28),
+    expected = direct_ids(con, {"GMD001"}, span.start, span.end,
                           "AND high_impact")
     assert expected and [r[0] for r in rows] == expected
     assert info["Gemaakt door"] == "analist" and info["Aantal rijen"] == len(expected)
-    assert json.loads(info["Filters"]) == {"start": "2026-01-01", "end": "2026-02-28",
+    assert json.loads(info["Filters"]) == {"start": span.start.isoformat(),
+                                           "end": span.end.isoformat(),
                                            "areas": ["GMD001"], "high_impact": True}
     assert book.properties.creator == "analist"
     assert book.sheetnames == ["Info", "Incidenten"]
@@ -177,31 +207,32 @@ def test_xlsx_has_the_same_cells_as_the_csv_and_an_info_sheet(server, export_db,
                                        params=params).content)
     assert csv_rows[0] == header and len(header) == 17  # all columns of detail 3
     assert csv_rows[1:] == rows  # every cell identical, dates as text
-    assert rows[0][1][:4] == "2026" and isinstance(rows[0][1], str)
+    assert span.start.isoformat() <= rows[0][1][:10] <= span.end.isoformat()
+    assert isinstance(rows[0][1], str)
     logged = log_rows(export_db, "incidenten/export-xlsx")[before:]
     assert len(logged) == 1 and logged[0]["rows"] == len(expected)
 
 
-def test_mayor_exports_only_own_gemeente_without_level_3(server, export_db, con):
+def test_mayor_exports_only_own_gemeente_without_level_3(server, export_db, con, span):
     session = http_login(server, "burgemeester")  # GMD001 at detail 2 on this copy
-    response = session.get(server.url + "/incidenten/export.csv", params=FILTER)
+    response = session.get(server.url + "/incidenten/export.csv", params=span.filter)
     assert response.status_code == 200, response.text
     _, rows = read_csv(response.content)
     header = rows[0]
     assert "Straat" not in header and "Samenvatting" not in header and "PC6" not in header
     assert "Modus operandi" not in header and "Huisnummer" not in header
-    assert [r[0] for r in rows[1:]] == direct_ids(con, {"GMD001"}, date(2026, 1, 1),
-                                                  date(2026, 2, 28))
+    assert [r[0] for r in rows[1:]] == direct_ids(con, {"GMD001"}, span.start, span.end)
     gemeente = header.index("Gemeente")
     assert {r[gemeente] for r in rows[1:]} == {"Havenstad"}
     book, info, xheader, xrows = read_xlsx(session.get(
-        server.url + "/incidenten/export.xlsx", params=FILTER).content)
+        server.url + "/incidenten/export.xlsx", params=span.filter).content)
     assert xheader == header and xrows == rows[1:]
 
     before = len(log_rows(export_db, "incidenten/export-csv"))
     for extra in ({"columns": "id,straat"}, {"area": "GMD002"}, {"q": "fiets"},
                   {"sort": "straat"}, {"columns": "samenvatting"}):
-        refused = session.get(server.url + "/incidenten/export.csv", params={**FILTER, **extra})
+        refused = session.get(server.url + "/incidenten/export.csv",
+                              params={**span.filter, **extra})
         assert refused.status_code == 403, extra
         assert refused.text == "U heeft geen toegang tot deze gegevens."
     logged = log_rows(export_db, "incidenten/export-csv")[before:]
@@ -218,9 +249,9 @@ def test_detail_1_mayor_gets_no_rows(demo_server):
         assert "geen toegang" in response.text
 
 
-def test_injected_formulas_arrive_neutralised(server, con):
+def test_injected_formulas_arrive_neutralised(server, con, span):
     session = http_login(server, "analist")
-    params = {"from": DAY.isoformat(), "to": DAY.isoformat(), "area": "GMD001",
+    params = {"from": span.day.isoformat(), "to": span.day.isoformat(), "area": "GMD001",
               "columns": "id,straat,mo,samenvatting"}
     _, rows = read_csv(session.get(server.url + "/incidenten/export.csv", params=params).content)
     injected = {r[0]: r[1:] for r in rows[1:] if r[0] in INJECTED_IDS}
@@ -267,13 +298,13 @@ def test_xlsx_row_limit_points_to_csv(server, con):
 
 
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])
-def test_progress_is_shared_and_private(server, fmt):
+def test_progress_is_shared_and_private(server, fmt, span):
     session = http_login(server, "analist")
     job = f"test-{uuid.uuid4()}"
     status = session.get(server.url + "/incidenten/export-status", params={"job": job})
     assert status.status_code == 404
     response = session.get(server.url + f"/incidenten/export.{fmt}",
-                           params={**FILTER, "job": job})
+                           params={**span.filter, "job": job})
     assert response.status_code == 200
     total = int(response.headers["X-Export-Rows"])
     # Two workers: ask a few times so that both answer at least once.
@@ -291,12 +322,12 @@ def test_progress_is_shared_and_private(server, fmt):
                        params={"job": "x"}).status_code == 400
 
 
-def test_xlsx_continues_on_numbered_sheets(export_db, con, tmp_path):
+def test_xlsx_continues_on_numbered_sheets(export_db, con, tmp_path, span):
     from data.export import provenance, xlsx_file
     from data.queries.incidents import IncidentFilter
     from data.scope import Scope
 
-    flt = IncidentFilter(start=date(2026, 1, 1), end=date(2026, 1, 31))
+    flt = IncidentFilter(start=span.start, end=span.first_month_end)
     path = tmp_path / "sheets.xlsx"
     n = xlsx_file(con, scope=Scope(frozenset({"GMD001"}), 2), flt=flt, columns="id",
                   info=provenance(user="t", flt=flt), path=path, sheet_rows=500)
@@ -308,7 +339,8 @@ def test_xlsx_continues_on_numbered_sheets(export_db, con, tmp_path):
         rows = list(book[name].iter_rows(values_only=True))
         assert rows[0] == ("Registratienummer",) and len(rows) <= 500
         ids += [r[0] for r in rows[1:]]
-    assert ids == direct_ids(con, {"GMD001"}, date(2026, 1, 1), date(2026, 1, 31)) and n == len(ids)
+    assert ids == direct_ids(con, {"GMD001"}, span.start, span.first_month_end)
+    assert n == len(ids)
 
 
 def cli(db, *args):
@@ -317,13 +349,15 @@ def cli(db, *args):
                           timeout=120)
 
 
-def test_cli_export_equals_the_web_export(server, export_db, tmp_path):
+def test_cli_export_equals_the_web_export(server, export_db, tmp_path, span):
     session = http_login(server, "teamchef")
     web = session.get(server.url + "/incidenten/export.csv", params={
-        **FILTER, "type": "woninginbraak", "columns": "id,pleegdatum,straat", "sep": ","}).content
+        **span.filter, "type": "woninginbraak", "columns": "id,pleegdatum,straat",
+        "sep": ","}).content
     before = len(log_rows(export_db, "cli/export"))
     out = tmp_path / "levering" / "teamchef.csv"
-    done = cli(export_db, "--as", "teamchef", "--from", FILTER["from"], "--to", FILTER["to"],
+    done = cli(export_db, "--as", "teamchef", "--from", span.filter["from"],
+               "--to", span.filter["to"],
                "--type", "woninginbraak", "--columns", "id,pleegdatum,straat", "--sep", ",",
                "--format", "csv", "--out", str(out))
     assert done.returncode == 0, done.stderr
@@ -335,11 +369,12 @@ def test_cli_export_equals_the_web_export(server, export_db, tmp_path):
     assert logged[0]["rows"] == file.count(b"\n") - 2
 
     xlsx = tmp_path / "b.xlsx"
-    done = cli(export_db, "--as", "burgemeester", "--from", FILTER["from"], "--to", FILTER["to"],
+    done = cli(export_db, "--as", "burgemeester", "--from", span.filter["from"],
+               "--to", span.filter["to"],
                "--format", "xlsx", "--out", str(xlsx))
     assert done.returncode == 0, done.stderr
     web_rows = read_xlsx(http_login(server, "burgemeester").get(
-        server.url + "/incidenten/export.xlsx", params=FILTER).content)[2:]
+        server.url + "/incidenten/export.xlsx", params=span.filter).content)[2:]
     assert read_xlsx(xlsx.read_bytes())[2:] == web_rows
 
     bad = cli(export_db, "--as", "burgemeester", "--from", "2026-02-30", "--format", "csv",

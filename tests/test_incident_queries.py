@@ -112,8 +112,14 @@ def test_unknown_codes_and_columns_are_refused(con, gemeenten):
 
 # -- counts and pages equal direct SQL ------------------------------------------------------------
 
+def last_year(con) -> int:
+    """The last complete year of the data (the demo's window moves with today's date)."""
+    return con.execute("SELECT max(occurred_date) FROM incidents").fetchall()[0][0].year - 1
+
+
 def _cases(con, gemeenten):
     gm = gemeenten[0]
+    y = last_year(con)
     wijk, buurt = con.execute("SELECT wk_code, code FROM areas WHERE level = 'buurt' AND gm_code = ?"
                               " ORDER BY code LIMIT 1", [gm]).fetchall()[0]
     pc4 = con.execute("SELECT pc4 FROM incidents WHERE gm_code = ? AND pc4 IS NOT NULL LIMIT 1",
@@ -123,13 +129,13 @@ def _cases(con, gemeenten):
         ({}, "true", []),
         ({"type": "woninginbraak"}, burglary, []),
         ({"type": "woninginbraak", "attempt": "ja"}, burglary + " AND attempt", []),
-        ({"from": "2024-01-01", "to": "2024-12-31"},
-         "occurred_date BETWEEN DATE '2024-01-01' AND DATE '2024-12-31'", []),
-        ({"from": "2023-03-17", "to": "2024-02-09", "type": "geweld"},
-         "occurred_date BETWEEN DATE '2023-03-17' AND DATE '2024-02-09' AND type_code IN"
+        ({"from": f"{y}-01-01", "to": f"{y}-12-31"},
+         f"occurred_date BETWEEN DATE '{y}-01-01' AND DATE '{y}-12-31'", []),
+        ({"from": f"{y - 1}-03-17", "to": f"{y}-02-09", "type": "geweld"},
+         f"occurred_date BETWEEN DATE '{y - 1}-03-17' AND DATE '{y}-02-09' AND type_code IN"
          " ('1.4.1','1.4.2','1.4.3','1.4.4','1.4.5')", []),
-        ({"from": "2024-05-03", "to": "2024-05-20"},
-         "occurred_date BETWEEN DATE '2024-05-03' AND DATE '2024-05-20'", []),
+        ({"from": f"{y}-05-03", "to": f"{y}-05-20"},
+         f"occurred_date BETWEEN DATE '{y}-05-03' AND DATE '{y}-05-20'", []),
         ({"high_impact": "ja"}, "high_impact", []),
         ({"q": "fiets"}, "(lower(summary) LIKE '%fiets%' OR lower(mo) LIKE '%fiets%')", []),
         ({"area": gm}, "gm_code = ?", [gm]),
@@ -168,13 +174,14 @@ def test_pages_equal_direct_sql_in_order(con, gemeenten):
 
 def test_export_query_matches_the_filter(con, gemeenten):
     scope = scope_of(gemeenten[:1], 3)
-    flt = q.parse_filter({"type": "woninginbraak", "from": "2025-01-01"})
+    since = date(last_year(con), 1, 1)
+    flt = q.parse_filter({"type": "woninginbraak", "from": since.isoformat()})
     sql, params, chosen = q.export_query(con, scope=scope, flt=flt, columns="id,samenvatting")
     assert [c.key for c in chosen] == ["id", "samenvatting"]
     rows = con.execute(sql, params).fetchall()
     assert [r[0] for r in rows] == direct_ids(
-        con, "gm_code = ? AND type_code = '1.1.1' AND occurred_date >= DATE '2025-01-01'",
-        [gemeenten[0]], limit=10**9)
+        con, "gm_code = ? AND type_code = '1.1.1' AND occurred_date >= ?",
+        [gemeenten[0], since], limit=10**9)
 
 
 def test_export_windows_cover_every_row_once(con, gemeenten):

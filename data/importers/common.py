@@ -5,6 +5,8 @@ import csv
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from data.export import neutralise
+
 
 class FatalImportError(Exception):
     """The file as a whole cannot be imported; nothing was changed."""
@@ -73,13 +75,20 @@ def write_rejections(source: Path, rejections: list[Rejection], target: Path | N
         try:
             with open(path, "w", encoding="utf-8", newline="") as fh:
                 out = csv.writer(fh)
-                out.writerow(["line", "reason", *columns])
+                out.writerow(_cells(["line", "reason", *columns]))
                 for r in rejections:
-                    out.writerow([r.line, r.reason, *(r.values.get(c, "") for c in columns)])
+                    out.writerow(_cells([r.line, r.reason,
+                                         *(r.values.get(c, "") for c in columns)]))
             return str(path)
         except OSError:
             continue
     return None
+
+
+def _cells(values: list) -> list:
+    """A row of the rejected-rows file with every text cell neutralised against formula
+    injection, as in every export (the file is opened in a spreadsheet to fix the rows)."""
+    return [neutralise(v) if isinstance(v, str) else v for v in values]
 
 
 def _writable_by_mode(folder: Path) -> bool:
