@@ -8,17 +8,32 @@
 * ``GET /api/v1/openapi.json`` — the description below (:data:`OPENAPI`), public: it holds no
   data.
 
+The description is the contract: every parameter is checked here exactly as it is described
+(enumerations, formats, bounds; a parameter given twice or empty is refused), so a request the
+description allows is never refused as malformed and one it forbids is never answered. A
+property-based test (tests/test_api_contract.py, schemathesis) holds the two together.
+
+CSV answers are plain machine-readable CSV: UTF-8 without BOM, the header on row 1. Who, when,
+which data and which filters travel in ``X-Veiligheidsbeeld-*`` response headers
+(:func:`provenance_headers`, on JSON answers too); the exports for people (the Incidenten page,
+the ``export`` command) keep their provenance line.
+
 Authentication is a per-user bearer token (``data/tokens.py``); the session cookie does not
 count here, and the cookie-login guard in ``dashboard/auth.py`` leaves ``/api/v1/`` to this
 module. The scope is resolved from the token's user exactly as for the web pages; nothing in a
 request can widen it. Every data call, refused ones included, writes one protocol-log row
-before anything leaves. Errors are ``{"error": "<Nederlandse melding>", "status": N}``.
+(with the token's id whenever a valid token came with it) before anything leaves. Errors are
+``{"error": "<Nederlandse melding>", "status": N}``.
 """
+
 from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime
+import json
+import re
+import urllib.parse
+from datetime import date, datetime
 
 import flask
 import pandas as pd
@@ -27,7 +42,8 @@ from werkzeug.exceptions import HTTPException
 from dashboard.auth import get_db, get_state
 from data import protocol
 from data.accounts import get_profile
-from data.export import SEPARATORS, csv_chunks, provenance, provenance_line
+from data.catalog import crime_types, group_members
+from data.export import SEPARATORS, csv_chunks
 from data.queries import map as mapq
 from data.queries.incidents import (COLUMNS, MAX_PAGE, FilterError, count_incidents,
                                     incident_page, parse_filter, parse_sort, resolve_columns)
@@ -38,9 +54,34 @@ from data.tokens import authenticate
 PREFIX = "/api/v1"
 FORMATS = ("json", "csv")
 DEFAULT_LIMIT = 100
+#: The answer's media types. CSV: RFC 4180's ``header=present``, UTF-8 without BOM.
+JSON_TYPE = "application/json"
+CSV_TYPE = "text/csv; charset=utf-8; header=present"
 
 #: Endpoint -> protocol-log view name.
 VIEWS = {"api.counts": "api/counts", "api.incidents": "api/incidents"}
+#: The operations and the one method they answer (anything else under them: 405).
+OPERATIONS = {"counts", "incidents", "openapi.json"}
+
+# -- what a parameter may be (the description below is built from the same values) ------------
+
+#: Bundles (``type`` of /counts), 'alle_misdrijven' first, from the catalog the database is
+#: seeded with (data/catalog.py).
+BUNDLES: tuple[str, ...] = ("alle_misdrijven",
+                            *(code for code in group_members() if code != "alle_misdrijven"))
+#: Bundles and single types (``type`` of /incidents): what ``indicator_types`` knows.
+INDICATORS: tuple[str, ...] = (*BUNDLES, *(t.code for t in crime_types() if t.kind != "totaal"))
+FLAGS = ("ja", "nee", "true", "false", "1", "0")
+COLUMN_KEYS = tuple(c.key for c in COLUMNS)
+#: ``sort`` values: a sortable column, '-' before it for descending.
+SORTS = tuple(f"{sign}{c.key}" for c in COLUMNS if c.sort is not None for sign in ("-", ""))
+GEMEENTE_CODE = r"^GM[0-9A-Z]{4}$"  # GM0363; the demo's GMD001
+#: Any area or organisation code: GM0363, WK036301, BU03630101, 1012, 1012AB, REDL-B-centrum.
+AREA_CODE = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+PERIOD_KEY = r"^(12m|[0-9]{4})$"
+MAX_TEXT = 200  # q
+MAX_CODE = 100  # one area code
+MAX_TYPES, MAX_AREAS = 100, 500  # as data.queries.incidents.parse_filter
 
 MESSAGES = {
     401: "Geen geldige API-token. Stuur de kop 'Authorization: Bearer <token>' mee; een token "
@@ -56,6 +97,11 @@ class BadParameter(ValueError):
     """A malformed API parameter (400). The message is Dutch and safe to show."""
 
 
+class NotAvailable(LookupError):
+    """A well-formed request for something there is no data for (404), e.g. a year outside
+    the data. The message is Dutch and safe to show."""
+
+
 class Unauthenticated(PermissionError):
     def __init__(self, detail: str):
         super().__init__(MESSAGES[401])
@@ -67,6 +113,8 @@ def error(status: int, message: str | None = None) -> flask.Response:
     response.status_code = status
     if status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="veiligheidsbeeld"'
+    if status == 405:
+        response.headers["Allow"] = "GET, HEAD, OPTIONS"
     return response
 
 
@@ -99,14 +147,19 @@ def _params() -> dict:
 
 
 def _log(view: str, *, user, scope, rows, outcome="ok", detail=None, filters=None) -> None:
+    """One protocol-log row for this request; it names the token when a valid one came with
+    it (an unknown or revoked token identifies nothing, so its row has no token id)."""
+    auth = token_auth()
     protocol.record(get_state(), user=user, scope=scope, view=view,
                     filters=filters if filters is not None else _params(), rows=rows,
-                    client=flask.request.remote_addr, outcome=outcome, detail=detail)
+                    client=flask.request.remote_addr, outcome=outcome, detail=detail,
+                    token_id=auth[1].id if auth else None)
 
 
 def serve(view: str, handler):
     """Authenticate, resolve the scope, run ``handler(con, scope, user)`` and log the call
-    (ok or refused) before the response leaves. ``handler`` returns (response, rows, filters)."""
+    (ok or refused) before the response leaves. ``handler`` returns (response, rows, filters);
+    the response gets the provenance headers here."""
     auth = token_auth()
     user, scope = (None, DENY) if auth is None else (auth[0], None)
     try:
@@ -125,41 +178,160 @@ def serve(view: str, handler):
     except (BadParameter, FilterError) as exc:
         _log(view, user=user, scope=scope, rows=0, outcome="refused", detail=f"400: {exc}")
         return error(400, str(exc))
+    except NotAvailable as exc:
+        _log(view, user=user, scope=scope, rows=0, outcome="refused", detail=f"404: {exc}")
+        return error(404, str(exc))
     _log(view, user=user, scope=scope, rows=rows, filters={**_params(), **filters})
+    response.headers.update(provenance_headers(user=user, scope=scope, filters=filters,
+                                               rows=rows))
     return response
 
 
-# -- parameters -----------------------------------------------------------------------------------
+# -- provenance -----------------------------------------------------------------------------------
 
-def _choice(args, name: str, options, default: str) -> str:
-    value = args.get(name) or default
+#: Response headers of every answer with data (JSON and CSV), in the description below.
+PROVENANCE = {
+    "X-Veiligheidsbeeld-Bron": "De dataset (naam uit de database).",
+    "X-Veiligheidsbeeld-Dataversie": "Versie van de data waaruit het antwoord komt; verandert "
+                                     "bij elke import.",
+    "X-Veiligheidsbeeld-Gemaakt-Op": "Tijdstip van het antwoord (ISO 8601).",
+    "X-Veiligheidsbeeld-Gemaakt-Door": "Gebruiker van de token.",
+    "X-Veiligheidsbeeld-Detailniveau": "Detailniveau van de gebruiker (1-3).",
+    "X-Veiligheidsbeeld-Filters": "De toegepaste keuzes als JSON-object.",
+    "X-Veiligheidsbeeld-Rijen": "Aantal rijen in dit antwoord (CSV: het hele bestand).",
+}
+#: Printable ASCII except '%': what a header value keeps as is (the rest is percent-encoded).
+_HEADER_SAFE = "".join(chr(c) for c in range(0x20, 0x7f) if chr(c) != "%")
+
+
+def header_value(text) -> str:
+    """An ASCII-safe header value: UTF-8 percent-encoding of everything outside printable
+    ASCII (and of '%'); ``urllib.parse.unquote`` gives the text back."""
+    return urllib.parse.quote(str(text), safe=_HEADER_SAFE)
+
+
+def provenance_headers(*, user, scope, filters: dict, rows: int,
+                       generated: datetime | None = None) -> dict[str, str]:
+    """Who, when, which data and which filters: the ``X-Veiligheidsbeeld-*`` headers."""
+    meta = flask.current_app.config["VB_STORE"].meta()
+    generated = generated or datetime.now().astimezone()
+    values = {
+        "X-Veiligheidsbeeld-Bron": meta.get("dataset_name") or "Veiligheidsbeeld",
+        "X-Veiligheidsbeeld-Dataversie": meta.get("data_version") or "onbekend",
+        "X-Veiligheidsbeeld-Gemaakt-Op": generated.isoformat(timespec="seconds"),
+        "X-Veiligheidsbeeld-Gemaakt-Door": user.name,
+        "X-Veiligheidsbeeld-Detailniveau": scope.detail,
+        "X-Veiligheidsbeeld-Filters": json.dumps(
+            {k: v for k, v in filters.items() if v is not None}, ensure_ascii=False,
+            sort_keys=True, separators=(",", ":")),
+        "X-Veiligheidsbeeld-Rijen": rows,
+    }
+    return {name: header_value(value) for name, value in values.items()}
+
+
+# -- parameters -----------------------------------------------------------------------------------
+# Strict on purpose: exactly what the description allows, nothing it forbids.
+
+def _known_only(args, path: str) -> None:
+    """Refuse a parameter the operation does not describe (a typo such as ``form=`` would
+    otherwise silently deliver everything)."""
+    known = PARAMETERS[path]
+    unknown = next((name for name in args if name not in known), None)
+    if unknown is not None:
+        raise BadParameter(f"onbekende parameter {unknown[:40]!r}; hier kunnen: "
+                           f"{', '.join(sorted(known))}.")
+
+
+def _one(args, name: str) -> str | None:
+    """The value of a single-valued parameter, None when absent; given twice or empty: 400."""
+    values = args.getlist(name)
+    if not values:
+        return None
+    if len(values) > 1:
+        raise BadParameter(f"{name}: geef deze parameter hooguit één keer.")
+    if values[0] == "":
+        raise BadParameter(f"{name}: geef een waarde of laat de parameter weg.")
+    return values[0]
+
+
+def _many(args, name: str, options=None, *, most: int | None = None,
+          longest: int | None = None, pattern: str | None = None) -> list[str] | None:
+    """The values of a list parameter (repeated and/or comma-separated), None when absent."""
+    values = args.getlist(name)
+    if not values:
+        return None
+    parts = [part for value in values for part in value.split(",")]
+    if any(part == "" for part in parts):
+        raise BadParameter(f"{name}: lege waarde in de lijst.")
+    if options is not None:
+        unknown = next((p for p in parts if p not in options), None)
+        if unknown is not None:
+            raise BadParameter(f"{name}: onbekende waarde {unknown[:40]!r}; zie "
+                               f"/api/v1/openapi.json.")
+    if longest is not None and any(len(p) > longest for p in parts):
+        raise BadParameter(f"{name}: een waarde is langer dan {longest} tekens.")
+    if pattern is not None:
+        wrong = next((p for p in parts if not re.fullmatch(pattern, p)), None)
+        if wrong is not None:
+            raise BadParameter(f"{name}: ongeldige code {wrong[:40]!r}.")
+    if most is not None and len(parts) > most:
+        raise BadParameter(f"{name}: hooguit {most} waarden.")
+    return parts
+
+
+def _choice(args, name: str, options, default: str | None) -> str | None:
+    value = _one(args, name)
+    if value is None:
+        return default
     if value not in options:
         raise BadParameter(f"{name}: kies uit {', '.join(options)} (kreeg {value[:40]!r}).")
     return value
 
 
 def _integer(args, name: str, default: int, low: int, high: int | None = None) -> int:
-    text = args.get(name)
-    if text in (None, ""):
+    text = _one(args, name)
+    if text is None:
         return default
-    try:
-        value = int(text)
-    except ValueError:
-        raise BadParameter(f"{name}: geef een geheel getal (kreeg {text[:40]!r}).") from None
+    if not re.fullmatch(r"-?[0-9]{1,12}", text):
+        raise BadParameter(f"{name}: geef een geheel getal (kreeg {text[:40]!r}).")
+    value = int(text)
     if value < low or (high is not None and value > high):
         bound = f"tussen {low} en {high}" if high is not None else f"minstens {low}"
         raise BadParameter(f"{name}: moet {bound} liggen (kreeg {value}).")
     return value
 
 
+def _date(args, name: str) -> str | None:
+    text = _one(args, name)
+    if text is None:
+        return None
+    if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):
+        raise BadParameter(f"{name}: gebruik een datum als JJJJ-MM-DD (kreeg {text[:40]!r}).")
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        raise BadParameter(f"{name}: {text} is geen bestaande datum.") from None
+    return text
+
+
+def _text(args, name: str, longest: int) -> str | None:
+    text = _one(args, name)
+    if text is not None and len(text) > longest:
+        raise BadParameter(f"{name}: langer dan {longest} tekens.")
+    return text
+
+
 def _filter_params(args) -> dict:
-    out = {k: args.get(k) for k in ("from", "to", "attempt", "high_impact", "q")}
-    out.update({k: args.getlist(k) or None for k in ("type", "area")})
-    return out
+    return {"from": _date(args, "from"), "to": _date(args, "to"),
+            "attempt": _choice(args, "attempt", FLAGS, None),
+            "high_impact": _choice(args, "high_impact", FLAGS, None),
+            "q": _text(args, "q", MAX_TEXT),
+            "type": _many(args, "type", INDICATORS, most=MAX_TYPES),
+            "area": _many(args, "area", most=MAX_AREAS, longest=MAX_CODE, pattern=AREA_CODE)}
 
 
 def _csv_response(chunks, filename: str) -> flask.Response:
-    return flask.Response(chunks, mimetype="text/csv; charset=utf-8",
+    return flask.Response(chunks, content_type=CSV_TYPE,
                           headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
@@ -175,6 +347,8 @@ def _value(value):
 COUNT_FIELDS = ("code", "name", "parent_code", "count", "suppressed", "previous",
                 "previous_suppressed", "change", "change_pct", "population", "per_1000", "value",
                 "rank", "ranked", "parent_total")
+#: The columns of the counts CSV (the two flags are in the cells: the suppression mark).
+COUNT_CSV_FIELDS = tuple(k for k in COUNT_FIELDS if k not in ("suppressed", "previous_suppressed"))
 #: Fields that reveal the current count / the previous count; hidden with them.
 _FROM_COUNT = ("count", "change", "change_pct", "per_1000", "value", "rank", "ranked")
 _FROM_PREVIOUS = ("previous", "change", "change_pct")
@@ -201,17 +375,16 @@ def count_rows(frame: pd.DataFrame, measure: str) -> list[dict]:
     return rows
 
 
-def counts_csv(rows: list[dict], *, scope, sep: str, info: dict) -> str:
+def counts_csv(rows: list[dict], *, scope, sep: str) -> str:
+    """Plain CSV: the header on row 1, one row per area, the suppression mark in hidden count
+    cells (values derived from a hidden count stay empty)."""
     hidden = mark(scope)
     out = io.StringIO()
-    out.write("\ufeff")
     writer = csv.writer(out, delimiter=sep, lineterminator="\r\n")
-    writer.writerow([provenance_line(info)])
-    fields = [k for k in COUNT_FIELDS if k not in ("suppressed", "previous_suppressed")]
-    writer.writerow(fields)
+    writer.writerow(COUNT_CSV_FIELDS)
     for row in rows:
         cells = []
-        for key in fields:
+        for key in COUNT_CSV_FIELDS:
             value = row[key]
             if value is None and ((row["suppressed"] and key == "count")
                                   or (row["previous_suppressed"] and key == "previous")):
@@ -223,26 +396,30 @@ def counts_csv(rows: list[dict], *, scope, sep: str, info: dict) -> str:
 
 def counts_handler(con, scope, user):
     args = flask.request.args
+    _known_only(args, f"{PREFIX}/counts")
     level = _choice(args, "level", mapq.MAP_LEVELS, "gemeente")
     measure = _choice(args, "measure", mapq.MEASURES, "count")
     fmt = _choice(args, "format", FORMATS, "json")
     sep = _choice(args, "sep", tuple(SEPARATORS), ";")
-    within = args.get("area") or None
+    group = _choice(args, "type", BUNDLES, "alle_misdrijven")
+    key = _one(args, "period") or "12m"
+    if not re.fullmatch(PERIOD_KEY, key):
+        raise BadParameter(f"period: geef '12m' of een jaartal (kreeg {key[:40]!r}).")
+    within = _one(args, "area")
     if within is not None:
+        if not re.fullmatch(GEMEENTE_CODE, within):
+            raise BadParameter(f"area: geef een gemeentecode zoals GM0363 (kreeg "
+                               f"{within[:40]!r}).")
         info = mapq.area(con, scope=scope, code=within)  # OutOfScope outside scope or unknown
         if info["level"] != "gemeente":
             raise BadParameter(f"area: geef een gemeentecode (kreeg {info['level']} {within!r}).")
-    bundles = [code for code, _ in mapq.bundle_options(con, scope=scope)]
-    group = args.get("type") or "alle_misdrijven"
-    if group not in bundles:
-        raise BadParameter(f"type: onbekende bundel {group[:40]!r}; kies uit "
-                           f"{', '.join(bundles)}.")
+    if group not in {code for code, _ in mapq.bundle_options(con, scope=scope)}:
+        raise BadParameter(f"type: bundel {group!r} ontbreekt in deze database.")
     options = dict(mapq.period_options(con, scope=scope))
-    key = args.get("period") or "12m"
     if key not in options:
-        raise BadParameter(f"period: kies '12m' of een jaar met gegevens "
-                           f"({', '.join(k for k in options if k != '12m') or 'geen'}); "
-                           f"kreeg {key[:40]!r}.")
+        years = ", ".join(k for k in options if k != "12m") or "geen"
+        raise NotAvailable(f"period: geen volledige gegevens voor {key}; kies '12m' of een jaar "
+                           f"met gegevens ({years}).")
     period = options[key]
     frame = mapq.map_values(con, scope=scope, level=level, period=period, group=group,
                             measure=measure, within=within)
@@ -250,10 +427,7 @@ def counts_handler(con, scope, user):
     filters = {"level": level, "area": within, "period": key, "type": group,
                "measure": measure, "format": fmt}
     if fmt == "csv":
-        info = {"gemaakt_door": user.name,
-                "gemaakt_op": datetime.now().astimezone().isoformat(timespec="seconds"),
-                "filters": {k: v for k, v in filters.items() if v is not None and k != "format"}}
-        text = counts_csv(rows, scope=scope, sep=sep, info=info)
+        text = counts_csv(rows, scope=scope, sep=sep)
         return _csv_response(text, f"aantallen-{level}-{key}.csv"), len(rows), filters
     body = {"level": level, "area": within,
             "period": {"key": key, "start": period.start.isoformat(),
@@ -266,20 +440,20 @@ def counts_handler(con, scope, user):
 
 def incidents_handler(con, scope, user):
     args = flask.request.args
+    _known_only(args, f"{PREFIX}/incidents")
     fmt = _choice(args, "format", FORMATS, "json")
     sep = _choice(args, "sep", tuple(SEPARATORS), ";")
     flt = parse_filter(_filter_params(args))
-    sort = parse_sort(args.get("sort"))
-    columns = args.getlist("columns") or None
+    sort = parse_sort(_choice(args, "sort", SORTS, "-pleegdatum"))
+    columns = _many(args, "columns", COLUMN_KEYS)
     offset = _integer(args, "offset", 0, 0)
     limit = _integer(args, "limit", DEFAULT_LIMIT, 1, MAX_PAGE)
     chosen = resolve_columns(scope=scope, keys=columns)  # detail level and column checks first
     filters = {"filter": flt.describe(), "sort": ("-" if sort.descending else "") + sort.column,
                "columns": [c.key for c in chosen], "format": fmt}
     if fmt == "csv":
-        info = provenance(user=user.name, flt=flt)
         chunks = csv_chunks(con, scope=scope, flt=flt, sort=sort, columns=columns, sep=sep,
-                            info=info)  # scope checks run here, before the first byte
+                            bom=False, header="key")  # scope checks run here, before any byte
         total = count_incidents(con, scope=scope, flt=flt)
         response = _csv_response(flask.stream_with_context(chunks), "incidenten.csv")
         return response, total, filters
@@ -316,7 +490,8 @@ def init_api(server: flask.Flask, limiter) -> None:
 
     @bp.route("/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
     def unknown(rest):
-        return error(404)
+        # Another method on an operation: 405 with Allow (RFC 9110); an unknown path: 404.
+        return error(405 if rest in OPERATIONS else 404)
 
     @bp.errorhandler(HTTPException)
     def http_error(exc):
@@ -342,14 +517,18 @@ def _json(schema_ref: str) -> dict:
     return {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema_ref}"}}}
 
 
-def _error_response(description: str) -> dict:
-    return {"description": description, "content": _json("Error")}
+def _error_response(description: str, headers: dict | None = None) -> dict:
+    out = {"description": description, "content": _json("Error")}
+    if headers:
+        out["headers"] = headers
+    return out
 
 
 _ERRORS = {
     "400": {"$ref": "#/components/responses/BadRequest"},
     "401": {"$ref": "#/components/responses/Unauthorized"},
     "403": {"$ref": "#/components/responses/Forbidden"},
+    "414": {"$ref": "#/components/responses/UriTooLong"},
     "429": {"$ref": "#/components/responses/TooManyRequests"},
 }
 
@@ -362,23 +541,67 @@ def _param(name: str, description: str, schema: dict, *, explode: bool | None = 
     return out
 
 
+def _list_param(name: str, description: str, items: dict, *, most: int | None = None) -> dict:
+    schema = {"type": "array", "minItems": 1, "items": items}
+    if most is not None:
+        schema["maxItems"] = most
+    return _param(name, description + " Herhaal de parameter per waarde (of scheid met "
+                  "komma's).", schema, explode=True)
+
+
 _NULL_INT = {"type": ["integer", "null"]}
+_NULL_COUNT = {"type": ["integer", "null"], "minimum": 0}
 _NULL_NUM = {"type": ["number", "null"]}
-_CSV = {"text/csv": {"schema": {"type": "string"},
-                     "example": "\ufeff# Veiligheidsbeeld export; ...\r\ncode;name;...\r\n"}}
+_ASCII = r"^[ -~]*$"  # header values: printable ASCII (the rest percent-encoded)
+_CSV = {"text/csv": {
+    "schema": {"type": "string", "description": "CSV volgens RFC 4180: UTF-8 zonder BOM, "
+               "kolomnamen op rij 1, scheidingsteken volgens 'sep'."},
+}}
+_COUNTS_CSV = {"text/csv": {**_CSV["text/csv"], "example":
+               "code;name;parent_code;count;previous;change;change_pct;population;per_1000;"
+               "value;rank;ranked;parent_total\r\nWK036301;Burgwallen-Oude Zijde;GM0363;<5;;;;"
+               "4210;;;;;\r\n"}}
+_INCIDENTS_CSV = {"text/csv": {**_CSV["text/csv"], "example":
+                  "id;pleegdatum;registratiedatum;soort_code;soort;...\n"}}
+_PROVENANCE_HEADERS = {
+    name: {"description": text, "required": True,
+           "schema": ({"type": "integer", "minimum": 1, "maximum": 3}
+                      if name.endswith("Detailniveau") else
+                      {"type": "integer", "minimum": 0} if name.endswith("Rijen") else
+                      {"type": "string", "minLength": 1, "pattern": _ASCII})}
+    for name, text in PROVENANCE.items()}
+
+
+def _incident_column(column) -> dict:
+    schema: dict = {"type": ["string", "null"],
+                    "description": f"{column.title} (detailniveau {column.detail})"}
+    if column.kind == "datetime":
+        schema["pattern"] = r"^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}$"
+    elif column.kind == "bool":
+        schema["enum"] = ["ja", "nee", None]
+    return schema
+
 
 #: OpenAPI 3.1 description of this API (served at /api/v1/openapi.json). The one source of
-#: truth for parameters and response shapes; tests validate real responses against it.
+#: truth for parameters and response shapes; the handlers above check exactly this, and
+#: tests/test_api_contract.py drives the live server from it.
 OPENAPI: dict = {
     "openapi": "3.1.0",
     "info": {
         "title": "Veiligheidsbeeld data-API",
-        "version": "1.0.0",
+        "version": "1.1.0",
         "description": (
             "Aantallen per gebied (wat de kaart toont) en incidentlijsten (wat de "
             "incidententabel toont), binnen de scope van de gebruiker van de token. Kleine "
             "aantallen zijn afgeschermd zoals in de app. Elke aanroep wordt vastgelegd in het "
-            "protocol (Wet politiegegevens)."),
+            "protocol (Wet politiegegevens).\n\n"
+            "Parameters: alleen de beschreven; elk komt hooguit één keer voor (lijsten: "
+            "herhaald of met komma's) en is nooit leeg; wat deze beschrijving niet toestaat "
+            "krijgt 400.\n\n"
+            "CSV is machineleesbaar: UTF-8 zonder BOM, kolomnamen op rij 1. De herkomst (bron, "
+            "dataversie, tijdstip, gebruiker, detailniveau, filters, aantal rijen) staat in de "
+            "X-Veiligheidsbeeld-*-koppen van elk antwoord met gegevens, JSON en CSV; die "
+            "koppen zijn ASCII, andere tekens procent-gecodeerd (UTF-8)."),
     },
     "servers": [{"url": "/"}],
     "security": [{"bearerAuth": []}],
@@ -387,13 +610,16 @@ OPENAPI: dict = {
             "operationId": "getCounts",
             "summary": "Aantallen per gebied (kaart)",
             "parameters": [
-                _param("level", "Gebiedsniveau (pc6 alleen bij detailniveau 3).", {"type": "string", "enum": list(mapq.MAP_LEVELS),
-                                                   "default": "gemeente"}),
-                _param("area", "Gemeentecode om binnen te kijken (zoals op de kaart).",
-                       {"type": "string"}),
-                _param("period", "'12m' (laatste 12 volledige maanden) of een kalenderjaar.",
-                       {"type": "string", "pattern": "^(12m|[0-9]{4})$", "default": "12m"}),
-                _param("type", "Bundelcode.", {"type": "string", "default": "alle_misdrijven"}),
+                _param("level", "Gebiedsniveau (pc6 alleen bij detailniveau 3).",
+                       {"type": "string", "enum": list(mapq.MAP_LEVELS), "default": "gemeente"}),
+                _param("area", "Gemeentecode om binnen te kijken (zoals op de kaart); een "
+                       "gemeente buiten uw scope of een onbekende code geeft 403.",
+                       {"type": "string", "pattern": GEMEENTE_CODE}),
+                _param("period", "'12m' (laatste 12 volledige maanden) of een kalenderjaar; een "
+                       "jaar zonder volledige gegevens in uw scope geeft 404.",
+                       {"type": "string", "pattern": PERIOD_KEY, "default": "12m"}),
+                _param("type", "Bundelcode.", {"type": "string", "enum": list(BUNDLES),
+                                               "default": "alle_misdrijven"}),
                 _param("measure", "Maat: aantal, per 1.000 inwoners of verandering t.o.v. een "
                        "jaar eerder (%).", {"type": "string", "enum": list(mapq.MEASURES),
                                             "default": "count"}),
@@ -401,9 +627,12 @@ OPENAPI: dict = {
                 {"$ref": "#/components/parameters/sep"},
             ],
             "responses": {
-                "200": {"description": "Een rij per gebied in scope.",
-                        "content": {**_json("CountsResponse"), **_CSV}},
+                "200": {"description": "Een rij per gebied in scope (CSV: afgeschermde "
+                                       "aantallen als '<5', afgeleide waarden leeg).",
+                        "headers": _PROVENANCE_HEADERS,
+                        "content": {**_json("CountsResponse"), **_COUNTS_CSV}},
                 **_ERRORS,
+                "404": {"$ref": "#/components/responses/NotFound"},
             },
         }},
         f"{PREFIX}/incidents": {"get": {
@@ -412,38 +641,42 @@ OPENAPI: dict = {
             "parameters": [
                 _param("from", "Eerste pleegdatum (JJJJ-MM-DD, inclusief).",
                        {"type": "string", "format": "date"}),
-                _param("to", "Laatste pleegdatum (JJJJ-MM-DD, inclusief).",
-                       {"type": "string", "format": "date"}),
-                _param("type", "Soort- of bundelcodes (komma-gescheiden of herhaald).",
-                       {"type": "array", "items": {"type": "string"}}, explode=True),
-                _param("area", "Gebiedscodes op elk niveau: eenheid, district, basisteam, "
-                       "gemeente, wijk, buurt, PC4, PC6.",
-                       {"type": "array", "items": {"type": "string"}}, explode=True),
+                _param("to", "Laatste pleegdatum (JJJJ-MM-DD, inclusief; niet voor 'from', "
+                       "anders 400).", {"type": "string", "format": "date"}),
+                _list_param("type", "Soort- of bundelcodes.",
+                            {"type": "string", "enum": list(INDICATORS)}, most=MAX_TYPES),
+                _list_param("area", "Gebiedscodes op elk niveau: eenheid, district, basisteam, "
+                            "gemeente, wijk, buurt, PC4, PC6. Een onbekende code geeft 400, een "
+                            "gebied buiten uw scope 403.",
+                            {"type": "string", "minLength": 1, "maxLength": MAX_CODE,
+                             "pattern": AREA_CODE}, most=MAX_AREAS),
                 _param("attempt", "Alleen pogingen (ja) of alleen voltooide (nee).",
-                       {"type": "string", "enum": ["ja", "nee", "true", "false", "1", "0"]}),
+                       {"type": "string", "enum": list(FLAGS)}),
                 _param("high_impact", "Alleen high impact crime (ja) of juist niet (nee).",
-                       {"type": "string", "enum": ["ja", "nee", "true", "false", "1", "0"]}),
+                       {"type": "string", "enum": list(FLAGS)}),
                 _param("q", "Zoektekst in samenvatting en modus operandi (detailniveau 3).",
-                       {"type": "string", "maxLength": 200}),
-                _param("sort", "Sorteerkolom, '-' ervoor voor aflopend; standaard -pleegdatum.",
-                       {"type": "string", "default": "-pleegdatum"}),
+                       {"type": "string", "minLength": 1, "maxLength": MAX_TEXT}),
+                _param("sort", "Sorteerkolom, '-' ervoor voor aflopend; kolommen van "
+                       "detailniveau 3 alleen voor niveau 3.",
+                       {"type": "string", "enum": list(SORTS), "default": "-pleegdatum"}),
                 _param("offset", "Eerste rij (JSON).", {"type": "integer", "minimum": 0,
+                                                        "maximum": 10 ** 12 - 1,
                                                         "default": 0}),
                 _param("limit", "Aantal rijen (JSON).",
                        {"type": "integer", "minimum": 1, "maximum": MAX_PAGE,
                         "default": DEFAULT_LIMIT}),
-                _param("columns", "Kolommen (komma-gescheiden of herhaald); standaard alle "
-                       "kolommen van uw detailniveau.",
-                       {"type": "array", "items": {"type": "string",
-                                                   "enum": [c.key for c in COLUMNS]}},
-                       explode=True),
+                _list_param("columns", "Kolommen; standaard alle kolommen van uw detailniveau "
+                            "(kolommen van detailniveau 3 vragen geeft anders 403).",
+                            {"type": "string", "enum": list(COLUMN_KEYS)}),
                 {"$ref": "#/components/parameters/format"},
                 {"$ref": "#/components/parameters/sep"},
             ],
             "responses": {
                 "200": {"description": "JSON: één pagina plus het totaal; CSV: de hele "
-                                       "gefilterde set (gestreamd, met herkomstregel).",
-                        "content": {**_json("IncidentsResponse"), **_CSV}},
+                                       "gefilterde set (gestreamd), kolomnamen zoals in "
+                                       "'columns'.",
+                        "headers": _PROVENANCE_HEADERS,
+                        "content": {**_json("IncidentsResponse"), **_INCIDENTS_CSV}},
                 **_ERRORS,
             },
         }},
@@ -453,7 +686,8 @@ OPENAPI: dict = {
             "security": [],
             "responses": {
                 "200": {"description": "OpenAPI 3.1", "content": {
-                    "application/json": {"schema": {"type": "object"}}}},
+                    "application/json": {"schema": {"type": "object",
+                                                    "required": ["openapi", "paths"]}}}},
                 "429": {"$ref": "#/components/responses/TooManyRequests"},
             },
         }},
@@ -464,7 +698,8 @@ OPENAPI: dict = {
             "description": "API-token van een gebruiker (python -m dashboard tokens create)."}},
         "parameters": {
             "format": {"name": "format", "in": "query", "required": False,
-                       "description": "Antwoord als JSON of CSV (UTF-8 met BOM).",
+                       "description": "Antwoord als JSON of als CSV (UTF-8 zonder BOM, "
+                                      "kolomnamen op rij 1).",
                        "schema": {"type": "string", "enum": list(FORMATS), "default": "json"}},
             "sep": {"name": "sep", "in": "query", "required": False,
                     "description": "Scheidingsteken van de CSV.",
@@ -472,38 +707,51 @@ OPENAPI: dict = {
         },
         "responses": {
             "BadRequest": _error_response("Ongeldige parameter."),
-            "Unauthorized": _error_response("Geen, onbekende of ingetrokken token."),
+            "Unauthorized": _error_response(
+                "Geen, onbekende of ingetrokken token.",
+                {"WWW-Authenticate": {"required": True, "schema": {"type": "string",
+                                                                   "pattern": "^Bearer "}}}),
             "Forbidden": _error_response("Buiten de scope of boven het detailniveau van de "
                                          "gebruiker."),
-            "TooManyRequests": _error_response("Te veel verzoeken met deze token."),
+            "NotFound": _error_response("Geen gegevens voor de gevraagde periode."),
+            "UriTooLong": {
+                "description": "Het adres is te lang (de webserver, gunicorn, neemt een "
+                               "verzoekregel van hooguit 4094 tekens aan): vraag minder "
+                               "gebieden of soorten per keer. Dit antwoord komt van de "
+                               "webserver, niet van de API: HTML, geen JSON.",
+                "content": {"text/html": {"schema": {"type": "string"}}}},
+            "TooManyRequests": _error_response(
+                "Te veel verzoeken met deze token.",
+                {"Retry-After": {"required": True, "description": "Seconden tot het volgende "
+                                 "venster.", "schema": {"type": "integer", "minimum": 0}}}),
         },
         "schemas": {
             "Error": {
                 "type": "object", "required": ["error", "status"],
                 "additionalProperties": False,
-                "properties": {"error": {"type": "string"},
+                "properties": {"error": {"type": "string", "minLength": 1},
                                "status": {"type": "integer", "minimum": 400, "maximum": 599}},
             },
             "CountRow": {
                 "type": "object", "additionalProperties": False,
                 "required": list(COUNT_FIELDS),
                 "properties": {
-                    "code": {"type": "string"},
-                    "name": {"type": "string"},
+                    "code": {"type": "string", "minLength": 1},
+                    "name": {"type": "string", "minLength": 1},
                     "parent_code": {"type": ["string", "null"]},
-                    "count": {**_NULL_INT, "description": "null wanneer afgeschermd"},
+                    "count": {**_NULL_COUNT, "description": "null wanneer afgeschermd"},
                     "suppressed": {"type": "boolean"},
-                    "previous": {**_NULL_INT, "description": "zelfde periode een jaar eerder"},
+                    "previous": {**_NULL_COUNT, "description": "zelfde periode een jaar eerder"},
                     "previous_suppressed": {"type": "boolean"},
                     "change": {**_NULL_INT, "description": "count - previous"},
                     "change_pct": _NULL_NUM,
-                    "population": _NULL_INT,
-                    "per_1000": _NULL_NUM,
+                    "population": _NULL_COUNT,
+                    "per_1000": {**_NULL_NUM, "minimum": 0},
                     "value": {**_NULL_NUM, "description": "de gekozen maat"},
-                    "rank": {**_NULL_INT, "description": "1 = hoogste binnen het bovenliggende "
-                                                         "gebied"},
-                    "ranked": _NULL_INT,
-                    "parent_total": _NULL_INT,
+                    "rank": {"type": ["integer", "null"], "minimum": 1,
+                             "description": "1 = hoogste binnen het bovenliggende gebied"},
+                    "ranked": _NULL_COUNT,
+                    "parent_total": _NULL_COUNT,
                 },
             },
             "CountsResponse": {
@@ -516,11 +764,11 @@ OPENAPI: dict = {
                     "period": {
                         "type": "object", "additionalProperties": False,
                         "required": ["key", "start", "end"],
-                        "properties": {"key": {"type": "string"},
+                        "properties": {"key": {"type": "string", "pattern": PERIOD_KEY},
                                        "start": {"type": "string", "format": "date"},
                                        "end": {"type": "string", "format": "date",
                                                "description": "eerste dag na de periode"}}},
-                    "type": {"type": "string"},
+                    "type": {"type": "string", "enum": list(BUNDLES)},
                     "measure": {"type": "string", "enum": list(mapq.MEASURES)},
                     "suppression_mark": {"type": "string", "description": "bijv. '<5' (CSV)"},
                     "rows": {"type": "array", "items": {"$ref": "#/components/schemas/CountRow"}},
@@ -530,9 +778,7 @@ OPENAPI: dict = {
                 "type": "object", "additionalProperties": False,
                 "description": "Alleen de gevraagde kolommen; kolommen van detailniveau 3 alleen "
                                "voor niveau 3.",
-                "properties": {c.key: {"type": ["string", "null"],
-                                       "description": f"{c.title} (detailniveau {c.detail})"}
-                               for c in COLUMNS},
+                "properties": {c.key: _incident_column(c) for c in COLUMNS},
             },
             "IncidentsResponse": {
                 "type": "object", "additionalProperties": False,
@@ -541,12 +787,20 @@ OPENAPI: dict = {
                     "total": {"type": "integer", "minimum": 0},
                     "offset": {"type": "integer", "minimum": 0},
                     "limit": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE},
-                    "columns": {"type": "array",
-                                "items": {"type": "string", "enum": [c.key for c in COLUMNS]}},
-                    "rows": {"type": "array",
+                    "columns": {"type": "array", "minItems": 1,
+                                "items": {"type": "string", "enum": list(COLUMN_KEYS)}},
+                    "rows": {"type": "array", "maxItems": MAX_PAGE,
                              "items": {"$ref": "#/components/schemas/IncidentRow"}},
                 },
             },
         },
     },
 }
+
+
+#: Operation path -> the names of its query parameters (from the description above).
+PARAMETERS: dict[str, frozenset[str]] = {
+    path: frozenset(
+        (OPENAPI["components"]["parameters"][p["$ref"].rsplit("/", 1)[1]] if "$ref" in p
+         else p)["name"] for p in item["get"].get("parameters", ()))
+    for path, item in OPENAPI["paths"].items()}

@@ -68,15 +68,22 @@ def provenance_line(info: dict) -> str:
 
 def csv_chunks(con, *, scope: Scope, flt: IncidentFilter, sort: Sort = Sort(), columns=None,
                sep: str = ";", info: dict | None = None,
-               progress: Callable[[int], None] | None = None) -> Iterator[bytes]:
+               progress: Callable[[int], None] | None = None, bom: bool = True,
+               header: str = "title") -> Iterator[bytes]:
     """The CSV export as a stream of UTF-8 byte chunks: BOM, the provenance line (when
     ``info`` is given), the header row, then the rows. ``progress(rows_so_far)`` is called
-    after every batch. Scope checks run before the first chunk is produced."""
+    after every batch. Scope checks run before the first chunk is produced.
+
+    Exports for people keep the defaults (a BOM so spreadsheets read UTF-8, Dutch column
+    titles). A machine-readable file (the API) passes ``bom=False``, no ``info`` and
+    ``header="key"``: plain UTF-8, the column keys (``id``, ``pleegdatum``, ...) on row 1."""
     if sep not in SEPARATORS:
         raise ValueError(f"separator must be one of {sorted(SEPARATORS)}")
+    if header not in ("title", "key"):
+        raise ValueError("header must be 'title' or 'key'")
     queries = export_queries(con, scope=scope, flt=flt, sort=sort, columns=columns)
-    titles = [c.title for c in queries[0][2]]
-    return _stream(con.cursor(), queries, titles, sep, info, progress)
+    titles = [getattr(c, header) for c in queries[0][2]]
+    return _stream(con.cursor(), queries, titles, sep, info, progress, bom)
 
 
 def export_queries(con, *, scope: Scope, flt: IncidentFilter, sort: Sort = Sort(),
@@ -147,11 +154,12 @@ def record_batches(cursor, queries, *, prefetch: int | None = None) -> Iterator[
 _END = object()
 
 
-def _stream(cursor, queries, titles, sep, info, progress) -> Iterator[bytes]:
+def _stream(cursor, queries, titles, sep, info, progress, bom=True) -> Iterator[bytes]:
     batches = record_batches(cursor, queries)
     try:
         head = io.StringIO()
-        head.write(BOM)
+        if bom:
+            head.write(BOM)
         if info is not None:
             head.write(_quote(provenance_line(info), sep) + "\n")
         head.write(sep.join(_quote(t, sep) for t in titles) + "\n")

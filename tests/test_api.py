@@ -1,6 +1,8 @@
 """The data-delivery API (/api/v1/) against a real gunicorn server on the demo database: the
 OpenAPI description and every response against it, tokens, scopes, detail levels, errors, the
-protocol log and the rate limit. Expected numbers come from DuckDB directly."""
+protocol log, plain CSV with provenance headers and the rate limit. Expected numbers come from
+DuckDB directly; dates come from the demo's own data window (it moves with today's date).
+The property-based check of the whole description is tests/test_api_contract.py."""
 from __future__ import annotations
 
 import csv
@@ -9,14 +11,18 @@ import json
 import os
 import subprocess
 import sys
-from datetime import date
+import urllib.parse
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 
 import duckdb
+import pandas as pd
 import pytest
 import requests
 from openapi_schema_validator import OAS31Validator
 from openapi_spec_validator import validate as validate_spec
 
+from dashboard.api import COUNT_CSV_FIELDS, PROVENANCE
 from data.accounts import set_profile
 from data.state import StateDB
 from data.tokens import create_token, revoke_token
@@ -55,8 +61,38 @@ def duck(demo_db):
     con.close()
 
 
+@dataclass(frozen=True)
+class Span:
+    """The demo's days with incidents (five years up to yesterday, so they move with today)."""
+    first: date
+    last: date
+
+    def at(self, fraction: float) -> date:
+        """The day ``fraction`` of the way from the first to the last day."""
+        return self.first + timedelta(days=round((self.last - self.first).days * fraction))
+
+    def iso(self, fraction: float) -> str:
+        return self.at(fraction).isoformat()
+
+    def years(self) -> list[str]:
+        """The complete calendar years, newest first (the API's ``period`` years)."""
+        return [str(y) for y in range(self.last.year, self.first.year - 1, -1)
+                if date(y, 1, 1) >= self.first and date(y, 12, 31) < self.last]
+
+
+@pytest.fixture(scope="module")
+def span(duck) -> Span:
+    return Span(*duck.execute("SELECT min(occurred_date), max(occurred_date) FROM incidents")
+                .fetchone())
+
+
 def token(api, user: str) -> str:
     return create_token(api.state, user, label="test", by="test")[1]
+
+
+def token_with_id(api, user: str) -> tuple[int, str]:
+    record, text = create_token(api.state, user, label="test", by="test")
+    return record.id, text
 
 
 def call(api, path: str, tok: str | None = None, **params) -> requests.Response:
@@ -89,10 +125,10 @@ def check(spec: dict, path: str, response: requests.Response) -> None:
 
 
 def csv_rows(text: str) -> list[list[str]]:
-    assert text.startswith("\ufeff# Veiligheidsbeeld export") or \
-        text.startswith('\ufeff"# Veiligheidsbeeld export')
-    sep = ";" if text.splitlines()[1].count(";") else ","
-    return list(csv.reader(io.StringIO(text[1:]), delimiter=sep))[1:]
+    """The rows of an API CSV, header first: plain CSV, no BOM, no provenance line."""
+    assert not text.startswith(("\ufeff", "#", '"#')), text[:80]
+    sep = ";" if text.splitlines()[0].count(";") else ","
+    return list(csv.reader(io.StringIO(text), delimiter=sep))
 
 
 # -- the description --------------------------------------------------------------------------
@@ -108,10 +144,11 @@ def test_openapi_is_public_and_valid(api, spec):
         assert {"200", "400", "401", "403", "429"} <= set(responses)
 
 
-def test_every_successful_response_validates(api, spec):
+def test_every_successful_response_validates(api, spec, span):
     analist, mayor, mayor2 = token(api, "analist"), token(api, "burgemeester"), \
         token(api, "burgemeester2")
-    years = [str(date.today().year - 1), str(date.today().year - 2)]  # complete demo years
+    years = span.years()[:2]
+    assert len(years) == 2
     seen_suppressed = False
     for level in ("gemeente", "wijk", "buurt", "pc4", "pc6"):
         mayors = () if level == "pc6" else (  # PC6: detail level 3 only
@@ -135,8 +172,8 @@ def test_every_successful_response_validates(api, spec):
         assert response.status_code == 200, response.text
         check(spec, "counts", response)
     for tok, params in ((analist, {}),
-                        (analist, {"type": "woninginbraak", "from": "2025-03-15",
-                                   "to": "2025-09-10", "sort": "pleegdatum", "limit": 7,
+                        (analist, {"type": "woninginbraak", "from": span.iso(0.6),
+                                   "to": span.iso(0.7), "sort": "pleegdatum", "limit": 7,
                                    "offset": 3}),
                         (analist, {"q": "deur", "area": "WKD00101", "high_impact": "ja"}),
                         (analist, {"columns": "id,pleegdatum,straat,samenvatting",
@@ -149,13 +186,13 @@ def test_every_successful_response_validates(api, spec):
         body = response.json()
         assert len(body["rows"]) == min(body["limit"], max(0, body["total"] - body["offset"]))
         assert all(set(row) == set(body["columns"]) for row in body["rows"])
-    # CSV answers: text/csv with BOM and provenance line.
+    # CSV answers: plain text/csv, the header on row 1.
     for path, params in (("counts", {"level": "wijk", "format": "csv"}),
                          ("incidents", {"format": "csv", "area": "WKD00101", "sep": ","})):
         response = call(api, path, analist, **params)
         assert response.status_code == 200
-        assert response.headers["Content-Type"].startswith("text/csv")
-        assert csv_rows(response.content.decode("utf-8"))
+        assert response.headers["Content-Type"] == "text/csv; charset=utf-8; header=present"
+        assert len(csv_rows(response.content.decode("utf-8"))) > 1
 
 
 def test_suppressed_counts_in_csv_carry_the_mark(api):
@@ -179,6 +216,78 @@ def test_suppressed_counts_in_csv_carry_the_mark(api):
         assert [by_code[code][i] for i in derived] == ["<5", "", "", "", "", ""]
 
 
+# -- plain CSV, provenance in the headers -----------------------------------------------------
+
+def provenance(response: requests.Response) -> dict[str, str]:
+    """The X-Veiligheidsbeeld-* headers, decoded: every one present, printable ASCII, with
+    anything else percent-encoded as UTF-8."""
+    out = {}
+    for name in PROVENANCE:
+        value = response.headers[name]
+        assert value.isascii() and value.isprintable(), (name, value)
+        out[name.removeprefix("X-Veiligheidsbeeld-")] = urllib.parse.unquote(value)
+    return out
+
+
+@pytest.mark.parametrize("sep", [";", ","])
+def test_pandas_reads_the_api_csv_as_it_is(api, duck, span, sep):
+    """A gemeente's importer: ``pandas.read_csv(url)`` gets the columns and every row; who,
+    when, which data and which filters come in the response headers."""
+    tok = token(api, "analist")
+    auth = {"Authorization": f"Bearer {tok}"}
+    meta = dict(duck.execute("SELECT key, value FROM meta").fetchall())
+
+    def url(path, **params):
+        return f"{api.url}/api/v1/{path}?" + urllib.parse.urlencode(
+            {"format": "csv", "sep": sep, **params})
+
+    counts = url("counts", level="wijk")
+    frame = pd.read_csv(counts, sep=sep, storage_options=auth)
+    assert list(frame.columns) == list(COUNT_CSV_FIELDS)
+    wijken = [c for c, in duck.execute("SELECT code FROM areas WHERE level = 'wijk'").fetchall()]
+    assert sorted(frame["code"]) == sorted(wijken)  # the analist's scope: the whole eenheid
+    response = requests.get(counts, headers=auth, timeout=60)
+    assert response.content.startswith(sep.join(COUNT_CSV_FIELDS).encode() + b"\r\n")
+    head = provenance(response)
+    assert head["Rijen"] == str(len(wijken)) and head["Gemaakt-Door"] == "analist"
+    assert head["Detailniveau"] == "3" and head["Dataversie"] == meta["data_version"]
+    assert head["Bron"] == meta["dataset_name"]
+    assert json.loads(head["Filters"]) == {"level": "wijk", "period": "12m", "format": "csv",
+                                           "type": "alle_misdrijven", "measure": "count"}
+    assert datetime.fromisoformat(head["Gemaakt-Op"]).tzinfo is not None
+
+    columns = ["id", "pleegdatum", "soort", "straat", "samenvatting"]
+    params = {"area": "WKD00101", "type": "woninginbraak", "from": span.iso(0.5),
+              "to": span.iso(0.9), "columns": ",".join(columns)}
+    incidents = url("incidents", **params)
+    frame = pd.read_csv(incidents, sep=sep, storage_options=auth, dtype=str,
+                        keep_default_na=False)
+    assert list(frame.columns) == columns
+    every = [c for c, in duck.execute("SELECT code FROM areas WHERE level='gemeente'").fetchall()]
+    expected = [i for i, in _direct(duck, gemeenten=every, types=_types(duck, "woninginbraak"),
+                                    start=span.at(0.5), end=span.at(0.9), wijk="WKD00101",
+                                    select="id", order="ORDER BY occurred_at DESC, id DESC")]
+    assert len(expected) > 20 and list(frame["id"]) == expected
+    assert frame["straat"].str.len().min() > 0  # the analist's address column is filled
+    response = requests.get(incidents, headers=auth, timeout=60)
+    assert response.content.startswith(sep.join(columns).encode() + b"\n")  # no BOM, no "#"
+    head = provenance(response)
+    assert head["Rijen"] == str(len(expected))
+    assert json.loads(head["Filters"])["filter"] == {
+        "areas": ["WKD00101"], "types": ["woninginbraak"], "start": span.iso(0.5),
+        "end": span.iso(0.9)}
+
+
+def test_provenance_headers_on_json_are_ascii_safe(api, spec):
+    response = call(api, "incidents", token(api, "analist"), q="café", limit=2)
+    assert response.status_code == 200
+    check(spec, "incidents", response)
+    assert "caf%C3%A9" in response.headers["X-Veiligheidsbeeld-Filters"]
+    head = provenance(response)
+    assert json.loads(head["Filters"])["filter"] == {"text": "café"}
+    assert head["Rijen"] == str(len(response.json()["rows"]))
+
+
 # -- scope ------------------------------------------------------------------------------------
 
 def test_gemeente_token_is_refused_another_gemeentes_areas(api, spec, duck):
@@ -188,7 +297,6 @@ def test_gemeente_token_is_refused_another_gemeentes_areas(api, spec, duck):
     own_wijk = duck.execute("SELECT min(code) FROM areas WHERE level='wijk' AND gm_code=?",
                             [OWN]).fetchall()[0][0]
     refused = [(mayor, "counts", {"area": OTHER}), (mayor, "counts", {"area": OTHER, "level": "buurt"}),
-               (mayor, "counts", {"area": other_wijk, "level": "buurt"}),
                (mayor, "incidents", {"area": OTHER}),
                (mayor2, "incidents", {"area": OWN}), (mayor2, "incidents", {"area": own_wijk}),
                (mayor2, "incidents", {"area": f"{OTHER},{OWN}", "format": "csv"}),
@@ -199,6 +307,12 @@ def test_gemeente_token_is_refused_another_gemeentes_areas(api, spec, duck):
         assert response.status_code == 403, (path, params, response.text)
         check(spec, path, response)
         assert response.json()["error"] == "U heeft geen toegang tot deze gegevens."
+    # /counts looks inside a gemeente only: any other code is malformed (400), the same for an
+    # own wijk and another gemeente's, so the answer tells nothing about the other gemeente.
+    answers = [call(api, "counts", mayor, area=wijk, level="buurt") for wijk in (own_wijk,
+                                                                                  other_wijk)]
+    assert [r.status_code for r in answers] == [400, 400]
+    assert answers[0].json()["error"].replace(own_wijk, other_wijk) == answers[1].json()["error"]
 
 
 def test_unfiltered_results_hold_only_the_own_gemeente(api, duck):
@@ -245,9 +359,24 @@ def test_detail_levels(api, spec):
 
 @pytest.mark.parametrize("path,params", [
     ("counts", {"level": "land"}), ("counts", {"measure": "gemiddeld"}),
-    ("counts", {"period": "1999"}), ("counts", {"period": "vorig-jaar"}),
+    ("counts", {"period": "vorig-jaar"}), ("counts", {"period": "2025 "}),
     ("counts", {"format": "xml"}), ("counts", {"type": "geen-bundel"}),
+    ("counts", {"type": "1.1.1"}),  # a type, not a bundle
     ("counts", {"area": "WKD00101"}), ("counts", {"sep": "|", "format": "csv"}),
+    # Present but empty, or given twice: refused, never read as "not given".
+    ("counts", {"level": ""}), ("counts", {"area": ""}), ("counts", {"period": ""}),
+    ("counts", {"level": ["wijk", "buurt"]}),
+    ("counts", {"perod": "2025"}), ("counts", {"to": "2025-01-01"}),  # not a /counts parameter
+    ("incidents", {"form": "2025-01-01"}),
+    ("incidents", {"to": ""}), ("incidents", {"from": ""}), ("incidents", {"limit": ""}),
+    ("incidents", {"q": ""}), ("incidents", {"columns": "id,,soort"}),
+    ("incidents", {"sort": ["id", "soort"]}),
+    # Exactly the described formats: no trailing text, signs, spaces or other spellings.
+    ("incidents", {"from": "2025-01-01T00:00"}), ("incidents", {"to": "2025-1-01"}),
+    ("incidents", {"limit": "+5"}), ("incidents", {"limit": " 5"}), ("incidents", {"limit": "5.0"}),
+    ("incidents", {"attempt": "JA"}), ("incidents", {"high_impact": "yes"}),
+    ("incidents", {"sort": "--pleegdatum"}), ("incidents", {"sort": "+id"}),
+    ("incidents", {"columns": " id"}), ("incidents", {"area": "WKD 00101"}),
     ("incidents", {"from": "2025-02-30"}), ("incidents", {"from": "gisteren"}),
     ("incidents", {"from": "2025-06-01", "to": "2025-01-01"}), ("incidents", {"limit": "5000"}),
     ("incidents", {"limit": "0"}), ("incidents", {"offset": "-1"}), ("incidents", {"offset": "x"}),
@@ -261,6 +390,24 @@ def test_bad_parameters_get_400_with_a_json_error(api, spec, path, params):
     check(spec, path, response)
     body = response.json()
     assert body["status"] == 400 and len(body["error"]) > 10
+
+
+def test_a_year_without_data_is_a_404(api, spec, span):
+    analist = token(api, "analist")
+    before = span.first.year - 1  # well-formed, but the data start later
+    response = call(api, "counts", analist, period=str(before))
+    assert response.status_code == 404, response.text
+    check(spec, "counts", response)
+    assert span.years()[0] in response.json()["error"]  # names the years there are
+    assert call(api, "counts", analist, period=span.years()[-1]).status_code == 200
+
+
+def test_other_methods_get_405_with_allow(api):
+    for method in ("POST", "PUT", "DELETE", "PATCH"):
+        response = requests.request(method, api.url + "/api/v1/counts", timeout=30)
+        assert response.status_code == 405, method
+        assert response.headers["Allow"] == "GET, HEAD, OPTIONS"
+        assert response.json()["status"] == 405
 
 
 def test_missing_revoked_or_cookie_authentication_gets_401(api, spec):
@@ -303,27 +450,34 @@ def test_unknown_api_path_is_a_json_404(api):
 
 # -- the protocol log -------------------------------------------------------------------------
 
-def test_every_call_writes_exactly_one_protocol_row(api):
-    analist, mayor = token(api, "analist"), token(api, "burgemeester")
-    cases = [
-        (analist, "counts", {}, "ok", "analist"),
-        (analist, "counts", {"format": "csv", "level": "buurt"}, "ok", "analist"),
-        (analist, "incidents", {"limit": 5}, "ok", "analist"),
-        (analist, "incidents", {"format": "csv", "area": "WKD00101"}, "ok", "analist"),
-        (analist, "counts", {"level": "land"}, "refused", "analist"),
-        (mayor, "counts", {"area": OTHER}, "refused", "burgemeester"),
-        (mayor, "incidents", {}, "refused", "burgemeester"),
-        (None, "counts", {}, "refused", None),
-        ("vb_onbekend", "incidents", {}, "refused", None),
+def test_every_call_writes_exactly_one_protocol_row_with_its_token(api):
+    (analist_id, analist), (mayor_id, mayor) = (token_with_id(api, "analist"),
+                                                token_with_id(api, "burgemeester"))
+    revoked_id, revoked = token_with_id(api, "analist")
+    revoke_token(api.state, revoked_id, by="test")
+    cases = [  # token, path, parameters, outcome, user, token id in the row
+        (analist, "counts", {}, "ok", "analist", analist_id),
+        (analist, "counts", {"format": "csv", "level": "buurt"}, "ok", "analist", analist_id),
+        (analist, "incidents", {"limit": 5}, "ok", "analist", analist_id),
+        (analist, "incidents", {"format": "csv", "area": "WKD00101"}, "ok", "analist",
+         analist_id),
+        (analist, "counts", {"level": "land"}, "refused", "analist", analist_id),  # 400
+        (analist, "counts", {"period": "1900"}, "refused", "analist", analist_id),  # 404
+        (mayor, "counts", {"area": OTHER}, "refused", "burgemeester", mayor_id),  # 403
+        (mayor, "incidents", {}, "refused", "burgemeester", mayor_id),  # 403 (detail 1)
+        (None, "counts", {}, "refused", None, None),
+        ("vb_onbekend", "incidents", {}, "refused", None, None),
+        (revoked, "counts", {}, "refused", None, None),  # identifies no one
     ]
-    for tok, path, params, outcome, user in cases:
+    for tok, path, params, outcome, user, token_id in cases:
         before = last_log_id(api)
         response = call(api, path, tok, **params)
         response.content  # a streamed CSV is read to its end
         rows = log_since(api, before)
         assert len(rows) == 1, (path, params, rows)
         row = rows[0]
-        assert (row["view"], row["outcome"], row["user"]) == (f"api/{path}", outcome, user)
+        assert (row["view"], row["outcome"], row["user"], row["token_id"]) == (
+            f"api/{path}", outcome, user, token_id), (path, params)
         if outcome == "ok":
             assert row["rows"] >= 1
             assert row["client"] == "127.0.0.1"
@@ -367,23 +521,23 @@ def _direct(duck, *, gemeenten, types=None, start=None, end=None, attempt=None,
                         params).fetchall()
 
 
-def test_json_totals_equal_a_direct_count(api, duck):
+def test_json_totals_equal_a_direct_count(api, duck, span):
     analist, mayor2 = token(api, "analist"), token(api, "burgemeester2")
     every = [c for c, in duck.execute("SELECT code FROM areas WHERE level='gemeente'").fetchall()]
     cases = [
         (analist, every, {}, {}),
-        (analist, every, {"type": "woninginbraak", "from": "2024-02-10", "to": "2025-07-19"},
-         {"types": _types(duck, "woninginbraak"), "start": date(2024, 2, 10),
-          "end": date(2025, 7, 19)}),
+        (analist, every, {"type": "woninginbraak", "from": span.iso(0.45), "to": span.iso(0.75)},
+         {"types": _types(duck, "woninginbraak"), "start": span.at(0.45),
+          "end": span.at(0.75)}),
         (analist, every, {"type": "1.1.1", "attempt": "ja"},
          {"types": ["1.1.1"], "attempt": True}),
-        (analist, every, {"high_impact": "nee", "from": "2026-01-01"},
-         {"high_impact": False, "start": date(2026, 1, 1)}),
-        (analist, every, {"area": "WKD00101", "to": "2025-12-31"},
-         {"wijk": "WKD00101", "end": date(2025, 12, 31)}),
+        (analist, every, {"high_impact": "nee", "from": span.iso(0.85)},
+         {"high_impact": False, "start": span.at(0.85)}),
+        (analist, every, {"area": "WKD00101", "to": span.iso(0.8)},
+         {"wijk": "WKD00101", "end": span.at(0.8)}),
         (mayor2, [OTHER], {}, {}),
-        (mayor2, [OTHER], {"type": "geweld", "from": "2025-05-05", "to": "2025-05-20"},
-         {"types": _types(duck, "geweld"), "start": date(2025, 5, 5), "end": date(2025, 5, 20)}),
+        (mayor2, [OTHER], {"type": "geweld", "from": span.iso(0.7), "to": span.iso(0.72)},
+         {"types": _types(duck, "geweld"), "start": span.at(0.7), "end": span.at(0.72)}),
     ]
     for tok, gemeenten, params, direct in cases:
         body = call(api, "incidents", tok, limit=1, **params).json()
@@ -392,14 +546,14 @@ def test_json_totals_equal_a_direct_count(api, duck):
         assert body["total"] == expected, params
 
 
-def test_csv_rows_equal_a_direct_query(api, duck):
+def test_csv_rows_equal_a_direct_query(api, duck, span):
     mayor2 = token(api, "burgemeester2")
-    params = {"type": "woninginbraak", "from": "2024-03-15", "to": "2025-10-02"}
+    params = {"type": "woninginbraak", "from": span.iso(0.45), "to": span.iso(0.8)}
     text = call(api, "incidents", mayor2, format="csv", **params).content.decode("utf-8")
     rows = csv_rows(text)
-    assert rows[0][0] == "Registratienummer" and "Straat" not in rows[0]
+    assert rows[0][0] == "id" and "straat" not in rows[0]  # detail 2: no address
     expected = [i for i, in _direct(duck, gemeenten=[OTHER], types=_types(duck, "woninginbraak"),
-                                    start=date(2024, 3, 15), end=date(2025, 10, 2), select="id",
+                                    start=span.at(0.45), end=span.at(0.8), select="id",
                                     order="ORDER BY occurred_at DESC, id DESC")]
     assert len(expected) > 20
     assert [r[0] for r in rows[1:]] == expected
@@ -453,6 +607,7 @@ def test_rate_limit_gives_429_in_the_json_error_format(api, spec):
     assert [(r["view"], r["outcome"]) for r in rows] == [("api/counts", "ok"),
                                                          ("api/incidents", "refused")]
     assert rows[-1]["detail"].startswith("429")
+    assert rows[-1]["token_id"] == rows[0]["token_id"] is not None  # the refused token, named
     assert call(api, "incidents", other).status_code == 403  # ... and per token
 
 
