@@ -11,7 +11,9 @@ check of Dash's callback envelope. ``init_security(app, settings)`` is called by
   server, ``data:`` and ``blob:`` (plotly's PNG download, Leaflet), plus the base-map tile
   server's origin when ``DASHBOARD_TILE_URL`` is set. ``connect-src 'self'``: the page talks to
   no other host. ``frame-ancestors 'none'`` (and ``X-Frame-Options: DENY`` for old browsers),
-  ``object-src``/``base-uri 'none'``, ``form-action 'self'``.
+  ``object-src``/``base-uri 'none'``, ``form-action 'self'``. A route that sets a policy of
+  its own keeps it: a frozen product's HTML (``dashboard/rapportages.py``) gets
+  ``default-src 'none'`` plus its inline styles and images, stricter than the app's.
 * ``X-Content-Type-Options: nosniff`` and ``Referrer-Policy: no-referrer`` everywhere;
   ``Strict-Transport-Security`` when ``DASHBOARD_SECURE_COOKIES=true`` (served over https).
 * **Cache-Control: no-store** on every response — pages, callback answers, the API, log
@@ -155,6 +157,8 @@ def init_security(app: dash.Dash, settings) -> None:
     @server.after_request
     def secure(response: flask.Response) -> flask.Response:
         for name, value in headers.items():
+            if name == "Content-Security-Policy" and name in response.headers:
+                continue  # a route's own, stricter policy (a frozen product's HTML file)
             response.headers[name] = value
         path = flask.request.path
         if not (path.startswith(STATIC_PREFIXES) or getattr(response, "cache_per_link", False)):
