@@ -44,8 +44,9 @@ def register(app) -> None:
         indicators = dict(q.indicator_options(con, scope=scope))
         indicator = indicator if isinstance(indicator, str) and indicator in indicators \
             else q.DEFAULT_INDICATOR
-        grain = grain if grain in q.GRAINS else "maand"
-        measure = measure if measure in layout.MEASURES else "absoluut"
+        grain = grain if isinstance(grain, str) and grain in q.GRAINS else "maand"
+        measure = measure if isinstance(measure, str) and measure in layout.MEASURES \
+            else "absoluut"
         trend = q.trend(con, scope=scope, gemeenten=codes, indicator=indicator, grain=grain)
         names = dict(q.gemeente_options(con, scope=scope))
         shown = [names[c] for c in requested if c in names]

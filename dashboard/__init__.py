@@ -48,6 +48,8 @@ def create_app(overrides: dict | None = None) -> dash.Dash:
     from dashboard.exports import init_exports
     from dashboard.login import init_login
     from dashboard.rapportages import init_rapportages
+    from dashboard.security import init_security
+    from callbacks.guard import callback_error
 
     if settings.compress:
         _compress(server)
@@ -65,12 +67,14 @@ def create_app(overrides: dict | None = None) -> dash.Dash:
         assets_folder=str(ASSETS),
         serve_locally=True,
         suppress_callback_exceptions=False,
+        on_error=callback_error,
     )
     from callbacks import register_callbacks
     from layouts.shell import shell
 
     app.layout = shell
     register_callbacks(app)
+    init_security(app, settings)  # last: the CSP hashes the inline scripts of every callback
     return app
 
 

@@ -7,9 +7,7 @@ import plotly.graph_objects as go
 from dash import dcc, html
 
 from layouts import format as fmt
-from layouts.figures import BLUE, ORANGE
-
-GRAPH_CONFIG = {"displaylogo": False, "locale": "nl"}
+from layouts.figures import BLUE, GRAPH_CONFIG, ORANGE  # noqa: F401 (GRAPH_CONFIG: callbacks)
 
 
 #: Dropdown value for all gemeenten of the scope together.

@@ -15,12 +15,11 @@ from dash import dcc, html
 
 from layouts import format as fmt
 from layouts import trends as trends_layout
-from layouts.figures import BLUE, GREY, ORANGE
+from layouts.figures import BLUE, GREY, ORANGE, STATIC_GRAPH_CONFIG
 
 #: Auto-advance choices (seconds; 0 = off) and the data refresh of the presentation.
 AUTO_CHOICES = (0, 15, 30, 60)
 REFRESH_MS = 5 * 60 * 1000
-SPARK_CONFIG = {"displayModeBar": False, "locale": "nl"}
 
 
 # -- URL state ---------------------------------------------------------------------------------
@@ -143,7 +142,8 @@ def _card(gemeente: str, item):
         html.Div(change_text(item), className="driehoek-change small",
                  **{"data-previous": "" if item.previous is None else str(item.previous)}),
         mark_badge(item),
-        dcc.Graph(figure=sparkline(item), config=SPARK_CONFIG, className="driehoek-spark",
+        dcc.Graph(figure=sparkline(item), config=STATIC_GRAPH_CONFIG,
+                  className="driehoek-spark",
                   style={"height": "70px"}),
     ], className="card-body"), className="card driehoek-card", **{"data-indicator": item.code})
 
@@ -221,7 +221,7 @@ def slide(item, name: str):
         html.H1(item.title, className="pres-title", **{"data-indicator": item.code}),
         html.P(key_sentence(item), className="pres-sentence",
                **{"data-value": "" if item.current is None else str(item.current)}),
-        dcc.Graph(figure=slide_figure(item), config={"displayModeBar": False, "locale": "nl"},
+        dcc.Graph(figure=slide_figure(item), config=STATIC_GRAPH_CONFIG,
                   className="pres-graph", style={"height": "62vh"}),
     ])
 

@@ -10,6 +10,25 @@ from layouts import format as fmt
 #: Colour-blind-safe accents (Okabe-Ito).
 BLUE, ORANGE, GREY = "#0072B2", "#E69F00", "#7f7f7f"
 
+#: The one chart configuration of every ``dcc.Graph``: Dutch, with "download as PNG", and no
+#: button or link that sends a chart to an outside service. plotly.js 3 shows a "Share chart"
+#: button (uploads the figure's data to Plotly Cloud, ``plotlyServerURL``) unless
+#: ``showSendToCloud`` is False; older versions had "Edit in Chart Studio", the "Produced with
+#: Plotly" logo link and ``showLink``. All off, the server URL blank, the buttons removed by
+#: every name they have had.
+GRAPH_CONFIG = {
+    "locale": "nl",
+    "displaylogo": False,
+    "showSendToCloud": False,
+    "showEditInChartStudio": False,
+    "showLink": False,
+    "sendData": False,
+    "plotlyServerURL": "",
+    "modeBarButtonsToRemove": ["sendChartToCloud", "sendDataToCloud", "editInChartStudio"],
+}
+#: Small charts without a toolbar (sparklines, presentation slides); same safe settings.
+STATIC_GRAPH_CONFIG = {**GRAPH_CONFIG, "displayModeBar": False}
+
 
 def key_figure_cards(figures) -> list:
     """One card per key figure: count in the period and change against a year earlier."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from layouts.figures import GRAPH_CONFIG
+
 
 def overview():
     return html.Div([
@@ -15,7 +17,7 @@ def overview():
         dbc.Row([
             dbc.Col(dbc.Card(dbc.CardBody([
                 html.H2("Misdrijven per maand, laatste 36 maanden", className="h5"),
-                dcc.Graph(id="overview-trend", config={"displaylogo": False, "locale": "nl"},
+                dcc.Graph(id="overview-trend", config=GRAPH_CONFIG,
                           style={"height": "340px"}),
                 html.Div(id="overview-trend-note", className="small text-body-secondary"),
             ])), lg=7, className="mb-3"),

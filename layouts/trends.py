@@ -13,7 +13,7 @@ import plotly.graph_objects as go
 from dash import dcc, html
 
 from layouts import format as fmt
-from layouts.figures import BLUE, GREY, ORANGE
+from layouts.figures import BLUE, GRAPH_CONFIG, GREY, ORANGE
 
 GRAIN_LABELS = {"week": "Week", "maand": "Maand", "kwartaal": "Kwartaal", "jaar": "Jaar"}
 MEASURES = {"absoluut": "Aantal", "per1000": "Per 1.000 inwoners"}
@@ -23,7 +23,6 @@ DEFAULTS = {"gemeente": [], "indicator": "alle_misdrijven", "per": "maand", "maa
             "gebied": [], "vergelijk": []}
 AREA_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442",
                 "#000000")
-GRAPH_CONFIG = {"displaylogo": False, "locale": "nl"}
 
 
 def parse_search(search) -> dict:
