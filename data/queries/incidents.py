@@ -8,7 +8,9 @@ Rules of access, enforced here before any SQL runs:
 
 * detail level 1 sees no incident rows at all (:func:`ensure_detail` with level 2);
 * detail level 2 sees no address, names or free text: columns and text search of level 3 are
-  refused, also as sort key or as filter, so a hidden column cannot be probed;
+  refused, also as sort key or as filter, so a hidden column cannot be probed. An area filter
+  counts as its level's column (every row of a PC6 filter carries that PC6), so a PC6 code in
+  ``area`` needs detail level 3 like the PC6 column (:func:`_ensure_area_levels`);
 * every query carries the scope's gemeente condition; an area filter only narrows it, and an
   area outside the scope is refused with :class:`OutOfScope` (a 403 in the API).
 
@@ -74,6 +76,8 @@ COLUMN_BY_KEY = {c.key: c for c in COLUMNS}
 _AREA_LEVEL_COLUMNS = {"eenheid": "re_code", "gemeente": "gm_code", "wijk": "wk_code",
                        "buurt": "bu_code", "pc4": "pc4", "pc6": "pc6"}
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+#: A postcode as people write it: "0401CC", "0401cc", "0401 CC" (stored as "0401CC").
+_POSTCODE = re.compile(r"^(\d{4})\s*([A-Za-z]{2})$")
 _TRUE = {"1", "true", "ja", "yes"}
 _FALSE = {"0", "false", "nee", "no"}
 
@@ -121,6 +125,13 @@ def _codes(value) -> tuple[str, ...]:
     return tuple(dict.fromkeys(out))
 
 
+def _area_code(code: str) -> str:
+    """An area code as stored: a PC6 written in lower case or with a space becomes the PC6
+    itself (so it is recognised, and refused below detail level 3, rather than unknown)."""
+    postcode = _POSTCODE.match(code)
+    return f"{postcode[1]}{postcode[2].upper()}" if postcode else code
+
+
 def _flag(value, name: str) -> bool | None:
     if value in (None, "", "alle"):
         return None
@@ -159,7 +170,8 @@ def parse_filter(params: dict) -> IncidentFilter:
     text = str(text).strip() if text not in (None, "") else None
     if text is not None and len(text) > 200:
         raise FilterError("q: zoektekst is langer dan 200 tekens.")
-    types, areas = _codes(params.get("type")), _codes(params.get("area"))
+    types = _codes(params.get("type"))
+    areas = tuple(dict.fromkeys(_area_code(code) for code in _codes(params.get("area"))))
     if len(types) > 100 or len(areas) > 500:
         raise FilterError("Te veel soorten of gebieden in één filter.")
     return IncidentFilter(start=start, end=end, types=types, areas=areas,
@@ -211,6 +223,7 @@ def _area_condition(con, scope: Scope, codes: tuple[str, ...]):
         "SELECT code, level, gm_code FROM areas WHERE code IN (SELECT unnest(?::VARCHAR[]))",
         [list(codes)]).fetchall()
     known = {code: (level, gm) for code, level, gm in rows}
+    _ensure_area_levels(scope, {code: level for code, (level, _gm) in known.items()})
     orgs = dict(con.execute(
         "SELECT org_code, list(gm_code) FROM org_gemeenten"
         " WHERE org_code IN (SELECT unnest(?::VARCHAR[])) GROUP BY org_code",
@@ -255,6 +268,18 @@ def _area_condition(con, scope: Scope, codes: tuple[str, ...]):
         if whole:
             whole_gemeenten |= inside
     return gemeenten, whole_gemeenten, narrower, params
+
+
+def _ensure_area_levels(scope: Scope, levels: dict[str, str]) -> None:
+    """Refuse (OutOfScope) a filter on an area whose level is a column above the scope's
+    detail level: the rows of a PC6 filter all carry that PC6, so filtering on PC6 codes would
+    reveal the PC6 column (detail level 3) to detail level 2. Checked for every code before
+    anything else, in or out of the scope alike."""
+    for code, level in levels.items():
+        column = COLUMN_BY_KEY.get(level)
+        if column is not None and column.detail > scope.detail:
+            raise OutOfScope(f"area {code}: a {level} filter needs detail {column.detail},"
+                             f" scope allows {scope.detail}")
 
 
 def _current_gemeenten(con) -> set[str]:

@@ -54,7 +54,9 @@ def _tier(scope: Scope, con, level: str, within: str | None = None) -> str:
 
 def area(con, *, scope: Scope, code: str) -> dict:
     """Code, level, name and gemeente of one area in scope; OutOfScope for anything else
-    (including unknown codes, so a probe cannot tell the two apart)."""
+    (including unknown codes, so a probe cannot tell the two apart) and for an area of a level
+    the scope may not see (a PC6 below detail level 3, ``LEVEL_DETAIL``): a PC6 code never
+    becomes a map area, a breadcrumb or a link to its incidents for such a scope."""
     if not isinstance(code, str) or not code:
         raise OutOfScope(f"area {code!r} invalid")
     where, params = area_filter(scope, "g.code")
@@ -75,6 +77,8 @@ def area(con, *, scope: Scope, code: str) -> dict:
     if not rows:
         raise OutOfScope(f"area {code} outside scope or unknown")
     code, level, name, gm_code, parent = rows[0]
+    if not level_allowed(level, scope=scope):
+        raise OutOfScope(f"area {code}: level {level} above detail {scope.detail}")
     return {"code": code, "level": level, "name": name, "gm_code": gm_code, "parent": parent}
 
 
