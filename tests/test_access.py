@@ -388,7 +388,7 @@ def test_no_data_leaves_when_the_log_row_cannot_be_written(unloggable, demo_db):
     server = unloggable
     session = http_login(server, "analist")
     specs = {s["output"].strip(".").split("...")[0]: s for s in _callbacks(session, server)}
-    token = create_token(StateDB(server.state), "analist", label="test", by="test")[1]
+    token = create_token(StateDB(server.state), "analist", label="test", by="analist")[1]
     con = _demo_con(demo_db)
     newest = con.execute("SELECT max(occurred_date) FROM incidents").fetchall()[0][0]
     con.close()

@@ -74,7 +74,7 @@ def contract_server(demo_db, tmp_path_factory):
         state = StateDB(folder / "appstate.sqlite")  # the demo accounts exist once it serves
         (gemeente,) = get_user(state, "burgemeester2").gemeenten
         set_profile(state, gemeente, by="test", detail=2)
-        server.tokens = {name: create_token(state, name, label="contract", by="test")[1]
+        server.tokens = {name: create_token(state, name, label="contract", by=name)[1]
                          for name in USERS}
         yield server
     finally:

@@ -65,7 +65,7 @@ def test_every_kind_of_response_is_hardened_and_police_data_is_not_stored(demo_s
     analist = http_login(demo_server, "analist")
     beheerder = http_login(demo_server, "beheerder")
     token = create_token(StateDB(demo_db.parent / "appstate.sqlite"), "burgemeester",
-                         label="headers", by="test")[1]
+                         label="headers", by="burgemeester")[1]
     api = {"Authorization": f"Bearer {token}"}
     url = demo_server.url
     answers = {

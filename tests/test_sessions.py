@@ -156,6 +156,10 @@ def _beheer_tokens(session, server, trigger, **values):
 
 
 def test_the_beheerder_cannot_mint_a_token_that_acts_as_a_person(server):
+    mayor = http_login(server, "burgemeester")  # not the beheerder: the card refuses whole
+    refused = _beheer_tokens(mayor, server, "token-create", token_user__value="burgemeester")
+    assert "vb_" not in refused.text and "geen toegang" in refused.text.lower()
+    assert _token_count(server, "burgemeester") == 0
     beheerder = http_login(server, "beheerder")
     answer = _beheer_tokens(beheerder, server, "token-create", token_user__value="analist",
                             token_label__value="stiekem")
