@@ -22,13 +22,16 @@ DEMO_ACCOUNTS_NOTE = """
   <code>demo-burgemeester</code>): {names}.
 </div>"""
 
-LOGOUT_PAGE = """<!doctype html>
+#: The frame of the two plain pages in front of Dash (``{title}`` is filled in).
+FRAME = """<!doctype html>
 <html lang="nl"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Uitloggen · Veiligheidsbeeld</title>
+<title>{title} · Veiligheidsbeeld</title>
 <link rel="stylesheet" href="/assets/bootstrap.min.css"><link rel="stylesheet" href="/assets/theme.css">
 </head><body class="d-flex align-items-center" style="min-height:100vh">
 <main class="container" style="max-width:420px">
-  <h1 class="h3 mb-3">Uitloggen</h1>
+"""
+
+LOGOUT_PAGE = FRAME.format(title="Uitloggen") + """  <h1 class="h3 mb-3">Uitloggen</h1>
   <form method="post" action="/logout" class="card card-body">
     <input type="hidden" name="csrf_token" value="{{ csrf_token() }}">
     <p>Wilt u uitloggen? Al uw sessies (ook op andere apparaten) worden dan beëindigd.</p>
@@ -37,13 +40,7 @@ LOGOUT_PAGE = """<!doctype html>
   <p class="mt-3"><a href="/">Terug naar Veiligheidsbeeld</a></p>
 </main></body></html>"""
 
-PAGE = """<!doctype html>
-<html lang="nl"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Inloggen · Veiligheidsbeeld</title>
-<link rel="stylesheet" href="/assets/bootstrap.min.css"><link rel="stylesheet" href="/assets/theme.css">
-</head><body class="d-flex align-items-center" style="min-height:100vh">
-<main class="container" style="max-width:420px">
-  <h1 class="h3 mb-1">Veiligheidsbeeld</h1>
+PAGE = FRAME.format(title="Inloggen") + """  <h1 class="h3 mb-1">Veiligheidsbeeld</h1>
   <p class="text-body-secondary">Log in om politie-informatie over uw gemeente te bekijken.</p>
   {% if message %}<div class="alert alert-{{ tone }}" role="alert" id="login-message">{{ message }}</div>{% endif %}
   <form method="post" action="{{ url_for('login.login', next=next) }}" class="card card-body" novalidate>
