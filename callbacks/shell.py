@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import dash_bootstrap_components as dbc
-from dash import Input, Output, State, html
+from dash import Input, Output, State, dcc, html
 from flask_wtf.csrf import generate_csrf
 
 from callbacks import account as account_cb
@@ -75,7 +75,8 @@ def register(app) -> None:
             items.insert(0, dbc.DropdownMenuItem("Beheer", href="/beheer"))
         # Logout is a POST with the CSRF token: a link from another site logs nobody out.
         items.append(html.Form([
-            html.Input(type="hidden", name="csrf_token", value=generate_csrf()),
+            dcc.Input(type="hidden", name="csrf_token", value=generate_csrf(),
+                      id="logout-csrf"),
             html.Button("Uitloggen", type="submit", className="dropdown-item", id="logout-link"),
         ], method="POST", action="/logout"))
         return dbc.DropdownMenu(items, label=f"{user.name} · {user.role}", align_end=True,

@@ -10,6 +10,7 @@ from urllib.parse import urlparse
 import flask
 import flask_login
 from flask_wtf import FlaskForm
+from flask_wtf.csrf import generate_csrf
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
@@ -108,6 +109,10 @@ def init_login(server: flask.Flask, limiter, state, demo_users: list[str]) -> No
         flask.session.clear()  # no session fixation
         flask_login.login_user(user)
         flask.session.permanent = True
+        # The CSRF secret of this session (for the logout form) exists from the first response
+        # on: set later by a callback, a concurrent callback's cookie could overwrite it.
+        flask.g.pop("csrf_token", None)  # the form's token went with the old session
+        generate_csrf()
         response = flask.redirect(_safe_next(flask.request.args.get("next")))
         guard.remember_device(response, user, secure=server.config["SESSION_COOKIE_SECURE"])
         return response

@@ -83,6 +83,18 @@ def test_a_copied_cookie_dies_with_logout_and_a_cross_site_link_logs_nobody_out(
     assert unauth.status_code == 401
 
 
+@pytest.mark.browser
+def test_the_menus_uitloggen_logs_out_with_its_csrf_token(server, page):
+    login(page, server, "burgemeester")
+    expect(page.locator("#page")).not_to_be_empty(timeout=20_000)
+    page.locator("#user-dropdown .dropdown-toggle").click()
+    expect(page.locator("#logout-link")).to_be_visible()
+    with page.expect_navigation(url=re.compile(r"/login\?reden=uitgelogd"), timeout=20_000):
+        page.locator("#logout-link").click()
+    page.goto(server.url + "/")
+    page.wait_for_url(re.compile(r"/login"), timeout=20_000)
+
+
 def test_new_password_role_change_and_removal_end_every_session(server):
     for change in (("users", "set-password", "adviseur", "--password-stdin"),
                    ("users", "set-role", "adviseur", "--role", "adviseur", "--gemeente",
