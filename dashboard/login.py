@@ -104,6 +104,8 @@ def init_login(server: flask.Flask, limiter, state, demo_users: list[str]) -> No
             return response
         user = verify(state, name, form.password.data)
         if user is None or (user.demo and not server.config["VB_DEMO"]):
+            if not guard.failed(attempt):
+                return render(form, throttle.UNAVAILABLE, status=503)
             return render(form, "Onjuiste gebruikersnaam of wachtwoord.", status=401)
         guard.succeeded(attempt)
         flask.session.clear()  # no session fixation

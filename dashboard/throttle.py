@@ -5,15 +5,16 @@ the API's rate limits (Flask-Limiter's storage: the state database, or Redis whe
 with the ``limits`` library's fixed windows:
 
 * per account and client address: :data:`PER_ACCOUNT_ADDRESS` attempts;
-* per client address over all accounts: :data:`PER_ADDRESS`;
+* per client address over all accounts: :data:`PER_ADDRESS` *failed* attempts (a town hall
+  behind one address logs in many people; only its wrong passwords count);
 * per account from devices it never logged in from: :data:`PER_ACCOUNT_NEW_DEVICES`. This is the
   slow-down against guessing from many addresses. A device that logged in to the account
   before carries a signed device cookie (OWASP's "device cookies") and is counted on its own
   (:data:`PER_DEVICE`), so an attacker elsewhere can never lock a mayor out of their own browser.
 
-A successful login clears the counters it was charged to. When the storage cannot be read or
-written, the attempt is refused (503) *without* checking the password: an unwritable state
-database never becomes unlimited guessing with a yes/no answer.
+A successful login clears the per-account counters it was charged to. When the storage cannot
+be read or written, the attempt is refused (503) *without* checking the password: an unwritable
+state database never becomes unlimited guessing with a yes/no answer.
 """
 from __future__ import annotations
 
@@ -60,27 +61,44 @@ class LoginThrottle:
         account = (name or "").strip().lower()
         address = address or "-"
         device = self._device(device_cookie, account)
-        charges = [(PER_ACCOUNT_ADDRESS, "login-account-address", account, address),
-                   (PER_ADDRESS, "login-address", address)]
+        charges = [(PER_ACCOUNT_ADDRESS, "login-account-address", account, address)]
         charges.append((PER_DEVICE, "login-device", account, device) if device else
                        (PER_ACCOUNT_NEW_DEVICES, "login-account-new-devices", account))
         if self.limiter is None:
             return Attempt(refused=True, status=503, message=UNAVAILABLE)
+        failures = (PER_ADDRESS, "login-address-failed", address)
         try:
-            for item, *keys in charges:
+            spent = None
+            if not self.limiter.test(*failures):
+                spent = failures
+            for item, *keys in ([] if spent else charges):
                 if not self.limiter.hit(item, *keys):
-                    reset = self.limiter.get_window_stats(item, *keys).reset_time
-                    return Attempt(refused=True, status=429, message=TOO_MANY,
-                                   retry_after=max(1, int(reset - time.time())))
+                    spent = (item, *keys)
+                    break
+            if spent:
+                reset = self.limiter.get_window_stats(*spent).reset_time
+                return Attempt(refused=True, status=429, message=TOO_MANY,
+                               retry_after=max(1, int(reset - time.time())))
         except Exception:  # any storage failure: refuse, never guess unlimited
             log.exception("login throttle storage failed; refusing the attempt")
             return Attempt(refused=True, status=503, message=UNAVAILABLE)
-        return Attempt(charges=charges)
+        return Attempt(charges=[*charges, failures])
+
+    def failed(self, attempt: Attempt) -> bool:
+        """A wrong password: count it against the client address. False when that cannot be
+        written (the caller then answers 503, not "wrong password")."""
+        item, *keys = attempt.charges[-1]
+        try:
+            self.limiter.hit(item, *keys)
+        except Exception:
+            log.exception("could not count a failed login")
+            return False
+        return True
 
     def succeeded(self, attempt: Attempt) -> None:
         """A correct password: the counters this attempt was charged to start afresh."""
         for item, *keys in attempt.charges:
-            if keys[0] == "login-address":
+            if keys[0] == "login-address-failed":
                 continue  # one good password does not reset a whole address
             try:
                 self.limiter.clear(item, *keys)
