@@ -98,6 +98,15 @@ def demo_db(tmp_path_factory) -> Path:
     return path
 
 
+def demo_copy(demo_db: Path, folder: Path) -> Path:
+    """A copy of the demo database's current version in ``folder`` (a plain file, with no state
+    database yet): for a server whose accounts, profiles and log are its own."""
+    folder.mkdir(parents=True, exist_ok=True)
+    copy = folder / "demo.duckdb"
+    shutil.copyfile(demo_db.resolve(), copy)
+    return copy
+
+
 def state_rows(db: Path, sql: str = "SELECT count(*) FROM protocol_log", params=()) -> list:
     """Rows of the state database (protocol log, users) beside database ``db``."""
     import sqlite3

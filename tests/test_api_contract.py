@@ -10,7 +10,6 @@ it) and a rate limit far above what the run needs."""
 from __future__ import annotations
 
 import json
-import shutil
 
 import pytest
 import requests
@@ -30,7 +29,7 @@ from data.accounts import get_user, set_profile
 from data.state import StateDB
 from data.tokens import create_token
 
-from .conftest import LiveServer
+from .conftest import LiveServer, demo_copy
 
 #: Who calls: a mayor at detail level 1 (counts only), a mayor whose gemeente is set to detail
 #: level 2 (incident rows without addresses) and the analist (detail 3, the whole eenheid).
@@ -63,15 +62,13 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 
 @pytest.fixture(scope="module")
 def contract_server(demo_db, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("contract")
-    db = folder / "demo.duckdb"
-    shutil.copyfile(demo_db.resolve(), db)
+    db = demo_copy(demo_db, tmp_path_factory.mktemp("contract"))
     server = LiveServer(db, env={"DASHBOARD_API_RATE_LIMIT": "100000 per minute"})
     try:
         # What schemathesis is driven by is what the server serves.
         served = requests.get(server.url + "/api/v1/openapi.json", timeout=30).json()
         assert served == json.loads(json.dumps(OPENAPI))
-        state = StateDB(folder / "appstate.sqlite")  # the demo accounts exist once it serves
+        state = StateDB(db.parent / "appstate.sqlite")  # the demo accounts exist once it serves
         (gemeente,) = get_user(state, "burgemeester2").gemeenten
         set_profile(state, gemeente, by="test", detail=2)
         server.tokens = {name: create_token(state, name, label="contract", by=name)[1]

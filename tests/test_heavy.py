@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import json
-import shutil
 import subprocess
 import sys
 import threading
@@ -23,7 +22,7 @@ from data.accounts import set_profile
 from data.state import StateDB
 from data.store import Store
 
-from .conftest import ROOT, LiveServer, http_login, login
+from .conftest import ROOT, LiveServer, http_login, login, demo_copy
 
 
 def leases(state: StateDB) -> list[tuple]:
@@ -147,9 +146,7 @@ MAYOR = "burgemeester"  # GMD001; its profile is raised to detail 2 below so it 
 
 @pytest.fixture(scope="module")
 def folder(demo_db, tmp_path_factory):
-    path = tmp_path_factory.mktemp("heavy")
-    shutil.copyfile(demo_db.resolve(), path / "demo.duckdb")
-    return path
+    return demo_copy(demo_db, tmp_path_factory.mktemp("heavy")).parent
 
 
 @pytest.fixture(scope="module")

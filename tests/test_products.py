@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import json
-import shutil
 import subprocess
 import sys
 from datetime import date, datetime, timedelta
@@ -27,7 +26,7 @@ from data.scope import Scope
 from data.state import StateDB
 from data.store import Store
 
-from .conftest import ROOT, LiveServer, http_login, login, logout
+from .conftest import ROOT, LiveServer, http_login, login, logout, demo_copy
 
 OWN = "GMD001"
 #: Every kind of the seed's seven products (the period reports come in three variants).
@@ -36,9 +35,7 @@ MINE = tuple(KINDS)
 
 @pytest.fixture(scope="module")
 def folder(demo_db, tmp_path_factory):
-    path = tmp_path_factory.mktemp("products")
-    shutil.copyfile(demo_db.resolve(), path / "demo.duckdb")
-    return path
+    return demo_copy(demo_db, tmp_path_factory.mktemp("products")).parent
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,6 @@ server are not touched)."""
 from __future__ import annotations
 
 import re
-import shutil
 import sqlite3
 import subprocess
 import sys
@@ -22,20 +21,15 @@ from data.accounts import add_user, remove_user
 from data.state import StateDB
 from dashboard import throttle
 
-from .conftest import ROOT, LiveServer, dash_callback, http_login, login
+from .conftest import ROOT, LiveServer, dash_callback, http_login, login, demo_copy
 
 
 @pytest.fixture
 def server(demo_db, tmp_path, request):
     """A server of its own on a copy of the demo (fresh state database)."""
-    folder = tmp_path / "db"
-    folder.mkdir()
-    versions = demo_db.parent / f".{demo_db.name}.versions"
-    shutil.copytree(versions, folder / versions.name)
-    (folder / demo_db.name).symlink_to(demo_db.readlink())
-    env = getattr(request, "param", None) or {}
-    live = LiveServer(folder / demo_db.name, env=env)
-    live.state = StateDB(folder / "appstate.sqlite")
+    db = demo_copy(demo_db, tmp_path / "db")
+    live = LiveServer(db, env=getattr(request, "param", None) or {})
+    live.state = StateDB(db.parent / "appstate.sqlite")
     yield live
     live.stop()
 
