@@ -33,7 +33,7 @@ import io
 import json
 import re
 import urllib.parse
-from datetime import date, datetime
+from datetime import datetime
 
 import flask
 import pandas as pd
@@ -45,7 +45,7 @@ from data.accounts import get_profile
 from data.catalog import crime_types, group_members
 from data.export import SEPARATORS, csv_chunks
 from data.queries import map as mapq
-from data.queries.incidents import (COLUMNS, MAX_PAGE, FilterError, count_incidents,
+from data.queries.incidents import (COLUMNS, MAX_PAGE, FilterError, count_incidents, parse_day,
                                     incident_page, parse_filter, parse_sort, resolve_columns)
 from data.scope import DENY, OutOfScope, resolve_scope
 from data.suppression import mark
@@ -303,15 +303,9 @@ def _integer(args, name: str, default: int, low: int, high: int | None = None) -
 
 def _date(args, name: str) -> str | None:
     text = _one(args, name)
-    if text is None:
-        return None
-    if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):
+    if text is not None and not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):
         raise BadParameter(f"{name}: gebruik een datum als JJJJ-MM-DD (kreeg {text[:40]!r}).")
-    try:
-        date.fromisoformat(text)
-    except ValueError:
-        raise BadParameter(f"{name}: {text} is geen bestaande datum.") from None
-    return text
+    return None if text is None else parse_day(text, name).isoformat()
 
 
 def _text(args, name: str, longest: int) -> str | None:

@@ -145,7 +145,15 @@ def _flag(value, name: str) -> bool | None:
     raise FilterError(f"{name}: gebruik 'ja' of 'nee' (kreeg {str(value)[:40]!r}).")
 
 
-def _day(value, name: str) -> date | None:
+#: Registrations fall inside these dates. A filter date outside them is taken as the nearest
+#: one (the same rows), so date arithmetic on the bounds (a day after, a window before) cannot
+#: overflow at the ends of the calendar.
+EARLIEST, LATEST = date(1900, 1, 1), date(2199, 12, 31)
+
+
+def parse_day(value, name: str) -> date | None:
+    """A filter date from ``JJJJ-MM-DD`` text (or a date); FilterError when malformed or not a
+    real date."""
     if value in (None, ""):
         return None
     if isinstance(value, date):
@@ -159,13 +167,18 @@ def _day(value, name: str) -> date | None:
         raise FilterError(f"{name}: {text} is geen bestaande datum.") from None
 
 
+def _within_calendar(day: date | None) -> date | None:
+    return None if day is None else min(max(day, EARLIEST), LATEST)
+
+
 def parse_filter(params: dict) -> IncidentFilter:
     """A filter from request parameters with the keys ``from``, ``to``, ``type``, ``area``,
     ``attempt``, ``high_impact`` and ``q`` (lists or comma-separated strings for type/area).
     Raises FilterError for malformed values; scope checks happen when the filter is used."""
-    start, end = _day(params.get("from"), "from"), _day(params.get("to"), "to")
+    start, end = parse_day(params.get("from"), "from"), parse_day(params.get("to"), "to")
     if start and end and end < start:
         raise FilterError("to: de einddatum ligt voor de begindatum.")
+    start, end = _within_calendar(start), _within_calendar(end)
     text = params.get("q")
     text = str(text).strip() if text not in (None, "") else None
     if text is not None and len(text) > 200:
