@@ -10,7 +10,6 @@ from callbacks.guard import Served, data_callback
 from dashboard.auth import current_scope, get_db
 from data.queries import burglary as q
 from data.scope import OutOfScope, ensure_gemeente
-from data.suppression import mark
 from layouts import burglary as layout
 from layouts import format as fmt
 
@@ -43,7 +42,7 @@ def register(app) -> None:
                                                className="text-body-secondary")
         elif q.has_incidents(con, scope=scope, gemeenten=gemeenten):
             wijken = q.wijk_changes(con, scope=scope, gemeente=gemeente, period=period)
-            wijk_part = layout.wijk_table(wijken, mark(scope))
+            wijk_part = layout.wijk_table(wijken)
         else:
             wijken, wijk_part = None, html.Div(
                 "Wijkcijfers zijn alleen beschikbaar als incidenten zijn ingelezen.",
@@ -57,8 +56,13 @@ def register(app) -> None:
             heat = dbc.Alert("Tijdstippen komen uit incidentgegevens; daarvoor is detailniveau 2 "
                              "nodig. Het afsprakenprofiel van uw gemeente staat dat niet toe.",
                              color="secondary", className="mb-0 burglary-no-detail")
-        status = html.Div(f"Laatste 12 volledige maanden: {fmt.period(period.start, period.end)}",
-                          className="text-body-secondary", **{"data-gemeente": gemeente})
+        status = [f"Laatste 12 volledige maanden: {fmt.period(period.start, period.end)}"]
+        if monthly["split_hidden"].any():
+            status.append(html.Div(
+                "In maanden met een grijze balk staat alleen het totaal: uit de uitsplitsing in "
+                "voltooid en poging zou met de openbare buurtcijfers af te leiden zijn hoe het in "
+                "één buurt zat.", className="small burglary-split-hidden"))
+        status = html.Div(status, className="text-body-secondary", **{"data-gemeente": gemeente})
         return Served((status, layout.attempts_figure(monthly, year), wijk_part, heat),
                       rows=len(monthly) + (0 if wijken is None else len(wijken)),
                       filters={"gemeente": gemeente,

@@ -35,7 +35,7 @@ from dashboard.auth import current_scope, current_user, get_db, get_state
 from data import protocol
 from data.queries import map as q
 from data.scope import OutOfScope, ensure_detail
-from data.suppression import mark
+from data import disclosure
 from layouts import kaart as view
 
 
@@ -171,6 +171,10 @@ def register(app) -> None:
             note = "Geen vergelijking mogelijk: er zijn geen gegevens over dezelfde periode een jaar eerder."
         elif measure == "per_1000" and frame["population"].isna().all():
             note = "Geen inwonertallen bekend voor dit niveau: geen cijfers per 1.000 inwoners."
+        if disclosure.restricted(scope, state["level"]):
+            note = " ".join(filter(None, [disclosure.release(
+                con, scope=scope, level=state["level"], indicator=filters["group"]).note(),
+                disclosure.LIST_NOTE, note]))
         if len(frame) > len(rows):
             note = " ".join(filter(None, [
                 f"De {view.number(len(rows))} hoogste van {view.number(len(frame))} gebieden;"
@@ -180,8 +184,7 @@ def register(app) -> None:
         panel = view.panel(selection_title(state), total_label, total, header, rows, codes, note,
                            links)
         legend = view.legend(f"{title} · {view.MEASURE_LABELS[measure]}",
-                             legend_labels(hide["breaks"], hide["colors"], measure),
-                             mark(scope) if frame["suppressed"].any() else None)
+                             legend_labels(hide["breaks"], hide["colors"], measure))
         subtitle = (f"{selection_title(state)} · {title} · {period_label(key, period)} · "
                     f"{view.MEASURE_LABELS[measure]}")
         return Served((panel, hide, legend, subtitle), rows=len(frame),

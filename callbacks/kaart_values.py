@@ -8,7 +8,6 @@ from datetime import timedelta
 
 from callbacks.kaart_state import (choices, eenheid_code, pick_filters, resolve, stored)
 from data.queries import map as q
-from data.suppression import mark
 from layouts import format as fmt
 from layouts import incidenten as incidenten_view
 from layouts import kaart as view
@@ -75,16 +74,12 @@ def table(frame, measure: str, scope, limit: int | None = None
           ) -> tuple[list[str], list[list[str]], list[str]]:
     """Header, rows (formatted cells) and codes of the side panel (the first ``limit`` rows
     when given); the CSV uses the same."""
-    hidden = mark(scope)
     frame = frame.assign(_v=frame["value"].astype("Float64"),
                          _c=frame["count"].astype("Float64"))
     frame = frame.sort_values(["_v", "_c", "name"], ascending=[False, False, True],
                               na_position="last")
     if limit is not None:
         frame = frame.head(limit)
-
-    def count_cell(value, suppressed):
-        return hidden if suppressed else view.number(value)
 
     def rank_cell(row):
         return "–" if row["rank"] is None or dash_na(row["rank"]) else f"{row['rank']} van {row['ranked']}"
@@ -97,11 +92,11 @@ def table(frame, measure: str, scope, limit: int | None = None
     header.append("Rang")
     rows = []
     for _, row in frame.iterrows():
-        cells = [row["name"] or row["code"], row["code"], count_cell(row["count"], row["suppressed"])]
+        cells = [row["name"] or row["code"], row["code"], view.number(row["count"])]
         if measure == "per_1000":
             cells += [view.number(row["population"]), view.number(row["per_1000"], 1)]
         elif measure == "change":
-            previous = count_cell(row["previous"], row["previous_suppressed"])
+            previous = view.number(row["previous"])
             change = view.number(row["change"])
             if change != "–" and not change.startswith("-") and row["change"] > 0:
                 change = "+" + change
@@ -131,18 +126,15 @@ def hideout(frame, measure: str, scope) -> dict:
     values_list = plain(frame["value"], float)
     values = {code: v for code, v in zip(codes, values_list) if v is not None}
     breaks, colors = class_breaks(list(values.values()), measure)
-    hidden = mark(scope)
     tips = {}
-    for code, name, value, count, suppressed, rank, ranked in zip(
-            codes, names, values_list, plain(frame["count"], int), frame["suppressed"].tolist(),
+    for code, name, value, count, rank, ranked in zip(
+            codes, names, values_list, plain(frame["count"], int),
             plain(frame["rank"], int), plain(frame["ranked"], int)):
-        shown = hidden if suppressed else format_value(value, measure)
+        shown = format_value(value, measure)
         if measure != "count":
-            shown = f"{shown} (aantal {hidden if suppressed else view.number(count)})"
+            shown = f"{shown} (aantal {view.number(count)})"
         tips[code] = [str(name or code), shown, rank, ranked]
-    return {"values": values, "breaks": breaks, "colors": colors,
-            "suppressed": [c for c, s in zip(codes, frame["suppressed"].tolist()) if s],
-            "unknown": view.UNKNOWN_COLOR, "label": view.MEASURE_LABELS[measure], "tips": tips}
+    return {"values": values, "breaks": breaks, "colors": colors, "unknown": view.UNKNOWN_COLOR, "label": view.MEASURE_LABELS[measure], "tips": tips}
 
 
 def csv_text(header: list[str], rows: list[list[str]]) -> str:
@@ -178,7 +170,6 @@ def current_values(con, scope, area_state, filter_state):
 
 def panel_total(con, scope, state, filters, period, frame) -> tuple[str, str]:
     """The figure the panel shows above the table: the parent area's count."""
-    hidden = mark(scope)
     eenheid = state.get("eenheid")
     if state["level"] in ("gemeente", "eenheid"):
         label = f"Totaal {eenheid['name']}" if eenheid else "Totaal uw gebied"
@@ -187,7 +178,7 @@ def panel_total(con, scope, state, filters, period, frame) -> tuple[str, str]:
                                             and state["gemeente"] is not None):
         name = (state["parent_info"] or state["gemeente"])["name"]
         value = frame["parent_total"].iloc[0] if len(frame) else None
-        return f"Totaal {name}", hidden if dash_na(value) and len(frame) else view.number(value)
+        return f"Totaal {name}", view.number(value)
     total = q.gemeente_total(con, scope=scope, period=period, group=filters["group"],
                              within=state["within"], eenheid=eenheid_code(state))
     name = (state["gemeente"] or eenheid or {}).get("name")

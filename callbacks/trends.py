@@ -8,7 +8,7 @@ from dashboard.auth import current_scope, get_db
 from data.queries import trends as q
 from data.scope import OutOfScope
 from data.stats import poisson_change
-from data.suppression import mark
+from data.disclosure import NotPublished
 from layouts import trends as layout
 
 
@@ -57,9 +57,12 @@ def register(app) -> None:
                                         trend.ytd["previous"].iloc[month])
         areas_part, area_rows = "", 0
         if area_codes:
-            series = q.area_series(con, scope=scope, areas=area_codes, indicator=indicator,
-                                   grain=grain)
-            areas_part, area_rows = layout.areas_panel(series, mark(scope)), len(series.series)
+            try:
+                series = q.area_series(con, scope=scope, areas=area_codes, indicator=indicator,
+                                       grain=grain)
+                areas_part, area_rows = layout.areas_panel(series), len(series.series)
+            except NotPublished as exc:  # the gemeente series is still shown
+                areas_part = layout.areas_panel(None, str(exc))
         compare_part, compare_rows = "", 0
         if compare and len(codes) == 1:
             comparison = q.comparison(con, scope=scope, gemeente=codes[0], indicator=indicator,

@@ -1,8 +1,9 @@
 """The data-delivery API: ``/api/v1/`` JSON and CSV for other systems.
 
 * ``GET /api/v1/counts`` — counts per area, exactly what the map shows (``data.queries.map``),
-  with the same small-count suppression: a hidden cell is ``null`` with ``"suppressed": true``
-  in JSON and the ``<5`` mark in CSV;
+  under the same disclosure model (``data.disclosure``): below the gemeente a detail-1 user
+  gets what the police publish per wijk, buurt or PC4, exactly; ``release`` in the answer says
+  which types a bundle counts there, and a bundle with none of them published is refused (403);
 * ``GET /api/v1/incidents`` — what the incident table shows (``data.queries.incidents``): a page
   as JSON, or the whole filtered set as a streamed CSV (``data.export.csv_chunks``);
 * ``GET /api/v1/openapi.json`` — the description below (:data:`OPENAPI`), public: it holds no
@@ -48,7 +49,7 @@ from data.queries import map as mapq
 from data.queries.incidents import (COLUMNS, MAX_PAGE, FilterError, count_incidents, parse_day,
                                     incident_page, parse_filter, parse_sort, resolve_columns)
 from data.scope import DENY, OutOfScope, resolve_scope
-from data.suppression import mark
+from data import disclosure
 from data.tokens import authenticate
 
 PREFIX = "/api/v1"
@@ -338,53 +339,25 @@ def _value(value):
 
 # -- GET /api/v1/counts -------------------------------------------------------------------------
 
-COUNT_FIELDS = ("code", "name", "parent_code", "count", "suppressed", "previous",
-                "previous_suppressed", "change", "change_pct", "population", "per_1000", "value",
-                "rank", "ranked", "parent_total")
-#: The columns of the counts CSV (the two flags are in the cells: the suppression mark).
-COUNT_CSV_FIELDS = tuple(k for k in COUNT_FIELDS if k not in ("suppressed", "previous_suppressed"))
-#: Fields that reveal the current count / the previous count; hidden with them.
-_FROM_COUNT = ("count", "change", "change_pct", "per_1000", "value", "rank", "ranked")
-_FROM_PREVIOUS = ("previous", "change", "change_pct")
+COUNT_FIELDS = ("code", "name", "parent_code", "count", "previous", "change", "change_pct",
+                "population", "per_1000", "value", "rank", "ranked", "parent_total")
 
 
-def count_rows(frame: pd.DataFrame, measure: str) -> list[dict]:
-    rows = []
-    for record in frame.to_dict("records"):
-        row = {"code": record["code"], "name": record["name"] or record["code"],
-               "parent_code": record["parent_code"],
-               "suppressed": bool(record["suppressed"]),
-               "previous_suppressed": bool(record["previous_suppressed"])}
-        for key in COUNT_FIELDS:
-            if key not in row:
-                row[key] = _value(record[key])
-        # Belt and braces: whatever the query layer hid stays hidden in every derived field.
-        if row["suppressed"]:
-            row.update({k: None for k in _FROM_COUNT})
-        if row["previous_suppressed"]:
-            row.update({k: None for k in _FROM_PREVIOUS})
-            if measure == "change":
-                row.update(value=None, rank=None, ranked=None)
-        rows.append({k: row[k] for k in COUNT_FIELDS})
-    return rows
+def count_rows(frame: pd.DataFrame) -> list[dict]:
+    texts = ("code", "name", "parent_code")
+    return [{"code": record["code"], "name": record["name"] or record["code"],
+             "parent_code": record["parent_code"],
+             **{key: _value(record[key]) for key in COUNT_FIELDS if key not in texts}}
+            for record in frame.to_dict("records")]
 
 
-def counts_csv(rows: list[dict], *, scope, sep: str) -> str:
-    """Plain CSV: the header on row 1, one row per area, the suppression mark in hidden count
-    cells (values derived from a hidden count stay empty)."""
-    hidden = mark(scope)
+def counts_csv(rows: list[dict], *, sep: str) -> str:
+    """Plain CSV: the header on row 1, one row per area; an unknown value is an empty cell."""
     out = io.StringIO()
     writer = csv.writer(out, delimiter=sep, lineterminator="\r\n")
-    writer.writerow(COUNT_CSV_FIELDS)
+    writer.writerow(COUNT_FIELDS)
     for row in rows:
-        cells = []
-        for key in COUNT_CSV_FIELDS:
-            value = row[key]
-            if value is None and ((row["suppressed"] and key == "count")
-                                  or (row["previous_suppressed"] and key == "previous")):
-                value = hidden  # the mark for the hidden count; values derived from it stay empty
-            cells.append("" if value is None else value)
-        writer.writerow(cells)
+        writer.writerow(["" if row[key] is None else row[key] for key in COUNT_FIELDS])
     return out.getvalue()
 
 
@@ -415,18 +388,23 @@ def counts_handler(con, scope, user):
         raise NotAvailable(f"period: geen volledige gegevens voor {key}; kies '12m' of een jaar "
                            f"met gegevens ({years}).")
     period = options[key]
+    release = disclosure.release(con, scope=scope, level=level, indicator=group)  # 403: none
     frame = mapq.map_values(con, scope=scope, level=level, period=period, group=group,
                             measure=measure, within=within)
-    rows = count_rows(frame, measure)
+    rows = count_rows(frame)
     filters = {"level": level, "area": within, "period": key, "type": group,
                "measure": measure, "format": fmt}
     if fmt == "csv":
-        text = counts_csv(rows, scope=scope, sep=sep)
+        text = counts_csv(rows, sep=sep)
         return _csv_response(text, f"aantallen-{level}-{key}.csv"), len(rows), filters
     body = {"level": level, "area": within,
             "period": {"key": key, "start": period.start.isoformat(),
                        "end": period.end.isoformat()},
-            "type": group, "measure": measure, "suppression_mark": mark(scope), "rows": rows}
+            "type": group, "measure": measure,
+            "release": {"types": list(release.members),
+                        "left_out": [code for code, _ in release.left_out],
+                        "note": release.note()},
+            "rows": rows}
     return flask.jsonify(body), len(rows), filters
 
 
@@ -583,11 +561,12 @@ OPENAPI: dict = {
     "openapi": "3.1.0",
     "info": {
         "title": "Veiligheidsbeeld data-API",
-        "version": "1.1.0",
+        "version": "2.0.0",
         "description": (
             "Aantallen per gebied (wat de kaart toont) en incidentlijsten (wat de "
-            "incidententabel toont), binnen de scope van de gebruiker van de token. Kleine "
-            "aantallen zijn afgeschermd zoals in de app. Elke aanroep wordt vastgelegd in het "
+            "incidententabel toont), binnen de scope van de gebruiker van de token. Onder "
+            "gemeenteniveau krijgt detailniveau 1 precies wat de politie zelf per wijk, buurt "
+            "of postcode publiceert (zie 'release' in het antwoord en docs/disclosure.md). Elke aanroep wordt vastgelegd in het "
             "protocol (Wet politiegegevens).\n\n"
             "Parameters: alleen de beschreven; elk komt hooguit één keer voor (lijsten: "
             "herhaald of met komma's) en is nooit leeg; wat deze beschrijving niet toestaat "
@@ -612,7 +591,9 @@ OPENAPI: dict = {
                 _param("period", "'12m' (laatste 12 volledige maanden) of een kalenderjaar; een "
                        "jaar zonder volledige gegevens in uw scope geeft 404.",
                        {"type": "string", "pattern": PERIOD_KEY, "default": "12m"}),
-                _param("type", "Bundelcode.", {"type": "string", "enum": list(BUNDLES),
+                _param("type", "Bundelcode. Onder gemeenteniveau telt een bundel bij "
+                       "detailniveau 1 alleen de soorten die de politie daar publiceert; een "
+                       "bundel zonder zulke soorten geeft 403.", {"type": "string", "enum": list(BUNDLES),
                                                "default": "alle_misdrijven"}),
                 _param("measure", "Maat: aantal, per 1.000 inwoners of verandering t.o.v. een "
                        "jaar eerder (%).", {"type": "string", "enum": list(mapq.MEASURES),
@@ -621,8 +602,8 @@ OPENAPI: dict = {
                 {"$ref": "#/components/parameters/sep"},
             ],
             "responses": {
-                "200": {"description": "Een rij per gebied in scope (CSV: afgeschermde "
-                                       "aantallen als '<5', afgeleide waarden leeg).",
+                "200": {"description": "Een rij per gebied in scope (CSV: een onbekende "
+                                       "waarde is een lege cel).",
                         "headers": _PROVENANCE_HEADERS,
                         "content": {**_json("CountsResponse"), **_COUNTS_CSV}},
                 **_ERRORS,
@@ -733,10 +714,10 @@ OPENAPI: dict = {
                     "code": {"type": "string", "minLength": 1},
                     "name": {"type": "string", "minLength": 1},
                     "parent_code": {"type": ["string", "null"]},
-                    "count": {**_NULL_COUNT, "description": "null wanneer afgeschermd"},
-                    "suppressed": {"type": "boolean"},
-                    "previous": {**_NULL_COUNT, "description": "zelfde periode een jaar eerder"},
-                    "previous_suppressed": {"type": "boolean"},
+                    "count": _NULL_COUNT,
+                    "previous": {**_NULL_COUNT, "description": "zelfde periode een jaar eerder; "
+                                                           "null wanneer de gegevens niet zo ver "
+                                                           "teruggaan"},
                     "change": {**_NULL_INT, "description": "count - previous"},
                     "change_pct": _NULL_NUM,
                     "population": _NULL_COUNT,
@@ -750,8 +731,7 @@ OPENAPI: dict = {
             },
             "CountsResponse": {
                 "type": "object", "additionalProperties": False,
-                "required": ["level", "area", "period", "type", "measure", "suppression_mark",
-                             "rows"],
+                "required": ["level", "area", "period", "type", "measure", "release", "rows"],
                 "properties": {
                     "level": {"type": "string", "enum": list(mapq.MAP_LEVELS)},
                     "area": {"type": ["string", "null"]},
@@ -764,7 +744,17 @@ OPENAPI: dict = {
                                                "description": "eerste dag na de periode"}}},
                     "type": {"type": "string", "enum": list(BUNDLES)},
                     "measure": {"type": "string", "enum": list(mapq.MEASURES)},
-                    "suppression_mark": {"type": "string", "description": "bijv. '<5' (CSV)"},
+                    "release": {
+                        "type": "object", "additionalProperties": False,
+                        "required": ["types", "left_out", "note"],
+                        "description": "Welke soorten de aantallen tellen (data/disclosure.py).",
+                        "properties": {
+                            "types": {"type": "array", "minItems": 1,
+                                      "items": {"type": "string"}},
+                            "left_out": {"type": "array", "items": {"type": "string"},
+                                         "description": "soorten van de bundel die op dit "
+                                                        "niveau niet worden gepubliceerd"},
+                            "note": {"type": "string"}}},
                     "rows": {"type": "array", "items": {"$ref": "#/components/schemas/CountRow"}},
                 },
             },

@@ -7,7 +7,7 @@ import plotly.graph_objects as go
 from dash import dcc, html
 
 from layouts import format as fmt
-from layouts.figures import BLUE, GRAPH_CONFIG, ORANGE  # noqa: F401 (GRAPH_CONFIG: callbacks)
+from layouts.figures import BLUE, GRAPH_CONFIG, GREY, ORANGE  # noqa: F401 (GRAPH_CONFIG: callbacks)
 
 
 #: Dropdown value for all gemeenten of the scope together.
@@ -49,16 +49,25 @@ def monitor(gemeenten: list[tuple[str, str]]):
 
 
 def attempts_figure(frame, year: int) -> go.Figure:
-    """Grouped bars per month: completed and attempted, this year solid, last year light."""
+    """Grouped bars per month: completed and attempted, this year solid, last year light. A
+    month whose split is not shown (``split_hidden``, see data/disclosure.py) has one grey bar
+    with its total instead."""
     fig = go.Figure()
     if frame is not None and not frame.empty:
+        hidden = frame["split_hidden"].to_numpy(bool) if "split_hidden" in frame else None
+        series = [("voltooid", "voltooid", BLUE), ("poging", "poging", ORANGE)]
+        if hidden is not None and hidden.any():
+            series.append(("totaal", "totaal (uitsplitsing niet getoond)", GREY))
         for y, opacity in ((year - 1, 0.45), (year, 1.0)):
             part = frame[[m.year == y for m in frame["month"]]]
             months = [fmt.MONTHS[m.month - 1] for m in part["month"]]
-            for column, label, colour in (("voltooid", "voltooid", BLUE),
-                                          ("poging", "poging", ORANGE)):
+            for column, label, colour in series:
+                values = part[column].astype("Float64")
+                if column == "totaal":
+                    values = values.where(part["split_hidden"].to_numpy(bool))
                 fig.add_bar(x=months,
-                            y=part[column].tolist(), name=f"{label} {y}",
+                            y=[None if pd.isna(v) else float(v) for v in values],
+                            name=f"{label} {y}",
                             marker=dict(color=colour, opacity=opacity,
                                         pattern_shape="" if y == year else "/"),
                             offsetgroup=f"{column}{y}",
@@ -71,14 +80,14 @@ def attempts_figure(frame, year: int) -> go.Figure:
     return fig
 
 
-def wijk_table(frame, mark: str) -> dbc.Table:
-    def cell(value, hidden=False, places=None):
-        if hidden or value is None or pd.isna(value):
-            return mark if hidden else "–"
+def wijk_table(frame) -> dbc.Table:
+    def cell(value, places=None):
+        if value is None or pd.isna(value):
+            return "–"
         return fmt.decimal(value, places) if places else fmt.integer(value)
 
     def change(row):
-        if row.suppressed or row.previous_suppressed:
+        if pd.isna(row.change):
             return "–"
         return ("+" if row.change > 0 else "") + fmt.integer(row.change).replace("-", "−")
 
@@ -88,11 +97,10 @@ def wijk_table(frame, mark: str) -> dbc.Table:
                                  html.Th("Per 1.000", className="text-end")]))
     body = html.Tbody([html.Tr([
         html.Td(row.name or row.code),
-        html.Td(cell(row.count, row.suppressed), className="text-end"),
-        html.Td(cell(row.previous, row.previous_suppressed), className="text-end"),
+        html.Td(cell(row.count), className="text-end"),
+        html.Td(cell(row.previous), className="text-end"),
         html.Td(change(row), className="text-end"),
-        html.Td(cell(None if row.suppressed else row.per_1000, row.suppressed, 1),
-                className="text-end"),
+        html.Td(cell(row.per_1000, 1), className="text-end"),
     ], **{"data-code": row.code}) for row in frame.head(10).itertuples()])
     return dbc.Table([header, body], size="sm", hover=True, className="mb-0 burglary-wijken")
 

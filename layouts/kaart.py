@@ -157,14 +157,11 @@ def breadcrumb(crumbs: list[tuple[str, str | None]]):
     return items
 
 
-def legend(title: str, classes: list[tuple[str, str]], mark: str | None):
-    """Colour boxes with their ranges, then the suppressed and unknown swatches."""
+def legend(title: str, classes: list[tuple[str, str]]):
+    """Colour boxes with their ranges, then the unknown swatch."""
     entries = [html.Div([html.Span(className="kaart-swatch", style={"background": color}),
                          html.Span(label)], className="kaart-legend-item")
                for color, label in classes]
-    if mark:
-        entries.append(html.Div([html.Span(className="kaart-swatch kaart-swatch-hatch"),
-                                 html.Span(f"{mark} (afgeschermd)")], className="kaart-legend-item"))
     entries.append(html.Div([html.Span(className="kaart-swatch",
                                        style={"background": UNKNOWN_COLOR,
                                               "borderStyle": "dashed"}),

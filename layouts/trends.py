@@ -280,10 +280,14 @@ def note(trend) -> str:
 # -- wijken/buurten and comparisons ------------------------------------------------------------
 
 
-def areas_panel(series, hidden_mark: str):
-    """A card with one line per chosen wijk or buurt (counts). Hidden counts are gaps in the
-    line and open markers on the axis whose tooltip says ``hidden_mark`` (e.g. "<5") — every
-    hidden cell looks the same."""
+def areas_panel(series, message: str = ""):
+    """A card with one line per chosen wijk or buurt (counts), or with ``message`` when the
+    chosen indicator is not published at that level for the user (data/disclosure.py)."""
+    if message:
+        return dbc.Card(dbc.CardBody([
+            html.H2("Wijken en buurten", className="h5"),
+            dbc.Alert(message, color="secondary", className="mb-0 trends-areas-not-published")]),
+            className="mb-3")
     if series is None or series.series.empty:
         return ""
     frame = series.series
@@ -296,19 +300,11 @@ def areas_panel(series, hidden_mark: str):
         x = [d.isoformat() for d in rows["start"]]
         for d, label in zip(x, rows["label"]):
             ticks.setdefault(d, str(label).replace(" (", "<br>("))
-        hidden = rows["suppressed"].astype(bool).tolist()
-        y = [None if h else int(v) for h, v in zip(hidden, rows["count"])]
+        y = [int(v) for v in rows["count"]]
         fig.add_scatter(x=x, y=y, name=name, mode="lines+markers", connectgaps=False,
                         line=dict(color=colour, width=2), customdata=[code] * len(x),
                         hovertext=[f"<b>{name}</b><br>{label}: {fmt.integer(v)}"
                                    for label, v in zip(rows["label"], y)], hoverinfo="text")
-        if any(hidden):
-            fig.add_scatter(
-                x=[d for d, h in zip(x, hidden) if h], y=[0] * sum(hidden),
-                name=f"{name}: {hidden_mark}", mode="markers", showlegend=False,
-                marker=dict(color=colour, symbol="circle-open", size=9),
-                hovertext=[f"<b>{name}</b><br>{label}: {hidden_mark}"
-                           for label, h in zip(rows["label"], hidden) if h], hoverinfo="text")
     every = max(1, len(ticks) // 12)
     keys = list(ticks)[::every]
     fig.update_layout(
@@ -319,9 +315,6 @@ def areas_panel(series, hidden_mark: str):
     notes = [f"Aantallen per {GRAIN_LABELS[series.grain].lower()}, uit de incidentregistratie."]
     if series.note:
         notes.append(series.note)
-    if frame["suppressed"].astype(bool).any():
-        notes.append(f"Open rondjes op de as: {hidden_mark} (klein aantal, of afgeschermd zodat "
-                     "een klein aantal niet kan worden teruggerekend).")
     return dbc.Card(dbc.CardBody(html.Div([
         html.H2("Wijken en buurten", className="h5"),
         dcc.Graph(id="trends-areas-graph", figure=fig, config=GRAPH_CONFIG,

@@ -22,7 +22,7 @@ import requests
 from openapi_schema_validator import OAS31Validator
 from openapi_spec_validator import validate as validate_spec
 
-from dashboard.api import COUNT_CSV_FIELDS, PROVENANCE
+from dashboard.api import COUNT_FIELDS, PROVENANCE
 from data.accounts import add_user, set_profile
 from data.state import StateDB
 from data.tokens import TokenError, create_token, digest, revoke_token
@@ -149,7 +149,7 @@ def test_every_successful_response_validates(api, spec, span):
         token(api, "burgemeester2")
     years = span.years()[:2]
     assert len(years) == 2
-    seen_suppressed = False
+    small = 0
     for level in ("gemeente", "wijk", "buurt", "pc4", "pc6"):
         mayors = () if level == "pc6" else (  # PC6: detail level 3 only
             (mayor, {"measure": "per_1000"}), (mayor, {"measure": "change", "period": years[0]}),
@@ -160,12 +160,9 @@ def test_every_successful_response_validates(api, spec, span):
             check(spec, "counts", response)
             rows = response.json()["rows"]
             assert rows
-            for row in rows:
-                if row["suppressed"]:
-                    seen_suppressed = True
-                    assert row["count"] is None and row["value"] is None
-                    assert row["per_1000"] is None and row["change"] is None
-    assert seen_suppressed, "a detail-1 mayor sees at least one hidden wijk, buurt or PC4 count"
+            small += sum(1 for row in rows if row["count"] is not None and 1 <= row["count"] <= 4)
+            assert all(row["count"] is not None for row in rows)  # nothing hidden per cell
+    assert small, "a detail-1 mayor gets small counts below the gemeente exactly (public)"
     for params in ({"area": OWN, "level": "buurt", "type": "woninginbraak"},
                    {"level": "gemeente", "period": years[1], "measure": "change"}):
         response = call(api, "counts", analist, **params)
@@ -195,25 +192,32 @@ def test_every_successful_response_validates(api, spec, span):
         assert len(csv_rows(response.content.decode("utf-8"))) > 1
 
 
-def test_suppressed_counts_in_csv_carry_the_mark(api):
-    mayor = token(api, "burgemeester")
-    data = call(api, "counts", mayor, level="buurt", type="woninginbraak").json()
-    hidden = {r["code"] for r in data["rows"] if r["suppressed"]}
-    assert hidden and data["suppression_mark"] == "<5"
-    text = call(api, "counts", mayor, level="buurt", type="woninginbraak",
+def test_counts_below_the_gemeente_follow_the_disclosure_model(api, demo_db):
+    """A detail-1 mayor: geweld per buurt counts every member but 1.4.1 (said in 'release'),
+    exactly, small counts included; a bundle of non-crime types per buurt is refused (403,
+    logged); the analist gets every member."""
+    mayor, analist = token(api, "burgemeester"), token(api, "analist")
+    data = call(api, "counts", mayor, level="buurt", type="geweld", area=OWN).json()
+    assert data["release"]["left_out"] == ["1.4.1"] and "1.4.1" not in data["release"]["types"]
+    assert "Zedenmisdrijf" in data["release"]["note"]
+    con = duckdb.connect(str(demo_db), read_only=True)
+    try:
+        start, end = data["period"]["start"], data["period"]["end"]
+        truth = dict(con.execute(
+            "SELECT bu_code, count(*) FROM incidents WHERE gm_code = ? AND occurred_date >= ?"
+            " AND occurred_date < ? AND type_code IN (SELECT unnest(?::VARCHAR[])) GROUP BY 1",
+            [OWN, start, end, data["release"]["types"]]).fetchall())
+    finally:
+        con.close()
+    assert {r["code"]: r["count"] for r in data["rows"]} == {
+        r["code"]: truth.get(r["code"], 0) for r in data["rows"]}
+    full = call(api, "counts", analist, level="buurt", type="geweld", area=OWN).json()
+    assert full["release"]["left_out"] == [] and "1.4.1" in full["release"]["types"]
+    refused = call(api, "counts", mayor, level="buurt", type="overlast")
+    assert refused.status_code == 403 and "niet" in refused.json()["error"]
+    text = call(api, "counts", mayor, level="buurt", type="geweld", area=OWN,
                 format="csv").content.decode("utf-8")
-    rows = csv_rows(text)
-    header, body = rows[0], rows[1:]
-    count = header.index("count")
-    by_code = {r[0]: r for r in body}
-    assert set(by_code) == {r["code"] for r in data["rows"]}
-    for code in hidden:
-        assert by_code[code][count] == "<5"
-    # Never a number where the JSON has none: the hidden values are not in the file.
-    derived = [header.index(k) for k in ("count", "change", "change_pct", "per_1000", "value",
-                                         "rank")]
-    for code in hidden:
-        assert [by_code[code][i] for i in derived] == ["<5", "", "", "", "", ""]
+    assert "<" not in text and len(csv_rows(text)) == len(data["rows"]) + 1
 
 
 # -- plain CSV, provenance in the headers -----------------------------------------------------
@@ -243,11 +247,11 @@ def test_pandas_reads_the_api_csv_as_it_is(api, duck, span, sep):
 
     counts = url("counts", level="wijk")
     frame = pd.read_csv(counts, sep=sep, storage_options=auth)
-    assert list(frame.columns) == list(COUNT_CSV_FIELDS)
+    assert list(frame.columns) == list(COUNT_FIELDS)
     wijken = [c for c, in duck.execute("SELECT code FROM areas WHERE level = 'wijk'").fetchall()]
     assert sorted(frame["code"]) == sorted(wijken)  # the analist's scope: the whole eenheid
     response = requests.get(counts, headers=auth, timeout=60)
-    assert response.content.startswith(sep.join(COUNT_CSV_FIELDS).encode() + b"\r\n")
+    assert response.content.startswith(sep.join(COUNT_FIELDS).encode() + b"\r\n")
     head = provenance(response)
     assert head["Rijen"] == str(len(wijken)) and head["Gemaakt-Door"] == "analist"
     assert head["Detailniveau"] == "3" and head["Dataversie"] == meta["data_version"]

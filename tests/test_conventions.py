@@ -28,6 +28,7 @@ def _query_functions():
 UNSCOPED = {"data.queries.info.database_info", "data.queries.info.format_info",
             # parameter parsers: they read no data, the functions using their result check scope
             "data.queries.incidents.parse_filter", "data.queries.incidents.parse_sort",
+            "data.queries.incidents.parse_day",
             # picks from options a scoped query (period_options) returned
             "data.queries.map.pick_period"}
 

@@ -1,4 +1,4 @@
-"""The Kaart page: queries (scope, suppression, measures) and the page in Debian's Chromium
+"""The Kaart page: queries (scope, disclosure, measures) and the page in Debian's Chromium
 against a real gunicorn server on the demo database."""
 from __future__ import annotations
 
@@ -46,6 +46,14 @@ def _count(con, period, group, column, code):
         [code, period.start, period.end, group]).fetchall()[0][0]
 
 
+def _count_type(con, period, code, column, area):
+    """Registrations of one type in an area, straight from the incidents table."""
+    return con.execute(
+        f"SELECT count(*) FROM incidents WHERE {column} = ? AND type_code = ?"
+        " AND occurred_date >= ? AND occurred_date < ?",
+        [area, code, period.start, period.end]).fetchall()[0][0]
+
+
 def _small_buurt(con, period):
     """A buurt of GMD001 with 1-4 registrations of some bundle in the period."""
     row = con.execute("""
@@ -91,16 +99,28 @@ def test_queries_refuse_another_gemeente_for_a_mayor(con):
                             period=period, group="alle_misdrijven", measure="count"))
 
 
-def test_map_values_measures_and_suppression(con):
+def test_map_values_measures_and_disclosure(con):
+    """A small woninginbraak count per buurt is public: the mayor gets it exactly, with its
+    rate and rank; a bundle with a withheld member counts the others for the mayor only."""
     period = last_complete_months(con, scope=MAYOR)
     buurt, wijk, group, n = _small_buurt(con, period)
+    assert group == "woninginbraak"
     mayor = q.map_values(con, scope=MAYOR, level="buurt", period=period, group=group,
                          measure="per_1000", within="GMD001", parent=wijk).set_index("code")
-    assert mayor.loc[buurt, "suppressed"] and pd.isna(mayor.loc[buurt, "count"])
-    assert pd.isna(mayor.loc[buurt, "per_1000"]) and pd.isna(mayor.loc[buurt, "rank"])
+    assert mayor.loc[buurt, "count"] == n and not pd.isna(mayor.loc[buurt, "rank"])
+    assert mayor.loc[buurt, "per_1000"] == round(n * 1000 / mayor.loc[buurt, "population"], 1)
+    geweld = {scope.detail: q.map_values(con, scope=scope, level="wijk", period=period,
+                                         group="geweld", measure="count", within="GMD001")
+              for scope in (MAYOR, UNIT)}
+    withheld = {code: _count(con, period, "geweld", "wk_code", code)
+                - _count_type(con, period, "1.4.1", "wk_code", code)
+                for code in geweld[1]["code"]}
+    assert dict(zip(geweld[1]["code"], geweld[1]["count"])) == withheld
+    assert (geweld[3]["count"].to_numpy() >= geweld[1]["count"].to_numpy()).all()
+    assert (geweld[3]["count"] > geweld[1]["count"]).any()  # 1.4.1 is there, for detail 3
     chef = q.map_values(con, scope=UNIT, level="buurt", period=period, group=group,
                         measure="change", within="GMD001", parent=wijk).set_index("code")
-    assert chef.loc[buurt, "count"] == n and not chef.loc[buurt, "suppressed"]
+    assert chef.loc[buurt, "count"] == n
     previous = _count(con, period.shifted(-12), group, "bu_code", buurt)
     assert chef.loc[buurt, "previous"] == previous
     assert chef.loc[buurt, "change"] == n - previous
@@ -165,7 +185,9 @@ def test_mayor_drills_down_from_gemeente_to_buurten(page, demo_server, con):
     first_row = page.locator("#kaart-panel tbody tr").first
     wijk = first_row.get_attribute("data-code")
     count = int(first_row.locator("td").nth(2).inner_text().replace(".", ""))
-    assert count == _count(con, period, "alle_misdrijven", "wk_code", wijk)
+    withheld = sum(_count_type(con, period, code, "wk_code", wijk)  # data/disclosure.py
+                   for code in ("1.4.1", "3.2.1", "3.2.2"))
+    assert withheld and count == _count(con, period, "alle_misdrijven", "wk_code", wijk) - withheld
     name = con.execute("SELECT name FROM areas WHERE code = ?", [wijk]).fetchall()[0][0]
     buurten = con.execute("SELECT count(*) FROM areas WHERE level = 'buurt' AND parent_code = ?",
                           [wijk]).fetchall()[0][0]
@@ -182,7 +204,7 @@ def test_mayor_drills_down_from_gemeente_to_buurten(page, demo_server, con):
 
 @pytest.mark.browser
 @pytest.mark.parametrize("user", ["burgemeester", "teamchef"])
-def test_small_buurt_is_suppressed_for_the_mayor_only(page, demo_server, con, user):
+def test_small_public_buurt_count_is_shown_to_everyone(page, demo_server, con, user):
     period = last_complete_months(con, scope=MAYOR)
     buurt, wijk, group, n = _small_buurt(con, period)
     login(page, demo_server, user)
@@ -192,13 +214,23 @@ def test_small_buurt_is_suppressed_for_the_mayor_only(page, demo_server, con, us
     row = page.locator(f"#kaart-panel tr[data-code='{buurt}'] td")
     expect(row.nth(1)).to_have_text(buurt, timeout=20_000)
     shown = row.nth(2).inner_text()
-    assert shown == ("<5" if user == "burgemeester" else str(n))
+    assert shown == str(n)
     text = _tooltip(page, lambda: page.locator(f"path.vb-area-{buurt}").dispatch_event("mouseover"),
                     f"({buurt})")
     assert f"Aantal: {shown}" in text.splitlines()
-    if user == "burgemeester":
-        assert buurt in page.evaluate("window.vb.hideout.suppressed")
-        expect(page.locator(".kaart-legend")).to_contain_text("<5 (afgeschermd)")
+
+
+@pytest.mark.browser
+def test_the_map_says_what_a_mayor_gets_below_the_gemeente(page, demo_server):
+    login(page, demo_server, "burgemeester")
+    page.goto(f"{demo_server.url}/kaart?niveau=wijk&gebied=GMD001&type=geweld&periode=12m"
+              "&maat=count")
+    _wait_for_panel(page)
+    expect(page.locator("#kaart-panel")).to_contain_text("zonder Zedenmisdrijf (1.4.1)")
+    page.goto(f"{demo_server.url}/kaart?niveau=wijk&gebied=GMD001&type=overlast&periode=12m"
+              "&maat=count")
+    expect(page.locator("#kaart-panel .refusal")).to_contain_text("niet beschikbaar",
+                                                                  timeout=20_000)
 
 
 @pytest.mark.browser
@@ -208,7 +240,7 @@ def test_csv_download_equals_the_panel(page, demo_server):
     _wait_for_panel(page, "Verandering")
     header = page.locator("#kaart-panel thead th").all_inner_texts()
     rows = [r.locator("td").all_inner_texts() for r in page.locator("#kaart-panel tbody tr").all()]
-    assert len(rows) > 20 and any("<5" in r for r in rows)
+    assert len(rows) > 20 and not any("<" in c for r in rows for c in r)
     with page.expect_download() as info:
         page.click("#kaart-csv")
     raw = open(info.value.path(), "rb").read()
@@ -221,13 +253,13 @@ def test_csv_download_equals_the_panel(page, demo_server):
 @pytest.mark.browser
 def test_link_reproduces_the_view_and_out_of_scope_area_is_refused(page, demo_server, con):
     login(page, demo_server, "burgemeester")
-    page.goto(demo_server.url + "/kaart?niveau=pc4&gebied=GMD001&type=geweld&periode=2025"
-              "&maat=per_1000")
+    page.goto(demo_server.url + "/kaart?niveau=pc4&gebied=GMD001&type=woninginbraak"
+              "&periode=2025&maat=per_1000")
     _wait_for_panel(page, "Per 1.000")
     assert page.locator("#kaart-niveau").inner_text().strip() == "Postcode (PC4)"
     expect(page.locator("#kaart-attribution")).to_have_text("© CBS, © ESRI Nederland")
-    expect(page.locator("#kaart-subtitle")).to_contain_text("Geweld · 2025")
-    assert _search(page) == {"niveau": "pc4", "gebied": "GMD001", "type": "geweld",
+    expect(page.locator("#kaart-subtitle")).to_contain_text("Woninginbraak · 2025")
+    assert _search(page) == {"niveau": "pc4", "gebied": "GMD001", "type": "woninginbraak",
                              "periode": "2025", "maat": "per_1000"}
     page.goto(demo_server.url + "/kaart?niveau=wijk&gebied=GMD002")
     expect(page.locator("#kaart-message")).to_contain_text("geen toegang", ignore_case=True,
@@ -422,7 +454,7 @@ def test_eenheid_values_are_sums_of_the_gemeenten_in_scope(con):
         "SELECT count(*) FROM incidents WHERE occurred_date >= ? AND occurred_date < ?"
         " AND type_code IN (SELECT type_code FROM type_groups WHERE group_code = ?)",
         [period.start, period.end, "alle_misdrijven"]).fetchall()[0][0]
-    assert frame["count"].iloc[0] == expected and not frame["suppressed"].any()
+    assert frame["count"].iloc[0] == expected
     # Only the gemeenten in scope count: for a mayor the eenheid holds Havenstad alone.
     mayor = q.map_values(con, scope=MAYOR, level="eenheid", period=period,
                          group="alle_misdrijven", measure="count")

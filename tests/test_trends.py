@@ -9,6 +9,7 @@ import duckdb
 import pytest
 from playwright.sync_api import expect
 
+from data import disclosure
 from data.queries import trends as q
 from data.scope import OutOfScope, Scope
 from data.stats import poisson_change, poisson_z
@@ -230,15 +231,20 @@ def test_heatmap_needs_detail_two_and_counts_incident_times(con):
                                               period.end)
 
 
-def test_wijk_changes_are_suppressed_for_a_mayor(con):
+def test_wijk_changes_are_exact_for_a_mayor(con):
+    """Woninginbraak per wijk over ended months is public (47018NED): a mayor gets exactly the
+    analist's figures, small ones included, largest increase first."""
     period = last_complete_months(con, scope=MAYOR, months=12)
     mayor = bq.wijk_changes(con, scope=MAYOR, gemeente="GMD001", period=period)
     full = bq.wijk_changes(con, scope=Scope(frozenset({"GMD001"}), 3), gemeente="GMD001",
                            period=period)
-    assert mayor["count"].isna().any() and not full["count"].isna().any()
-    visible = mayor.dropna(subset=["change"])
-    assert list(visible["change"]) == sorted(visible["change"], reverse=True)
-    assert ((mayor["count"] >= 5) | mayor["count"].isna() | (mayor["count"] == 0)).all()
+    assert not mayor["count"].isna().any()
+    assert mayor[["code", "count", "previous", "change"]].equals(
+        full[["code", "count", "previous", "change"]])
+    assert list(mayor["change"]) == sorted(mayor["change"], reverse=True)
+    for row in mayor.itertuples():
+        assert row.count == _area_count(con, "wk_code", row.code, "woninginbraak",
+                                        period.start, period.end)
 
 
 @pytest.mark.browser
@@ -253,7 +259,7 @@ def test_burglary_monitor_renders(page, demo_server, user):
                            " && g.data.length === 4; }", timeout=20_000)
     if user == "burgemeester":
         expect(page.locator(".burglary-no-detail")).to_contain_text("detailniveau 2")
-        expect(page.locator(".burglary-wijken")).to_contain_text("<5")
+        expect(page.locator(".burglary-wijken")).not_to_contain_text("<")
     else:
         expect(page.locator("#burglary-heatmap-graph .js-plotly-plot")).to_be_visible()
 
@@ -283,7 +289,7 @@ def _small_buurt(con):
         " HAVING count(*) BETWEEN 1 AND 4 ORDER BY 1 LIMIT 1").fetchall()[0][0]
 
 
-def test_area_series_equal_incident_counts_and_are_suppressed_for_a_mayor(con):
+def test_area_series_equal_incident_counts_for_every_scope(con):
     wijk = con.execute("SELECT min(code) FROM areas WHERE level = 'wijk' AND gm_code = 'GMD003'"
                        ).fetchall()[0][0]
     series = q.area_series(con, scope=UNIT, areas=[wijk], indicator="geweld", grain="maand")
@@ -291,23 +297,19 @@ def test_area_series_equal_incident_counts_and_are_suppressed_for_a_mayor(con):
     for row in series.series.itertuples():
         assert row.count == _area_count(con, "wk_code", wijk, "geweld", row.start,
                                         _next_month(row.start)), row.label
-    assert not series.series["suppressed"].any()
 
+    # A mayor gets months too (47018NED publishes per month), exactly, small ones included.
     buurt = _small_buurt(con)
     mayor = q.area_series(con, scope=MAYOR, areas=[buurt], indicator="woninginbraak",
                           grain="maand")
-    assert mayor.grain == "kwartaal" and "kwartaal" in mayor.note  # no months below detail 3
-    frame = mayor.series
-    assert frame["suppressed"].any()
-    assert frame["count"].isna().equals(frame["suppressed"])
-    for row in frame.itertuples():
-        end = min(date(row.start.year + (row.start.month + 2) // 12,
-                       (row.start.month + 2) % 12 + 1, 1), date.today().replace(day=1))
-        exact = _area_count(con, "bu_code", buurt, "woninginbraak", row.start, end)
-        if 1 <= exact <= 4:
-            assert row.suppressed, row.label  # never shown exactly to a mayor
-        if not row.suppressed:
-            assert row.count == exact
+    assert mayor.grain == "maand" and mayor.note == disclosure.LIST_NOTE  # nothing left out
+    small = 0
+    for row in mayor.series.itertuples():
+        exact = _area_count(con, "bu_code", buurt, "woninginbraak", row.start,
+                            _next_month(row.start))
+        assert row.count == exact, row.label
+        small += 1 <= exact <= 4
+    assert small
     with pytest.raises(OutOfScope):  # a buurt of another gemeente
         other = con.execute("SELECT min(code) FROM areas WHERE level = 'buurt'"
                             " AND gm_code = 'GMD002'").fetchall()[0][0]
@@ -398,17 +400,26 @@ def test_trends_page_wijk_series_and_comparison(page, demo_server, con):
 
 
 @pytest.mark.browser
-def test_trends_page_hides_small_buurt_counts_from_a_mayor(page, demo_server, con):
+def test_trends_page_shows_a_mayor_the_public_buurt_counts(page, demo_server, con):
+    """Per month, exact (small counts too), and a bundle says which member it leaves out;
+    a week request is answered per month; non-crime types per buurt are not published."""
     buurt = _small_buurt(con)
     login(page, demo_server, "burgemeester")
     page.goto(demo_server.url + f"/trends?gebied={buurt}&indicator=woninginbraak&per=maand")
     traces = _traces(page, AREAS_PLOT)
-    expect(page.locator("#trends-areas-panel [data-grain='kwartaal']")).to_have_count(1)
+    expect(page.locator("#trends-areas-panel [data-grain='maand']")).to_have_count(1)
     values = [y for t in traces for y in t["y"] if y is not None]
-    assert not [y for y in values if 1 <= y <= 4]
-    hidden = [t for t in traces if t["name"].endswith("<5")]
-    assert hidden and all(text.endswith(": <5") for text in hidden[0]["text"])
-    expect(page.locator(".trends-areas-note")).to_contain_text("<5")
+    assert [y for y in values if 1 <= y <= 4]
+    assert not any(str(text).endswith("<5") for t in traces for text in t.get("text") or [])
+    page.goto(demo_server.url + f"/trends?gebied={buurt}&indicator=geweld&per=week")
+    expect(page.locator("#trends-areas-panel [data-grain='maand']")).to_have_count(1,
+                                                                                  timeout=20_000)
+    expect(page.locator(".trends-areas-note")).to_contain_text("Zedenmisdrijf (1.4.1)")
+    expect(page.locator(".trends-areas-note")).to_contain_text("niet per week")
+    page.goto(demo_server.url + f"/trends?gebied={buurt}&indicator=overlast&per=maand")
+    expect(page.locator(".trends-areas-not-published")).to_contain_text(
+        "niet beschikbaar", timeout=20_000)
+    expect(page.locator("#trends-graph .js-plotly-plot")).to_have_count(1)  # gemeente still shown
 
     # Another gemeente's buurt in a link: refused, no data.
     other = con.execute("SELECT min(code) FROM areas WHERE level = 'buurt'"

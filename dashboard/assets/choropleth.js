@@ -1,31 +1,15 @@
 /* Choropleth styling for the Kaart page (dash-leaflet functional props, see layouts/kaart.py).
- * The callbacks send values, class breaks, colours, suppressed codes and tooltip texts into the
+ * The callbacks send values, class breaks, colours and tooltip texts into the
  * `kaart-values` store; `vb.applyValues` (a clientside callback) keeps them in `vb.hideout` and
  * restyles the drawn areas in place. (Setting the GeoJSON `hideout` prop instead makes Dash and
  * dash-leaflet rebuild a layer of 13,000 buurten, which took 15-20 s.) The functions below only
- * classify and draw. Suppressed areas are hatched,
- * areas without a value (unknown) are grey with a dashed outline: both differ from zero. */
+ * classify and draw. Areas without a value (unknown) are grey with a dashed outline, never the
+ * colour of zero. */
 (function () {
   "use strict";
   var vb = window.vb = window.vb || {};
   vb.hideout = {};
   vb.layers = [];  // the drawn area layers (registered by bindTooltip)
-
-  function addHatchPattern() {
-    if (document.getElementById("vb-hatch")) { return; }
-    var ns = "http://www.w3.org/2000/svg";
-    var svg = document.createElementNS(ns, "svg");
-    svg.setAttribute("width", "0");
-    svg.setAttribute("height", "0");
-    svg.setAttribute("aria-hidden", "true");
-    svg.style.position = "absolute";
-    svg.innerHTML = '<defs><pattern id="vb-hatch" patternUnits="userSpaceOnUse" width="6" ' +
-      'height="6" patternTransform="rotate(45)"><rect width="6" height="6" fill="#f1f3f5"/>' +
-      '<line x1="0" y1="0" x2="0" y2="6" stroke="#868e96" stroke-width="2.5"/></pattern></defs>';
-    document.body.appendChild(svg);
-  }
-  if (document.body) { addHatchPattern(); }
-  else { document.addEventListener("DOMContentLoaded", addHatchPattern); }
 
   function codeOf(feature) {
     return feature.id !== undefined ? feature.id : (feature.properties || {}).code;
@@ -43,11 +27,6 @@
     // The class names the area on its SVG path (set when the path is created).
     var style = {weight: 1, color: "#ffffff", opacity: 1, fillOpacity: 0.85,
                  className: "vb-area vb-area-" + code};
-    if ((h.suppressed || []).indexOf(code) >= 0) {
-      style.fillColor = "url(#vb-hatch)";
-      style.color = "#6c757d";
-      return style;
-    }
     var value = h.values ? h.values[code] : undefined;
     if (value === undefined || value === null) {
       style.fillColor = h.unknown || "#d9d9d9";

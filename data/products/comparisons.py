@@ -13,7 +13,7 @@
 The area is a gemeente, or a basisteam, district or eenheid whose figures are the sum of its
 gemeenten (``data.queries.products.product_area``): the unit must lie entirely inside the
 scope, so unit products are for police roles (a mayor's scope is their own gemeente only).
-All figures are at gemeente level or above: no small-count suppression applies. Every
+All figures are at gemeente level or above, exact for every scope (data/disclosure.py). Every
 change carries the Poisson test of ``data.stats``; the sentences call a change "significant"
 only when that test says so, and "binnen normale schommeling" otherwise.
 """

@@ -7,9 +7,11 @@ with the rate per 1,000 inhabitants against the average rate of the *other* geme
 of the same population band (:data:`BANDS`; said so when the band holds fewer than 3
 gemeenten, and then no average is shown); the monthly trend over three years; the buurten that
 stand out (rate per 1,000 against their gemeente's rate, Poisson test; counts below gemeente
-level pass through ``data.suppression`` in the query layer: a hidden count is the scope's mark,
-has no rate and is never named in the text); the burglary pattern (day x hour from incident
-times for detail level 2 and up, completed/attempted per month otherwise); and a map of the
+level count what the disclosure model releases (``data.disclosure``): for detail level 1 the
+types the police publish per buurt, and the gemeente's rate is then counted the same way);
+the burglary pattern (day x hour from incident times for detail level 2 and up,
+completed/attempted per month otherwise, a month's split only where it pins no buurt's); and a
+map of the
 buurten drawn as filled polygons (no tiles, so it renders offline and in print).
 """
 from __future__ import annotations
@@ -21,6 +23,7 @@ from datetime import date
 import pandas as pd
 import plotly.graph_objects as go
 
+from data import disclosure
 from data.catalog import indicator_title, indicator_types
 from data.periods import Period, add_months, month_range
 from data.products.comparisons import (BLUE, GREY, SIGNIFICANCE_NOTE, _layout, developments,
@@ -33,7 +36,6 @@ from data.queries.areas import incident_counts_by_area
 from data.queries.map import geometry
 from data.queries.products import product_area
 from data.stats import Z_CRITICAL, poisson_change
-from data.suppression import mark as hidden_mark
 from layouts import format as fmt
 
 #: Population bands for "gemeenten of similar size": [lower, upper) and label.
@@ -47,9 +49,11 @@ TOP_TYPES = 10
 TREND_MONTHS = 36
 #: Buurten named in the text at most.
 NAMED_BUURTEN = 5
-#: Map colour classes (light to dark), hidden counts and buurten without inhabitants.
+#: Map colour classes (light to dark) and buurten without inhabitants.
 CLASS_COLOURS = ("#deebf7", "#9ecae1", "#4292c6", "#2171b5", "#08306b")
-HIDDEN_COLOUR, NO_RATE_COLOUR = "#bdbdbd", "#f0f0f0"
+NO_RATE_COLOUR = "#f0f0f0"
+#: A month whose attempt split is not shown (data/disclosure.py): its total only.
+NO_SPLIT_COLOUR = "#bdbdbd"
 WEEKDAYS_LONG = ("maandag", "dinsdag", "woensdag", "donderdag", "vrijdag", "zaterdag", "zondag")
 
 
@@ -101,15 +105,14 @@ def gebiedsscan(con, *, scope, area: str, reference: date, profile=None) -> Cont
         _trend_section(con, monthly, trend_from, end, provisional_from, first),
     ]
     buurten = _buurten(con, scope, resolved, period, people)
-    sections.append(_buurten_section(scope, resolved, period, buurten))
+    sections.append(_buurten_section(con, scope, resolved, period, buurten))
     names = dict(zip(people["code"], people["name"]))
     sections.append(_burglary_section(con, scope, resolved, period, monthly, comparable, names))
     sections.append(_map_section(con, scope, resolved, period, buurten))
 
     notes = [SIGNIFICANCE_NOTE]
-    if scope.detail < 3:
-        notes.append(f"Buurten: kleine aantallen worden niet getoond ({hidden_mark(scope)}); "
-                     "zo zijn geen personen of adressen te herleiden.")
+    if disclosure.restricted(scope, "buurt"):
+        notes.append(disclosure.LIST_NOTE)
     note = provisional_note(provisional_from, end)
     if note:
         notes.append(note)
@@ -250,31 +253,35 @@ def _trend_section(con, monthly, start, end, provisional_from, first) -> Section
 
 
 def _buurten(con, scope, resolved, period, people) -> pd.DataFrame:
-    """Every buurt of the area's gemeenten: suppressed count of all misdrijven, inhabitants,
-    rate, and the Poisson test of its count against its gemeente's rate."""
+    """Every buurt of the area's gemeenten: count of all misdrijven (as released for the
+    scope), inhabitants, rate, and the Poisson test of its count against its gemeente's rate
+    (counted like the buurten when the release leaves types out)."""
     frames = []
     for gm in resolved.gemeenten:
         counts = incident_counts_by_area(con, scope=scope, level="buurt", period=period,
                                          group="alle_misdrijven", within=gm)
         pop = q.buurt_population(con, scope=scope, gemeente=gm,
                                  year=add_months(period.end, -1).year)
-        gm_total = int(incident_counts_by_area(con, scope=scope, level="gemeente", period=period,
-                                               group="alle_misdrijven", within=gm)["count"].sum())
+        if disclosure.restricted(scope, "buurt"):
+            gm_total = int(counts["count"].sum())
+        else:
+            gm_total = int(incident_counts_by_area(
+                con, scope=scope, level="gemeente", period=period, group="alle_misdrijven",
+                within=gm)["count"].sum())
         gm_people = people.loc[people["code"] == gm, "population"]
         gm_rate = (gm_total / float(gm_people.iloc[0])
                    if len(gm_people) and not pd.isna(gm_people.iloc[0]) and gm_people.iloc[0]
                    else None)
-        frame = pop.merge(counts[["code", "count", "suppressed"]], on="code", how="left")
+        frame = pop.merge(counts[["code", "count"]], on="code", how="left")
         frame["gemeente"] = people.loc[people["code"] == gm, "name"].iloc[0]
         frame["gm_rate"] = gm_rate
         frames.append(frame)
     frame = pd.concat(frames, ignore_index=True)
-    if resolved.buurten:  # suppression was applied to the complete sets above
+    if resolved.buurten:
         frame = frame[frame["code"].isin(resolved.buurten)].reset_index(drop=True)
-    frame["suppressed"] = frame["suppressed"].fillna(False).astype(bool)
     rates, zs = [], []
     for row in frame.itertuples():
-        visible = not row.suppressed and not pd.isna(row.count)
+        visible = not pd.isna(row.count)
         people_n = None if pd.isna(row.population) else float(row.population)
         if not visible or not people_n:
             rates.append(None)
@@ -298,16 +305,13 @@ def _standing(z) -> str | None:
     return "binnen normale schommeling"
 
 
-def _buurten_section(scope, resolved, period, buurten: pd.DataFrame) -> Section:
-    hidden = hidden_mark(scope)
+def _buurten_section(con, scope, resolved, period, buurten: pd.DataFrame) -> Section:
     multi = len(resolved.gemeenten) > 1
-    order = buurten.assign(
-        _hidden=buurten["suppressed"], _rate=buurten["per_1000"].astype("Float64"))
-    order = order.sort_values(["_hidden", "_rate", "code"], ascending=[True, False, True],
-                              na_position="last")
+    order = buurten.assign(_rate=buurten["per_1000"].astype("Float64"))
+    order = order.sort_values(["_rate", "code"], ascending=[False, True], na_position="last")
     rows = []
     for b in order.itertuples():
-        count = hidden if b.suppressed else (None if pd.isna(b.count) else int(b.count))
+        count = None if pd.isna(b.count) else int(b.count)
         row = [b.name, b.wijk, None if pd.isna(b.population) else int(b.population), count,
                None if pd.isna(b.per_1000) else b.per_1000, _standing(b.z)]
         rows.append([b.gemeente, *row] if multi else row)
@@ -315,8 +319,9 @@ def _buurten_section(scope, resolved, period, buurten: pd.DataFrame) -> Section:
               "T.o.v. gemeente"]
     table = Table(f"Misdrijven per buurt, {period_label(period)}",
                   ["Gemeente", *header] if multi else header, rows, sheet="Buurten",
-                  note=(f"{hidden}: een klein aantal, niet getoond." if scope.detail < 3 else ""))
-    standing_out = order[(~order["suppressed"]) & order["z"].notna()]
+                  note=disclosure.release(con, scope=scope, level="buurt",
+                                          indicator="alle_misdrijven").note())
+    standing_out = order[order["z"].notna()]
     standing_out = standing_out[standing_out["z"].astype(float) >= Z_CRITICAL] \
         .head(NAMED_BUURTEN)
     paragraphs = []
@@ -370,14 +375,24 @@ def _burglary_section(con, scope, resolved, period, monthly, comparable, names) 
                                             start=period.start, end=period.end)
         fig = go.Figure()
         labels = [fmt.month(m) for m in months["month"]]
-        fig.add_bar(x=labels, y=months["voltooid"].tolist(), name="Voltooid", marker_color=BLUE)
-        fig.add_bar(x=labels, y=months["poging"].tolist(), name="Poging", marker_color=GREY)
+        hidden = months["split_hidden"].to_numpy(bool)
+        for column, name, colour in (("voltooid", "Voltooid", BLUE), ("poging", "Poging", GREY)):
+            fig.add_bar(x=labels, y=_plain(months[column]), name=name, marker_color=colour)
+        if hidden.any():
+            fig.add_bar(x=labels, y=_plain(months["totaal"].where(hidden)),
+                        name="Totaal (uitsplitsing niet getoond)", marker_color=NO_SPLIT_COLOUR)
         _layout(fig, barmode="stack")
-        figures.append(Figure("Woninginbraken per maand: voltooid en poging", figure_dict(fig)))
-        if len(months) and (months["voltooid"].sum() + months["poging"].sum()):
-            share = months["poging"].sum() / (months["voltooid"].sum() + months["poging"].sum())
-            paragraphs.append(f"{fmt.integer(share * 100)}% van de woninginbraken bleef bij een "
-                              "poging.")
+        figures.append(Figure(
+            "Woninginbraken per maand: voltooid en poging", figure_dict(fig),
+            "In maanden met alleen een totaal zou de uitsplitsing met de openbare buurtcijfers "
+            "te herleiden zijn tot één buurt." if hidden.any() else ""))
+        shown = months[~hidden]
+        done, tried = int(shown["voltooid"].sum()), int(shown["poging"].sum())
+        if done + tried:
+            paragraphs.append(f"{fmt.integer(tried / (done + tried) * 100)}% van de woninginbraken "
+                              "bleef bij een poging"
+                              + (" (in de maanden waarvan de uitsplitsing getoond wordt)."
+                                 if hidden.any() else "."))
     table, named = _burglary_buurten(con, scope, resolved, period, names)
     if named:
         paragraphs.append("De meeste woninginbraken per buurt: " + ", ".join(named) + ".")
@@ -385,8 +400,7 @@ def _burglary_section(con, scope, resolved, period, monthly, comparable, names) 
 
 
 def _burglary_buurten(con, scope, resolved, period, names) -> tuple[Table, list[str]]:
-    """Woninginbraken per buurt (suppressed for detail < 3), most first, hidden ones last."""
-    hidden = hidden_mark(scope)
+    """Woninginbraken per buurt, most first."""
     multi = len(resolved.gemeenten) > 1
     frames = [incident_counts_by_area(con, scope=scope, level="buurt", period=period,
                                       group=burglary.GROUP, within=gm)
@@ -395,19 +409,23 @@ def _burglary_buurten(con, scope, resolved, period, names) -> tuple[Table, list[
     if resolved.buurten:
         frame = frame[frame["code"].isin(resolved.buurten)]
     frame = frame.assign(_n=frame["count"].astype("Float64")).sort_values(
-        ["suppressed", "_n", "code"], ascending=[True, False, True], na_position="last")
+        ["_n", "code"], ascending=[False, True], na_position="last")
     rows = []
     for b in frame.itertuples():
-        count = hidden if b.suppressed else (None if pd.isna(b.count) else int(b.count))
+        count = None if pd.isna(b.count) else int(b.count)
         row = [b.name or b.code, count]
         rows.append([names.get(b.gm_code, b.gm_code), *row] if multi else row)
-    top = frame[(~frame["suppressed"]) & (frame["_n"] > 0)].head(3)
+    top = frame[frame["_n"] > 0].head(3)
     named = [f"{b.name or b.code} ({fmt.integer(b.count)})" for b in top.itertuples()]
     header = ["Buurt", "Woninginbraken"]
     table = Table(f"Woninginbraken per buurt, {period_label(period)}",
-                  ["Gemeente", *header] if multi else header, rows, sheet="Woninginbraak buurten",
-                  note=(f"{hidden}: een klein aantal, niet getoond." if scope.detail < 3 else ""))
+                  ["Gemeente", *header] if multi else header, rows, sheet="Woninginbraak buurten")
     return table, named
+
+
+def _plain(column) -> list:
+    """A nullable column as a list for plotly: None where there is no value."""
+    return [None if pd.isna(v) else float(v) for v in column]
 
 
 def _rings(geometry: dict) -> list[list]:
@@ -428,9 +446,7 @@ def _map_section(con, scope, resolved, period, buurten: pd.DataFrame) -> Section
     for b in buurten.itertuples():
         if b.code not in shapes:
             continue
-        if b.suppressed:
-            key = f"{hidden_mark(scope)} (niet getoond)"
-        elif pd.isna(b.per_1000):
+        if pd.isna(b.per_1000):
             key = "geen inwoners"
         else:
             index = sum(b.per_1000 >= e for e in edges)
@@ -448,10 +464,9 @@ def _map_section(con, scope, resolved, period, buurten: pd.DataFrame) -> Section
         _polygons(fig, [shapes[c] for c in classes[index]], name, CLASS_COLOURS[
             min(index, len(CLASS_COLOURS) - 1) if len(edges) >= 4 else
             min(index * 2, len(CLASS_COLOURS) - 1)])
-    for key, colour in ((f"{hidden_mark(scope)} (niet getoond)", HIDDEN_COLOUR),
-                        ("geen inwoners", NO_RATE_COLOUR)):
-        if key in classes:
-            _polygons(fig, [shapes[c] for c in classes[key]], key, colour)
+    if "geen inwoners" in classes:
+        _polygons(fig, [shapes[c] for c in classes["geen inwoners"]], "geen inwoners",
+                  NO_RATE_COLOUR)
     lats = [pt[1] for g in shapes.values() for ring in _rings(g) for pt in ring]
     ratio = 1 / math.cos(math.radians(sum(lats) / len(lats))) if lats else 1
     fig.update_layout(margin=dict(l=8, r=8, t=24, b=8), separators=",.", plot_bgcolor="white",

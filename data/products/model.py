@@ -27,9 +27,9 @@ KINDS: dict[str, tuple[str, bool]] = {
 
 @dataclass
 class Table:
-    """A table: ``rows`` hold plain values (str, int, float or None = unknown); a hidden
-    (suppressed) cell is the scope's mark string, e.g. ``"<5"``. ``sheet`` names its XLSX
-    sheet (max 31 characters)."""
+    """A table: ``rows`` hold plain values (str, int, float or None = unknown); a figure the
+    scope's release does not publish is a string saying so (e.g. ``"niet openbaar"``, with
+    the reason in ``note``). ``sheet`` names its XLSX sheet (max 31 characters)."""
     title: str
     header: list[str]
     rows: list[list]
@@ -64,4 +64,4 @@ class Content:
     reference_date: date  # the data are counted up to (not including) this date
     sections: list[Section] = field(default_factory=list)
     detail: int = 1  # the scope's detail level the content was built for
-    notes: list[str] = field(default_factory=list)  # provisional months, suppression, sources
+    notes: list[str] = field(default_factory=list)  # provisional months, disclosure, sources

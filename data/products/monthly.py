@@ -16,7 +16,7 @@ from data.periods import Period, add_months
 from data.products.model import KINDS, Content, Figure, Section, Table
 from data.queries.areas import incident_counts_by_area
 from data.queries.products import bundle_month_counts, product_area, type_month_counts
-from data.suppression import applies, mark
+from data import disclosure
 
 MONTH_NAMES = ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus",
                "september", "oktober", "november", "december")
@@ -26,6 +26,8 @@ SHORT_MONTHS = ("jan", "feb", "mrt", "apr", "mei", "jun", "jul", "aug", "sep", "
 BUNDLES = ("alle_misdrijven", "woninginbraak", "hic", "geweld", "vermogen", "fietsdiefstal",
            "vernieling", "drugs", "ondermijning", "overlast")
 #: Bundles per wijk in the tabellenboek (one column each).
+#: A wijk cell of a bundle the scope's release does not publish per wijk (data/disclosure.py).
+NOT_PUBLISHED = "niet openbaar"
 WIJK_BUNDLES = ("alle_misdrijven", "woninginbraak", "hic", "geweld", "vermogen", "overlast")
 SOURCE_NOTE = ("Bron: politieregistraties (registratiedatum niet later dan de peildatum). "
                "Cijfers van de laatste maanden zijn voorlopig: late registraties kunnen nog "
@@ -72,12 +74,9 @@ def report_month(reference: date) -> date:
     return add_months(date(reference.year, reference.month, 1), -1)
 
 
-def suppression_note(scope) -> str | None:
-    if applies(scope, "wijk"):
-        return (f"Aantallen onder gemeenteniveau van 1 tot {scope.threshold} zijn verborgen "
-                f"als '{mark(scope)}' (met aanvullende verberging zodat ze niet terug te "
-                "rekenen zijn).")
-    return None
+def disclosure_note(scope) -> str | None:
+    """The sentence on figures below the gemeente for a scope at detail level 1."""
+    return disclosure.LIST_NOTE if disclosure.restricted(scope, "wijk") else None
 
 
 def _figure_json(fig) -> dict:
@@ -205,11 +204,19 @@ def tabellenboek(con, *, scope, area: str, reference: date, profile=None) -> Con
         ["Code", "Soort", *names] + (["Totaal"] if len(names) > 1 else []), type_rows,
         sheet="Soort x gemeente")])]
 
-    hidden = mark(scope)
+    releases = {}
+    for group in WIJK_BUNDLES:
+        try:
+            releases[group] = disclosure.release(con, scope=scope, level="wijk", indicator=group)
+        except disclosure.NotPublished:
+            releases[group] = None  # nothing of it is published per wijk for this scope
+    notes_wijk = [r.note() for r in releases.values() if r is not None and r.note()]
+    if any(r is None for r in releases.values()):
+        notes_wijk.append(f"'{NOT_PUBLISHED}': de politie publiceert deze cijfers niet per wijk.")
     for code in where.gemeenten:
         columns = {group: incident_counts_by_area(con, scope=scope, level="wijk",
                                                   period=period, group=group, within=code)
-                   for group in WIJK_BUNDLES}
+                   for group in WIJK_BUNDLES if releases[group] is not None}
         gemeente = {group: incident_counts_by_area(con, scope=scope, level="gemeente",
                                                    period=period, group=group, within=code)
                     for group in WIJK_BUNDLES}
@@ -219,9 +226,8 @@ def tabellenboek(con, *, scope, area: str, reference: date, profile=None) -> Con
         for i, r in enumerate(base.itertuples()):
             cells = []
             for group in WIJK_BUNDLES:
-                frame = columns[group]
-                cells.append(hidden if bool(frame["suppressed"].iloc[i])
-                             else int(frame["count"].iloc[i]))
+                cells.append(int(columns[group]["count"].iloc[i]) if group in columns
+                             else NOT_PUBLISHED)
             rows.append([r.code, r.name or r.code, *cells])
         rows.append([code, f"Totaal {where.names[code]}",
                      *[int(gemeente[g]["count"].iloc[0]) if len(gemeente[g]) else 0
@@ -230,7 +236,7 @@ def tabellenboek(con, *, scope, area: str, reference: date, profile=None) -> Con
             f"Misdrijven en overlast per wijk, {where.names[code]}, {m_cur}",
             ["Wijkcode", "Wijk", *[titles[g] for g in WIJK_BUNDLES]], rows,
             sheet=_sheet(f"Wijken {where.names[code]}"),
-            note=suppression_note(scope) or "")]))
+            note=" ".join(notes_wijk))]))
 
     start = add_months(month, -12)
     series = bundle_month_counts(con, scope=scope, gemeenten=where.gemeenten, groups=BUNDLES,
@@ -254,8 +260,8 @@ def tabellenboek(con, *, scope, area: str, reference: date, profile=None) -> Con
         note="Bundels overlappen: een misdrijf kan in meer bundels vallen.")],
         figures=[Figure(f"Alle misdrijven per maand, {where.name}", _figure_json(fig))]))
     notes = [SOURCE_NOTE]
-    if suppression_note(scope):
-        notes.append(suppression_note(scope))
+    if disclosure_note(scope):
+        notes.append(disclosure_note(scope))
     return Content(kind="tabellenboek", title=KINDS["tabellenboek"][0], area_code=where.code,
                    area_name=where.name, period_label=m_cur, reference_date=reference,
                    sections=sections, detail=scope.detail, notes=notes)

@@ -2,19 +2,19 @@
 
 Below gemeente level (wijk, buurt, PC4, PC6) counts come straight from ``incidents``, which is
 sorted by gemeente and date so that a gemeente x period filter reads only its own row groups.
-Every area of the level in scope is returned, zeros included (secondary suppression needs the
-complete sibling sets), and small counts are suppressed for the scope (``data.suppression``):
-buurt and wijk layers together, PC6 and PC4 together, so the two layers of a pair can be
-looked at side by side without revealing a hidden cell.
+Every area of the level in scope is returned, zeros included. What may count towards a figure
+below the gemeente is decided by the disclosure model (``data.disclosure``): for a user at
+detail level 1 only the registrations the police publish per wijk, buurt or PC4 themselves, so
+every figure is exact and no combination of figures reveals anything else.
 """
 from __future__ import annotations
 
 import pandas as pd
 
+from data import disclosure
 from data.periods import Period
 from data.queries.overview import MONTHLY_GEMEENTE_COUNTS
 from data.scope import Scope, area_filter
-from data.suppression import applies, suppress_hierarchy
 
 #: Area level -> incidents column holding that level's code.
 LEVEL_COLUMNS = {"gemeente": "gm_code", "wijk": "wk_code", "buurt": "bu_code",
@@ -22,15 +22,13 @@ LEVEL_COLUMNS = {"gemeente": "gm_code", "wijk": "wk_code", "buurt": "bu_code",
 #: Level -> the column of its parent area in ``areas``.
 PARENT_COLUMNS = {"gemeente": "re_code", "wijk": "gm_code", "buurt": "wk_code",
                   "pc4": "gm_code", "pc6": "pc4"}
-#: The nested pairs suppressed together: child level -> parent level.
-PAIRS = {"buurt": "wijk", "wijk": "wijk", "pc6": "pc4", "pc4": "pc4"}
-CHILD = {"wijk": "buurt", "pc4": "pc6"}
 
 
 def _raw_counts(con, scope: Scope, level: str, period: Period, group: str,
                 within: str | None) -> pd.DataFrame:
     column = LEVEL_COLUMNS[level]
     where_i, params_i = area_filter(scope, "i.gm_code")
+    released, params_r = disclosure.rows(scope, level, "i")
     where_a, params_a = area_filter(scope, "a.gm_code")
     within_i, within_a = ("AND i.gm_code = ?", "AND a.gm_code = ?") if within else ("", "")
     extra = [within] if within else []
@@ -41,13 +39,15 @@ def _raw_counts(con, scope: Scope, level: str, period: Period, group: str,
             WHERE {where_i} {within_i}
               AND i.occurred_date >= ? AND i.occurred_date < ?
               AND i.type_code IN (SELECT type_code FROM type_groups WHERE group_code = ?)
+              AND {released}
             GROUP BY i.{column})
         SELECT a.code, a.name, a.gm_code, a.{PARENT_COLUMNS[level]} AS parent_code,
                coalesce(hits.n, 0)::BIGINT AS count
         FROM areas a LEFT JOIN hits ON hits.code = a.code
         WHERE a.level = ? AND {where_a} {within_a}
         ORDER BY a.code""",
-        [*params_i, *extra, period.start, period.end, group, level, *params_a, *extra]).df()
+        [*params_i, *extra, period.start, period.end, group, *params_r, level, *params_a,
+         *extra]).df()
 
 
 #: Registrations per gemeente of one bundle over whole months, from the monthly gemeente
@@ -95,38 +95,13 @@ def incident_counts_by_area(con, *, scope: Scope, level: str, period: Period, gr
                             within: str | None = None) -> pd.DataFrame:
     """Registrations of bundle ``group`` in ``period`` per area of ``level`` in scope,
     optionally only inside gemeente ``within``. Columns: code, name, gm_code, parent_code,
-    count (nullable; hidden cells are <NA>), suppressed, total_hidden."""
+    count (Int64). Below the gemeente the bundle counts the members the scope's release has
+    (``data.disclosure.release``; NotPublished when it has none)."""
     if level == "gemeente":
         frame = _gemeente_counts(con, scope, period, group, within)
-        return frame.assign(suppressed=False, total_hidden=False)
-    if level == "eenheid":  # not below gemeente level: exact, as for gemeenten
-        return _eenheid_counts(con, scope, period, group).assign(suppressed=False,
-                                                                 total_hidden=False)
-    if not applies(scope, level):  # exact figures: no need for the other layer of the pair
+    elif level == "eenheid":  # not below gemeente level: exact, as for gemeenten
+        frame = _eenheid_counts(con, scope, period, group)
+    else:
+        disclosure.release(con, scope=scope, level=level, indicator=group)
         frame = _raw_counts(con, scope, level, period, group, within)
-        return frame.assign(count=frame["count"].astype("Int64"), suppressed=False,
-                            total_hidden=False)
-    parent_level = PAIRS[level]
-    child_level = CHILD[parent_level]
-    parents = _raw_counts(con, scope, parent_level, period, group, within)
-    children = _raw_counts(con, scope, child_level, period, group, within)
-    children, parents = _adopt_orphans(children, parents)
-    children, parents = suppress_hierarchy(children, parents, scope=scope, child_level=child_level)
-    result = parents if level == parent_level else children
-    return result[~result["code"].str.startswith("~")].reset_index(drop=True)
-
-
-def _adopt_orphans(children: pd.DataFrame, parents: pd.DataFrame):
-    """Children whose parent area is unknown (e.g. buurten of another indeling than the
-    wijken) go under one virtual parent per gemeente, so their set is still protected."""
-    orphan = ~children["parent_code"].isin(parents["code"])
-    if not orphan.any():
-        return children, parents
-    children = children.copy()
-    children.loc[orphan, "parent_code"] = "~" + children.loc[orphan, "gm_code"].astype(str)
-    virtual = (children[orphan].groupby("parent_code", as_index=False)
-               .agg(count=("count", "sum"), gm_code=("gm_code", "first"))
-               .rename(columns={"parent_code": "code"}))
-    virtual["name"] = None
-    virtual["parent_code"] = virtual["gm_code"]
-    return children, pd.concat([parents, virtual[parents.columns]], ignore_index=True)
+    return frame.assign(count=frame["count"].astype("Int64"))

@@ -3,8 +3,10 @@ the wijken with the largest increase, and when burglaries happen (day of week x 
 
 Monthly counts come from the gemeente counts (derived from incidents), or — when only the
 imported open data are loaded — from the PC4 monthly counts summed to their gemeente through
-``areas.gm_code``. Wijk counts go through ``data.queries.areas`` (small-count suppression);
-the heat map reads incident times and needs detail level 2.
+``areas.gm_code``. Wijk counts go through ``data.queries.areas`` (the disclosure model); the
+attempt split is shown to detail level 1 only in months where it pins no buurt's split
+(``data.disclosure.pinned_split_months``); the heat map reads incident times and needs detail
+level 2.
 """
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from datetime import date
 
 import pandas as pd
 
+from data import disclosure
 from data.queries.areas import incident_counts_by_area
 from data.periods import Period, add_months
 from data.queries.overview import last_complete_months as overview_months
@@ -24,8 +27,10 @@ WEEKDAYS = ("ma", "di", "wo", "do", "vr", "za", "zo")
 
 def attempts_by_month(con, *, scope: Scope, gemeenten, start: date, end: date) -> pd.DataFrame:
     """Registrations of 1.1.1 per month in [start, end) for ``gemeenten`` (already checked
-    against the scope), split into completed and attempted. Columns: month, voltooid, poging,
-    onbekend (counts without the split), provisional."""
+    against the scope), split into completed and attempted. Columns: month, totaal, voltooid,
+    poging, onbekend (counts without the split; Int64), provisional, split_hidden (the month's
+    split would pin a buurt's for this scope, see ``data.disclosure``: the three split
+    columns are <NA> and only ``totaal`` is given)."""
     where, params = area_filter(scope, "gm")
     frame = con.execute(f"""
         WITH gm_level AS (
@@ -50,7 +55,14 @@ def attempts_by_month(con, *, scope: Scope, gemeenten, start: date, end: date) -
         GROUP BY month ORDER BY month""",
         [TYPE, TYPE, *params, list(gemeenten), start, end]).df()
     frame["month"] = pd.to_datetime(frame["month"]).dt.date
-    return frame
+    split = ["voltooid", "poging", "onbekend"]
+    frame["totaal"] = frame[split].sum(axis=1).astype("Int64")
+    hidden = disclosure.pinned_split_months(con, scope=scope, gemeenten=gemeenten, types=[TYPE],
+                                            start=start, end=end)
+    frame["split_hidden"] = frame["month"].isin(hidden)
+    for column in split:
+        frame[column] = frame[column].astype("Int64").mask(frame["split_hidden"])
+    return frame[["month", "totaal", *split, "provisional", "split_hidden"]]
 
 
 def last_complete_months(con, *, scope: Scope, months: int = 12) -> Period | None:
@@ -73,16 +85,14 @@ def last_complete_months(con, *, scope: Scope, months: int = 12) -> Period | Non
 
 
 def wijk_changes(con, *, scope: Scope, gemeente: str, period: Period) -> pd.DataFrame:
-    """Per wijk of ``gemeente``: woninginbraken in ``period`` and the 12 months before, both
-    suppressed for the scope, the change (<NA> when either is hidden) and the rate per 1,000
-    inhabitants. Sorted by the largest increase first; hidden changes last."""
+    """Per wijk of ``gemeente``: woninginbraken in ``period`` and the 12 months before, the
+    change and the rate per 1,000 inhabitants. Sorted by the largest increase first."""
     current = incident_counts_by_area(con, scope=scope, level="wijk", period=period,
                                       group=GROUP, within=gemeente)
     previous = incident_counts_by_area(con, scope=scope, level="wijk", period=period.shifted(-12),
                                        group=GROUP, within=gemeente)
-    frame = current[["code", "name", "count", "suppressed"]].merge(
-        previous[["code", "count", "suppressed"]].rename(
-            columns={"count": "previous", "suppressed": "previous_suppressed"}), on="code")
+    frame = current[["code", "name", "count"]].merge(
+        previous[["code", "count"]].rename(columns={"count": "previous"}), on="code")
     population = con.execute(
         "SELECT code, arg_max(population, year) AS inwoners FROM population "
         "WHERE code IN (SELECT unnest(?::VARCHAR[])) AND year <= ? GROUP BY code",

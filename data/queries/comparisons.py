@@ -8,7 +8,7 @@ must not silently show the sum of only some of its gemeenten. A mayor's scope ho
 own gemeente, so unit products are for police roles (teamchef, analist).
 
 Everything here is at gemeente level or above (sums of gemeenten) and reads the monthly
-gemeente counts (``overview.MONTHLY_GEMEENTE_COUNTS``); no small-count suppression applies.
+gemeente counts (``overview.MONTHLY_GEMEENTE_COUNTS``), exact for every scope.
 Counts below gemeente level come from :func:`data.queries.areas.incident_counts_by_area`.
 """
 from __future__ import annotations
@@ -24,10 +24,10 @@ from data.scope import OutOfScope, Scope, area_filter, ensure_detail
 
 
 def buurt_set(con, *, scope: Scope, codes) -> ProductArea:
-    """A chosen set of buurten (level 'buurten'). Detail level 3 only: the counts of an
-    arbitrary set of buurten cannot be protected by small-count suppression (two overlapping
-    sets give away the count of one buurt), so users with detail < 3 get OutOfScope. Every
-    code must be a buurt in scope."""
+    """A chosen set of buurten (level 'buurten'). Detail level 3 only: the products built on
+    it count every type, also those the disclosure model (data/disclosure.py) does not release
+    below the gemeente, so users with detail < 3 get OutOfScope. Every code must be a buurt in
+    scope."""
     ensure_detail(scope, 3)
     codes = sorted({c.strip() for c in codes or () if isinstance(c, str) and c.strip()})
     where, params = area_filter(scope, "b.gm_code")

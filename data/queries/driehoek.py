@@ -4,7 +4,7 @@ the change's significance (``data.stats``) and the last 24 months for a sparklin
 
 The monthly counts come from the trends queries (``trends._monthly`` over the monthly gemeente
 counts), so the monitor, the trends page and the presentation always agree. Gemeente level
-only: no small-count suppression applies.
+only, exact for every scope (data/disclosure.py).
 """
 from __future__ import annotations
 

@@ -4,8 +4,8 @@ points (detail level 3 only).
 Geometry and values travel separately: :func:`geometry` returns a ready GeoJSON
 FeatureCollection string (built in SQL from ``boundary_shapes``, never parsed in Python) for the
 areas of one level in scope; :func:`map_values` returns one row per area with the measure shown
-on the map, built on :func:`data.queries.areas.incident_counts_by_area` so small-count
-suppression applies before any rate, change or rank is derived.
+on the map, built on :func:`data.queries.areas.incident_counts_by_area` so the disclosure model
+(``data.disclosure``) decides what counts before any rate, change or rank is derived.
 """
 from __future__ import annotations
 
@@ -94,7 +94,7 @@ def gemeente_total(con, *, scope: Scope, period: Period, group: str,
                    within: str | None = None, eenheid: str | None = None) -> int:
     """Registrations of bundle ``group`` in ``period`` in the gemeenten in scope (of
     ``eenheid``, or only ``within``) together: the total above a wide map's side panel.
-    Gemeente totals are never suppressed."""
+    Gemeente totals are exact for every scope."""
     frame = incident_counts_by_area(con, scope=narrow(con, scope=scope, eenheid=eenheid),
                                     level="gemeente", period=period, group=group, within=within)
     return int(frame["count"].sum())
@@ -230,11 +230,11 @@ def map_values(con, *, scope: Scope, level: str, period: Period, group: str, mea
       the absolute difference); no comparison when either period is hidden, starts before the
       data or had no registrations.
 
-    Columns: code, name, parent_code, count (nullable), previous, change, change_pct,
-    population, per_1000, value (the chosen measure), suppressed, previous_suppressed, rank
-    (1 = highest value among the areas with the same parent), ranked (how many of them have a
-    value) and parent_total (the parent area's count; <NA> when hidden; for gemeenten the total
-    of the gemeenten in scope under the same eenheid).
+    Columns: code, name, parent_code, count, previous, change, change_pct, population,
+    per_1000, value (the chosen measure), rank (1 = highest value among the areas with the
+    same parent), ranked (how many of them have a value) and parent_total (the parent area's
+    count, counted as its children are; for gemeenten the total of the gemeenten in scope
+    under the same eenheid).
 
     ``lean=True`` (the Kaart page) leaves out what the chosen measure does not show, each an
     extra pass over the incidents at buurt level: the year before (``previous``, ``change``,
@@ -257,17 +257,15 @@ def map_values(con, *, scope: Scope, level: str, period: Period, group: str, mea
     if first is not None and previous_period.start >= first:
         before = incident_counts_by_area(con, scope=scope, level=level, period=previous_period,
                                          group=group, within=within)
-        frame = frame.merge(before[["code", "count", "suppressed"]].rename(
-            columns={"count": "previous", "suppressed": "previous_suppressed"}),
-            on="code", how="left")
+        frame = frame.merge(before[["code", "count"]].rename(columns={"count": "previous"}),
+                            on="code", how="left")
     else:
         frame["previous"] = pd.array([pd.NA] * len(frame), dtype="Int64")
-        frame["previous_suppressed"] = False
-    frame["previous_suppressed"] = frame["previous_suppressed"].fillna(False).astype(bool)
     frame["previous"] = frame["previous"].astype("Int64")
     frame["count"] = frame["count"].astype("Int64")
 
-    # Parent totals, taken from the (suppressed) parent layer.
+    # Parent totals: for a wijk or buurt parent counted as the children are; a gemeente's total
+    # is its full count (its children may count fewer types, see data.disclosure).
     if level in ("gemeente", "eenheid"):
         totals = frame.groupby("parent_code", as_index=False)["count"].sum()
         totals = totals.rename(columns={"parent_code": "code", "count": "parent_total"})
@@ -310,8 +308,7 @@ def map_values(con, *, scope: Scope, level: str, period: Period, group: str, mea
                      .rank(method="min", ascending=False).astype("Int64"))
     frame["ranked"] = frame.groupby("parent_code")["value"].transform("count").astype("Int64")
     return frame[["code", "name", "parent_code", "count", "previous", "change", "change_pct",
-                  "population", "per_1000", "value", "suppressed", "previous_suppressed", "rank", "ranked",
-                  "parent_total"]]
+                  "population", "per_1000", "value", "rank", "ranked", "parent_total"]]
 
 
 def incident_points(con, *, scope: Scope, within: str, parent: str | None = None,

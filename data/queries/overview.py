@@ -1,6 +1,6 @@
 """Queries behind the landing page: dataset summary, key figures and the monthly series.
 
-All figures are at gemeente level or above (no small-count suppression applies) and read the
+All figures are at gemeente level or above (exact for every scope) and read the
 monthly gemeente counts in ``counts``; when incidents are loaded those are derived from them.
 """
 from __future__ import annotations

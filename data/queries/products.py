@@ -3,9 +3,9 @@ query modules do not already answer: the product's area, counts per crime type f
 the year to date, counts per bundle per month, counts per type over arbitrary dates, and the
 anonymised larger incidents of a time window.
 
-Every figure here is at gemeente level or above (no small-count suppression applies); counts
-below gemeente level come from ``data.queries.areas.incident_counts_by_area`` (suppressed as on
-the map) and incident rows from ``data.queries.incidents`` (detail level checks included).
+Every figure here is at gemeente level or above (exact for every scope, data/disclosure.py); counts
+below gemeente level come from ``data.queries.areas.incident_counts_by_area`` (the disclosure
+model, as on the map) and incident rows from ``data.queries.incidents`` (detail level checks included).
 (Owned by the stuurgegevens/tabellenboek/incidentenrapport/operationeel-beeld builders; the
 comparison products' queries are in ``data/queries/comparisons.py``.)
 """

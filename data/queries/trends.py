@@ -4,9 +4,9 @@ user picks within the scope, per week, month, quarter or year.
 Month, quarter and year series read the monthly gemeente counts (``overview.MONTHLY_GEMEENTE_COUNTS``: derived
 from incidents, or imported counts when there are none); weeks need incidents. For a bundle both
 come from ``group_counts`` (per bundle x gemeente x month/week, built by
-``data.incidents.finalize_incidents``) when it is there and current. The gemeente series needs no
-small-count suppression; the wijk and buurt series (:func:`area_series`) are suppressed as on the
-map, and :func:`comparison` sets a gemeente's rate beside its eenheid and gemeenten of similar
+``data.incidents.finalize_incidents``) when it is there and current. The gemeente series is
+exact for every scope; the wijk and buurt series (:func:`area_series`) count what the disclosure
+model releases (``data.disclosure``), as the map does, and :func:`comparison` sets a gemeente's rate beside its eenheid and gemeenten of similar
 size. Each period of the gemeente series carries the same period a
 year earlier, the change's significance (``data.stats``), a 12-month moving average, the rate
 per 1,000 inhabitants and whether it is provisional (late registrations can still follow) or
@@ -26,8 +26,8 @@ from data.catalog import indicator_title, indicator_types
 from data.incidents import CATALOG_KEY_SQL
 from data.periods import add_months, month_range
 from data.scope import OutOfScope, Scope, area_filter, ensure_gemeente
+from data import disclosure
 from data.stats import poisson_change
-from data.suppression import applies, mark, suppress_hierarchy
 
 #: Period grains offered on the page, in order.
 GRAINS = ("week", "maand", "kwartaal", "jaar")
@@ -372,9 +372,6 @@ def _empty_series() -> pd.DataFrame:
 
 #: Area levels below gemeente that the trends page offers.
 AREA_LEVELS = ("wijk", "buurt")
-#: Grains offered for wijk and buurt series to users whose counts are suppressed (detail < 3):
-#: the figures reach them per quarter or year only, never per week or month.
-SUPPRESSED_GRAINS = ("kwartaal", "jaar")
 #: How many wijken/buurten can be compared at once.
 MAX_AREAS = 12
 _BUCKET_SQL = {"week": "date_trunc('week', occurred_date)::DATE",
@@ -386,8 +383,7 @@ _BUCKET_SQL = {"week": "date_trunc('week', occurred_date)::DATE",
 @dataclass(frozen=True)
 class AreaSeries:
     grain: str
-    #: One row per area and period: code, name, level, gm_code, start, label, partial, count
-    #: (Int64; <NA> where hidden for the scope), suppressed.
+    #: One row per area and period: code, name, level, gm_code, start, label, partial, count.
     series: pd.DataFrame
     note: str = ""
 
@@ -437,27 +433,27 @@ def area_series(con, *, scope: Scope, areas, indicator: str, grain: str) -> Area
     checked against the scope here), from the incidents table, over the same years as
     :func:`trend`.
 
-    For a scope without detail level 3 the counts are suppressed exactly as on the map
-    (``data.suppression.suppress_hierarchy``, per period): every wijk and buurt of the
-    gemeenten involved is counted, zeros included, small counts and their protecting siblings
-    are hidden, and only then are the requested areas picked out. Such users get quarters or
-    years only (``SUPPRESSED_GRAINS``); a week or month request is answered per quarter."""
+    What counts is the scope's release (``data.disclosure``), as on the map: at detail level 1
+    the types the police publish per buurt, per month, quarter or year (a week request is
+    answered per month); ``note`` says which members of a bundle are left out."""
     chosen = resolve_areas(con, scope=scope, requested=areas)
     if grain not in GRAINS:
         raise ValueError(f"unknown grain {grain!r}")
     types = indicator_types(con, indicator)
     if not types:
         raise ValueError(f"unknown indicator {indicator!r}")
-    columns = ["code", "name", "level", "gm_code", "start", "label", "partial", "count",
-               "suppressed"]
+    columns = ["code", "name", "level", "gm_code", "start", "label", "partial", "count"]
     if not chosen:
         return AreaSeries(grain, pd.DataFrame(columns=columns))
-    note = ""
-    suppressed = applies(scope, "buurt")
-    if suppressed and grain not in SUPPRESSED_GRAINS:
-        grain = "kwartaal"
-        note = (f"Wijk- en buurtcijfers zijn voor u per kwartaal of jaar beschikbaar; kleine "
-                f"aantallen worden getoond als {mark(scope)}.")
+    release = disclosure.release(con, scope=scope, level="buurt", indicator=indicator)
+    notes = [release.note()]
+    if disclosure.restricted(scope, "buurt"):
+        notes.append(disclosure.LIST_NOTE)
+    if disclosure.restricted(scope, "buurt") and grain not in disclosure.PUBLISHED_GRAINS:
+        grain = "maand"
+        notes.append("Wijk- en buurtcijfers zijn voor u per maand, kwartaal of jaar beschikbaar, "
+                     "niet per week: de politie publiceert ze per maand.")
+    note = " ".join(n for n in notes if n)
     end = latest_month(con, scope=scope)
     if end is None:
         return AreaSeries(grain, pd.DataFrame(columns=columns), note)
@@ -466,15 +462,17 @@ def area_series(con, *, scope: Scope, areas, indicator: str, grain: str) -> Area
     if not starts:
         return AreaSeries(grain, pd.DataFrame(columns=columns), note)
     gemeenten = sorted({gm for _, _, gm in chosen})
-    where, params = area_filter(scope, "gm_code")
+    where, params = area_filter(scope, "i.gm_code")
+    released, params_r = disclosure.rows(scope, "buurt", "i")
     hits = con.execute(f"""
         SELECT wk_code, bu_code, {_BUCKET_SQL[grain]} AS start, count(*)::BIGINT AS n
-        FROM incidents
+        FROM incidents i
         WHERE {where} AND gm_code IN (SELECT unnest(?::VARCHAR[]))
           AND type_code IN (SELECT unnest(?::VARCHAR[]))
-          AND occurred_date >= ? AND occurred_date < ?
+          AND occurred_date >= ? AND occurred_date < ? AND {released}
         GROUP BY ALL""",
-        [*params, gemeenten, types, starts[0], _bucket_end(starts[-1], grain, end)]).df()
+        [*params, gemeenten, types, starts[0], _bucket_end(starts[-1], grain, end),
+         *params_r]).df()
     hits["start"] = pd.to_datetime(hits["start"]).dt.date
     where_a, params_a = area_filter(scope, "gm_code")
     listed = con.execute(f"""
@@ -492,14 +490,7 @@ def area_series(con, *, scope: Scope, areas, indicator: str, grain: str) -> Area
             counted, on=["code", "start"], how="left")
         frame["count"] = frame.pop("n").fillna(0).astype("int64")
         layers[level] = frame.reset_index(drop=True)
-    if suppressed:
-        children, parents = _adopt_orphan_buurten(layers["buurt"], layers["wijk"])
-        children, parents = suppress_hierarchy(children, parents, scope=scope,
-                                               child_level="buurt", groups=["start"])
-    else:
-        children, parents = (layers[k].assign(count=layers[k]["count"].astype("Int64"),
-                                              suppressed=False) for k in ("buurt", "wijk"))
-    frame = pd.concat([parents, children], ignore_index=True)
+    frame = pd.concat([layers["wijk"], layers["buurt"]], ignore_index=True)
     order = {code: i for i, (code, _, _) in enumerate(chosen)}
     frame = frame[frame["code"].isin(order)].copy()
     frame["order"] = frame["code"].map(order)
@@ -538,21 +529,6 @@ def _bucket_end(start: date, grain: str, end: date) -> date:
         return min(start + timedelta(days=7), end)
     return min(add_months(start, {"maand": 1, "kwartaal": 3, "jaar": 12}[grain]), end)
 
-
-def _adopt_orphan_buurten(children: pd.DataFrame, parents: pd.DataFrame):
-    """Buurten whose wijk is unknown (another indeling) go under one virtual wijk per gemeente
-    and period, as on the map (``data.queries.areas``), so their set is still protected."""
-    orphan = ~children["parent_code"].isin(parents["code"])
-    if not orphan.any():
-        return children, parents
-    children = children.copy()
-    children.loc[orphan, "parent_code"] = "~" + children.loc[orphan, "gm_code"].astype(str)
-    virtual = (children[orphan].groupby(["parent_code", "start"], as_index=False)
-               .agg(count=("count", "sum"), gm_code=("gm_code", "first"))
-               .rename(columns={"parent_code": "code"}))
-    virtual["name"], virtual["level"] = None, "wijk"
-    virtual["parent_code"] = virtual["gm_code"]
-    return children, pd.concat([parents, virtual[parents.columns]], ignore_index=True)
 
 
 # -- comparisons -------------------------------------------------------------------------------
