@@ -20,7 +20,7 @@ from pathlib import Path
 
 from data.importers.boundaries import CODE_PATTERNS, _upsert_areas, place_older_areas
 from data.importers.common import ImportResult
-from data.importers.counts import CBS_LAND
+from data.importers.cbs import CBS_LAND
 from data.importers.csvfile import CsvFile, ident, open_csv
 
 CODE_COLUMNS = ("code", "key", "statcode", "area_code")
