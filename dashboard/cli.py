@@ -47,11 +47,13 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--code-field", help="attribute holding the area code (default: guessed)")
     b.add_argument("--name-field", help="attribute holding the area name (default: guessed)")
     lk = kinds.add_parser("lookup", help="gemeente -> regionale eenheid (and district/basisteam) CSV")
+    cd = kinds.add_parser("codes", help="CBS code list of gemeenten, wijken and buurten of an "
+                                         "indeling (names and hierarchy, no shapes)")
     c = kinds.add_parser("counts", help="registered-crime counts (CBS/Politie TypedDataSet, tidy, "
                                         "or the Misdaad-in-Kaart PC4 monthly file)")
     i = kinds.add_parser("incidents", help="incident-level registrations (layout in README)")
     p = kinds.add_parser("population", help="population CSV (area_code,year,population or CBS layouts)")
-    for sub in (b, lk, c, i, p):
+    for sub in (b, lk, cd, c, i, p):
         sub.add_argument("file", type=Path)
         sub.add_argument("--strict", action="store_true", help="any rejected row makes the import fail")
         sub.add_argument("--json", action="store_true", help="print the summary as JSON")

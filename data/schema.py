@@ -129,6 +129,20 @@ DDL = [
         count INTEGER NOT NULL CHECK (count >= 0),
         source VARCHAR NOT NULL,
         provisional BOOLEAN NOT NULL DEFAULT false)""",
+    # Other measures of the CBS tables per area, period and type, kept apart from ``counts`` so
+    # that every query of ``counts`` reads registered crimes only: 'cleared' (opgehelderde
+    # misdrijven) and 'suspects' (registraties van verdachten). Same key and source rule as
+    # ``counts``; no attempt split.
+    """CREATE TABLE IF NOT EXISTS measure_counts (
+        area_code VARCHAR NOT NULL,
+        level VARCHAR NOT NULL,
+        period_type VARCHAR NOT NULL CHECK (period_type IN ('M', 'Q', 'Y')),
+        period_start DATE NOT NULL,
+        type_code VARCHAR NOT NULL,
+        measure VARCHAR NOT NULL CHECK (measure IN ('cleared', 'suspects')),
+        count INTEGER NOT NULL CHECK (count >= 0),
+        source VARCHAR NOT NULL,
+        provisional BOOLEAN NOT NULL DEFAULT false)""",
     # Derived from incidents by data.incidents.finalize_incidents, for trend queries: counts per
     # bundle (type_groups.group_code, or '*' for every type) x gemeente x month ('M') or ISO
     # week ('W', starting Monday). Sorted by group, period type, gemeente, period.

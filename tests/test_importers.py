@@ -207,6 +207,137 @@ def test_reimport_keeps_re_code_and_lookup_org_units(tmp_path):
                        " GROUP BY 1 ORDER BY 1").fetchall() == [(2024, 2), (2025, 2)]
 
 
+
+# -- code lists (indelingen by year) -------------------------------------------------------------
+def _typed_2023(path, rows):
+    """A 47018NED TypedDataSet download (the real column set and padding) with one yearly total
+    per area code."""
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        out = csv.writer(fh, quoting=csv.QUOTE_NONNUMERIC)
+        out.writerow(["ID", "SoortMisdrijf", "WijkenEnBuurten", "Perioden",
+                      "GeregistreerdeMisdrijven_1", "Gemeentenaam_2", "SoortRegio_3"])
+        for i, (code, gemeente, soort) in enumerate(rows):
+            out.writerow([i * 12 + 47, "0.0.0 ", f"{code:10}", "2023JJ00", i % 97,
+                          f"{gemeente:30}", f"{soort:8}"])
+
+
+def test_code_list_2024_registers_the_indeling(geo_db, shared_data, tmp_path):
+    """The 2024 code list adds the 2024-coded wijken and buurten to a registry built from the
+    2019/2020 buurt boundaries: population and CBS buurt rows of 2024 codes are accepted after
+    it, areas of both indelingen keep one row per code, and nothing else changes."""
+    store = copy_store(geo_db.path, tmp_path)
+    codes = local_copy(shared_data / "wijken_en_buurten_2024_codes.csv", tmp_path)
+    population = local_copy(shared_data / "buurt_population_2024_85984NED.csv", tmp_path)
+    with open(codes, encoding="utf-8") as fh:
+        listed = list(csv.DictReader(fh))
+    names = {r["code"]: r["naam"] for r in listed if r["soort"] == "Gemeente"}
+    placeholders = {"GM0000", "WK000000", "BU00000000"}  # CBS's "onbekend"
+    areas = [r for r in listed if r["soort"] in ("Wijk", "Buurt") and r["code"] not in placeholders]
+    counts_file = tmp_path / "47018NED_buurt_2023_TypedDataSet.csv"
+    _typed_2023(counts_file, [(r["code"], names[r["gm_code"]], r["soort"]) for r in areas])
+    con = store.read()
+    before_areas = con.execute("SELECT * FROM areas ORDER BY code").fetchall()
+    known = {c for (c,) in con.execute("SELECT code FROM areas").fetchall()}
+    with open(population, encoding="utf-8") as fh:
+        pop_rows = list(csv.DictReader(fh))
+    unknown_buurten = [r for r in pop_rows if r["bu_code"] not in known]
+
+    pop_before = run_import(store, "population", population)
+    counts_before = run_import(store, "counts", counts_file)
+    assert (pop_before.rows, pop_before.rejected) == (len(pop_rows) - len(unknown_buurten),
+                                                     len(unknown_buurten)) == (11851, 2723)
+    new_codes = [r for r in areas if r["code"] not in known]
+    assert (counts_before.rows, counts_before.rejected) == (len(areas) - len(new_codes),
+                                                           len(new_codes)) == (15244, 2723)
+
+    result = run_import(store, "codes", codes)
+    assert (result.rows, result.rejected) == (len(listed) - 3, 0) == (18310, 0)
+    assert result.detail["placeholders"] == len(placeholders)
+    assert (result.detail["wijk"], result.detail["buurt"]) == ("3393 (0 new)", "14574 (2723 new)")
+
+    pop_after = run_import(store, "population", population)
+    counts_after = run_import(store, "counts", counts_file)
+    assert (pop_after.rows, pop_after.rejected) == (len(pop_rows), 0) == (14574, 0)
+    assert pop_after.total == 17_942_915  # README of shared/data: the buurten's sum
+    assert (counts_after.rows, counts_after.rejected) == (len(areas), 0) == (17967, 0)
+
+    con = store.read()
+    after = {r[0]: r for r in con.execute("SELECT * FROM areas").fetchall()}
+    # Every listed wijk and buurt has the list's gemeente and wijk, and the gemeente's eenheid.
+    eenheid = {c: re for c, re in con.execute(
+        "SELECT code, re_code FROM areas WHERE level = 'gemeente'").fetchall()}
+    for r in areas:
+        code, level, _name, parent, re_code, gm, wk, bu, _ = after[r["code"]]
+        assert (level, gm, re_code) == (r["soort"].lower(), r["gm_code"], eenheid[r["gm_code"]])
+        assert (parent, wk) == ((r["wk_code"], r["wk_code"]) if level == "buurt"
+                                else (r["gm_code"], r["code"]))
+        assert bu == (r["code"] if level == "buurt" else None)
+    assert after["BU0363AA01"][:6] == ("BU0363AA01", "buurt", "Planciusbuurt-Noord", "WK0363AA",
+                                       "RE05", "GM0363")
+    # The other indeling keeps working: one row per code, names and placement of codes that are
+    # not in the list unchanged, every boundary still there.
+    assert len(after) == len(before_areas) + len(new_codes)
+    listed_codes = {r["code"] for r in listed}
+    for row in before_areas:
+        if row[0] not in listed_codes:
+            assert after[row[0]] == row
+        else:
+            assert after[row[0]][2] == row[2]  # CBS's list cuts names to 40 characters
+    assert after["WK191601"][2] == "De Zijde / Duivenvoorde / Park Veursehout"
+    assert after["BU03630000"][3] == "WK0363AD"  # a 2020 code of Amsterdam, placed by its point
+    assert con.execute("SELECT count(*) FROM boundaries WHERE level = 'buurt'"
+                       ).fetchall() == [(13594,)]
+    assert not placeholders & set(after)
+    # Importing the list again changes nothing.
+    again = run_import(store, "codes", codes)
+    assert again.detail["buurt"] == "14574 (0 new)"
+    assert {r[0]: r for r in store.read().execute("SELECT * FROM areas").fetchall()} == after
+
+
+def test_code_list_rejections_and_all_or_nothing(geo_db, tmp_path):
+    store = copy_store(geo_db.path, tmp_path)
+    path = tmp_path / "WijkenEnBuurten.csv"  # the CBS open-data region dimension
+    path.write_text(
+        '"Key","Title","Description","Municipality","DetailRegionCode"\n'
+        '"NL00      ","Nederland",,"",""\n'
+        '"GM0014    ","Groningen","","GM0014","GM0014"\n'
+        '"WK001499  ","Nieuwe wijk","","GM0014","WK001499"\n'
+        '"BU00149901","Nieuwe buurt","","GM0014","BU00149901"\n'
+        '"BU00149902","Buurt in een andere gemeente","","GM0034","BU00149902"\n'
+        '"BU00149801","Buurt zonder wijk","","GM0014","BU00149801"\n'
+        '"WK999999  ","Wijk zonder gemeente","","GM9999","WK999999"\n'
+        '"BU99999901","Buurt daarin","","GM9999","BU99999901"\n'
+        '"PV20      ","Groningen (PV)","","",""\n'
+        '"BU00149901","Nieuwe buurt","","GM0014","BU00149901"\n'
+        '"GM0000    ","Gemeente onbekend","","GM0000","GM0000"\n', encoding="utf-8")
+    result = cli("import", "codes", path, "--json", db=store.path)
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert (summary["rows"], summary["rejected"], summary["placeholders"]) == (4, 6, 1)
+    with open(str(path) + ".rejected.csv", encoding="utf-8") as fh:
+        rejected = {int(r["line"]): r["reason"] for r in csv.DictReader(fh)}
+    assert rejected == {
+        6: "BU00149902 does not nest in GM0034 (its code implies GM0014)",
+        7: "unknown wijk WK001498 (not in this file or the database)",
+        8: "unknown gemeente GM9999 (not in this file or the database)",
+        9: "unknown wijk WK999999 (not in this file or the database)",
+        10: "invalid code PV20 (expected a gemeente GM + 4, wijk WK + 6 or buurt BU + 8 digits)",
+        11: "duplicate of line 5 (same code)"}
+    con = store.read()
+    assert con.execute("SELECT code, parent_code, re_code, gm_code, wk_code FROM areas"
+                       " WHERE code IN ('WK001499', 'BU00149901') ORDER BY code").fetchall() == [
+        ("BU00149901", "WK001499", "RE01", "GM0014", "WK001499"),
+        ("WK001499", "GM0014", "RE01", "GM0014", "WK001499")]
+    # A rejected import (--strict, or a fatal problem) changes no row.
+    version = store.current_file()
+    strict = cli("import", "codes", path, "--strict", db=store.path)
+    assert strict.returncode == 2 and "6 rows rejected (--strict)" in strict.stderr
+    no_code = tmp_path / "no_code.csv"
+    no_code.write_text("naam,soort\nAnnen,Buurt\n", encoding="utf-8")
+    fatal = cli("import", "codes", no_code, db=store.path)
+    assert fatal.returncode == 2 and "required column 'code'" in fatal.stderr
+    assert store.current_file() == version
+
 # -- counts --------------------------------------------------------------------------------------
 def _valid_mik_rows(shared_data):
     """The Misdaad-in-Kaart rows the importer must accept, computed independently: the pc4 has

@@ -19,6 +19,8 @@ def _importer(kind: str):
         from data.importers.boundaries import import_boundaries as fn
     elif kind == "lookup":
         from data.importers.lookup import import_lookup as fn
+    elif kind == "codes":
+        from data.importers.codes import import_codes as fn
     elif kind == "counts":
         from data.importers.counts import import_counts as fn
     elif kind == "incidents":

@@ -15,7 +15,7 @@ import re
 from pathlib import Path
 
 from data.importers.common import ImportResult
-from data.importers.counts import CBS_LAND
+from data.importers.cbs import CBS_LAND
 from data.importers.csvfile import CsvFile, ident, literal, open_csv
 
 #: Area columns, most detailed first (the buurt file also has gm_code).
