@@ -34,7 +34,6 @@ def register(app) -> None:
         Output("profile-gemeente", "options"),
         Output("profile-driehoek", "options"),
         Output("profile-detail", "value"),
-        Output("profile-threshold", "value"),
         Output("profile-driehoek", "value"),
         Output({"type": "profile-product", "product": ALL}, "value"),
         Output("profile-gemeente", "value"),
@@ -47,12 +46,12 @@ def register(app) -> None:
         types = [{"label": title, "value": code} for code, title in accounts.type_choices(con)]
         gm_code = gm_code or (gemeenten[0][0] if gemeenten else None)
         if gm_code is None:
-            return Served(("Geen gemeenten geladen.", [], types, 1, 5, [], [""] * len(PRODUCTS),
+            return Served(("Geen gemeenten geladen.", [], types, 1, [], [""] * len(PRODUCTS),
                            None), rows=0)
         p = accounts.get_profile(get_state(), gm_code)
         stamp = (f"Laatst gewijzigd {p.updated_at[:16].replace('T', ' ')} door {p.updated_by}."
                  if p.updated_at else "Standaardprofiel (nog niet vastgesteld).")
-        return Served((stamp, options, types, p.detail, p.threshold, list(p.driehoek),
+        return Served((stamp, options, types, p.detail, list(p.driehoek),
                        [p.products.get(key, "") for key in PRODUCTS], gm_code),
                       rows=1, filters={"gemeente": gm_code})
 
@@ -60,15 +59,15 @@ def register(app) -> None:
         Output("profile-message", "children", allow_duplicate=True),
         Input("profile-save", "n_clicks"),
         State("profile-gemeente", "value"), State("profile-detail", "value"),
-        State("profile-threshold", "value"), State("profile-driehoek", "value"),
+        State("profile-driehoek", "value"),
         State({"type": "profile-product", "product": ALL}, "value"),
         prevent_initial_call=True)
-    def save_profile(_clicks, gm_code, detail, threshold, driehoek, frequencies):
+    def save_profile(_clicks, gm_code, detail, driehoek, frequencies):
         try:
             user = require_beheerder()
             products = {k: f for k, f in zip(PRODUCTS, frequencies) if f}
             accounts.set_profile(get_state(), gm_code, by=user.name, detail=detail,
-                                 threshold=threshold, driehoek=driehoek or [], products=products)
+                                 driehoek=driehoek or [], products=products)
         except (OutOfScope, accounts.AccountError) as exc:
             return dbc.Alert(str(exc), color="danger", className="mb-0")
         return dbc.Alert(f"Profiel van {gm_code} opgeslagen en vastgelegd in het protocol.",

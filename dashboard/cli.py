@@ -116,7 +116,6 @@ def build_parser() -> argparse.ArgumentParser:
     pset.add_argument("gemeente")
     pset.add_argument("--detail", type=int, choices=[1, 2, 3],
                       help="1 aggregates, 2 + incident lists, 3 + address, MO and summary")
-    pset.add_argument("--threshold", type=int, help="small-count threshold (default 5)")
     pset.add_argument("--driehoek", nargs="+", metavar="CODE",
                       help="driehoeksmonitor indicators: bundle or crime-type codes")
     pset.add_argument("--product", nargs=2, action="append", metavar=("PRODUCT", "FREQUENCY"),
@@ -334,7 +333,7 @@ def cmd_profiles(args) -> int:
                     else accounts.list_profiles(state))
         for p in profiles:
             print(json.dumps(dataclasses.asdict(p)) if args.json else
-                  f"{p.gm_code}: detail {p.detail}, threshold {p.threshold}, "
+                  f"{p.gm_code}: detail {p.detail}, "
                   f"driehoek {' '.join(p.driehoek)}, products "
                   + ", ".join(f"{k} {v}" for k, v in p.products.items()))
         return 0
@@ -342,7 +341,7 @@ def cmd_profiles(args) -> int:
     products = {**current.products, **dict(args.product)} if args.product else None
     try:
         accounts.set_profile(state, args.gemeente, by=f"cli:{getpass.getuser()}",
-                             detail=args.detail, threshold=args.threshold,
+                             detail=args.detail,
                              driehoek=args.driehoek, products=products)
     except accounts.AccountError as exc:
         print(f"error: {exc}", file=sys.stderr)

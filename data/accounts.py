@@ -58,11 +58,15 @@ class User:
         return f"{self.uid}.{self.session_gen}"
 
 
+#: What the retired ``threshold`` column of ``profiles`` and ``products`` gets: the small-count
+#: threshold of round 1, which no figure uses since the disclosure model (docs/disclosure.md).
+RETIRED_THRESHOLD = 5
+
+
 @dataclass(frozen=True)
 class Profile:
     gm_code: str
     detail: int = 1
-    threshold: int = 5
     driehoek: tuple[str, ...] = DEFAULT_DRIEHOEK
     products: dict = field(default_factory=lambda: dict(DEFAULT_PRODUCTS))
     updated_at: str | None = None
@@ -222,7 +226,7 @@ def get_profile(db: StateDB, gm_code: str) -> Profile:
     if not rows:
         return Profile(gm_code)
     r = rows[0]
-    return Profile(r["gm_code"], r["detail"], r["threshold"], tuple(json.loads(r["driehoek"])),
+    return Profile(r["gm_code"], r["detail"], tuple(json.loads(r["driehoek"])),
                    json.loads(r["products"]), r["updated_at"], r["updated_by"])
 
 
@@ -230,28 +234,26 @@ def list_profiles(db: StateDB) -> list[Profile]:
     return [get_profile(db, r["gm_code"]) for r in db.query("SELECT gm_code FROM profiles ORDER BY 1")]
 
 
-def set_profile(db: StateDB, gm_code: str, *, by: str, detail=None, threshold=None,
-                driehoek=None, products=None) -> Profile:
+def set_profile(db: StateDB, gm_code: str, *, by: str, detail=None, driehoek=None,
+                products=None) -> Profile:
     """Change a profile; the change is written to the protocol log in the same transaction."""
     from data.protocol import append_row
 
     old = get_profile(db, gm_code)
     new = Profile(gm_code,
                   old.detail if detail is None else int(detail),
-                  old.threshold if threshold is None else int(threshold),
                   old.driehoek if driehoek is None else tuple(driehoek),
                   old.products if products is None else dict(products),
                   now(), by)
     if new.detail not in (1, 2, 3):
         raise AccountError("detail must be 1, 2 or 3")
-    if not 2 <= new.threshold <= 100:
-        raise AccountError("threshold must be between 2 and 100")
     bad = [f for f in new.products.values() if f not in FREQUENCIES]
     if bad:
         raise AccountError(f"unknown frequency {bad[0]!r}; choose from {', '.join(FREQUENCIES)}")
     with db.transaction() as con:
-        con.execute("INSERT OR REPLACE INTO profiles VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (gm_code, new.detail, new.threshold, dumps(list(new.driehoek)),
+        con.execute("INSERT OR REPLACE INTO profiles (gm_code, detail, threshold, driehoek,"
+                    " products, updated_at, updated_by) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (gm_code, new.detail, RETIRED_THRESHOLD, dumps(list(new.driehoek)),
                      dumps(new.products), new.updated_at, by))
         changes = {k: {"oud": v, "nieuw": asdict(new)[k]} for k, v in asdict(old).items()
                    if k not in ("updated_at", "updated_by") and asdict(new)[k] != v}

@@ -29,7 +29,6 @@ class OutOfScope(PermissionError):
 class Scope:
     gemeenten: frozenset[str] = frozenset()
     detail: int = 0
-    threshold: int = 5
     label: str = ""
 
     @property
@@ -38,7 +37,7 @@ class Scope:
 
     def fingerprint(self) -> str:
         """A stable key for caches: two scopes with the same fingerprint see the same data."""
-        text = f"{sorted(self.gemeenten)}|{self.detail}|{self.threshold}"
+        text = f"{sorted(self.gemeenten)}|{self.detail}"
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -80,7 +79,7 @@ def resolve_scope(user, *, con, profile_for) -> Scope:
     * analist: every gemeente of the user's regionale eenheden, detail 3;
     * teamchef: the user's gemeenten, basisteams or districts (expanded to gemeenten), detail 3;
     * burgemeester, adviseur and dienst (a service account for a gemeente's system-to-system
-      delivery): exactly the account's gemeenten, at the detail and threshold of their
+      delivery): exactly the account's gemeenten, at the detail level of their
       agreement profiles (the most restrictive one when an account has several gemeenten);
     * beheerder (administration only) and anything else: nothing.
     ``profile_for(gm_code)`` returns the gemeente's agreement profile.
@@ -101,8 +100,7 @@ def resolve_scope(user, *, con, profile_for) -> Scope:
             return DENY
         profiles = [profile_for(code) for code in sorted(codes)]
         names = _names(con, codes)
-        return Scope(codes, min(p.detail for p in profiles), max(p.threshold for p in profiles),
-                     label=", ".join(names))
+        return Scope(codes, min(p.detail for p in profiles), label=", ".join(names))
     return DENY
 
 

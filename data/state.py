@@ -31,7 +31,7 @@ CREATE TABLE IF NOT EXISTS users (
 CREATE TABLE IF NOT EXISTS profiles (
     gm_code TEXT PRIMARY KEY,
     detail INTEGER NOT NULL CHECK (detail BETWEEN 1 AND 3),
-    threshold INTEGER NOT NULL CHECK (threshold BETWEEN 2 AND 100),
+    threshold INTEGER NOT NULL CHECK (threshold BETWEEN 2 AND 100),  -- retired (round 1's "<5")
     driehoek TEXT NOT NULL,
     products TEXT NOT NULL,
     updated_at TEXT NOT NULL,
@@ -119,7 +119,7 @@ CREATE TABLE IF NOT EXISTS products (
     generated_at TEXT NOT NULL,
     generated_by TEXT NOT NULL,
     detail INTEGER NOT NULL,
-    threshold INTEGER NOT NULL,
+    threshold INTEGER NOT NULL,  -- retired (round 1's "<5"), written as 5
     scheduled INTEGER NOT NULL DEFAULT 0,
     folder TEXT NOT NULL,
     files TEXT NOT NULL,

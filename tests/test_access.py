@@ -163,7 +163,7 @@ def test_scope_per_role(demo_db):
     team, members = con.execute("SELECT org_code, list(gm_code) FROM org_gemeenten g JOIN org_units"
                                 " u ON u.code = g.org_code WHERE u.kind = 'basisteam'"
                                 " GROUP BY 1 ORDER BY 1").fetchall()[0]
-    profiles = {"GMD001": Profile("GMD001", detail=2, threshold=7)}
+    profiles = {"GMD001": Profile("GMD001", detail=2)}
     profile_for = lambda code: profiles.get(code, Profile(code))  # noqa: E731
 
     def scope(user):
@@ -173,9 +173,9 @@ def test_scope_per_role(demo_db):
     assert scope(User("a", "analist", eenheden=("REDL",))).detail == 3
     assert scope(User("t", "teamchef", gemeenten=(team,))).gemeenten == set(members)
     mayor = scope(User("b", "burgemeester", gemeenten=("GMD001",)))
-    assert (mayor.gemeenten, mayor.detail, mayor.threshold) == ({"GMD001"}, 2, 7)
+    assert (mayor.gemeenten, mayor.detail) == ({"GMD001"}, 2)
     both = scope(User("b", "adviseur", gemeenten=("GMD001", "GMD002")))
-    assert (both.detail, both.threshold) == (1, 7)  # the most restrictive profile wins
+    assert both.detail == 1  # the most restrictive profile wins
     assert scope(User("x", "beheerder")) == DENY
     assert scope(User("x", "onbekend", gemeenten=("GMD001",))) == DENY
     assert scope(User("x", "burgemeester", gemeenten=("GM9999",))) == DENY

@@ -64,16 +64,16 @@ def test_users_lifecycle_and_password_rules(tmp_path):
 
 def test_profile_changes_are_validated_and_logged(tmp_path):
     db = tmp_path / "x.duckdb"
-    cli("profiles", "set", "GM0363", "--detail", "2", "--threshold", "7", "--product",
+    cli("profiles", "set", "GM0363", "--detail", "2", "--product",
         "incidentenrapport", "wekelijks", db=db)
     shown = json.loads(cli("profiles", "show", "GM0363", "--json", db=db).stdout)
-    assert (shown["detail"], shown["threshold"]) == (2, 7)
+    assert shown["detail"] == 2 and "threshold" not in shown  # retired: docs/disclosure.md
     assert shown["products"]["incidentenrapport"] == "wekelijks"
     bad = cli("profiles", "set", "GM0363", "--product", "tabellenboek", "soms", db=db, check=False)
     assert bad.returncode == 1 and "unknown frequency" in bad.stderr
     rows = [json.loads(line) for line in cli("log", "export", "--json", db=db).stdout.splitlines()]
     assert len(rows) == 1 and rows[0]["view"] == "beheer/profiel"
     changes = json.loads(rows[0]["filters"])["wijzigingen"]
-    assert changes["detail"] == {"oud": 1, "nieuw": 2} and changes["threshold"]["nieuw"] == 7
+    assert changes["detail"] == {"oud": 1, "nieuw": 2} and "threshold" not in changes
     csv_text = cli("log", "export", db=db).stdout
     assert csv_text.splitlines()[0] == "id,at,user,role,scope,view,filters,level,rows,client,outcome,detail,token_id"

@@ -21,7 +21,7 @@ from layouts import driehoek as layout
 
 from .conftest import ROOT, LiveServer, login
 
-MAYOR = Scope(frozenset({"GMD001"}), 1, 5, "Havenstad")
+MAYOR = Scope(frozenset({"GMD001"}), 1, "Havenstad")
 
 
 @pytest.fixture(scope="module")

@@ -22,8 +22,8 @@ from data.scope import OutOfScope, Scope
 
 from .conftest import login, state_rows
 
-MAYOR = Scope(frozenset({"GMD001"}), 1, 5, "Havenstad")
-UNIT = Scope(frozenset({"GMD001", "GMD002", "GMD003", "GMD004"}), 3, 5, "Eenheid")
+MAYOR = Scope(frozenset({"GMD001"}), 1, "Havenstad")
+UNIT = Scope(frozenset({"GMD001", "GMD002", "GMD003", "GMD004"}), 3, "Eenheid")
 CHOROPLETH = ".leaflet-overlay-pane path.leaflet-interactive"
 
 
@@ -89,13 +89,13 @@ def test_queries_refuse_another_gemeente_for_a_mayor(con):
     assert set(shapes["features"][0]["properties"]) == {"code", "name"}
     # PC6 (a handful of addresses) needs detail level 3, as address lists do.
     for detail in (1, 2):
-        scope = Scope(MAYOR.gemeenten, detail, 5, "Havenstad")
+        scope = Scope(MAYOR.gemeenten, detail, "Havenstad")
         with pytest.raises(OutOfScope):
             q.map_values(con, scope=scope, level="pc6", period=period,
                          group="alle_misdrijven", measure="count")
         with pytest.raises(OutOfScope):
             q.geometry(con, scope=scope, level="pc6")
-    assert len(q.map_values(con, scope=Scope(MAYOR.gemeenten, 3, 5, "Havenstad"), level="pc6",
+    assert len(q.map_values(con, scope=Scope(MAYOR.gemeenten, 3, "Havenstad"), level="pc6",
                             period=period, group="alle_misdrijven", measure="count"))
 
 
@@ -334,7 +334,7 @@ def _points_wijk(con, period):
 
 def test_incident_points_need_detail_3_before_any_sql(con):
     period = last_complete_months(con, scope=UNIT)
-    for scope in (MAYOR, Scope(frozenset({"GMD001"}), 2, 5, "Havenstad")):
+    for scope in (MAYOR, Scope(frozenset({"GMD001"}), 2, "Havenstad")):
         with pytest.raises(OutOfScope):  # con=None: reaching SQL would be an AttributeError
             q.incident_points(None, scope=scope, within="GMD001", period=period,
                               group="alle_misdrijven")

@@ -16,8 +16,8 @@ import pytest
 from data.products import build
 from data.scope import OutOfScope, Scope
 
-MAYOR = Scope(frozenset({"GMD001"}), 1, 5, "Havenstad")
-UNIT = Scope(frozenset({"GMD001", "GMD002", "GMD003", "GMD004"}), 3, 5, "Eenheid")
+MAYOR = Scope(frozenset({"GMD001"}), 1, "Havenstad")
+UNIT = Scope(frozenset({"GMD001", "GMD002", "GMD003", "GMD004"}), 3, "Eenheid")
 KINDS = ("perioderapportage", "jaarverslag", "halfjaarcijfers", "jaarafsluiting", "gebiedsscan")
 MONTHS = ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus",
           "september", "oktober", "november", "december")

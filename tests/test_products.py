@@ -70,10 +70,10 @@ def names(con) -> dict:
 
 @pytest.fixture(scope="module")
 def generated(store, state, folder, con, reference, newest):
-    """The four products for Havenstad with a mayor's scope (detail 1, threshold 5), plus an
+    """The four products for Havenstad with a mayor's scope (detail 1), plus an
     incidentenrapport at detail 3 (a teamchef's scope), with their timings."""
     mayor = schedule.mayor_scope(con, state, OWN)
-    assert (mayor.detail, mayor.threshold) == (1, 5)
+    assert mayor.detail == 1
     out, timings = {}, {}
     for kind in MINE:
         ref = (datetime(newest.year, newest.month, newest.day) if kind == "operationeel_beeld"
@@ -82,7 +82,7 @@ def generated(store, state, folder, con, reference, newest):
                                            area=OWN, reference=ref, scope=mayor,
                                            by="test", period_key="test")
         out[kind], timings[kind] = product, timing
-    police = Scope(frozenset(names_of(con)), 3, 5)
+    police = Scope(frozenset(names_of(con)), 3)
     product, timings["incidentenrapport-3"] = archive.generate(
         store, state, folder / "products", kind="incidentenrapport", area=OWN,
         reference=reference, scope=police, by="test-teamchef", period_key="test")
@@ -275,11 +275,10 @@ def test_pdf_page_renders_to_a_non_blank_png(generated, tmp_path):
 
 
 def test_may_open_binds_a_product_to_its_scope(generated):
-    product = generated["tabellenboek"]  # GMD001, detail 1, threshold 5
-    assert archive.may_open(Scope(frozenset({OWN}), 1, 5), product)
+    product = generated["tabellenboek"]  # GMD001, detail 1
+    assert archive.may_open(Scope(frozenset({OWN}), 1), product)
     assert archive.may_open(Scope(frozenset({OWN, "GMD002"}), 3), product)
     assert not archive.may_open(Scope(frozenset({"GMD002"}), 3), product)
-    assert not archive.may_open(Scope(frozenset({OWN}), 1, 7), product)  # stricter threshold
     assert not archive.may_open(Scope(frozenset(), 3), product)
     police = generated["incidentenrapport-3"]
     assert not archive.may_open(Scope(frozenset({OWN}), 2), police)
@@ -390,7 +389,7 @@ def test_frozen_product_is_served_byte_identical_and_logged(server, generated, s
 def test_rapportages_page_badge_open_and_other_mayor(page, server, generated, state):
     fresh = "adviseur"  # Havenstad too, and has opened nothing yet
     login(page, server, fresh)
-    visible = [p for p in archive.list_products(state, scope=Scope(frozenset({OWN}), 1, 5))]
+    visible = [p for p in archive.list_products(state, scope=Scope(frozenset({OWN}), 1))]
     expect(page.locator("#rapportages-count")).to_have_text(str(len(visible)), timeout=20_000)
     page.get_by_role("link", name="Rapportages", exact=True).click()
     rows = page.locator(".rapportages-tabel .product-row")
@@ -419,5 +418,5 @@ def test_rapportages_page_badge_open_and_other_mayor(page, server, generated, st
     expect(page.locator("#rapportages-gemaakt")).to_be_visible(timeout=90_000)
     expect(page.locator(".product-row")).to_have_count(1, timeout=20_000)
     expect(page.locator(".product-row .product-nieuw")).to_have_count(1)
-    made = archive.list_products(state, scope=Scope(frozenset({"GMD002"}), 1, 5))
+    made = archive.list_products(state, scope=Scope(frozenset({"GMD002"}), 1))
     assert len(made) == 1 and made[0].generated_by == "burgemeester2"

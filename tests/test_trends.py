@@ -16,8 +16,8 @@ from data.stats import poisson_change, poisson_z
 
 from .conftest import login, logout
 
-MAYOR = Scope(frozenset({"GMD001"}), 1, 5, "Havenstad")
-UNIT = Scope(frozenset({"GMD001", "GMD002", "GMD003", "GMD004"}), 3, 5, "Eenheid")
+MAYOR = Scope(frozenset({"GMD001"}), 1, "Havenstad")
+UNIT = Scope(frozenset({"GMD001", "GMD002", "GMD003", "GMD004"}), 3, "Eenheid")
 
 
 @pytest.fixture(scope="module")

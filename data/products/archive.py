@@ -4,15 +4,13 @@ A generated product is frozen. Its files (HTML, PDF and, when tabular, XLSX and 
 written once into a folder of their own under the products folder (``DASHBOARD_PRODUCTS_DIR``,
 default ``products/`` beside the DuckDB database) and its metadata into the ``products`` table
 of the state database: kind, area and its gemeenten, period, reference date, the data version
-(``store.meta()``), generation time and author, the detail level and small-count threshold it
-was built for, and per file its name, size and SHA-256. Rows are never updated (a trigger
+(``store.meta()``), generation time and author, the detail level it was built for, and per
+file its name, size and SHA-256. Rows are never updated (a trigger
 refuses it). Opening a product serves the stored bytes (checked against the hash), so it opens
 identically later; generating the same kind, area and period again makes a new version.
 
 A product is bound to the scope it was built for (:func:`may_open`): whoever opens it must see
-every gemeente of its area, at (at least) its detail level, and — below detail level 3 — with a
-small-count threshold no higher than the product's (else a count the reader may not see could
-be in it). Every generation writes a protocol-log row (view ``rapportages/genereer``) in the
+every gemeente of its area, at (at least) its detail level. Every generation writes a protocol-log row (view ``rapportages/genereer``) in the
 same transaction as the product row; every opened or downloaded file one row
 (``rapportages/open``) before its bytes leave.
 """
@@ -28,6 +26,7 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 
 from data import protocol
+from data.accounts import RETIRED_THRESHOLD
 from data.products import build
 from data.products.model import KINDS
 from data.products.render import Provenance, render_all
@@ -54,7 +53,6 @@ class Product:
     generated_at: str
     generated_by: str
     detail: int
-    threshold: int
     scheduled: bool
     folder: str
     files: dict  # format -> {"name", "bytes", "sha256"}
@@ -71,20 +69,17 @@ def _product(row) -> Product:
     return Product(row["id"], row["kind"], row["area_code"], row["area_name"],
                    tuple(json.loads(row["gemeenten"])), row["period_key"], row["period_label"],
                    row["reference_date"], row["version"], row["data_version"],
-                   row["generated_at"], row["generated_by"], row["detail"], row["threshold"],
+                   row["generated_at"], row["generated_by"], row["detail"],
                    bool(row["scheduled"]), row["folder"], json.loads(row["files"]))
 
 
 def may_open(scope: Scope, product: Product) -> bool:
-    """True when ``scope`` covers the product's area at its detail level (and, below detail
-    level 3, with a threshold no higher than the one it was built with)."""
+    """True when ``scope`` covers the product's area at its detail level."""
     if scope.empty or not product.gemeenten:
         return False
     if not set(product.gemeenten) <= set(scope.gemeenten):
         return False
     if scope.detail < product.detail:
-        return False
-    if scope.detail < 3 and product.detail < 3 and scope.threshold > product.threshold:
         return False
     return True
 
@@ -133,7 +128,7 @@ def generate(store, state: StateDB, folder: Path, *, kind: str, area: str, refer
                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (kind, area, content.area_name, dumps(gemeenten), period_key,
                      content.period_label, _iso(content.reference_date), version, data_version,
-                     generated_at, author, content.detail, scope.threshold, int(scheduled),
+                     generated_at, author, content.detail, RETIRED_THRESHOLD, int(scheduled),
                      str(target), dumps(manifest)))
                 product_id = cursor.lastrowid
                 protocol.append_row(

@@ -19,7 +19,7 @@ jaarlijks          the last complete year                       ``2025``
 
 A product is generated when no scheduled product of that kind, gemeente and period exists
 yet, with the scope a mayor of that gemeente gets (``resolve_scope`` for a burgemeester: the
-profile's detail level and threshold) and ``reference`` = the end of the period (exclusive).
+profile's detail level) and ``reference`` = the end of the period (exclusive).
 So a second run produces nothing, and running it every hour from cron is safe; a lock file
 keeps two runs from overlapping. Each product produced (or failed) is one log line, on stdout
 and appended to ``reports.log`` in the products folder.
@@ -111,7 +111,7 @@ def builder_available(kind: str) -> bool:
 
 
 def mayor_scope(con, state, gm_code: str):
-    """The scope a mayor of ``gm_code`` gets (the profile's detail level and threshold)."""
+    """The scope a mayor of ``gm_code`` gets (the profile's detail level)."""
     user = User(SCHEDULER, "burgemeester", gemeenten=(gm_code,))
     return resolve_scope(user, con=con, profile_for=lambda code: get_profile(state, code))
 
