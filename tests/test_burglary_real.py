@@ -73,11 +73,14 @@ def test_monitor_national_monthly_totals_equal_the_file(pc4_db, shared_data):
     scope, gemeenten = _national(con)
     totals, unplaced = _file_totals(shared_data)
     period = bq.last_complete_months(con, scope=scope, months=12)
-    assert period.end == date(2026, 7, 1)  # the file's newest month (2026-06) is complete
+    # The file's newest month (2026-06) is partial: nothing marks it complete, and no
+    # registration lies past its end. It is left out.
+    assert period.end == date(2026, 6, 1)
     frame = bq.attempts_by_month(con, scope=scope, gemeenten=gemeenten,
                                  start=date(2023, 1, 1), end=period.end)
     months = sorted({m for m, _ in totals})
-    assert [m for m in frame["month"]] == months  # 2023-04 .. 2026-06, every month
+    assert months[-1] == date(2026, 6, 1)
+    assert [m for m in frame["month"]] == months[:-1]  # 2023-04 .. 2026-05, every month
     # Three rows (3 registrations) name an unknown PC4 and no gemeente: rejected on import.
     assert sum(unplaced.values()) == 3
     for row in frame.itertuples():
@@ -116,4 +119,4 @@ def test_monitor_page_plots_the_files_national_totals(pc4_db, shared_data, page)
             key = (date(int(year), months.index(label) + 1, 1), kind == "poging")
             assert value == totals[key] - unplaced[key], (trace["name"], label)
             checked += 1
-    assert checked == 2 * (12 + 6)  # 2025 whole, 2026 up to June; completed and attempted
+    assert checked == 2 * (12 + 5)  # 2025 whole, 2026 up to May; completed and attempted

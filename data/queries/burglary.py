@@ -67,9 +67,11 @@ def attempts_by_month(con, *, scope: Scope, gemeenten, start: date, end: date) -
 
 def last_complete_months(con, *, scope: Scope, months: int = 12) -> Period | None:
     """The last ``months`` complete months of burglary data in scope. With incidents loaded
-    this is the overview's period (the newest month is still running); with only imported
-    monthly counts (the PC4 file) every month in the file is complete, so the period ends
-    with its newest month. None when there is nothing."""
+    this is the overview's period (the newest month is still running). With only imported
+    monthly counts (the PC4 file) the newest month of the file is not known to be complete
+    either: the file carries no marker and no registration past its end (the real file's last
+    month, June 2026, is partial and would read as a sharp drop), so the period ends before
+    it. None when there is nothing."""
     period = overview_months(con, scope=scope, months=months)
     if period is not None:
         return period
@@ -80,8 +82,7 @@ def last_complete_months(con, *, scope: Scope, months: int = 12) -> Period | Non
         [TYPE, *params]).fetchall()[0][0]
     if newest is None:
         return None
-    end = add_months(newest, 1)
-    return Period(add_months(end, -months), end)
+    return Period(add_months(newest, -months), newest)
 
 
 def wijk_changes(con, *, scope: Scope, gemeente: str, period: Period) -> pd.DataFrame:
