@@ -69,6 +69,8 @@ def create_app(overrides: dict | None = None) -> dash.Dash:
         suppress_callback_exceptions=False,
         on_error=callback_error,
     )
+    # Every page is Dutch (WCAG 3.1.1; the login page has its own frame with the same).
+    app.index_string = app.index_string.replace("<html>", '<html lang="nl">', 1)
     from callbacks import register_callbacks
     from layouts.shell import shell
 

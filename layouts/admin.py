@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
-from dash import dcc, html
+from dash import html
 
 from data.accounts import FREQUENCIES
+from layouts.controls import dropdown
 
 PRODUCTS = {
     "stuurgegevens": "Maandelijkse stuurgegevens",
@@ -49,7 +50,7 @@ def beheer():
             html.H2("Afsprakenprofiel per gemeente", className="h5"),
             dbc.Row([
                 dbc.Col([dbc.Label("Gemeente", html_for="profile-gemeente"),
-                         dcc.Dropdown(id="profile-gemeente", clearable=False)], md=4),
+                         dropdown(id="profile-gemeente", clearable=False)], md=4),
                 dbc.Col([dbc.Label("Detailniveau", html_for="profile-detail"),
                          dbc.RadioItems(id="profile-detail", options=[
                              {"label": "1 · cijfers tot buurt/PC4", "value": 1},
@@ -58,10 +59,10 @@ def beheer():
                              value=1)], md=8),
             ], className="mb-3"),
             dbc.Label("Indicatoren driehoeksmonitor", html_for="profile-driehoek"),
-            dcc.Dropdown(id="profile-driehoek", multi=True, className="mb-3"),
+            dropdown(id="profile-driehoek", multi=True, className="mb-3"),
             dbc.Label("Periodieke producten"),
             dbc.Row([dbc.Col([html.Div(label, className="small"),
-                              dcc.Dropdown(id={"type": "profile-product", "product": key},
+                              dropdown(id={"type": "profile-product", "product": key},
                                            options=frequency_options, value="",
                                            clearable=False)], md=3, className="mb-2")
                      for key, label in PRODUCTS.items()]),
@@ -75,7 +76,7 @@ def beheer():
                 dbc.Col(dbc.Input(id="log-user", placeholder="Gebruiker"), md=3),
                 dbc.Col(dbc.Input(id="log-since", placeholder="Vanaf (jjjj-mm-dd)"), md=3),
                 dbc.Col(dbc.Input(id="log-view", placeholder="Weergave"), md=2),
-                dbc.Col(dcc.Dropdown(id="log-outcome", placeholder="Uitkomst", options=[
+                dbc.Col(dropdown(id="log-outcome", placeholder="Uitkomst", options=[
                     {"label": "ok", "value": "ok"}, {"label": "geweigerd", "value": "refused"}]),
                     md=2),
                 dbc.Col(html.A("Exporteer CSV", id="log-export", href="/beheer/protocol.csv",
@@ -103,13 +104,13 @@ def token_card():
                      dbc.Input(id="service-name", maxLength=60, placeholder="bijv. gis-havenstad")],
                     md=4),
             dbc.Col([dbc.Label("Gemeenten", html_for="service-gemeenten"),
-                     dcc.Dropdown(id="service-gemeenten", multi=True)], md=5),
+                     dropdown(id="service-gemeenten", multi=True)], md=5),
             dbc.Col(dbc.Button("Dienstaccount aanmaken", id="service-create", color="secondary",
                                className="w-100"), md=3, className="d-flex align-items-end"),
         ], className="mb-3"),
         dbc.Row([
             dbc.Col([dbc.Label("Dienstaccount", html_for="token-user"),
-                     dcc.Dropdown(id="token-user", placeholder="Kies een dienstaccount")], md=4),
+                     dropdown(id="token-user", placeholder="Kies een dienstaccount")], md=4),
             dbc.Col([dbc.Label("Omschrijving", html_for="token-label"),
                      dbc.Input(id="token-label", maxLength=100, placeholder="bijv. GIS-systeem")],
                     md=5),
@@ -118,7 +119,7 @@ def token_card():
         ], className="mb-2"),
         html.Div(id="token-message", className="mb-2"),
         dbc.Row([
-            dbc.Col(dcc.Dropdown(id="token-revoke-id", placeholder="Token om in te trekken"),
+            dbc.Col(dropdown(id="token-revoke-id", placeholder="Token om in te trekken"),
                     md=9),
             dbc.Col(dbc.Button("Intrekken", id="token-revoke", color="danger", outline=True,
                                className="w-100"), md=3),
@@ -150,7 +151,7 @@ def my_account(user, scope_label: str):
             ], className="mb-2"),
             html.Div(id="own-token-message", className="mb-2"),
             dbc.Row([
-                dbc.Col(dcc.Dropdown(id="own-token-revoke-id", placeholder="Token om in te trekken"),
+                dbc.Col(dropdown(id="own-token-revoke-id", placeholder="Token om in te trekken"),
                         md=8),
                 dbc.Col(dbc.Button("Intrekken", id="own-token-revoke", color="danger",
                                    outline=True, className="w-100"), md=4),

@@ -6,6 +6,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from dash import dcc, html
 
+from layouts.controls import dropdown
 from layouts import format as fmt
 from layouts.figures import BLUE, GRAPH_CONFIG, GREY, ORANGE  # noqa: F401 (GRAPH_CONFIG: callbacks)
 
@@ -26,7 +27,7 @@ def monitor(gemeenten: list[tuple[str, str]]):
                      className="text-body-secondary"),
         ], className="mb-3"),
         dbc.Row(dbc.Col([dbc.Label("Gemeente", html_for="burglary-gemeente"),
-                         dcc.Dropdown(id="burglary-gemeente", clearable=False,
+                         dropdown(id="burglary-gemeente", clearable=False,
                                       options=options,
                                       value=gemeenten[0][0] if gemeenten else None)], lg=4),
                 className="mb-3"),

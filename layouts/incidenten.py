@@ -14,6 +14,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from data.export import XLSX_ROW_LIMIT
+from layouts.controls import dropdown
 
 #: URL keys (Dutch, as on the other pages) -> filter parameter names of the query layer.
 URL_KEYS = {"van": "from", "tot": "to", "type": "type", "gebied": "area", "poging": "attempt",
@@ -65,8 +66,8 @@ def _choice(ident: str, label: str, placeholder: str, options, value):
     """A labelled multi-select of (code, label) options."""
     return dbc.Col([
         dbc.Label(label, html_for=ident),
-        dcc.Dropdown(id=ident, multi=True, placeholder=placeholder, value=list(value or []),
-                     options=[{"label": text, "value": code} for code, text in options]),
+        dropdown(id=ident, multi=True, placeholder=placeholder, value=list(value or []),
+                 options=[{"label": text, "value": code} for code, text in options]),
     ], md=3)
 
 

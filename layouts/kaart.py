@@ -8,6 +8,7 @@ import dash_bootstrap_components as dbc
 import dash_leaflet as dl
 from dash import dcc, html
 
+from layouts.controls import dropdown
 from layouts import format as fmt
 
 LEVEL_LABELS = {"eenheid": "Regionale eenheden", "gemeente": "Gemeenten", "wijk": "Wijken", "buurt": "Buurten",
@@ -68,21 +69,21 @@ def kaart(bundles: list[tuple[str, str]], periods: list[tuple[str, str]], tile_u
                                  onEachFeature={"variable": "vb.bindIncidentPopup"}))
     controls = dbc.Row([
         dbc.Col([dbc.Label("Niveau", html_for="kaart-niveau", className="small mb-0"),
-                 dcc.Dropdown(id="kaart-niveau", clearable=False, value="gemeente",
+                 dropdown(id="kaart-niveau", clearable=False, value="gemeente",
                               options=[{"label": LEVEL_LABELS[k], "value": k} for k in levels])],
                 md=3, sm=6),
         dbc.Col([dbc.Label("Soort", html_for="kaart-type", className="small mb-0"),
-                 dcc.Dropdown(id="kaart-type", clearable=False,
+                 dropdown(id="kaart-type", clearable=False,
                               value=bundles[0][0] if bundles else None,
                               options=[{"label": t, "value": c} for c, t in bundles])],
                 md=3, sm=6),
         dbc.Col([dbc.Label("Periode", html_for="kaart-periode", className="small mb-0"),
-                 dcc.Dropdown(id="kaart-periode", clearable=False,
+                 dropdown(id="kaart-periode", clearable=False,
                               value=periods[0][0] if periods else None,
                               options=[{"label": t, "value": c} for c, t in periods])],
                 md=3, sm=6),
         dbc.Col([dbc.Label("Maat", html_for="kaart-maat", className="small mb-0"),
-                 dcc.Dropdown(id="kaart-maat", clearable=False, value="count",
+                 dropdown(id="kaart-maat", clearable=False, value="count",
                               options=[{"label": v, "value": k}
                                        for k, v in MEASURE_LABELS.items()])],
                 md=3, sm=6),

@@ -6,6 +6,8 @@ from datetime import datetime
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from layouts.controls import dropdown
+
 FORMAT_LABELS = (("html", "HTML"), ("pdf", "PDF"), ("xlsx", "XLSX"), ("csv", "CSV"))
 
 
@@ -14,10 +16,10 @@ def page(kinds: list[tuple[str, str]], areas: list[tuple[str, str]]):
     form = dbc.Card(dbc.CardBody([
         html.H2("Nu maken", className="h6"),
         dbc.Row([
-            dbc.Col(dcc.Dropdown(id="rapportages-soort", options=[
+            dbc.Col(dropdown(id="rapportages-soort", options=[
                 {"label": label, "value": value} for value, label in kinds],
                 value=kinds[0][0] if kinds else None, clearable=False), md=5),
-            dbc.Col(dcc.Dropdown(id="rapportages-gebied", options=[
+            dbc.Col(dropdown(id="rapportages-gebied", options=[
                 {"label": label, "value": value} for value, label in areas],
                 value=areas[0][0] if areas else None, clearable=False), md=4),
             dbc.Col(dbc.Button("Nu maken", id="rapportages-maak", color="primary",

@@ -63,6 +63,7 @@ def test_gemeente_table_lists_every_demo_gemeente(page, demo_server, demo_db):
 
 def test_navigation_routes_every_page(page, demo_server):
     login(page, demo_server, "burgemeester")
+    assert page.evaluate("document.documentElement.lang") == "nl"  # every page, not only /login
     page.get_by_role("link", name="Kaart", exact=True).click()
     expect(page.locator("#kaart-panel .kaart-table")).to_be_visible(timeout=20_000)
     expect(page).to_have_url(re.compile(re.escape(demo_server.url) + r"/kaart\?niveau=gemeente"))
@@ -75,8 +76,26 @@ def test_navigation_routes_every_page(page, demo_server):
     page.get_by_role("link", name="Rapportages", exact=True).click()
     expect(page).to_have_url(demo_server.url + "/rapportages")
     expect(page.locator("#rapportages-lijst")).to_be_visible(timeout=20_000)
+    assert page.evaluate("document.documentElement.lang") == "nl"
     page.goto(demo_server.url + "/bestaat-niet")
     expect(page.locator("#page")).to_contain_text("Pagina niet gevonden")
+
+
+ENGLISH_DROPDOWN = ("Select All", "Deselect All", "selected", "Search", "No options found",
+                    "Clear search", "Clear selection")
+
+
+def test_dropdowns_speak_dutch(page, demo_server):
+    """The shared dropdown (layouts/controls.py) replaces the component's English texts."""
+    login(page, demo_server, "analist")
+    page.goto(demo_server.url + "/incidenten")
+    page.locator("#incidenten-type").click()
+    menu = page.locator("#incidenten-type")
+    expect(page.get_by_text("Alles kiezen", exact=True)).to_be_visible(timeout=20_000)
+    page.get_by_text("Alles kiezen", exact=True).click()
+    expect(page.get_by_text("gekozen")).to_have_count(1, timeout=10_000)
+    text = page.locator("body").inner_text() + menu.inner_text()
+    assert not [w for w in ENGLISH_DROPDOWN if w in text], text[:500]
 
 
 def test_page_loads_nothing_from_outside(page, demo_server):
