@@ -13,6 +13,7 @@ from dashboard.auth import current_scope, current_user, get_db, get_state
 from data import protocol
 from data.accounts import get_profile
 from data.queries import driehoek as q
+from data.queries import performance
 from data.queries.trends import gemeente_options
 from data.scope import OutOfScope, ensure_gemeente
 from layouts import driehoek as layout
@@ -35,6 +36,7 @@ def register(app) -> None:
         Output("driehoek-cards", "children"),
         Output("driehoek-present", "href"),
         Output("driehoek-url", "search"),
+        Output("driehoek-performance", "children"),
     ], [Input("driehoek-gemeente", "value")])
     def fill(scope, requested):
         con = get_db()
@@ -42,10 +44,12 @@ def register(app) -> None:
         profile = get_profile(get_state(), gemeente)
         monitor = q.monitor(con, scope=scope, gemeente=gemeente, indicators=profile.driehoek)
         name = dict(gemeente_options(con, scope=scope)).get(gemeente, gemeente)
+        clearance = performance.clearance(con, scope=scope, gemeenten=(gemeente,))
         return Served(
             (layout.status(monitor, name), layout.cards(monitor),
-             layout.presentation_href(gemeente), layout.driehoek_search(gemeente)),
-            rows=len(monitor.indicators),
+             layout.presentation_href(gemeente), layout.driehoek_search(gemeente),
+             layout.performance_line(clearance)),
+            rows=len(monitor.indicators) + (clearance.latest() is not None),
             filters={"gemeente": gemeente, "indicatoren": [i.code for i in monitor.indicators]})
 
     @data_callback(app, "driehoek/presentatie", [

@@ -5,6 +5,7 @@ from dash import Input, Output
 
 from callbacks.guard import Served, data_callback, refused_page
 from dashboard.auth import current_scope, get_db
+from data.queries import performance
 from data.queries import trends as q
 from data.scope import OutOfScope
 from data.stats import poisson_change
@@ -30,6 +31,7 @@ def register(app) -> None:
         Output("trends-ytd-note", "children"),
         Output("trends-url", "search"),
         Output("trends-compare-panel", "children"),
+        Output("trends-performance-panel", "children"),
         Output("trends-areas-panel", "children"),
     ], [Input("trends-gemeenten", "value"), Input("trends-indicator", "value"),
         Input("trends-grain", "value"), Input("trends-measure", "value"),
@@ -69,18 +71,21 @@ def register(app) -> None:
                                       grain=grain)
             compare_part = layout.compare_panel(comparison, names.get(codes[0], codes[0]),
                                                 compare)
-            compare_rows = len(comparison.series)
+            compare_rows = len(comparison.series) + (
+                len(comparison.national.years) if "grootte" in compare else 0)
         elif compare:
             compare_part = layout.compare_panel(None, "", compare,
                                                 "Kies één gemeente om te vergelijken.")
+        clearance = performance.clearance(con, scope=scope, gemeenten=codes)
+        performance_part = layout.clearance_card(clearance, [names.get(c, c) for c in codes])
         return Served(
             (layout.status(trend, shown, measure), layout.trend_figure(trend, measure),
              layout.note(trend), layout.ytd_figure(trend),
              layout.ytd_note(trend, ytd_change) if ytd_change else "",
              layout.search_for(sorted(set(requested)), indicator, grain, measure, area_codes,
                                compare),
-             compare_part, areas_part),
-            rows=len(trend.series) + area_rows + compare_rows,
+             compare_part, performance_part, areas_part),
+            rows=len(trend.series) + area_rows + compare_rows + len(clearance.years),
             filters={"gemeenten": list(codes), "indicator": indicator, "per": grain,
                      "maat": measure, "gebied": area_codes, "vergelijk": compare})
 

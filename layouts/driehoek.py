@@ -83,6 +83,7 @@ def driehoek(gemeenten: list[tuple[str, str]], chosen: str):
                  className="mb-3", style=selector_style),
         html.Div(id="driehoek-status", className="mb-2"),
         dcc.Loading(html.Div(id="driehoek-cards", className="driehoek-cards"), type="dot"),
+        html.Div(id="driehoek-performance", className="mt-3"),
         html.Div("Significant: de verandering is groter dan normale schommeling (Poisson-toets, "
                  "95%). Klik op een indicator voor de trend.",
                  className="small text-body-secondary mt-2"),
@@ -109,6 +110,36 @@ def status(monitor, name: str):
                               + ", ".join(monitor.unknown), className="small text-danger"))
     return html.Div(parts, className="driehoek-heading",
                     **{"data-gemeente": monitor.gemeente})
+
+
+def performance_line(clearance):
+    """One line under the indicators: the gemeente's cleared crimes and clearance rate of the
+    newest year with CBS figures, the year before and the national rate beside it; "geen
+    gegevens" when CBS has none for the gemeente. Nothing without cleared crimes in the
+    database (the demo)."""
+    if clearance is None or not clearance.available:
+        return ""
+    latest = clearance.latest()
+    head = html.Span("Opgehelderde misdrijven (politieprestaties): ", className="fw-semibold")
+    source = html.Span(f" Bron: {clearance.source}, alle misdrijven, per jaar.",
+                       className="small text-body-secondary")
+    if latest is None:
+        return html.Div([head, html.Span(trends_layout.NO_DATA + " voor deze gemeente."),
+                         source], className="driehoek-performance", **{"data-year": ""})
+    parts = [f"{latest.year}{' (voorlopig)' if latest.provisional else ''}: "
+             f"{fmt.integer(latest.cleared)} van {fmt.integer(latest.registered)} "
+             f"geregistreerde misdrijven opgehelderd ({_percent(latest.rate)})"]
+    before = next((y for y in clearance.years if y.year == latest.year - 1), None)
+    parts.append(f"{latest.year - 1}: {_percent(before.rate if before else None)}")
+    parts.append(f"Nederland {latest.year}: {_percent(latest.national_rate)}")
+    return html.Div([head, html.Span(" · ".join(parts)), source],
+                    className="driehoek-performance",
+                    **{"data-year": str(latest.year), "data-cleared": str(latest.cleared),
+                       "data-registered": str(latest.registered)})
+
+
+def _percent(value) -> str:
+    return trends_layout.NO_DATA if value is None else fmt.decimal(value, 1) + "%"
 
 
 def mark_badge(item):

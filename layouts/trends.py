@@ -15,10 +15,12 @@ from dash import dcc, html
 from layouts import format as fmt
 from layouts.figures import BLUE, GRAPH_CONFIG, GREY, ORANGE
 
+NO_DATA = "geen gegevens"
+
 GRAIN_LABELS = {"week": "Week", "maand": "Maand", "kwartaal": "Kwartaal", "jaar": "Jaar"}
 MEASURES = {"absoluut": "Aantal", "per1000": "Per 1.000 inwoners"}
 COMPARE_LABELS = {"eenheid": "Regionale eenheid",
-                  "grootte": "Gemeenten van vergelijkbare grootte in uw gebied"}
+                  "grootte": "Gemeenten van vergelijkbare grootte (landelijk)"}
 DEFAULTS = {"gemeente": [], "indicator": "alle_misdrijven", "per": "maand", "maat": "absoluut",
             "gebied": [], "vergelijk": []}
 AREA_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442",
@@ -119,6 +121,7 @@ def trends(gemeenten: list[tuple[str, str]], indicators: list[tuple[str, str]], 
             dcc.Graph(id="trends-ytd", config=GRAPH_CONFIG, style={"height": "300px"}),
         ]), className="mb-3"),
         html.Div(id="trends-compare-panel"),
+        html.Div(id="trends-performance-panel"),
         html.Div(id="trends-areas-panel"),
     ])
 
@@ -325,21 +328,33 @@ def areas_panel(series, message: str = ""):
 
 def compare_panel(comparison, gemeente_name: str, chosen, message: str = ""):
     """A card with the gemeente's rate per 1,000 inhabitants beside its eenheid's and the
-    average of similar-sized gemeenten in scope."""
+    average of similar-sized gemeenten in scope (per chosen grain), and, for "grootte", per
+    year beside the national average of its size band and the whole country from the public
+    CBS gemeente totals (:func:`national_table`)."""
     if message:
         return dbc.Card(dbc.CardBody([html.H2("Vergelijking", className="h5"),
                                       html.Div(message, className="trends-compare-message")]),
                         className="mb-3")
-    if comparison is None or comparison.series.empty:
+    if comparison is None:
         return ""
+    national = national_table(comparison.national, gemeente_name) if "grootte" in chosen \
+        else None
     frame = comparison.series
+    if frame.empty:
+        if national is None:
+            return ""
+        parts = [html.H2(f"Vergelijking: {gemeente_name}", className="h5")]
+        if "eenheid" in chosen:
+            parts.append(html.Div(f"Regionale eenheid: {comparison.note or 'geen gegevens.'}",
+                                  className="small trends-compare-note"))
+        return dbc.Card(dbc.CardBody([*parts, national]), className="mb-3")
     x = [d.isoformat() for d in frame["start"]]
     fig = go.Figure()
     lines = [("gemeente", gemeente_name, BLUE, None)]
     if "eenheid" in chosen and comparison.eenheid:
         lines.append(("eenheid", f"Eenheid {comparison.eenheid_name}", GREY, "dash"))
     if "grootte" in chosen and comparison.band_gemeenten:
-        lines.append(("grootte", f"Gemiddelde gemeenten {comparison.band} "
+        lines.append(("grootte", f"Gemiddelde gemeenten {comparison.band} in uw gebied "
                                  f"({len(comparison.band_gemeenten)})", ORANGE, "dot"))
     for column, name, colour, dash in lines:
         values = [None if v != v else round(float(v), 4) for v in frame[column]]
@@ -362,14 +377,120 @@ def compare_panel(comparison, gemeente_name: str, chosen, message: str = ""):
     if "eenheid" in chosen and comparison.eenheid:
         notes.append("De eenheid: alle gemeenten van de regionale eenheid samen (één totaal, "
                      "geen cijfers van afzonderlijke gemeenten).")
-    if "grootte" in chosen:
-        notes.append(f"Vergelijkbare grootte: {comparison.band}; gemiddelde van "
-                     f"{len(comparison.band_gemeenten)} andere gemeente(n) in uw gebied."
-                     if comparison.band_gemeenten else
-                     "Geen andere gemeenten van deze grootte in uw gebied.")
+    if "grootte" in chosen and comparison.band_gemeenten:
+        notes.append(f"Vergelijkbare grootte in uw gebied: {comparison.band}; gemiddelde van "
+                     f"{len(comparison.band_gemeenten)} andere gemeente(n) in uw gebied.")
     return dbc.Card(dbc.CardBody([
         html.H2(f"Vergelijking: {gemeente_name}", className="h5"),
         dcc.Graph(id="trends-compare-graph", figure=fig, config=GRAPH_CONFIG,
                   style={"height": "320px"}),
         html.Div(" ".join(notes), className="small text-body-secondary trends-compare-note"),
+        *([national] if national is not None else []),
     ]), className="mb-3")
+
+
+def _years_text(years) -> str:
+    """[2010, 2011, 2012, 2015] -> '2010–2012 en 2015'."""
+    runs: list[list[int]] = []
+    for year in sorted(years):
+        if runs and year == runs[-1][-1] + 1:
+            runs[-1].append(year)
+        else:
+            runs.append([year])
+    parts = [f"{r[0]}–{r[-1]}" if len(r) > 2 else ", ".join(map(str, r)) for r in runs]
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " en " + parts[-1]
+
+
+def _cell(value, text: str, key: str):
+    """A table cell with its exact value in ``data-<key>`` ('' when there is none)."""
+    return html.Td(text, **{f"data-{key}": "" if value is None else str(value)})
+
+
+def national_table(national, gemeente_name: str):
+    """Per year: the gemeente per 1,000 inhabitants, the average of the other gemeenten of its
+    size band in the whole country and the whole country, from public CBS figures only; and
+    which years the public figures do not cover (said, never left out silently)."""
+    head = html.H3("Landelijk: gemeenten van vergelijkbare grootte", className="h6 mt-3")
+    if national is None or not national.years:
+        message = national.note if national is not None and national.note else \
+            "Geen openbare CBS-cijfers per gemeente beschikbaar."
+        return html.Div([head, html.Div(message, className="small trends-national-note")],
+                        className="trends-national")
+    rows = []
+    for y in reversed(national.covered):
+        label = f"{y.year} (voorlopig)" if y.provisional else str(y.year)
+        band = (f"{fmt.decimal(y.band_rate, 1)} ({y.band_size})" if y.band_rate is not None
+                else "geen andere gemeenten")
+        rows.append(html.Tr([
+            html.Td(label), _cell(y.rate, fmt.decimal(y.rate, 1), "value"),
+            html.Td(y.band or "", className="small"),
+            _cell(y.band_rate, band, "value"),
+            _cell(y.national_rate, fmt.decimal(y.national_rate, 1), "value"),
+        ], **{"data-year": str(y.year), "data-band-size": str(y.band_size),
+              "data-national-size": str(y.national_size)}))
+    parts = [head]
+    if rows:
+        parts.append(dbc.Table([
+            html.Thead(html.Tr([html.Th(h) for h in (
+                "Jaar", gemeente_name, "Grootteklasse", "Gemiddelde andere gemeenten (aantal)",
+                "Nederland")])),
+            html.Tbody(rows)], size="sm", className="mb-1 trends-national-table"))
+    notes = [f"Geregistreerde misdrijven (alle misdrijven) per 1.000 inwoners per jaar, alleen "
+             f"uit openbare cijfers: {national.source} en het inwonertal van hetzelfde jaar, "
+             "voor alle gemeenten van Nederland (ook buiten uw gebied). Grootteklasse naar het "
+             "inwonertal van dat jaar; Nederland: alle gemeenten met cijfers samen."]
+    missing_population = [y.year for y in national.uncovered if y.count is not None]
+    missing_counts = [y.year for y in national.uncovered if y.count is None]
+    if missing_population:
+        notes.append(f"Voor {_years_text(missing_population)} zijn er CBS-cijfers maar geen "
+                     "inwonertallen van die jaren: geen vergelijking per 1.000 inwoners.")
+    if missing_counts:
+        notes.append(f"Voor {_years_text(missing_counts)} zijn er geen CBS-cijfers van deze "
+                     "gemeente.")
+    parts.append(html.Div(" ".join(notes), className="small text-body-secondary "
+                                                     "trends-national-note"))
+    return html.Div(parts, className="trends-national")
+
+
+def clearance_card(clearance, names: list[str]):
+    """Politieprestaties: registered and cleared crimes and the clearance rate per year for
+    the chosen gemeenten (``names``) together, beside the national rate; "geen gegevens"
+    where CBS has no figure (never 0). Nothing when the database holds no cleared crimes at
+    all (the demo)."""
+    if clearance is None or not clearance.available:
+        return ""
+    where = (names[0] if len(names) == 1 else ", ".join(names) + " samen" if len(names) <= 3
+             else f"{len(names)} gemeenten samen")
+    rows = []
+    for y in reversed(clearance.years):
+        label = f"{y.year} (voorlopig)" if y.provisional else str(y.year)
+        national = (fmt.decimal(y.national_rate, 1) + "%" if y.national_rate is not None
+                    else NO_DATA)
+        if y.rate is None and y.registered is None:
+            some = len(clearance.gemeenten) - len(y.missing)
+            text = (f"{NO_DATA} voor {len(y.missing)} van de {len(clearance.gemeenten)} "
+                    "gemeenten" if some else NO_DATA)
+            cells = [html.Td(text, colSpan=3, className="text-body-secondary",
+                             **{"data-value": ""})]
+        else:
+            cells = [_cell(y.registered, fmt.integer(y.registered), "value"),
+                     _cell(y.cleared, fmt.integer(y.cleared), "value"),
+                     _cell(y.rate, fmt.decimal(y.rate, 1) + "%" if y.rate is not None
+                           else NO_DATA, "value")]
+        rows.append(html.Tr([html.Td(label), *cells,
+                             _cell(y.national_rate, national, "value")],
+                            **{"data-year": str(y.year)}))
+    return dbc.Card(dbc.CardBody([
+        html.H2("Opgehelderde misdrijven (politieprestaties)", className="h5"),
+        html.Div(f"{where} · alle misdrijven, per jaar", className="small mb-2"),
+        dbc.Table([
+            html.Thead(html.Tr([html.Th(h) for h in (
+                "Jaar", "Geregistreerd", "Opgehelderd", "Ophelderingspercentage",
+                "Nederland")])),
+            html.Tbody(rows)], size="sm", className="mb-1 trends-clearance-table"),
+        html.Div(f"Alle misdrijven per jaar. Ophelderingspercentage: opgehelderde gedeeld door "
+                 f"geregistreerde misdrijven van hetzelfde jaar (uit de gepubliceerde, afgeronde "
+                 f"aantallen). Bron: {clearance.source}. "
+                 f"“{NO_DATA}”: CBS heeft voor dat jaar geen cijfer.",
+                 className="small text-body-secondary trends-clearance-note"),
+    ]), className="mb-3 trends-clearance")

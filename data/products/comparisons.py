@@ -30,6 +30,7 @@ from data.catalog import indicator_title, indicator_types
 from data.periods import Period, add_months, month_range
 from data.products.model import KINDS, Content, Figure, Section, Table
 from data.queries import comparisons as q
+from data.queries import performance
 from data.queries.overview import KEY_GROUPS
 from data.queries.products import ProductArea, product_area
 from data.stats import Change, poisson_change
@@ -268,6 +269,9 @@ def _comparison(con, *, scope, area: str, period: Period, profile, kind: str,
     sections = [developments_section, table_section]
     if per_gemeente and len(data.area.gemeenten) > 1:
         sections.append(Section("Per gemeente", tables=[_gemeente_table(con, scope, data)]))
+    clearance = _clearance_section(con, scope, data)
+    if clearance is not None:
+        sections.append(clearance)
     title = f"{KINDS[kind][0]} {data.area.name}"
     content = Content(kind=kind, title=title, area_code=data.area.code,
                       area_name=data.area.name, period_label=period_label(period),
@@ -371,3 +375,79 @@ def _trend_section(con, data: _Data, trend_from: date, profile) -> Section:
                           if data.first else "Geen gegevens beschikbaar.")
     return Section("Ontwikkeling over vijf jaar", paragraphs, [table],
                    [Figure("Alle misdrijven per jaar", figure_dict(fig))])
+
+
+# -- politieprestaties ---------------------------------------------------------------------
+
+#: Years in the clearance table: the period's year and the ones before it.
+CLEARANCE_YEARS = 5
+
+
+def _percent(value) -> str:
+    return fmt.decimal(value, 1) + "%"
+
+
+def _clearance_figures(y) -> str:
+    """'17.865 van de 76.605 geregistreerde misdrijven opgehelderd (23,3%); in heel Nederland
+    23,9%.'"""
+    national = (f"in heel Nederland {_percent(y.national_rate)}" if y.national_rate is not None
+                else f"voor heel Nederland zijn er geen gegevens van {y.year}")
+    provisional = " (voorlopige cijfers)" if y.provisional else ""
+    return (f"{fmt.integer(y.cleared)} van de {fmt.integer(y.registered)} geregistreerde "
+            f"misdrijven opgehelderd ({_percent(y.rate)}){provisional}; {national}.")
+
+
+def _clearance_section(con, scope, data: _Data) -> Section | None:
+    """Politieprestaties: cleared crimes and the clearance rate per year of the area's
+    gemeenten together (CBS/Politie 83648NED), the period's year and the years before it, and
+    the newest year with figures, with the national rate beside it. A year without a CBS
+    figure says "geen gegevens" (never 0). None when the database holds no cleared crimes at
+    all (the demo)."""
+    year = add_months(data.period.end, -1).year
+    figures = performance.clearance(con, scope=scope, gemeenten=data.area.gemeenten,
+                                    through=year)
+    if not figures.available:
+        return None
+    by_year = {y.year: y for y in figures.years}
+    latest = next((y for y in reversed(figures.years) if y.year <= year and y.rate is not None),
+                  None)
+    years = sorted({*range(year - CLEARANCE_YEARS + 1, year + 1),
+                    *([latest.year] if latest else [])})
+    none = performance.NO_DATA
+    rows = []
+    for n in years:
+        y = by_year.get(n)
+        if y is None:  # before the first year the imported tables hold
+            rows.append([str(n), none, none, none, none])
+            continue
+        rows.append([f"{n} (voorlopig)" if y.provisional else str(n),
+                     none if y.registered is None else y.registered,
+                     none if y.cleared is None else y.cleared,
+                     none if y.rate is None else round(y.rate, 1),
+                     none if y.national_rate is None else round(y.national_rate, 1)])
+    name = data.area.name
+    current = by_year.get(year)
+    if current is not None and current.rate is not None:
+        paragraphs = [f"In {year} zijn in {name} " + _clearance_figures(current)]
+    else:
+        paragraphs = [f"Voor {year} zijn er (nog) geen CBS-cijfers over opgehelderde "
+                      f"misdrijven in {name}: geen gegevens."]
+        if latest is not None:
+            paragraphs.append(f"De meest recente CBS-cijfers zijn van {latest.year}: in "
+                              f"{name} zijn toen " + _clearance_figures(latest))
+        else:
+            paragraphs.append(f"Voor {name} zijn er geen CBS-cijfers over opgehelderde "
+                              "misdrijven.")
+    if add_months(data.period.end, -12) != data.period.start:
+        paragraphs.append("CBS publiceert opgehelderde misdrijven per jaar; de tabel toont "
+                          "hele kalenderjaren.")
+    note = (f"Bron: {figures.source}, alle misdrijven. Ophelderingspercentage: opgehelderde "
+            "gedeeld door geregistreerde misdrijven van hetzelfde jaar (uit de gepubliceerde, door "
+            "CBS afgeronde aantallen). "
+            f"“{none}”: geen CBS-cijfer voor dat jaar"
+            + (" (of niet voor elke gemeente van het gebied)." if len(data.area.gemeenten) > 1
+               else "."))
+    table = Table(f"Opgehelderde misdrijven {name}, {years[0]}–{years[-1]}",
+                  ["Jaar", "Geregistreerd", "Opgehelderd", "Ophelderingspercentage",
+                   "Nederland (percentage)"], rows, sheet="Opgehelderd", note=note)
+    return Section("Opgehelderde misdrijven (politieprestaties)", paragraphs, [table])

@@ -555,6 +555,9 @@ class Comparison:
     #: The other gemeenten in scope in the same band (the average's members).
     band_gemeenten: tuple[str, ...] = ()
     note: str = ""
+    #: Per year against the national average of the size band and the whole country, from
+    #: the public CBS gemeente totals (``data.queries.performance.national_comparison``).
+    national: object = None
 
 
 def _population_band(inhabitants) -> str | None:
@@ -574,14 +577,19 @@ def comparison(con, *, scope: Scope, gemeente: str, indicator: str, grain: str) 
 
     The eenheid rate is deliberately computed over *all* gemeenten of the eenheid, also those
     outside the scope: it is one aggregate over a whole police unit at gemeente level, from
-    which no figure of another single gemeente can be read. The band average only uses
-    gemeenten inside the scope."""
+    which no figure of another single gemeente can be read. The band average in this series
+    only uses gemeenten inside the scope (a mayor has none); ``national`` compares the gemeente
+    per year with the average of its band in the whole country and with the country, from
+    the public CBS gemeente totals only, whatever the scope."""
+    from data.queries.performance import national_comparison  # it imports this module
+
     ensure_gemeente(scope, gemeente)
     if grain not in GRAINS:
         raise ValueError(f"unknown grain {grain!r}")
     types = indicator_types(con, indicator)
     if not types:
         raise ValueError(f"unknown indicator {indicator!r}")
+    national = national_comparison(con, scope=scope, gemeente=gemeente, indicator=indicator)
     note = ""
     if grain == "week":
         grain, note = "maand", "De vergelijking is per maand (bevolkingscijfers zijn per jaar)."
@@ -594,7 +602,7 @@ def comparison(con, *, scope: Scope, gemeente: str, indicator: str, grain: str) 
     eenheid, eenheid_name = found[0] if found else (None, None)
     if end is None:
         return Comparison(gemeente, grain, pd.DataFrame(columns=columns), eenheid,
-                          eenheid_name, note="Geen gegevens beschikbaar.")
+                          eenheid_name, note="Geen gegevens beschikbaar.", national=national)
     shown_from = date(add_months(end, -1).year - YEARS_SHOWN + 1, 1, 1)
     where, params = area_filter(scope, "code")
     in_scope = [r[0] for r in con.execute(
@@ -644,7 +652,7 @@ def comparison(con, *, scope: Scope, gemeente: str, indicator: str, grain: str) 
     if band is None:
         note = (note + " " if note else "") + "Geen inwonertal bekend voor deze gemeente."
     return Comparison(gemeente, grain, pd.DataFrame(out, columns=columns), eenheid, eenheid_name,
-                      band, peers, note)
+                      band, peers, note, national)
 
 
 def _population_by_code(con, codes) -> dict[str, list[tuple[int, int]]]:
