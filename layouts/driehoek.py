@@ -15,6 +15,7 @@ from dash import dcc, html
 
 from layouts import format as fmt
 from layouts import trends as trends_layout
+from layouts.controls import dropdown
 from layouts.figures import BLUE, GREY, ORANGE, STATIC_GRAPH_CONFIG
 
 #: Auto-advance choices (seconds; 0 = off) and the data refresh of the presentation.
@@ -77,7 +78,7 @@ def driehoek(gemeenten: list[tuple[str, str]], chosen: str):
                        color="primary", className="ms-auto align-self-start"),
         ], className="d-flex gap-3 mb-3"),
         html.Div([dbc.Label("Gemeente", html_for="driehoek-gemeente"),
-                  dcc.Dropdown(id="driehoek-gemeente", clearable=False,
+                  dropdown(id="driehoek-gemeente", clearable=False,
                                options=[{"label": n, "value": c} for c, n in gemeenten],
                                value=chosen, style={"maxWidth": "24rem"})],
                  className="mb-3", style=selector_style),

@@ -13,6 +13,7 @@ import plotly.graph_objects as go
 from dash import dcc, html
 
 from layouts import format as fmt
+from layouts.controls import dropdown
 from layouts.figures import BLUE, GRAPH_CONFIG, GREY, ORANGE
 
 NO_DATA = "geen gegevens"
@@ -80,12 +81,12 @@ def trends(gemeenten: list[tuple[str, str]], indicators: list[tuple[str, str]], 
         ], className="mb-3"),
         dbc.Row([
             dbc.Col([dbc.Label("Gemeenten", html_for="trends-gemeenten"),
-                     dcc.Dropdown(id="trends-gemeenten", multi=True,
+                     dropdown(id="trends-gemeenten", multi=True,
                                   options=[{"label": n, "value": c} for c, n in gemeenten],
                                   value=state["gemeente"],
                                   placeholder="Alle gemeenten in uw gebied")], lg=4),
             dbc.Col([dbc.Label("Indicator", html_for="trends-indicator"),
-                     dcc.Dropdown(id="trends-indicator", clearable=False,
+                     dropdown(id="trends-indicator", clearable=False,
                                   options=[{"label": t, "value": c} for c, t in indicators],
                                   value=state["indicator"])], lg=3),
             dbc.Col([dbc.Label("Per"),
@@ -99,7 +100,7 @@ def trends(gemeenten: list[tuple[str, str]], indicators: list[tuple[str, str]], 
         ], className="mb-3 g-3 trends-controls"),
         dbc.Row([
             dbc.Col([dbc.Label("Wijken en buurten (vergelijken)", html_for="trends-areas"),
-                     dcc.Dropdown(id="trends-areas", multi=True,
+                     dropdown(id="trends-areas", multi=True,
                                   options=[{"label": n, "value": c} for c, n in areas],
                                   value=state["gebied"],
                                   placeholder="Kies wijken of buurten (typ om te zoeken)")],

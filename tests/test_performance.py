@@ -38,7 +38,7 @@ AMSTERDAM, ROTTERDAM, GRONINGEN = "GM0363", "GM0599", "GM0014"
 #: Formed in 2019: the 2010-2020 file has it for 2019 and 2020 only.
 HOGELAND = "GM1966"
 PASSWORD = "een-lang-wachtwoord"
-MAYOR = Scope(frozenset({AMSTERDAM}), 1, 5, "Amsterdam")
+MAYOR = Scope(frozenset({AMSTERDAM}), 1, "Amsterdam")
 
 
 # -- the source files, read directly -----------------------------------------------------------
@@ -111,7 +111,7 @@ def _file_rate(row) -> float:
 
 @pytest.mark.parametrize("code", [AMSTERDAM, ROTTERDAM])
 def test_cleared_and_clearance_rate_per_year_equal_the_file(con, source, code):
-    result = perf.clearance(con, scope=Scope(frozenset({code}), 1, 5), gemeenten=[code])
+    result = perf.clearance(con, scope=Scope(frozenset({code}), 1), gemeenten=[code])
     assert result.source == "CBS/Politie 83648NED"
     assert [y.year for y in result.years] == list(range(2010, 2023))
     for y in result.years:
@@ -139,7 +139,7 @@ def test_cleared_and_clearance_rate_per_year_equal_the_file(con, source, code):
 def test_a_year_without_cbs_figures_is_no_data_never_zero(con, source):
     """Het Hogeland exists since 2019: 2010-2018 have no figure of it, and two gemeenten
     together have none in a year where one of them has none."""
-    scope = Scope(frozenset({HOGELAND, AMSTERDAM}), 3, 5)
+    scope = Scope(frozenset({HOGELAND, AMSTERDAM}), 3)
     alone = perf.clearance(con, scope=scope, gemeenten=[HOGELAND])
     for y in alone.years:
         if (HOGELAND, y.year) in source:
@@ -215,7 +215,7 @@ def test_band_comparison_equals_a_direct_computation_from_the_files(
         con, source, population, current_codes, code):
     """A mayor's scope is her own gemeente only; the band average and the country come from
     public figures of every gemeente."""
-    scope = Scope(frozenset({code}), 1, 5)
+    scope = Scope(frozenset({code}), 1)
     result = perf.national_comparison(con, scope=scope, gemeente=code)
     assert [y.year for y in result.years] == [*range(2010, 2021), 2022]
     assert [y.year for y in result.covered] == [2022]  # the only year with its population
@@ -292,7 +292,7 @@ def test_jaarafsluiting_states_the_cleared_crimes_of_the_file(con, source, tmp_p
 def test_demo_has_no_cleared_crimes_and_shows_none(demo_db):
     con = duckdb.connect(str(demo_db), read_only=True)
     try:
-        scope = Scope(frozenset({"GMD001"}), 1, 5)
+        scope = Scope(frozenset({"GMD001"}), 1)
         result = perf.clearance(con, scope=scope, gemeenten=["GMD001"])
         assert not result.available and result.latest() is None
         assert trends_layout.clearance_card(result, ["Havenstad"]) == ""
