@@ -33,6 +33,7 @@ from callbacks.kaart_values import (PANEL_ROWS, csv_text, current_values, hideou
                                     incidents_href, legend_labels, panel_total, table)
 from dashboard.auth import current_scope, current_user, get_db, get_state
 from data import protocol
+from data.queries import coverage
 from data.queries import map as q
 from data.scope import OutOfScope, ensure_detail
 from data import disclosure
@@ -171,6 +172,14 @@ def register(app) -> None:
             note = "Geen vergelijking mogelijk: er zijn geen gegevens over dezelfde periode een jaar eerder."
         elif measure == "per_1000" and frame["population"].isna().all():
             note = "Geen inwonertallen bekend voor dit niveau: geen cijfers per 1.000 inwoners."
+        sources = sorted({s for s in frame["source"].dropna()})
+        reasons = sorted({r for r in frame["reason"].dropna()})
+        if sources and sources != [coverage.source_title(coverage.INCIDENTS)]:
+            note = " ".join(filter(None, [f"Bron: {', '.join(sources)}.", note]))
+        if reasons:  # no source covers these areas for the period: never a 0
+            note = " ".join(filter(None, [
+                f"“Geen gegevens” ({view.number(int(frame['count'].isna().sum()))} "
+                f"gebieden): {'; '.join(reasons)}.", note]))
         if disclosure.restricted(scope, state["level"]):
             note = " ".join(filter(None, [disclosure.release(
                 con, scope=scope, level=state["level"], indicator=filters["group"]).note(),

@@ -42,6 +42,10 @@ def class_breaks(values: list[float], measure: str) -> tuple[list[float], list[s
     return breaks, colors
 
 
+#: What an area or total without any source for the period shows (never 0).
+NO_DATA = "geen gegevens"
+
+
 def format_value(value, measure: str) -> str:
     if measure == "count":
         return view.number(value)
@@ -92,7 +96,8 @@ def table(frame, measure: str, scope, limit: int | None = None
     header.append("Rang")
     rows = []
     for _, row in frame.iterrows():
-        cells = [row["name"] or row["code"], row["code"], view.number(row["count"])]
+        cells = [row["name"] or row["code"], row["code"],
+                 NO_DATA if dash_na(row["count"]) else view.number(row["count"])]
         if measure == "per_1000":
             cells += [view.number(row["population"]), view.number(row["per_1000"], 1)]
         elif measure == "change":
@@ -131,7 +136,9 @@ def hideout(frame, measure: str, scope) -> dict:
             codes, names, values_list, plain(frame["count"], int),
             plain(frame["rank"], int), plain(frame["ranked"], int)):
         shown = format_value(value, measure)
-        if measure != "count":
+        if count is None:  # no source covers this area and period: never a 0
+            shown = NO_DATA
+        elif measure != "count":
             shown = f"{shown} (aantal {view.number(count)})"
         tips[code] = [str(name or code), shown, rank, ranked]
     return {"values": values, "breaks": breaks, "colors": colors, "unknown": view.UNKNOWN_COLOR, "label": view.MEASURE_LABELS[measure], "tips": tips}
@@ -173,16 +180,19 @@ def panel_total(con, scope, state, filters, period, frame) -> tuple[str, str]:
     eenheid = state.get("eenheid")
     if state["level"] in ("gemeente", "eenheid"):
         label = f"Totaal {eenheid['name']}" if eenheid else "Totaal uw gebied"
-        return label, view.number(frame["count"].sum())
+        counts = frame["count"]
+        return label, (NO_DATA if counts.isna().any() or counts.empty
+                       else view.number(counts.sum()))
     if state["parent_info"] is not None or (state["level"] in ("wijk", "pc4")
                                             and state["gemeente"] is not None):
         name = (state["parent_info"] or state["gemeente"])["name"]
         value = frame["parent_total"].iloc[0] if len(frame) else None
-        return f"Totaal {name}", view.number(value)
+        return f"Totaal {name}", NO_DATA if dash_na(value) else view.number(value)
     total = q.gemeente_total(con, scope=scope, period=period, group=filters["group"],
                              within=state["within"], eenheid=eenheid_code(state))
     name = (state["gemeente"] or eenheid or {}).get("name")
-    return (f"Totaal {name}" if name else "Totaal uw gebied", view.number(total))
+    return (f"Totaal {name}" if name else "Totaal uw gebied",
+            NO_DATA if total is None else view.number(total))
 
 
 def incidents_href(code: str, filters: dict, period) -> str:

@@ -1,11 +1,14 @@
 """The landing page: key figures of the last 12 complete months for everything in scope."""
 from __future__ import annotations
 
+from datetime import date
+
 from dash import Input, Output
 
 from callbacks.guard import Served, data_callback
 from dashboard.auth import get_db
 from data.periods import Period
+from data.queries import coverage
 from data.queries import overview as q
 from layouts import figures
 from layouts import format as fmt
@@ -22,16 +25,24 @@ def register(app) -> None:
     def fill(scope, _):
         con = get_db()
         period = q.last_complete_months(con, scope=scope, months=12)
-        if period is None:
-            return Served(("Geen gegevens beschikbaar voor uw gebied.", [],
-                           figures.monthly_trend(None), "", ""), rows=0)
-        trend_period = Period(period.shifted(-24).start, period.end)
         subtitle = (f"{scope.label or 'Uw gebied'} · laatste 12 volledige maanden: "
-                    f"{fmt.period(period.start, period.end)}")
+                    f"{fmt.period(period.start, period.end)}" if period else "")
+        if period is None:  # no monthly data at all: the newest year some source covers
+            years = coverage.covered_years(con, scope=scope)
+            if not years:
+                return Served(("Geen gegevens beschikbaar voor uw gebied.", [],
+                               figures.monthly_trend(None), "", ""), rows=0)
+            period = Period(date(years[0], 1, 1), date(years[0] + 1, 1, 1))
+            subtitle = (f"{scope.label or 'Uw gebied'} · nieuwste jaar met gegevens: "
+                        f"{years[0]} (geen maandcijfers)")
+        trend_period = Period(period.shifted(-24).start, period.end)
         trend = q.monthly_series(con, scope=scope, group="alle_misdrijven", period=trend_period)
         table = q.gemeente_table(con, scope=scope, period=period)
         note = ("Lichte, gearceerde maanden zijn voorlopig: late registraties kunnen nog volgen."
                 if trend["provisional"].any() else "")
+        if trend.empty:
+            note = ("Geen maandcijfers van alle misdrijven voor deze periode: geen gegevens "
+                    "(de geladen bronnen hebben alleen jaarcijfers of alleen woninginbraak).")
         return Served(
             (subtitle, figures.key_figure_cards(q.key_figures(con, scope=scope, period=period)),
              figures.monthly_trend(trend), note, figures.gemeente_table(table)),

@@ -340,14 +340,20 @@ def _value(value):
 # -- GET /api/v1/counts -------------------------------------------------------------------------
 
 COUNT_FIELDS = ("code", "name", "parent_code", "count", "previous", "change", "change_pct",
-                "population", "per_1000", "value", "rank", "ranked", "parent_total")
+                "population", "per_1000", "value", "rank", "ranked", "parent_total", "source",
+                "reason")
+_TEXT_FIELDS = ("code", "name", "parent_code", "source", "reason")
+
+
+def _text_value(value):
+    return None if value is None or pd.isna(value) else str(value)
 
 
 def count_rows(frame: pd.DataFrame) -> list[dict]:
-    texts = ("code", "name", "parent_code")
     return [{"code": record["code"], "name": record["name"] or record["code"],
              "parent_code": record["parent_code"],
-             **{key: _value(record[key]) for key in COUNT_FIELDS if key not in texts}}
+             "source": _text_value(record["source"]), "reason": _text_value(record["reason"]),
+             **{key: _value(record[key]) for key in COUNT_FIELDS if key not in _TEXT_FIELDS}}
             for record in frame.to_dict("records")]
 
 
@@ -531,8 +537,8 @@ _CSV = {"text/csv": {
 }}
 _COUNTS_CSV = {"text/csv": {**_CSV["text/csv"], "example":
                "code;name;parent_code;count;previous;change;change_pct;population;per_1000;"
-               "value;rank;ranked;parent_total\r\nWK036301;Burgwallen-Oude Zijde;GM0363;<5;;;;"
-               "4210;;;;;\r\n"}}
+               "value;rank;ranked;parent_total;source;reason\r\nGM0363;Amsterdam;RE03;;;;;"
+               "931298;;;;;;;geen gegevens voor 2021\r\n"}}
 _INCIDENTS_CSV = {"text/csv": {**_CSV["text/csv"], "example":
                   "id;pleegdatum;registratiedatum;soort_code;soort;...\n"}}
 _PROVENANCE_HEADERS = {
@@ -561,7 +567,7 @@ OPENAPI: dict = {
     "openapi": "3.1.0",
     "info": {
         "title": "Veiligheidsbeeld data-API",
-        "version": "2.0.0",
+        "version": "2.1.0",
         "description": (
             "Aantallen per gebied (wat de kaart toont) en incidentlijsten (wat de "
             "incidententabel toont), binnen de scope van de gebruiker van de token. Onder "
@@ -727,6 +733,12 @@ OPENAPI: dict = {
                              "description": "1 = hoogste binnen het bovenliggende gebied"},
                     "ranked": _NULL_COUNT,
                     "parent_total": _NULL_COUNT,
+                    "source": {"type": ["string", "null"],
+                               "description": "waar het aantal vandaan komt (politieregistratie "
+                                              "of het geïmporteerde bestand)"},
+                    "reason": {"type": ["string", "null"],
+                               "description": "waarom count null is ('geen gegevens voor ...'); "
+                                              "null wanneer er een aantal is"},
                 },
             },
             "CountsResponse": {

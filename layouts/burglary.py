@@ -83,8 +83,8 @@ def attempts_figure(frame, year: int) -> go.Figure:
 
 def wijk_table(frame) -> dbc.Table:
     def cell(value, places=None):
-        if value is None or pd.isna(value):
-            return "–"
+        if value is None or pd.isna(value):  # a count no source covers: never 0
+            return "–" if places else "geen gegevens"
         return fmt.decimal(value, places) if places else fmt.integer(value)
 
     def change(row):

@@ -150,8 +150,15 @@ def mark_badge(item):
                      **{"data-significant": str(item.change.significant).lower()})
 
 
+def _value(value) -> str:
+    """A count, or "geen gegevens" where no source covers the period (never 0)."""
+    return "geen gegevens" if value is None else fmt.integer(value)
+
+
 def change_text(item) -> str:
-    if item.previous is None or item.current is None:
+    if item.current is None:
+        return item.reason or "geen gegevens"
+    if item.previous is None:
         return "geen vergelijking met vorig jaar mogelijk"
     diff = item.current - item.previous
     return (f"{'+' if diff > 0 else ''}{fmt.integer(diff)} "
@@ -167,7 +174,7 @@ def _card(gemeente: str, item):
     return html.Div(html.Div([
         dcc.Link([
             html.Div(item.title, className="driehoek-title"),
-            html.Div(fmt.integer(item.current), className="driehoek-value",
+            html.Div(_value(item.current), className="driehoek-value",
                      **{"data-value": "" if item.current is None else str(item.current)}),
         ], href=trends_href(gemeente, item.code), className="driehoek-link",
             title=f"Trend van {item.title}"),
@@ -234,7 +241,9 @@ def presentation_refused(message):
 
 def key_sentence(item) -> str:
     """'Woninginbraak: 132, 18% minder dan vorig jaar (significant)'."""
-    head = f"{item.title}: {fmt.integer(item.current)}"
+    head = f"{item.title}: {_value(item.current)}"
+    if item.current is None:
+        return f"{item.title}: {item.reason or 'geen gegevens'}"
     if item.change.pct is None:
         return head + " (geen vergelijking met vorig jaar mogelijk)"
     pct = round(item.change.pct)

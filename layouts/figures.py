@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dash_bootstrap_components as dbc
+import pandas as pd
 import plotly.graph_objects as go
 from dash import html
 
@@ -30,20 +31,44 @@ GRAPH_CONFIG = {
 STATIC_GRAPH_CONFIG = {**GRAPH_CONFIG, "displayModeBar": False}
 
 
+#: What a figure that no source covers shows, everywhere (never 0).
+NO_DATA = "geen gegevens"
+
+
 def key_figure_cards(figures) -> list:
-    """One card per key figure: count in the period and change against a year earlier."""
+    """One card per key figure: count in the period and change against a year earlier; no
+    figure ("geen gegevens") where no source covers the period, then the newest year that
+    has one."""
     cards = []
     for f in figures:
+        if f.current is None:
+            body = [html.Div(f.title, className="key-figure-title"),
+                    html.Div(NO_DATA, className="key-figure-value key-figure-none",
+                             **{"data-group": f.group, "data-value": ""}),
+                    html.Div(f.reason.replace(NO_DATA, "").strip().capitalize()
+                             or "Geen bron voor deze periode", className="small")]
+            if f.latest_year is not None:
+                body.append(html.Div(f"Nieuwste jaarcijfer: {f.latest_year}: "
+                                     f"{fmt.integer(f.latest_year_count)}",
+                                     className="key-figure-latest small",
+                                     **{"data-year": str(f.latest_year),
+                                        "data-value": str(f.latest_year_count)}))
+            cards.append(dbc.Card(dbc.CardBody(body), className="key-figure"))
+            continue
         change = f.change_pct
         tone = "text-body-secondary" if change is None else ("text-danger" if change > 0 else "text-success")
-        cards.append(dbc.Card(dbc.CardBody([
+        previous = NO_DATA if f.previous is None else fmt.integer(f.previous)
+        body = [
             html.Div(f.title, className="key-figure-title"),
             html.Div(fmt.integer(f.current), className="key-figure-value",
                      **{"data-group": f.group, "data-value": str(f.current)}),
             html.Div([html.Span(fmt.percent_change(change), className=tone),
-                      html.Span(f" t.o.v. vorig jaar ({fmt.integer(f.previous)})")],
+                      html.Span(f" t.o.v. vorig jaar ({previous})")],
                      className="key-figure-change small"),
-        ]), className="key-figure"))
+        ]
+        if f.source and f.source != "politieregistratie (incidenten)":
+            body.append(html.Div(f"Bron: {f.source}", className="small text-body-secondary"))
+        cards.append(dbc.Card(dbc.CardBody(body), className="key-figure"))
     return cards
 
 
@@ -53,7 +78,8 @@ def monthly_trend(frame) -> go.Figure:
     ticks = []
     if frame is not None and not frame.empty:
         labels = [fmt.month(m) for m in frame["month"]]
-        frame = frame.assign(label=labels)
+        frame = frame.assign(label=labels, count=frame["count"].astype(object).where(
+            frame["count"].notna(), None))  # a month without a source: a gap, not 0
         final = frame[~frame["provisional"]]
         provisional = frame[frame["provisional"]]
         fig.add_bar(x=final["month"], y=final["count"], name="Geregistreerd", marker_color=BLUE,
@@ -79,8 +105,10 @@ def gemeente_table(frame) -> dbc.Table:
                                  html.Th("Per 1.000", className="text-end")]))
     body = html.Tbody([
         html.Tr([html.Td(row.name), html.Td(fmt.integer(row.inwoners), className="text-end"),
-                 html.Td(fmt.integer(row.misdrijven), className="text-end"),
-                 html.Td(fmt.decimal(row.per_1000), className="text-end")],
+                 html.Td(NO_DATA if pd.isna(row.misdrijven) else fmt.integer(row.misdrijven),
+                         className="text-end", title=row.reason or None),
+                 html.Td(NO_DATA if pd.isna(row.per_1000) else fmt.decimal(row.per_1000),
+                         className="text-end")],
                 **{"data-code": row.code})
         for row in frame.itertuples()])
     return dbc.Table([header, body], size="sm", hover=True, className="mb-0 gemeente-table")

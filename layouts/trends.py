@@ -141,7 +141,7 @@ def refused(message):
 
 def _number(value, measure: str) -> str:
     if value is None or value != value:
-        return "–"
+        return "geen gegevens"
     return fmt.decimal(value, 2) if measure == "per1000" else fmt.integer(value)
 
 

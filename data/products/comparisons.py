@@ -19,7 +19,7 @@ only when that test says so, and "binnen normale schommeling" otherwise.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 import pandas as pd
@@ -30,6 +30,7 @@ from data.catalog import indicator_title, indicator_types
 from data.periods import Period, add_months, month_range
 from data.products.model import KINDS, Content, Figure, Section, Table
 from data.queries import comparisons as q
+from data.queries import coverage
 from data.queries import performance
 from data.queries.overview import KEY_GROUPS
 from data.queries.products import ProductArea, product_area
@@ -37,6 +38,8 @@ from data.stats import Change, poisson_change
 from layouts import format as fmt
 
 BLUE, ORANGE, GREY = "#0072B2", "#E69F00", "#9e9e9e"
+#: A figure no source covers, in every table and sentence (never 0).
+NO_DATA = coverage.NO_DATA
 #: Years in the jaarverslag's overview.
 TREND_YEARS = 5
 
@@ -90,6 +93,8 @@ def _pct_text(pct: float) -> str:
 def sentence(title: str, change: Change, *, than: str = "vorig jaar") -> str:
     """'Woninginbraak: 132, 18% minder dan vorig jaar (significant).' Counts in Dutch format;
     a decrease is 'minder', an increase 'meer'."""
+    if change.current is None:  # no source covers the period: never a 0
+        return f"{title}: geen gegevens voor deze periode."
     current = fmt.integer(change.current)
     if change.previous is None or change.z is None:
         return f"{title}: {current} (geen vergelijking met {than} mogelijk)."
@@ -113,7 +118,8 @@ def change_row(label, change: Change) -> list:
     pct = change.pct
     difference = (None if change.previous is None or change.current is None
                   else change.current - change.previous)
-    return [label, change.current, change.previous, difference,
+    return [label, NO_DATA if change.current is None else change.current,
+            NO_DATA if change.previous is None else change.previous, difference,
             None if pct is None else round(pct, 1), mark(change)]
 
 
@@ -146,31 +152,40 @@ SIGNIFICANCE_NOTE = ("Significant: het verschil met een jaar eerder is groter da
 
 @dataclass
 class _Data:
+    """The figures of one product: every count comes from ``data.queries.coverage`` for the
+    area's gemeenten together, a number with its source or "geen gegevens" (never 0)."""
+    con: object
+    scope: object
     area: ProductArea
     period: Period
     previous: Period
-    monthly: pd.DataFrame  # month, type_code, count for [fetch_from, period.end)
     first: date | None
     latest: date | None
     provisional_from: date | None
+    cache: dict = field(default_factory=dict)
 
-    def change(self, types, period: Period | None = None) -> Change:
+    def cell(self, indicator: str, period: Period | None = None) -> coverage.Cell:
+        """The area's count of ``indicator`` (bundle or type) in ``period`` (default: the
+        product's period)."""
         period = period or self.period
-        before = period.shifted(-12)
-        current = total(self.monthly, types, period.start, period.end)
-        previous = (total(self.monthly, types, before.start, before.end)
-                    if self.first is not None and before.start >= self.first else None)
-        return poisson_change(current, previous)
+        key = (indicator, period)
+        if key not in self.cache:
+            gemeenten = self.area.gemeenten
+            cells = coverage.gemeente_counts(self.con, scope=self.scope, gemeenten=gemeenten,
+                                             indicator=indicator, periods=[period])
+            self.cache[key] = coverage.total(cells[(gm, period)] for gm in gemeenten)
+        return self.cache[key]
+
+    def change(self, indicator: str, period: Period | None = None) -> Change:
+        period = period or self.period
+        return poisson_change(self.cell(indicator, period).value,
+                              self.cell(indicator, period.shifted(-12)).value)
 
 
-def _load(con, scope, area: str, period: Period, fetch_from: date | None = None) -> _Data:
+def _load(con, scope, area: str, period: Period) -> _Data:
     resolved = product_area(con, scope=scope, area=area)
-    previous = period.shifted(-12)
-    start = min(previous.start, fetch_from or previous.start)
-    monthly = q.monthly_type_counts(con, scope=scope, gemeenten=resolved.gemeenten,
-                                    start=start, end=period.end)
     first, latest, provisional = q.data_months(con, scope=scope, gemeenten=resolved.gemeenten)
-    return _Data(resolved, period, previous, monthly, first, latest, provisional)
+    return _Data(con, scope, resolved, period, period.shifted(-12), first, latest, provisional)
 
 
 def _boundary(reference: date, months: tuple[int, ...]) -> date:
@@ -182,15 +197,25 @@ def _boundary(reference: date, months: tuple[int, ...]) -> date:
 
 
 def _notes(data: _Data) -> list[str]:
-    notes = [SIGNIFICANCE_NOTE]
-    if data.latest is None or data.latest < data.period.end:
-        notes.append("Let op: de periode is nog niet compleet; de gegevens lopen tot "
-                     + ("de start van de periode." if data.latest is None else
-                        f"en met {fmt.MONTHS_LONG[data.latest.month - 1]} {data.latest.year}."))
+    notes = []
+    main = data.cell("alle_misdrijven")
+    if not main.known:
+        notes.append(f"Geen gegevens: de geladen bronnen hebben geen cijfer van alle misdrijven "
+                     f"voor {period_label(data.period)}. Cijfers die er wel zijn staan in dit "
+                     "product; “geen gegevens” is nooit 0.")
+    elif main.source != coverage.INCIDENTS:
+        notes.append(f"Bron: {coverage.source_title(main.source)}"
+                     + (f" ({main.derived})" if main.derived else "") + ".")
+    notes.append(SIGNIFICANCE_NOTE)
+    if data.latest is not None and data.latest < data.period.end:
+        notes.append("Let op: de periode is nog niet compleet; de gegevens lopen tot en met "
+                     f"{fmt.MONTHS_LONG[data.latest.month - 1]} {data.latest.year}.")
     note = provisional_note(data.provisional_from, data.period.end)
     if note:
         notes.append(note)
-    if data.first is not None and data.previous.start < data.first:
+    elif main.provisional:
+        notes.append("De cijfers van deze periode zijn voorlopig.")
+    if main.known and not data.cell("alle_misdrijven", data.previous).known:
         notes.append("De gegevens gaan niet ver genoeg terug voor een vergelijking met een "
                      "jaar eerder.")
     return notes
@@ -201,7 +226,7 @@ def _indicator_section(con, data: _Data, profile) -> tuple[Section, Section]:
     rows, changes = [], []
     for code in indicator_codes(con, profile):
         title = indicator_title(con, code)
-        change = data.change(indicator_types(con, code))
+        change = data.change(code)
         changes.append((title, change))
         rows.append(change_row(title, change))
     label, before = period_label(data.period), period_label(data.previous)
@@ -215,45 +240,48 @@ def _indicator_section(con, data: _Data, profile) -> tuple[Section, Section]:
 
 
 def _monthly_figure(con, data: _Data, group: str = "alle_misdrijven") -> Figure:
-    """Bars per month: this period against the same months a year earlier."""
-    types = indicator_types(con, group)
+    """Bars per month: this period against the same months a year earlier; a month no source
+    covers has no bar (and the note says so), never a 0."""
     months = month_range(data.period.start, data.period.end)
-    now = per_month(data.monthly, types, data.period.start, data.period.end)
-    before = per_month(data.monthly, types, data.previous.start, data.previous.end)
+
+    def value(month: date) -> int | None:
+        return data.cell(group, Period(month, add_months(month, 1))).value
+    now = [value(m) for m in months]
+    before = [value(add_months(m, -12)) for m in months]
     labels = [fmt.month(m) if data.period.start.year != add_months(data.period.end, -1).year
               else fmt.MONTHS[m.month - 1] for m in months]
     fig = go.Figure()
-    if data.first is not None and data.previous.start >= data.first:
-        fig.add_bar(x=labels, y=[before[add_months(m, -12)] for m in months],
-                    name=period_label(data.previous), marker_color=GREY)
+    if any(v is not None for v in before):
+        fig.add_bar(x=labels, y=before, name=period_label(data.previous), marker_color=GREY)
     provisional = [data.provisional_from is not None and m >= data.provisional_from
                    for m in months]
-    fig.add_bar(x=labels, y=[now[m] for m in months], name=period_label(data.period),
+    fig.add_bar(x=labels, y=now, name=period_label(data.period),
                 marker=dict(color=[f"rgba(0,114,178,{0.4 if p else 1})" for p in provisional],
                             pattern_shape=["/" if p else "" for p in provisional]))
     _layout(fig, barmode="group")
-    note = "Gearceerde maanden zijn voorlopig." if any(provisional) else ""
+    notes = ["Gearceerde maanden zijn voorlopig."] if any(provisional) else []
+    if any(v is None for v in now):
+        notes.append("Maanden zonder staaf: geen gegevens (de bron heeft geen maandcijfers).")
     return Figure(f"{indicator_title(con, group)} per maand, vergeleken met een jaar eerder",
-                  figure_dict(fig), note)
+                  figure_dict(fig), " ".join(notes))
 
 
 def _gemeente_table(con, scope, data: _Data) -> Table:
     """For a unit: per gemeente all misdrijven now and a year earlier, and per 1,000."""
-    types = indicator_types(con, "alle_misdrijven")
-    now = q.gemeente_type_counts(con, scope=scope, start=data.period.start, end=data.period.end)
-    before = q.gemeente_type_counts(con, scope=scope, start=data.previous.start,
-                                    end=data.previous.end)
+    cells = coverage.gemeente_counts(con, scope=scope, gemeenten=data.area.gemeenten,
+                                     indicator="alle_misdrijven",
+                                     periods=[data.period, data.previous])
     people = q.gemeente_population(con, scope=scope, year=add_months(data.period.end, -1).year)
-    comparable = data.first is not None and data.previous.start >= data.first
     rows = []
     for gm in people[people["code"].isin(data.area.gemeenten)].itertuples():
-        current = int(now[(now.gm_code == gm.code) & now.type_code.isin(types)]["count"].sum())
-        previous = (int(before[(before.gm_code == gm.code) & before.type_code.isin(types)]
-                        ["count"].sum()) if comparable else None)
+        current = cells[(gm.code, data.period)].value
+        previous = cells[(gm.code, data.previous)].value
         change = poisson_change(current, previous)
         inhabitants = None if pd.isna(gm.population) else int(gm.population)
-        rate = round(current * 1000 / inhabitants, 1) if inhabitants else None
-        rows.append([gm.name, inhabitants, *change_row(None, change)[1:], rate])
+        rate = (round(current * 1000 / inhabitants, 1) if inhabitants and current is not None
+                else None)
+        rows.append([gm.name, inhabitants, *change_row(None, change)[1:],
+                     NO_DATA if current is None else rate])
     label = period_label(data.period)
     return Table(f"Alle misdrijven per gemeente, {label}",
                  ["Gemeente", "Inwoners", label, period_label(data.previous), "Verschil",
@@ -262,8 +290,8 @@ def _gemeente_table(con, scope, data: _Data) -> Table:
 
 
 def _comparison(con, *, scope, area: str, period: Period, profile, kind: str,
-                fetch_from: date | None = None, per_gemeente: bool = True):
-    data = _load(con, scope, area, period, fetch_from)
+                per_gemeente: bool = True):
+    data = _load(con, scope, area, period)
     developments_section, table_section = _indicator_section(con, data, profile)
     table_section.figures.append(_monthly_figure(con, data))
     sections = [developments_section, table_section]
@@ -273,10 +301,13 @@ def _comparison(con, *, scope, area: str, period: Period, profile, kind: str,
     if clearance is not None:
         sections.append(clearance)
     title = f"{KINDS[kind][0]} {data.area.name}"
+    notes = _notes(data)
+    if not data.cell("alle_misdrijven").known:  # said on the first page, not only at the end
+        developments_section.paragraphs.insert(0, notes[0])
     content = Content(kind=kind, title=title, area_code=data.area.code,
                       area_name=data.area.name, period_label=period_label(period),
                       reference_date=period.end, sections=sections, detail=scope.detail,
-                      notes=_notes(data))
+                      notes=notes)
     return content, data
 
 
@@ -303,7 +334,7 @@ def jaarverslag(con, *, scope, area: str, reference: date, profile=None) -> Cont
     period = Period(date(end.year - 1, 1, 1), end)
     trend_from = date(end.year - TREND_YEARS, 1, 1)
     content, data = _comparison(con, scope=scope, area=area, period=period, profile=profile,
-                                kind="jaarverslag", fetch_from=trend_from)
+                                kind="jaarverslag")
     content.title = f"Jaarverslag {period.start.year} {data.area.name}"
     content.sections.append(_type_section(con, scope, data))
     content.sections.append(_trend_section(con, data, trend_from, profile))
@@ -340,7 +371,7 @@ def _type_section(con, scope, data: _Data) -> Section:
     types = q.crime_type_list(con, scope=scope)
     rows = []
     for t in types.itertuples():
-        change = data.change([t.code])
+        change = data.change(t.code)
         rows.append([t.code, *change_row(t.title, change)])
     label = period_label(data.period)
     table = Table(f"Alle soorten misdrijven, {label}",
@@ -351,28 +382,28 @@ def _type_section(con, scope, data: _Data) -> Section:
 
 
 def _trend_section(con, data: _Data, trend_from: date, profile) -> Section:
-    years = [y for y in range(trend_from.year, data.period.start.year + 1)
-             if data.first is not None and date(y, 1, 1) >= data.first]
+    """Each indicator per calendar year; a year no source covers is "geen gegevens"; years
+    before any figure are left out."""
+    every = list(range(trend_from.year, data.period.start.year + 1))
     codes = indicator_codes(con, profile)
-    rows = []
-    for code in codes:
-        types = indicator_types(con, code)
-        rows.append([indicator_title(con, code),
-                     *[total(data.monthly, types, date(y, 1, 1), date(y + 1, 1, 1))
-                       for y in years]])
+    values = {(code, y): data.cell(code, Period(date(y, 1, 1), date(y + 1, 1, 1))).value
+              for code in codes for y in every}
+    known = [y for y in every if any(values[(c, y)] is not None for c in codes)]
+    years = [y for y in every if known and y >= known[0]]
+    rows = [[indicator_title(con, code),
+             *[NO_DATA if values[(code, y)] is None else values[(code, y)] for y in years]]
+            for code in codes]
     table = Table(f"Vijfjaarsoverzicht {years[0] if years else ''}–{data.period.start.year}",
                   ["Indicator", *[str(y) for y in years]], rows, sheet="Vijf jaar")
-    alle = indicator_types(con, "alle_misdrijven")
     fig = go.Figure()
     fig.add_bar(x=[str(y) for y in years],
-                y=[total(data.monthly, alle, date(y, 1, 1), date(y + 1, 1, 1)) for y in years],
+                y=[values.get(("alle_misdrijven", y)) for y in years],
                 name="Alle misdrijven", marker_color=BLUE)
     _layout(fig, showlegend=False)
     paragraphs = []
     if len(years) < TREND_YEARS:
-        paragraphs.append(f"De gegevens gaan terug tot {fmt.MONTHS_LONG[data.first.month - 1]} "
-                          f"{data.first.year}; alleen volledige jaren zijn opgenomen."
-                          if data.first else "Geen gegevens beschikbaar.")
+        paragraphs.append(f"De gegevens gaan terug tot {years[0]}; alleen volledige jaren zijn "
+                          "opgenomen." if years else "Geen gegevens beschikbaar.")
     return Section("Ontwikkeling over vijf jaar", paragraphs, [table],
                    [Figure("Alle misdrijven per jaar", figure_dict(fig))])
 

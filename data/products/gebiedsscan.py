@@ -32,6 +32,7 @@ from data.products.comparisons import (BLUE, GREY, SIGNIFICANCE_NOTE, _layout, d
 from data.products.model import KINDS, Content, Figure, Section, Table
 from data.queries import burglary
 from data.queries import comparisons as q
+from data.queries import coverage
 from data.queries.areas import incident_counts_by_area
 from data.queries.map import geometry
 from data.queries.products import product_area
@@ -98,6 +99,10 @@ def gebiedsscan(con, *, scope, area: str, reference: date, profile=None) -> Cont
     inhabitants = (None if mine["population"].isna().any()
                    else int(mine["population"].sum()))
     comparable = first is not None and previous.start >= first
+    if not resolved.buurten:
+        span = coverage.incident_span(con)
+        if span is None or not (span.start <= previous.start and period.end <= span.end):
+            return _without_incidents(con, scope, resolved, period, inhabitants, profile)
 
     sections = [
         _key_section(con, resolved, period, monthly, inhabitants, comparable, profile),
@@ -122,6 +127,47 @@ def gebiedsscan(con, *, scope, area: str, reference: date, profile=None) -> Cont
                    area_code=resolved.code, area_name=resolved.name,
                    period_label=period_label(period), reference_date=end, sections=sections,
                    detail=scope.detail, notes=notes)
+
+
+def _without_incidents(con, scope, resolved, period, inhabitants, profile) -> Content:
+    """The gebiedsscan where the incident registration does not cover the period and the year
+    before it: the key figures that other sources cover (``data.queries.coverage``: CBS
+    counts, the PC4 file), "geen gegevens" for the rest, and no section that needs incidents
+    (types, buurten, trend, burglary per wijk, map) rather than one full of false zeros."""
+    previous = period.shifted(-12)
+    rows, changes = [], []
+    for code in indicator_codes(con, profile):
+        cells = coverage.gemeente_counts(con, scope=scope, gemeenten=resolved.gemeenten,
+                                         indicator=code, periods=[period, previous])
+        now, before = (coverage.total(cells[(gm, p)] for gm in resolved.gemeenten)
+                       for p in (period, previous))
+        change = poisson_change(now.value, before.value)
+        changes.append((indicator_title(con, code), change))
+        rate = (round(now.value * 1000 / inhabitants, 1)
+                if inhabitants and now.value is not None else None)
+        rows.append([indicator_title(con, code),
+                     coverage.NO_DATA if now.value is None else now.value,
+                     coverage.NO_DATA if before.value is None else before.value, rate,
+                     None if change.pct is None else round(change.pct, 1),
+                     "geen vergelijking mogelijk" if change.z is None else
+                     ("significant" if change.significant else "binnen normale schommeling")])
+    label = period_label(period)
+    table = Table(f"Kerncijfers, {label}",
+                  ["Indicator", label, period_label(previous), "Per 1.000 inwoners",
+                   "Verschil (%)", "Significantie"], rows, sheet="Kerncijfers",
+                  note=f"“{coverage.NO_DATA}”: geen bron voor die periode (niet 0).")
+    missing = ("De politieregistratie (incidenten) dekt deze periode en het jaar ervoor niet: "
+               "de onderdelen per soort misdrijf, per buurt, het verloop per maand, "
+               "woninginbraak per wijk en de kaart ontbreken daarom — geen gegevens, niet 0.")
+    sections = [Section("Kerncijfers", [f"Geregistreerd in {resolved.name}, {label}, "
+                                        "vergeleken met de twaalf maanden daarvoor, voor zover "
+                                        "een bron ze dekt:",
+                                        *developments(changes, than="een jaar eerder")], [table]),
+                Section("Geen incidentgegevens", [missing])]
+    return Content(kind="gebiedsscan", title=f"{KINDS['gebiedsscan'][0]} {resolved.name}",
+                   area_code=resolved.code, area_name=resolved.name, period_label=label,
+                   reference_date=period.end, sections=sections, detail=scope.detail,
+                   notes=[missing, SIGNIFICANCE_NOTE])
 
 
 # -- sections --------------------------------------------------------------------------------

@@ -15,8 +15,13 @@ import plotly.graph_objects as go
 from data.periods import Period, add_months
 from data.products.model import KINDS, Content, Figure, Section, Table
 from data.queries.areas import incident_counts_by_area
-from data.queries.products import bundle_month_counts, product_area, type_month_counts
 from data import disclosure
+from data.catalog import indicator_types
+from data.queries import coverage
+from data.queries.products import product_area
+
+#: A figure no source covers, in every table and sentence (never 0).
+NO_DATA = coverage.NO_DATA
 
 MONTH_NAMES = ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus",
                "september", "oktober", "november", "december")
@@ -85,60 +90,105 @@ def _figure_json(fig) -> dict:
 
 # -- stuurgegevens -----------------------------------------------------------------------------
 
+def _periods(month: date) -> tuple[Period, Period, Period, Period]:
+    """The month, the same month a year earlier, this year up to and including the month and
+    the same months a year earlier."""
+    previous = date(month.year - 1, month.month, 1)
+    return (Period(month, add_months(month, 1)), Period(previous, add_months(previous, 1)),
+            Period(date(month.year, 1, 1), add_months(month, 1)),
+            Period(date(month.year - 1, 1, 1), add_months(previous, 1)))
+
+
+def _figures(con, scope, gemeenten, indicator: str, month: date) -> list:
+    """[month, month a year earlier, change %, year to date, a year earlier, change %] of
+    ``indicator`` over ``gemeenten`` from ``data.queries.coverage``: "geen gegevens" where no
+    source covers a period (and then no change), never 0."""
+    periods = _periods(month)
+    cells = coverage.gemeente_counts(con, scope=scope, gemeenten=gemeenten, indicator=indicator,
+                                     periods=periods)
+    this, last, ytd, ytd_ly = (coverage.total(cells[(gm, p)] for gm in gemeenten).value
+                               for p in periods)
+
+    def shown(value):
+        return NO_DATA if value is None else value
+    return [shown(this), shown(last), change_pct(this, last), shown(ytd), shown(ytd_ly),
+            change_pct(ytd, ytd_ly)]
+
+
+def _counted(value) -> bool:
+    return isinstance(value, int)
+
+
 def stuurgegevens(con, *, scope, area: str, reference: date, profile=None) -> Content:
     """All registered crime of the month by type, against the same month last year, and the
-    year to date against last year (VNG-INP model)."""
+    year to date against last year (VNG-INP model). Every figure comes from
+    ``data.queries.coverage``; a period no source covers says "geen gegevens", and so does the
+    sentence, never "0 misdrijven"."""
     where = product_area(con, scope=scope, area=area)
     month = report_month(reference)
     previous_month = date(month.year - 1, month.month, 1)
-    bundles = bundle_month_counts(con, scope=scope, gemeenten=where.gemeenten, groups=BUNDLES,
-                                  start=date(month.year - 1, 1, 1), end=add_months(month, 1))
     m_cur, m_prev = month_label(month), month_label(previous_month)
     ytd_cur = f"jan t/m {SHORT_MONTHS[month.month - 1]} {month.year}"
     ytd_prev = f"jan t/m {SHORT_MONTHS[month.month - 1]} {month.year - 1}"
     header = [m_cur, m_prev, "Verschil (%)", ytd_cur, ytd_prev, "Verschil (%)"]
-
-    def figures_of(frame):
-        this = int(frame.loc[frame["month"] == month, "count"].sum())
-        last = int(frame.loc[frame["month"] == previous_month, "count"].sum())
-        ytd = int(frame.loc[(frame["month"] >= date(month.year, 1, 1))
-                            & (frame["month"] <= month), "count"].sum())
-        ytd_ly = int(frame.loc[(frame["month"] >= date(month.year - 1, 1, 1))
-                               & (frame["month"] <= previous_month), "count"].sum())
-        return [this, last, change_pct(this, last), ytd, ytd_ly, change_pct(ytd, ytd_ly)]
+    titles = dict(con.execute(
+        "SELECT group_code, any_value(group_title) FROM type_groups"
+        " WHERE group_code IN (SELECT unnest(?::VARCHAR[])) GROUP BY 1",
+        [list(BUNDLES)]).fetchall())
 
     key_rows, totals = [], None
-    for group in BUNDLES:
-        frame = bundles[bundles["group_code"] == group]
-        if frame.empty:
-            continue
-        values = figures_of(frame)
-        key_rows.append([frame["title"].iloc[0], *values])
+    for group in (g for g in BUNDLES if g in titles):
+        values = _figures(con, scope, where.gemeenten, group, month)
+        key_rows.append([titles[group], *values])
         if group == "alle_misdrijven":
             totals = values
-    totals = totals or [0, 0, None, 0, 0, None]
+    totals = totals or [NO_DATA, NO_DATA, None, NO_DATA, NO_DATA, None]
 
-    types = type_month_counts(con, scope=scope, gemeenten=where.gemeenten, month=month)
-    type_rows = [[r.code, r.title, int(r.month), int(r.month_ly),
-                  change_pct(int(r.month), int(r.month_ly)), int(r.ytd), int(r.ytd_ly),
-                  change_pct(int(r.ytd), int(r.ytd_ly))]
-                 for r in types.itertuples() if r.month or r.month_ly or r.ytd or r.ytd_ly]
-    sums = [int(types[c].sum()) for c in ("month", "month_ly", "ytd", "ytd_ly")]
-    type_rows.append(["", "Totaal misdrijven", sums[0], sums[1], change_pct(sums[0], sums[1]),
-                      sums[2], sums[3], change_pct(sums[2], sums[3])])
+    type_rows = []
+    sums = [0, 0, 0, 0]
+    for code, title in con.execute("SELECT code, title FROM crime_types WHERE kind = 'misdrijf'"
+                                   " ORDER BY sort_key").fetchall():
+        values = _figures(con, scope, where.gemeenten, code, month)
+        plain = [values[i] for i in (0, 1, 3, 4)]
+        for i, v in enumerate(plain):
+            sums[i] = sums[i] + v if _counted(v) and _counted(sums[i]) else NO_DATA
+        if any(_counted(v) and v for v in plain):
+            type_rows.append([code, title, *values])
+    type_rows.append(["", "Totaal misdrijven", sums[0], sums[1],
+                      change_pct(*[v if _counted(v) else None for v in sums[:2]]), sums[2],
+                      sums[3], change_pct(*[v if _counted(v) else None for v in sums[2:]])])
 
-    sentences = [
-        f"In {m_cur} zijn in {where.name} {dutch_int(totals[0])} misdrijven geregistreerd, "
-        f"{change_words(totals[0], totals[1])}.",
-        f"Van januari tot en met {MONTH_NAMES[month.month - 1]} {month.year} zijn het er "
-        f"{dutch_int(totals[3])}, {change_words(totals[3], totals[4])}."]
+    if _counted(totals[0]):
+        sentences = [
+            f"In {m_cur} zijn in {where.name} {dutch_int(totals[0])} misdrijven geregistreerd, "
+            + (f"{change_words(totals[0], totals[1])}." if _counted(totals[1]) else
+               "geen vergelijking met een jaar eerder mogelijk (geen gegevens).")]
+    else:
+        sentences = [f"Voor {m_cur} zijn er in {where.name} geen gegevens over alle misdrijven: "
+                     "de geladen bronnen dekken deze maand niet (dat is iets anders dan 0)."]
+    if _counted(totals[3]):
+        sentences.append(
+            f"Van januari tot en met {MONTH_NAMES[month.month - 1]} {month.year} zijn het er "
+            f"{dutch_int(totals[3])}, "
+            + (f"{change_words(totals[3], totals[4])}." if _counted(totals[4]) else
+               "geen vergelijking met een jaar eerder mogelijk (geen gegevens)."))
+    covered = [(row[0], row[1]) for row in key_rows
+               if _counted(row[1]) and row[0] != titles.get("alle_misdrijven")]
+    if not _counted(totals[0]) and covered:
+        sentences.append("Wel gegevens: " + ", ".join(f"{t.lower()} {dutch_int(v)}"
+                                                      for t, v in covered) + ".")
 
-    alle = bundles[bundles["group_code"] == "alle_misdrijven"]
-    months = list(range(1, 13))
-    this_year = [int(alle.loc[alle["month"] == date(month.year, m, 1), "count"].sum())
-                 if m <= month.month else None for m in months]
-    last_year = [int(alle.loc[alle["month"] == date(month.year - 1, m, 1), "count"].sum())
-                 for m in months]
+    months = [date(month.year, m, 1) for m in range(1, 13)]
+    monthly = coverage.gemeente_counts(
+        con, scope=scope, gemeenten=where.gemeenten, indicator="alle_misdrijven",
+        periods=[Period(add_months(m, shift), add_months(m, shift + 1))
+                 for m in months for shift in (0, -12)])
+
+    def month_value(m: date):
+        return coverage.total(monthly[(gm, Period(m, add_months(m, 1)))]
+                              for gm in where.gemeenten).value
+    this_year = [month_value(m) if m <= month else None for m in months]
+    last_year = [month_value(add_months(m, -12)) for m in months]
     fig = go.Figure([
         go.Bar(x=list(SHORT_MONTHS), y=last_year, name=str(month.year - 1),
                marker_color="#9fb7d6"),
@@ -151,7 +201,8 @@ def stuurgegevens(con, *, scope, area: str, reference: date, profile=None) -> Co
     sections = [
         Section("Kerncijfers", paragraphs=sentences, tables=[Table(
             f"Kerncijfers {m_cur}", ["Indicator", *header], key_rows, sheet="Kerncijfers",
-            note="Bundels overlappen: een misdrijf kan in meer bundels vallen.")],
+            note="Bundels overlappen: een misdrijf kan in meer bundels vallen. "
+                 f"“{NO_DATA}”: geen bron voor die periode (niet 0).")],
             figures=[Figure(f"Alle misdrijven per maand, {month.year} en {month.year - 1}",
                             _figure_json(fig))]),
         Section("Misdrijven naar soort", paragraphs=[
@@ -161,13 +212,9 @@ def stuurgegevens(con, *, scope, area: str, reference: date, profile=None) -> Co
                 sheet="Naar soort")]),
     ]
     if len(where.gemeenten) > 1:
-        rows = []
-        for code in where.gemeenten:
-            frame = bundle_month_counts(con, scope=scope, gemeenten=[code],
-                                        groups=("alle_misdrijven",),
-                                        start=date(month.year - 1, 1, 1),
-                                        end=add_months(month, 1))
-            rows.append([code, where.names[code], *figures_of(frame)])
+        rows = [[code, where.names[code],
+                 *_figures(con, scope, [code], "alle_misdrijven", month)]
+                for code in where.gemeenten]
         sections.append(Section("Per gemeente", tables=[Table(
             f"Alle misdrijven per gemeente, {m_cur}", ["Code", "Gemeente", *header], rows,
             sheet="Per gemeente")]))
@@ -186,23 +233,26 @@ def tabellenboek(con, *, scope, area: str, reference: date, profile=None) -> Con
     m_cur = month_label(month)
     period = Period(month, add_months(month, 1))
 
-    per_gemeente = {code: type_month_counts(con, scope=scope, gemeenten=[code], month=month)
-                    for code in where.gemeenten}
-    first = per_gemeente[where.gemeenten[0]]
     type_rows = []
-    for i, r in enumerate(first.itertuples()):
-        values = [int(per_gemeente[code]["month"].iloc[i]) for code in where.gemeenten]
+    totals: list = [0] * len(where.gemeenten)
+    for code, title in con.execute("SELECT code, title FROM crime_types WHERE kind = 'misdrijf'"
+                                   " ORDER BY sort_key").fetchall():
+        cells = coverage.gemeente_counts(con, scope=scope, gemeenten=where.gemeenten,
+                                         indicator=code, periods=[period])
+        values = [cells[(gm, period)].value for gm in where.gemeenten]
+        totals = [t + v if v is not None and t != NO_DATA else NO_DATA
+                  for t, v in zip(totals, values)]
         if any(values):
-            type_rows.append([r.code, r.title, *values]
-                             + ([sum(values)] if len(values) > 1 else []))
-    totals = [int(per_gemeente[code]["month"].sum()) for code in where.gemeenten]
-    type_rows.append(["", "Totaal misdrijven", *totals]
-                     + ([sum(totals)] if len(totals) > 1 else []))
+            shown = [NO_DATA if v is None else v for v in values]
+            type_rows.append([code, title, *shown] + (
+                [sum(values) if None not in values else NO_DATA] if len(values) > 1 else []))
+    type_rows.append(["", "Totaal misdrijven", *totals] + (
+        [sum(totals) if NO_DATA not in totals else NO_DATA] if len(totals) > 1 else []))
     names = [where.names[code] for code in where.gemeenten]
     sections = [Section("Misdrijven naar soort", tables=[Table(
         f"Misdrijven naar soort en gemeente, {m_cur}",
         ["Code", "Soort", *names] + (["Totaal"] if len(names) > 1 else []), type_rows,
-        sheet="Soort x gemeente")])]
+        sheet="Soort x gemeente", note=f"“{NO_DATA}”: geen bron voor deze maand (niet 0).")])]
 
     releases = {}
     for group in WIJK_BUNDLES:
@@ -226,11 +276,11 @@ def tabellenboek(con, *, scope, area: str, reference: date, profile=None) -> Con
         for i, r in enumerate(base.itertuples()):
             cells = []
             for group in WIJK_BUNDLES:
-                cells.append(int(columns[group]["count"].iloc[i]) if group in columns
+                cells.append(_shown(columns[group]["count"].iloc[i]) if group in columns
                              else NOT_PUBLISHED)
             rows.append([r.code, r.name or r.code, *cells])
         rows.append([code, f"Totaal {where.names[code]}",
-                     *[int(gemeente[g]["count"].iloc[0]) if len(gemeente[g]) else 0
+                     *[_shown(gemeente[g]["count"].iloc[0]) if len(gemeente[g]) else NO_DATA
                        for g in WIJK_BUNDLES]])
         sections.append(Section(f"Wijken in {where.names[code]}", tables=[Table(
             f"Misdrijven en overlast per wijk, {where.names[code]}, {m_cur}",
@@ -238,18 +288,18 @@ def tabellenboek(con, *, scope, area: str, reference: date, profile=None) -> Con
             sheet=_sheet(f"Wijken {where.names[code]}"),
             note=" ".join(notes_wijk))]))
 
-    start = add_months(month, -12)
-    series = bundle_month_counts(con, scope=scope, gemeenten=where.gemeenten, groups=BUNDLES,
-                                 start=start, end=add_months(month, 1))
-    months = sorted(series["month"].unique())
+    months = [add_months(month, -i) for i in range(12, -1, -1)]
+    month_periods = [Period(m, add_months(m, 1)) for m in months]
+    titles = {g: _bundle_title(con, g) for g in BUNDLES}
     month_rows = []
-    for group in BUNDLES:
-        frame = series[series["group_code"] == group]
-        if frame.empty:
-            continue
-        by_month = dict(zip(frame["month"], frame["count"]))
-        month_rows.append([frame["title"].iloc[0], *[int(by_month.get(m, 0)) for m in months]])
-    fig = go.Figure([go.Scatter(x=[short_month(m) for m in months], y=row[1:], name=row[0],
+    for group in (g for g in BUNDLES if indicator_types(con, g)):
+        cells = coverage.gemeente_counts(con, scope=scope, gemeenten=where.gemeenten,
+                                         indicator=group, periods=month_periods)
+        values = [coverage.total(cells[(gm, p)] for gm in where.gemeenten).value
+                  for p in month_periods]
+        month_rows.append([titles[group], *[NO_DATA if v is None else v for v in values]])
+    fig = go.Figure([go.Scatter(x=[short_month(m) for m in months],
+                                y=[v if _counted(v) else None for v in row[1:]], name=row[0],
                                 mode="lines+markers")
                      for row in month_rows if row[0] in ("Alle misdrijven",)])
     fig.update_layout(template="plotly_white", height=340, margin=dict(l=50, r=20, t=30, b=40),
@@ -265,6 +315,12 @@ def tabellenboek(con, *, scope, area: str, reference: date, profile=None) -> Con
     return Content(kind="tabellenboek", title=KINDS["tabellenboek"][0], area_code=where.code,
                    area_name=where.name, period_label=m_cur, reference_date=reference,
                    sections=sections, detail=scope.detail, notes=notes)
+
+
+def _shown(value):
+    """A count cell: the number, or "geen gegevens" (<NA>: no source covers it)."""
+    import pandas as pd
+    return NO_DATA if pd.isna(value) else int(value)
 
 
 def _bundle_title(con, group: str) -> str:

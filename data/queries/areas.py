@@ -12,8 +12,8 @@ from __future__ import annotations
 import pandas as pd
 
 from data import disclosure
-from data.periods import Period
-from data.queries.overview import MONTHLY_GEMEENTE_COUNTS
+from data.periods import Period, month_range
+from data.queries import coverage
 from data.scope import Scope, area_filter
 
 #: Area level -> incidents column holding that level's code.
@@ -50,45 +50,50 @@ def _raw_counts(con, scope: Scope, level: str, period: Period, group: str,
          *extra]).df()
 
 
-#: Registrations per gemeente of one bundle over whole months, from the monthly gemeente
-#: counts (parameters: first month, end month exclusive, bundle code). Columns: area_code, n.
-_GEMEENTE_SUMS = f"""
-    SELECT m.area_code, sum(m.count) AS n
-    FROM ({MONTHLY_GEMEENTE_COUNTS}) m
-    WHERE m.month >= ? AND m.month < ?
-      AND m.type_code IN (SELECT type_code FROM type_groups WHERE group_code = ?)
-    GROUP BY m.area_code"""
-
-
 def _gemeente_counts(con, scope: Scope, period: Period, group: str,
                      within: str | None) -> pd.DataFrame:
-    """Gemeente level from the monthly gemeente counts (periods are whole months), so the
-    national layer never scans the incident table."""
+    """Gemeente level from ``data.queries.coverage`` (the monthly gemeente counts of the
+    incidents, imported CBS counts at their own grain, or PC4 woninginbraak summed), so the
+    national layer never scans the incident table. A gemeente no source covers for ``period``
+    has no count (<NA>) and its ``reason``."""
     where, params = area_filter(scope, "a.code")
     within_sql, extra = ("AND a.code = ?", [within]) if within else ("", [])
-    return con.execute(f"""
-        WITH m AS ({_GEMEENTE_SUMS})
-        SELECT a.code, a.name, a.gm_code, a.re_code AS parent_code,
-               coalesce(m.n, 0)::BIGINT AS count
-        FROM areas a LEFT JOIN m ON m.area_code = a.code
+    frame = con.execute(f"""
+        SELECT a.code, a.name, a.gm_code, a.re_code AS parent_code
+        FROM areas a
         WHERE a.level = 'gemeente' AND {where} {within_sql}
-        ORDER BY a.code""", [period.start, period.end, group, *params, *extra]).df()
+        ORDER BY a.code""", [*params, *extra]).df()
+    cells = coverage.gemeente_counts(con, scope=scope, gemeenten=frame["code"].tolist(),
+                                     indicator=group, periods=[period])
+    return _with_cells(frame, [cells[(code, period)] for code in frame["code"]])
+
+
+def _with_cells(frame: pd.DataFrame, cells: list) -> pd.DataFrame:
+    return frame.assign(
+        count=pd.array([c.value for c in cells], dtype="Int64"),
+        source=[coverage.source_title(c.source) or None for c in cells],
+        reason=[c.reason or None for c in cells])
 
 
 def _eenheid_counts(con, scope: Scope, period: Period, group: str) -> pd.DataFrame:
     """Regionale eenheden with at least one gemeente in scope, each with the sum of the
-    monthly counts of *its gemeenten in scope* (not of the whole eenheid)."""
+    counts of *its gemeenten in scope* (not of the whole eenheid); no count when one of those
+    gemeenten has none."""
     where, params = area_filter(scope, "g.code")
-    return con.execute(f"""
-        WITH m AS ({_GEMEENTE_SUMS})
-        SELECT e.code, coalesce(e.name, e.code) AS name, NULL::VARCHAR AS gm_code,
-               coalesce(e.parent_code, 'NL00') AS parent_code,
-               coalesce(sum(m.n), 0)::BIGINT AS count
+    members = con.execute(f"""
+        SELECT e.code, coalesce(e.name, e.code) AS name, coalesce(e.parent_code, 'NL00'),
+               list(g.code ORDER BY g.code)
         FROM areas g JOIN areas e ON e.code = g.re_code AND e.level = 'eenheid'
-        LEFT JOIN m ON m.area_code = g.code
         WHERE g.level = 'gemeente' AND {where}
         GROUP BY e.code, e.name, e.parent_code
-        ORDER BY e.code""", [period.start, period.end, group, *params]).df()
+        ORDER BY e.code""", params).fetchall()
+    codes = [gm for *_, gms in members for gm in gms]
+    cells = coverage.gemeente_counts(con, scope=scope, gemeenten=codes, indicator=group,
+                                     periods=[period])
+    frame = pd.DataFrame([(code, name, None, parent) for code, name, parent, _ in members],
+                         columns=["code", "name", "gm_code", "parent_code"])
+    return _with_cells(frame, [coverage.total(cells[(gm, period)] for gm in gms)
+                               for *_, gms in members])
 
 
 def incident_counts_by_area(con, *, scope: Scope, level: str, period: Period, group: str,
@@ -102,6 +107,42 @@ def incident_counts_by_area(con, *, scope: Scope, level: str, period: Period, gr
     elif level == "eenheid":  # not below gemeente level: exact, as for gemeenten
         frame = _eenheid_counts(con, scope, period, group)
     else:
-        disclosure.release(con, scope=scope, level=level, indicator=group)
-        frame = _raw_counts(con, scope, level, period, group, within)
+        release = disclosure.release(con, scope=scope, level=level, indicator=group)
+        span = coverage.incident_span(con)
+        if span is not None and span.start <= period.start and period.end <= span.end:
+            frame = _raw_counts(con, scope, level, period, group, within)
+            frame = frame.assign(source=coverage.source_title(coverage.INCIDENTS), reason=None)
+        else:
+            frame = _imported_counts(con, scope, level, period, release.members, within)
     return frame.assign(count=frame["count"].astype("Int64"))
+
+
+def _imported_counts(con, scope: Scope, level: str, period: Period, members,
+                     within: str | None) -> pd.DataFrame:
+    """Below the gemeente where no incidents cover ``period``: the PC4 woninginbraak file for
+    PC4 (when woninginbraak is what counts and the file covers every month), otherwise no
+    count for any area, with the reason."""
+    where, params = area_filter(scope, "a.gm_code")
+    within_sql, extra = ("AND a.gm_code = ?", [within]) if within else ("", [])
+    frame = con.execute(f"""
+        SELECT a.code, a.name, a.gm_code, a.{PARENT_COLUMNS[level]} AS parent_code
+        FROM areas a WHERE a.level = ? AND {where} {within_sql} ORDER BY a.code""",
+        [level, *params, *extra]).df()
+    months = month_range(period.start, period.end)
+    if (level == "pc4" and set(members) == {coverage.PC4_TYPE}
+            and set(months) <= set(coverage.pc4_file_months(con))):
+        sums = dict(con.execute("""
+            SELECT area_code, sum(count)::BIGINT FROM counts
+            WHERE level = 'pc4' AND period_type = 'M' AND type_code = ?
+              AND period_start >= ? AND period_start < ?
+              AND area_code IN (SELECT unnest(?::VARCHAR[]))
+            GROUP BY area_code""", [coverage.PC4_TYPE, period.start, period.end,
+                                    frame["code"].tolist()]).fetchall())
+        source = " + ".join(r[0] for r in con.execute(
+            "SELECT DISTINCT source FROM counts WHERE level = 'pc4' ORDER BY 1").fetchall())
+        return frame.assign(count=pd.array([int(sums.get(c, 0)) for c in frame["code"]],
+                                           dtype="Int64"), source=source, reason=None)
+    reason = (f"{coverage.NO_DATA} op {disclosure.LEVEL_NAMES[level]} voor "
+              f"{coverage.period_label(period)}")
+    return frame.assign(count=pd.array([pd.NA] * len(frame), dtype="Int64"), source=None,
+                        reason=reason)

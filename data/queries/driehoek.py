@@ -2,8 +2,9 @@
 types), each as the last 12 complete months against the same 12 months a year earlier, with
 the change's significance (``data.stats``) and the last 24 months for a sparkline.
 
-The monthly counts come from the trends queries (``trends._monthly`` over the monthly gemeente
-counts), so the monitor, the trends page and the presentation always agree. Gemeente level
+The monthly counts come from ``data.queries.coverage`` (incidents, imported monthly counts, or
+PC4 woninginbraak summed), as the overview's and the map's; a month no source covers has no
+count and a 12-month figure over it is "geen gegevens", never a partial sum. Gemeente level
 only, exact for every scope (data/disclosure.py).
 """
 from __future__ import annotations
@@ -12,9 +13,8 @@ from dataclasses import dataclass
 from datetime import date
 
 from data.catalog import indicator_title, indicator_types
-from data.periods import add_months, month_range
-from data.queries.overview import latest_month
-from data.queries.trends import monthly_counts
+from data.periods import Period, add_months, month_range
+from data.queries import coverage
 from data.scope import Scope, ensure_gemeente
 from data.stats import Change, poisson_change
 
@@ -40,6 +40,9 @@ class Indicator:
     #: The last 12 complete months [start, end).
     start: date
     end: date
+    #: Where ``current`` comes from, or why there is none ("geen gegevens voor ...").
+    source: str = ""
+    reason: str = ""
 
     @property
     def mark(self) -> str:
@@ -77,7 +80,7 @@ def monitor(con, *, scope: Scope, gemeente: str, indicators) -> Monitor:
     ensure_gemeente(scope, gemeente)
     known = known_indicators(con, scope=scope, codes=indicators)
     unknown = tuple(c for c in indicators or () if c not in known)
-    end = latest_month(con, scope=scope)  # first month NOT counted (still incomplete)
+    end = coverage.newest_month(con, scope=scope)  # first month NOT counted (still running)
     if end is None:
         return Monitor(gemeente, None, None, (), unknown)
     items = tuple(_indicator(con, scope, gemeente, code, end) for code in known)
@@ -89,22 +92,22 @@ def indicator(con, *, scope: Scope, gemeente: str, code: str) -> Indicator | Non
     ensure_gemeente(scope, gemeente)
     if not known_indicators(con, scope=scope, codes=[code]):
         raise ValueError(f"unknown indicator {code!r}")
-    end = latest_month(con, scope=scope)
+    end = coverage.newest_month(con, scope=scope)
     return None if end is None else _indicator(con, scope, gemeente, code, end)
 
 
 def _indicator(con, scope, gemeente, code, end) -> Indicator:
     start = add_months(end, -MONTHS_SHOWN)
-    monthly, _first, provisional = monthly_counts(
-        con, scope=scope, gemeenten=(gemeente,), types=indicator_types(con, code), start=start,
-        end=end)
     months = tuple(month_range(start, end))
-    counts = tuple(monthly.get(m) for m in months)
-    recent, before = counts[-12:], counts[:-12]
-    current = sum(c for c in recent if c is not None) if any(c is not None for c in recent) \
-        else None
-    previous = sum(before) if all(c is not None for c in before) else None
-    return Indicator(code, indicator_title(con, code), current, previous,
-                     poisson_change(current, previous), months, counts,
-                     provisional if provisional is not None and provisional < end else None,
-                     add_months(end, -12), end)
+    periods = [Period(m, add_months(m, 1)) for m in months]
+    cells = coverage.gemeente_counts(con, scope=scope, gemeenten=[gemeente], indicator=code,
+                                     periods=periods)
+    found = [cells[(gemeente, p)] for p in periods]
+    counts = tuple(c.value for c in found)
+    recent, before = found[-12:], found[:-12]
+    current, previous = coverage.total(recent), coverage.total(before)
+    provisional = next((m for m, c in zip(months, found) if c.provisional), None)
+    return Indicator(code, indicator_title(con, code), current.value, previous.value,
+                     poisson_change(current.value, previous.value), months, counts,
+                     provisional, add_months(end, -12), end,
+                     source=coverage.source_title(current.source), reason=current.reason)

@@ -15,6 +15,7 @@ from datetime import date
 import pandas as pd
 
 from data.periods import Period, months_before
+from data.queries import coverage
 from data.queries.areas import incident_counts_by_area
 from data.queries.overview import dataset_summary
 from data.scope import OutOfScope, Scope, area_filter, ensure_detail, ensure_gemeente
@@ -91,12 +92,14 @@ def _check(scope: Scope, level: str, within: str | None) -> None:
 
 
 def gemeente_total(con, *, scope: Scope, period: Period, group: str,
-                   within: str | None = None, eenheid: str | None = None) -> int:
+                   within: str | None = None, eenheid: str | None = None) -> int | None:
     """Registrations of bundle ``group`` in ``period`` in the gemeenten in scope (of
     ``eenheid``, or only ``within``) together: the total above a wide map's side panel.
-    Gemeente totals are exact for every scope."""
+    Gemeente totals are exact for every scope; None when a gemeente has no figure."""
     frame = incident_counts_by_area(con, scope=narrow(con, scope=scope, eenheid=eenheid),
                                     level="gemeente", period=period, group=group, within=within)
+    if frame.empty or frame["count"].isna().any():
+        return None
     return int(frame["count"].sum())
 
 
@@ -172,18 +175,14 @@ def bundle_options(con, *, scope: Scope) -> list[tuple[str, str]]:
 
 
 def period_options(con, *, scope: Scope) -> list[tuple[str, Period]]:
-    """Selectable periods: '12m' (the last 12 complete months) and every complete calendar
-    year with data in scope, newest first."""
-    summary = dataset_summary(con, scope=scope)  # one query for the first and newest month
-    first, newest = summary["first_month"], summary["last_month"]
-    if newest is None:
-        return []
-    last12 = months_before(newest, 12)
-    options = [("12m", last12)]
-    year = last12.end.year - 1
-    while first is not None and date(year, 1, 1) >= first:
-        options.append((str(year), Period(date(year, 1, 1), date(year + 1, 1, 1))))
-        year -= 1
+    """Selectable periods: '12m' (the last 12 complete months of monthly data) and every
+    calendar year some source covers in scope (``data.queries.coverage``: whole years of
+    incidents, CBS yearly or finer gemeente counts, the PC4 file), newest first. Which bundle a
+    period covers is for the counts to say (no value, with the reason, never 0)."""
+    newest = coverage.newest_month(con, scope=scope)
+    options = [("12m", months_before(newest, 12))] if newest is not None else []
+    options += [(str(year), Period(date(year, 1, 1), date(year + 1, 1, 1)))
+                for year in coverage.covered_years(con, scope=scope)]
     return options
 
 
@@ -267,7 +266,9 @@ def map_values(con, *, scope: Scope, level: str, period: Period, group: str, mea
     # Parent totals: for a wijk or buurt parent counted as the children are; a gemeente's total
     # is its full count (its children may count fewer types, see data.disclosure).
     if level in ("gemeente", "eenheid"):
-        totals = frame.groupby("parent_code", as_index=False)["count"].sum()
+        # a total over an area without a count is no number (coverage.total)
+        totals = (frame.groupby("parent_code")["count"]
+                  .agg(lambda s: s.sum() if s.notna().all() else pd.NA).reset_index())
         totals = totals.rename(columns={"parent_code": "code", "count": "parent_total"})
     elif lean and level in ("buurt", "pc6") and parent is None:
         totals = pd.DataFrame({"code": pd.Series(dtype="object"),
@@ -308,7 +309,8 @@ def map_values(con, *, scope: Scope, level: str, period: Period, group: str, mea
                      .rank(method="min", ascending=False).astype("Int64"))
     frame["ranked"] = frame.groupby("parent_code")["value"].transform("count").astype("Int64")
     return frame[["code", "name", "parent_code", "count", "previous", "change", "change_pct",
-                  "population", "per_1000", "value", "rank", "ranked", "parent_total"]]
+                  "population", "per_1000", "value", "rank", "ranked", "parent_total",
+                  "source", "reason"]]
 
 
 def incident_points(con, *, scope: Scope, within: str, parent: str | None = None,

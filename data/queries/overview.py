@@ -10,7 +10,8 @@ from datetime import date
 
 import pandas as pd
 
-from data.periods import Period, months_before
+from data.periods import Period, add_months, month_range, months_before
+from data.queries import coverage
 from data.scope import Scope, area_filter
 
 #: Bundles shown as key figures, in order.
@@ -30,12 +31,19 @@ MONTHLY_GEMEENTE_COUNTS = """
 class KeyFigure:
     group: str
     title: str
-    current: int
-    previous: int
+    #: Registrations in the period and the 12 months before; None where no source covers it
+    #: (``reason`` says so), never 0.
+    current: int | None
+    previous: int | None
+    source: str = ""
+    reason: str = ""
+    #: When the period has no figure: the newest calendar year that has one, and its count.
+    latest_year: int | None = None
+    latest_year_count: int | None = None
 
     @property
     def change_pct(self) -> float | None:
-        if not self.previous:
+        if not self.previous or self.current is None:
             return None
         return (self.current - self.previous) / self.previous * 100.0
 
@@ -48,10 +56,10 @@ def latest_month(con, *, scope: Scope) -> date | None:
 
 
 def last_complete_months(con, *, scope: Scope, months: int = 12) -> Period | None:
-    """The last ``months`` complete months in scope (the newest, incomplete month excluded)."""
-    newest = latest_month(con, scope=scope)
+    """The last ``months`` complete months in scope (the newest, incomplete month excluded):
+    of the monthly gemeente counts, else of the PC4 file (``coverage.newest_month``)."""
+    newest = coverage.newest_month(con, scope=scope)
     return None if newest is None else months_before(newest, months)
-
 
 
 def dataset_summary(con, *, scope: Scope) -> dict:
@@ -71,57 +79,73 @@ def dataset_summary(con, *, scope: Scope) -> dict:
 
 
 def key_figures(con, *, scope: Scope, period: Period) -> list[KeyFigure]:
-    """Per bundle of KEY_GROUPS: registrations in ``period`` and in the 12 months before it."""
-    where, params = area_filter(scope, "area_code")
-    previous = period.shifted(-12)
-    rows = con.execute(f"""
-        WITH m AS (
-            SELECT type_code, month, count FROM ({MONTHLY_GEMEENTE_COUNTS})
-            WHERE {where} AND month >= ? AND month < ?)
-        SELECT g.group_code, any_value(g.group_title),
-               coalesce(sum(m.count) FILTER (WHERE m.month >= ?), 0),
-               coalesce(sum(m.count) FILTER (WHERE m.month < ?), 0)
-        FROM type_groups g
-        LEFT JOIN m ON m.type_code = g.type_code
-        WHERE g.group_code IN (SELECT unnest(?::VARCHAR[]))
-        GROUP BY g.group_code""",
-        [*params, previous.start, period.end, period.start, period.start, list(KEY_GROUPS)],
-    ).fetchall()
-    by_group = {r[0]: KeyFigure(r[0], r[1], int(r[2]), int(r[3])) for r in rows}
-    return [by_group[g] for g in KEY_GROUPS if g in by_group]
+    """Per bundle of KEY_GROUPS: registrations in ``period`` and in the 12 months before it,
+    from ``data.queries.coverage`` (no figure where no source covers the period; then the
+    newest calendar year that has one)."""
+    titles = dict(con.execute(
+        "SELECT group_code, any_value(group_title) FROM type_groups"
+        " WHERE group_code IN (SELECT unnest(?::VARCHAR[])) GROUP BY 1",
+        [list(KEY_GROUPS)]).fetchall())
+    codes = sorted(scope.gemeenten)
+    years = [Period(date(y, 1, 1), date(y + 1, 1, 1))
+             for y in coverage.covered_years(con, scope=scope)]
+    out = []
+    for group in (g for g in KEY_GROUPS if g in titles):
+        previous = period.shifted(-12)
+        cells = coverage.gemeente_counts(con, scope=scope, gemeenten=codes, indicator=group,
+                                         periods=[period, previous])
+        now = coverage.total(cells[(gm, period)] for gm in codes)
+        before = coverage.total(cells[(gm, previous)] for gm in codes)
+        latest = (None, None)
+        if not now.known and years:
+            by_year = coverage.gemeente_counts(con, scope=scope, gemeenten=codes,
+                                               indicator=group, periods=years)
+            latest = next(((y.start.year, cell.value) for y in years
+                           if (cell := coverage.total(by_year[(gm, y)] for gm in codes)).known),
+                          (None, None))
+        out.append(KeyFigure(group, titles[group], now.value, before.value,
+                             coverage.source_title(now.source), now.reason, *latest))
+    return out
 
 
 def monthly_series(con, *, scope: Scope, group: str, period: Period) -> pd.DataFrame:
-    """Registrations per month of a bundle in scope: columns month, count, provisional."""
-    where, params = area_filter(scope, "m.area_code")
-    return con.execute(f"""
-        SELECT m.month, sum(m.count)::BIGINT AS count, bool_or(m.provisional) AS provisional
-        FROM ({MONTHLY_GEMEENTE_COUNTS}) m
-        JOIN type_groups g ON g.type_code = m.type_code AND g.group_code = ?
-        WHERE {where} AND m.month >= ? AND m.month < ?
-        GROUP BY m.month ORDER BY m.month""",
-        [group, *params, period.start, period.end]).df()
+    """Registrations per month of a bundle in scope: columns month, count (<NA> for a month no
+    source covers), provisional. Empty when no month has a figure."""
+    codes = sorted(scope.gemeenten)
+    months = [Period(m, add_months(m, 1)) for m in month_range(period.start, period.end)]
+    cells = coverage.gemeente_counts(con, scope=scope, gemeenten=codes, indicator=group,
+                                     periods=months)
+    rows = [(m.start, coverage.total(cells[(gm, m)] for gm in codes)) for m in months]
+    frame = pd.DataFrame({"month": [m for m, _ in rows],
+                          "count": pd.array([c.value for _, c in rows], dtype="Int64"),
+                          "provisional": [c.provisional for _, c in rows]})
+    known = frame["count"].notna()
+    if not known.any():
+        return frame.iloc[0:0]
+    first, last = known.idxmax(), known[::-1].idxmax()
+    return frame.loc[first:last].reset_index(drop=True)
 
 
 def gemeente_table(con, *, scope: Scope, period: Period) -> pd.DataFrame:
-    """Per gemeente in scope: inhabitants, all misdrijven in ``period`` and the rate per 1,000."""
+    """Per gemeente in scope: inhabitants, all misdrijven in ``period`` (<NA> and the reason
+    where no source covers it) and the rate per 1,000."""
     where, params = area_filter(scope, "a.code")
-    return con.execute(f"""
-        WITH crimes AS (
-            SELECT m.area_code, sum(m.count) AS misdrijven
-            FROM ({MONTHLY_GEMEENTE_COUNTS}) m
-            JOIN type_groups g ON g.type_code = m.type_code AND g.group_code = 'alle_misdrijven'
-            WHERE m.month >= ? AND m.month < ?
-            GROUP BY m.area_code),
-        pop AS (
+    frame = con.execute(f"""
+        WITH pop AS (
             SELECT code, arg_max(population, year) AS inwoners
             FROM population WHERE year <= ? GROUP BY code)
-        SELECT a.code, a.name, pop.inwoners, coalesce(crimes.misdrijven, 0)::BIGINT AS misdrijven,
-               round(coalesce(crimes.misdrijven, 0) * 1000.0 / nullif(pop.inwoners, 0), 1)
-                   AS per_1000
+        SELECT a.code, a.name, pop.inwoners
         FROM areas a
-        LEFT JOIN crimes ON crimes.area_code = a.code
         LEFT JOIN pop ON pop.code = a.code
         WHERE a.level = 'gemeente' AND {where}
         ORDER BY pop.inwoners DESC NULLS LAST, a.name""",
-        [period.start, period.end, period.end.year, *params]).df()
+        [period.end.year, *params]).df()
+    cells = coverage.gemeente_counts(con, scope=scope, gemeenten=frame["code"].tolist(),
+                                     indicator="alle_misdrijven", periods=[period])
+    found = [cells[(code, period)] for code in frame["code"]]
+    frame["misdrijven"] = pd.array([c.value for c in found], dtype="Int64")
+    frame["reason"] = [c.reason or None for c in found]
+    inwoners = frame["inwoners"].astype("Float64")
+    frame["per_1000"] = (frame["misdrijven"].astype("Float64") * 1000.0
+                         / inwoners.where(inwoners > 0)).round(1)
+    return frame

@@ -16,7 +16,6 @@ from datetime import date, datetime
 
 import pandas as pd
 
-from data.queries.overview import MONTHLY_GEMEENTE_COUNTS
 from data.scope import OutOfScope, Scope, area_filter
 
 #: The non-crime type of a police raid ("inval"), as in data.meldingen.
@@ -58,59 +57,6 @@ def product_area(con, *, scope: Scope, area: str) -> ProductArea:
     if not codes or not set(codes) <= set(scope.gemeenten):
         raise OutOfScope(f"area {area} not wholly inside the scope")
     return ProductArea(area, name, level, codes, {r[0]: r[1] for r in rows})
-
-
-def type_month_counts(con, *, scope: Scope, gemeenten, month: date) -> pd.DataFrame:
-    """Per SoortMisdrijf type: registrations in ``month``, the same month a year earlier, this
-    year up to and including ``month`` and the same months a year earlier, summed over
-    ``gemeenten`` (within the scope). Columns code, title, month, month_ly, ytd, ytd_ly; every
-    type of the catalogue, zeros included, in catalogue order."""
-    where, params = area_filter(scope, "m.area_code")
-    last = date(month.year - 1, month.month, 1)
-    return con.execute(f"""
-        WITH m AS (
-            SELECT m.type_code, m.month, m.count FROM ({MONTHLY_GEMEENTE_COUNTS}) m
-            WHERE {where} AND m.area_code IN (SELECT unnest(?::VARCHAR[]))
-              AND m.month >= ? AND m.month <= ?)
-        SELECT t.code, t.title,
-               coalesce(sum(m.count) FILTER (WHERE m.month = ?), 0)::BIGINT AS month,
-               coalesce(sum(m.count) FILTER (WHERE m.month = ?), 0)::BIGINT AS month_ly,
-               coalesce(sum(m.count) FILTER (WHERE m.month >= ? AND m.month <= ?), 0)::BIGINT
-                   AS ytd,
-               coalesce(sum(m.count) FILTER (WHERE m.month >= ? AND m.month <= ?), 0)::BIGINT
-                   AS ytd_ly
-        FROM crime_types t LEFT JOIN m ON m.type_code = t.code
-        WHERE t.kind = 'misdrijf'
-        GROUP BY t.code, t.title, t.sort_key ORDER BY t.sort_key""",
-        [*params, list(gemeenten), date(month.year - 1, 1, 1), month,
-         month, last, date(month.year, 1, 1), month, date(month.year - 1, 1, 1), last]).df()
-
-
-def bundle_month_counts(con, *, scope: Scope, gemeenten, groups, start: date,
-                        end: date) -> pd.DataFrame:
-    """Registrations per bundle (``groups``) per month in [start, end) over ``gemeenten``:
-    columns group_code, title, month, count (zeros included for every month with data)."""
-    where, params = area_filter(scope, "m.area_code")
-    frame = con.execute(f"""
-        WITH months AS (
-            SELECT DISTINCT month FROM ({MONTHLY_GEMEENTE_COUNTS})
-            WHERE month >= ? AND month < ?),
-        g AS (SELECT group_code, any_value(group_title) AS title FROM type_groups
-              WHERE group_code IN (SELECT unnest(?::VARCHAR[])) GROUP BY group_code),
-        m AS (
-            SELECT tg.group_code, m.month, sum(m.count) AS n
-            FROM ({MONTHLY_GEMEENTE_COUNTS}) m
-            JOIN type_groups tg ON tg.type_code = m.type_code
-            WHERE {where} AND m.area_code IN (SELECT unnest(?::VARCHAR[]))
-              AND m.month >= ? AND m.month < ?
-            GROUP BY 1, 2)
-        SELECT g.group_code, g.title, months.month, coalesce(m.n, 0)::BIGINT AS count
-        FROM g CROSS JOIN months
-        LEFT JOIN m ON m.group_code = g.group_code AND m.month = months.month
-        ORDER BY g.group_code, months.month""",
-        [start, end, list(groups), *params, list(gemeenten), start, end]).df()
-    frame["month"] = [m.date() if hasattr(m, "date") else m for m in frame["month"]]
-    return frame
 
 
 def gemeente_type_counts(con, *, scope: Scope, gemeenten, types, start: date,

@@ -24,7 +24,8 @@ from data.queries.overview import MONTHLY_GEMEENTE_COUNTS as _MONTHLY
 from data.queries.overview import latest_month
 from data.catalog import indicator_title, indicator_types
 from data.incidents import CATALOG_KEY_SQL
-from data.periods import add_months, month_range
+from data.periods import Period, add_months, month_range
+from data.queries import coverage
 from data.scope import OutOfScope, Scope, area_filter, ensure_gemeente
 from data import disclosure
 from data.stats import poisson_change
@@ -104,8 +105,8 @@ def trend(con, *, scope: Scope, gemeenten, indicator: str, grain: str) -> Trend:
     group = _precomputed_group(con, indicator)
     end = (_group_latest_month(con, scope) if group else
            latest_month(con, scope=scope))  # first month NOT shown (still incomplete)
-    if end is None:
-        return empty
+    if end is None:  # no monthly gemeente counts: what the imported open data cover
+        return _covered_trend(con, scope, codes, indicator, title, grain) or empty
     last_year = add_months(end, -1).year
     shown_from = date(last_year - YEARS_SHOWN + 1, 1, 1)
     fetch_from = add_months(shown_from, -24)
@@ -130,6 +131,54 @@ def trend(con, *, scope: Scope, gemeenten, indicator: str, grain: str) -> Trend:
 
 
 # -- helpers -----------------------------------------------------------------------------------
+
+def _covered_trend(con, scope, codes, indicator, title, grain) -> Trend | None:
+    """The series from ``data.queries.coverage`` when there are no monthly gemeente counts
+    (imported open data only): CBS years (or quarters, months) at their own grain and the PC4
+    woninginbraak months summed per gemeente, never finer than the data. A period no source
+    covers has no count ("geen gegevens"), never 0. Weeks need incidents: None then."""
+    if grain == "week":
+        return None
+    if grain == "jaar":
+        starts = [date(y, 1, 1) for y in coverage.covered_years(con, scope=scope)]
+    else:
+        starts = coverage.pc4_file_months(con) + [r[0] for r in con.execute(
+            "SELECT DISTINCT period_start FROM counts WHERE level = 'gemeente'"
+            " AND period_type IN ('M', 'Q') AND area_code IN (SELECT unnest(?::VARCHAR[]))",
+            [list(codes)]).fetchall()]
+    if not starts:
+        return None
+    size = {"maand": 1, "kwartaal": 3, "jaar": 12}[grain]
+    first, last = _bucket(min(starts), grain), _bucket(max(starts), grain)
+    buckets = []
+    while first <= last:
+        buckets.append(Period(first, add_months(first, size)))
+        first = add_months(first, size)
+    before = [b.shifted(-12) for b in buckets]
+    cells = coverage.gemeente_counts(con, scope=scope, gemeenten=codes, indicator=indicator,
+                                     periods=buckets + before)
+    per_period = {p: coverage.total(cells[(gm, p)] for gm in codes) for p in buckets + before}
+    known = [b for b in buckets if per_period[b].known]
+    if not known:
+        return None
+    buckets = [b for b in buckets if known[0].start <= b.start <= known[-1].start]
+    population = _population(con, scope, codes)
+    rows = []
+    for b in buckets:
+        cell, prior = per_period[b], per_period[b.shifted(-12)]
+        rows.append(_row(b.start, _label(b.start, grain), cell.value, prior.value, None,
+                         cell.provisional, False, population, b.start.year))
+    sources = sorted({per_period[b].source for b in known})
+    gaps = [_label(b.start, grain) for b in buckets if not per_period[b].known]
+    note = ("Bron: " + ", ".join(coverage.source_title(s) for s in sources)
+            + (f" ({per_period[known[0]].derived})" if per_period[known[0]].derived else "")
+            + ". Alleen de perioden waarvoor deze bron cijfers heeft"
+            + (f"; geen gegevens voor {', '.join(gaps)}" if gaps else "")
+            + (f"; na {_label(known[-1].start, grain)} geen gegevens"
+               if known[-1].end < add_months(date.today(), -1) else "") + ".")
+    return Trend(indicator, title, grain, codes, pd.DataFrame(rows, columns=_empty_series().columns),
+                 pd.DataFrame(), None, None, note)
+
 
 
 

@@ -1,0 +1,282 @@
+"""Gemeente counts that know what they are: a value with its source, or no value with the reason.
+
+A false zero is born where a period that no source covers is summed as 0. Every gemeente-level
+count of a bundle or type over a period therefore comes from here, as a :class:`Cell`, from the
+first source that covers the whole period (issue 14):
+
+1. **incidents** (the police registration itself): every type, for every month from the first
+   to the newest month of the incident data, in gemeenten that have incidents at all. A month
+   without registrations of the type is a real 0 there.
+2. **imported gemeente counts** (CBS/Politie open data, the file name is the source): a row
+   covers exactly its gemeente, period (month, quarter or year) and type. A bundle is covered
+   when every member type has a row, or — for all misdrijven — when the file's total ("0.0.0",
+   "Misdrijven, totaal") has one. A period is covered by rows at its own grain or by rows of a
+   finer grain that cover all of it (four quarters, twelve months); never finer than the rows.
+3. **the PC4 woninginbraak file** (politie.nl per PC4 per month), for woninginbraak (1.1.1) only:
+   summed to the gemeente each PC4 belongs to (``areas.gm_code``), for the months of the file
+   except its newest (the file marks no month complete, and the real file's last month is
+   partial, see ``data.queries.burglary.last_complete_months``).
+
+Anything else is "geen gegevens" (``value`` None and a Dutch ``reason``), never 0. Gemeente
+figures are exact for every scope (``data.disclosure``): the scope only decides which gemeenten
+may be asked for.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from data.catalog import TOTAL_CODE, indicator_types
+from data.periods import Period, add_months, month_range
+from data.scope import OutOfScope, Scope
+
+#: Source name of counts derived from the incident registration.
+INCIDENTS = "incidents"
+#: How a source is named on pages, in the API and in products.
+SOURCE_TITLES = {INCIDENTS: "politieregistratie (incidenten)"}
+PC4_TYPE = "1.1.1"
+NO_DATA = "geen gegevens"
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One gemeente's count of one indicator over one period."""
+    value: int | None
+    source: str | None = None
+    reason: str = ""
+    provisional: bool = False
+    #: Counted from a finer level or grain (PC4 summed to the gemeente, months to a year).
+    derived: str = ""
+
+    @property
+    def known(self) -> bool:
+        return self.value is not None
+
+
+def source_title(source: str | None) -> str:
+    """The Dutch name of a source for a page or product."""
+    if not source:
+        return ""
+    return SOURCE_TITLES.get(source, source)
+
+
+def period_label(period: Period) -> str:
+    months = len(month_range(period.start, period.end))
+    if months == 12 and period.start.month == 1:
+        return str(period.start.year)
+    if months == 3 and period.start.month % 3 == 1:
+        return f"{period.start.year} K{(period.start.month - 1) // 3 + 1}"
+    if months == 1:
+        return period.start.strftime("%m-%Y")
+    last = add_months(period.end, -1)
+    return f"{period.start:%m-%Y} t/m {last:%m-%Y}"
+
+
+def _grains(period: Period) -> list[tuple[str, list[date]]]:
+    """Ways to cover ``period`` from imported rows, coarsest first: (period type, starts)."""
+    months = month_range(period.start, period.end)
+    ways = []
+    if len(months) == 12 and period.start.month == 1:
+        ways.append(("Y", [period.start]))
+    if len(months) % 3 == 0 and period.start.month % 3 == 1:
+        ways.append(("Q", months[::3]))
+    ways.append(("M", months))
+    return ways
+
+
+def _total_equivalent(con, members: list[str]) -> bool:
+    """True when ``members`` are all misdrijf types: the file's total counts the bundle."""
+    every = {r[0] for r in con.execute(
+        "SELECT code FROM crime_types WHERE kind = 'misdrijf'").fetchall()}
+    return bool(every) and set(members) == every
+
+
+def incident_span(con) -> Period | None:
+    """The months the incident registration covers: from its first month up to and including
+    its newest (still running) month; None without incidents."""
+    first, newest = con.execute(
+        "SELECT min(period_start), max(period_start) FROM counts"
+        " WHERE source = ? AND level = 'gemeente' AND period_type = 'M'",
+        [INCIDENTS]).fetchall()[0]
+    return None if first is None else Period(first, add_months(newest, 1))
+
+
+def pc4_file_months(con) -> list[date]:
+    """The complete months of the imported PC4 woninginbraak counts: every month of the file
+    but its newest, which nothing marks complete (``data.queries.burglary``)."""
+    return [r[0] for r in con.execute(
+        "SELECT DISTINCT period_start FROM counts WHERE level = 'pc4' AND period_type = 'M'"
+        " AND type_code = ? ORDER BY 1", [PC4_TYPE]).fetchall()][:-1]
+
+
+def gemeente_counts(con, *, scope: Scope, gemeenten, indicator: str, periods
+                    ) -> dict[tuple[str, Period], Cell]:
+    """{(gemeente, period): Cell} of ``indicator`` (a bundle or type) for every gemeente in
+    ``gemeenten`` (each must be in scope) and every period of ``periods`` (whole months)."""
+    codes = sorted(set(gemeenten))
+    outside = [c for c in codes if c not in scope.gemeenten]
+    if scope.empty or outside:
+        raise OutOfScope(f"gemeenten outside the scope: {outside}")
+    members = indicator_types(con, indicator)
+    if not members:
+        raise ValueError(f"unknown indicator {indicator!r}")
+    periods = list(dict.fromkeys(periods))
+    out: dict[tuple[str, Period], Cell] = {}
+    if not codes or not periods:
+        return out
+    first = min(p.start for p in periods)
+    end = max(p.end for p in periods)
+
+    # 1. incidents
+    span = incident_span(con)
+    if span is not None:
+        with_incidents = {r[0] for r in con.execute(
+            "SELECT DISTINCT area_code FROM counts WHERE source = ? AND level = 'gemeente'"
+            " AND area_code IN (SELECT unnest(?::VARCHAR[]))", [INCIDENTS, codes]).fetchall()}
+        monthly: dict[tuple[str, date], tuple[int, bool]] = {}
+        for gm, month, n, prov in con.execute("""
+                SELECT area_code, period_start, sum(count)::BIGINT, bool_or(provisional)
+                FROM counts
+                WHERE source = ? AND level = 'gemeente' AND period_type = 'M'
+                  AND area_code IN (SELECT unnest(?::VARCHAR[]))
+                  AND type_code IN (SELECT unnest(?::VARCHAR[]))
+                  AND period_start >= ? AND period_start < ?
+                GROUP BY ALL""", [INCIDENTS, codes, members, first, end]).fetchall():
+            monthly[(gm, month)] = (int(n), bool(prov))
+        for gm in with_incidents:
+            for p in periods:
+                if p.start >= span.start and p.end <= span.end:
+                    cells = [monthly.get((gm, m), (0, False)) for m in month_range(p.start, p.end)]
+                    out[(gm, p)] = Cell(sum(n for n, _ in cells), INCIDENTS,
+                                        provisional=any(pr for _, pr in cells))
+    missing = [(gm, p) for gm in codes for p in periods if (gm, p) not in out]
+    if not missing:
+        return out
+
+    # 2. imported gemeente counts
+    wanted = members + ([TOTAL_CODE] if _total_equivalent(con, members) else [])
+    rows: dict[tuple[str, str, date], dict[str, tuple[int, bool, str]]] = {}
+    for gm, ptype, start, type_code, n, prov, source in con.execute("""
+            SELECT area_code, period_type, period_start, type_code, count, provisional, source
+            FROM counts
+            WHERE source <> ? AND level = 'gemeente' AND attempt IS NULL
+              AND area_code IN (SELECT unnest(?::VARCHAR[]))
+              AND type_code IN (SELECT unnest(?::VARCHAR[]))
+              AND period_start >= ? AND period_start < ?
+            ORDER BY source""", [INCIDENTS, codes, wanted, first, end]).fetchall():
+        rows.setdefault((gm, ptype, start), {}).setdefault(type_code, (int(n), bool(prov), source))
+
+    def imported(gm: str, ptype: str, start: date):
+        found = rows.get((gm, ptype, start))
+        if not found:
+            return None
+        if TOTAL_CODE in found:
+            return found[TOTAL_CODE]
+        if all(t in found for t in members):
+            picked = [found[t] for t in members]
+            return (sum(n for n, _, _ in picked), any(pr for _, pr, _ in picked),
+                    " + ".join(sorted({s for _, _, s in picked})))
+        return None
+
+    for gm, p in missing:
+        for ptype, starts in _grains(p):
+            parts = [imported(gm, ptype, s) for s in starts]
+            if all(parts):
+                sources = sorted({s for _, _, s in parts})
+                out[(gm, p)] = Cell(sum(n for n, _, _ in parts), " + ".join(sources),
+                                    provisional=any(pr for _, pr, _ in parts),
+                                    derived="" if len(parts) == 1 else
+                                    {"Q": "som van kwartalen", "M": "som van maanden"}[ptype])
+                break
+    missing = [(gm, p) for gm, p in missing if (gm, p) not in out]
+
+    # 3. the PC4 woninginbraak file, summed to the gemeente
+    if missing and set(members) == {PC4_TYPE}:
+        complete = set(pc4_file_months(con))
+        sums: dict[tuple[str, date], tuple[int, bool, str]] = {}
+        for gm, month, n, prov, source in con.execute("""
+                SELECT a.gm_code, c.period_start, sum(c.count)::BIGINT, bool_or(c.provisional),
+                       string_agg(DISTINCT c.source, ' + ')
+                FROM counts c JOIN areas a ON a.code = c.area_code AND a.level = 'pc4'
+                WHERE c.level = 'pc4' AND c.period_type = 'M' AND c.type_code = ?
+                  AND a.gm_code IN (SELECT unnest(?::VARCHAR[]))
+                  AND c.period_start >= ? AND c.period_start < ?
+                GROUP BY ALL""", [PC4_TYPE, codes, first, end]).fetchall():
+            sums[(gm, month)] = (int(n), bool(prov), source)
+        file_sources = sorted({s for _, _, s in sums.values()})
+        for gm, p in missing:
+            months = month_range(p.start, p.end)
+            if all(m in complete for m in months):
+                parts = [sums.get((gm, m), (0, False, "")) for m in months]
+                out[(gm, p)] = Cell(sum(n for n, _, _ in parts),
+                                    " + ".join(file_sources) or "PC4",
+                                    provisional=any(pr for _, pr, _ in parts),
+                                    derived="som van postcodegebieden (PC4)")
+        missing = [(gm, p) for gm, p in missing if (gm, p) not in out]
+
+    for gm, p in missing:
+        out[(gm, p)] = Cell(None, reason=f"{NO_DATA} voor {period_label(p)}")
+    return out
+
+
+def total(cells) -> Cell:
+    """The sum of ``cells`` (several gemeenten or periods): no value when any has none."""
+    cells = list(cells)
+    if not cells:
+        return Cell(None, reason=NO_DATA)
+    gaps = [c for c in cells if c.value is None]
+    if gaps:
+        return Cell(None, reason=gaps[0].reason)
+    sources = sorted({c.source for c in cells if c.source})
+    return Cell(sum(c.value for c in cells), " + ".join(sources),
+                provisional=any(c.provisional for c in cells),
+                derived=next((c.derived for c in cells if c.derived), ""))
+
+
+def newest_month(con, *, scope: Scope) -> date | None:
+    """The newest month of monthly gemeente data in scope (incidents or imported, usually
+    still running), else the newest month of the PC4 file; None without monthly data. The last
+    12 complete months end before it."""
+    if scope.empty:
+        return None
+    newest = con.execute(
+        "SELECT max(period_start) FROM counts WHERE level = 'gemeente' AND period_type = 'M'"
+        " AND area_code IN (SELECT unnest(?::VARCHAR[]))",
+        [sorted(scope.gemeenten)]).fetchall()[0][0]
+    if newest is None:
+        months = pc4_file_months(con)
+        newest = add_months(months[-1], 1) if months else None
+    return newest
+
+
+def covered_years(con, *, scope: Scope) -> list[int]:
+    """Calendar years for which some source has gemeente figures in scope (whole years of
+    incidents, yearly or finer imported gemeente rows, the PC4 file's complete months), newest
+    first. What a year view can offer; which indicator a year covers is for
+    :func:`gemeente_counts` to say."""
+    if scope.empty:
+        return []
+    codes = sorted(scope.gemeenten)
+    years: set[int] = set()
+    span = con.execute(
+        "SELECT min(period_start), max(period_start) FROM counts"
+        " WHERE source = ? AND level = 'gemeente' AND period_type = 'M'"
+        " AND area_code IN (SELECT unnest(?::VARCHAR[]))", [INCIDENTS, codes]).fetchall()[0]
+    if span[0] is not None:
+        # whole calendar years before the running month
+        years.update(y for y in range(span[0].year, span[1].year)
+                     if date(y, 1, 1) >= span[0])
+    years.update(r[0] for r in con.execute("""
+        SELECT DISTINCT year(period_start) FROM counts
+        WHERE source <> ? AND level = 'gemeente'
+          AND area_code IN (SELECT unnest(?::VARCHAR[]))
+        GROUP BY year(period_start), period_type
+        HAVING period_type = 'Y' OR (period_type = 'Q' AND count(DISTINCT period_start) = 4)
+            OR (period_type = 'M' AND count(DISTINCT period_start) = 12)""",
+        [INCIDENTS, codes]).fetchall())
+    months = pc4_file_months(con)
+    by_year: dict[int, int] = {}
+    for m in months:
+        by_year[m.year] = by_year.get(m.year, 0) + 1
+    years.update(y for y, n in by_year.items() if n == 12)
+    return sorted(years, reverse=True)
