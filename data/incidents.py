@@ -39,16 +39,23 @@ def finalize_incidents(con) -> None:
                 " ORDER BY gm_code, occurred_date, type_code")
     con.execute("DROP TABLE incidents_unsorted")
     con.execute("DELETE FROM counts WHERE source = 'incidents'")
-    con.execute(f"""
-        INSERT INTO counts
-        WITH latest AS (SELECT date_trunc('month', max(registered_at))::DATE AS m FROM incidents)
-        SELECT gm_code, 'gemeente', 'M', date_trunc('month', occurred_date)::DATE AS month,
-               type_code, attempt, count(*)::INTEGER, 'incidents',
-               month > (SELECT m FROM latest) - INTERVAL {PROVISIONAL_MONTHS} MONTH
-        FROM incidents
-        GROUP BY ALL
-        ORDER BY gm_code, month, type_code""")
+    con.execute(f"INSERT INTO counts {DERIVED_COUNTS_SQL}")
     build_group_counts(con)
+
+
+#: The monthly gemeente counts derived from ``incidents`` (rows of ``counts``, source
+#: 'incidents'); the newest PROVISIONAL_MONTHS months of registration are provisional. Also
+#: what ``data.products.asof`` derives from the registrations up to a peildatum.
+DERIVED_COUNTS_SQL = f"""
+    WITH latest AS (SELECT date_trunc('month', max(registered_at))::DATE AS m FROM incidents)
+    SELECT gm_code AS area_code, 'gemeente' AS level, 'M' AS period_type,
+           date_trunc('month', occurred_date)::DATE AS period_start, type_code, attempt,
+           count(*)::INTEGER AS count, 'incidents' AS source,
+           period_start > (SELECT m FROM latest) - INTERVAL {PROVISIONAL_MONTHS} MONTH
+               AS provisional
+    FROM incidents
+    GROUP BY ALL
+    ORDER BY area_code, period_start, type_code"""
 
 
 def build_group_counts(con) -> None:

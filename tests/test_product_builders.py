@@ -60,12 +60,15 @@ def _period(con, kind: str) -> tuple[date, date, date]:
     return latest, _month(latest.year, latest.month - 12), latest  # gebiedsscan: last 12 months
 
 
-def _count(con, gemeenten, types, start, end, column="gm_code") -> int:
+def _count(con, gemeenten, types, start, end, column="gm_code", as_of=None) -> int:
+    """Registrations with occurrence date in [start, end), registered up to and including
+    ``as_of`` (the product's peildatum; by default ``end``, where every product here ends)."""
     return con.execute(
         f"SELECT count(*) FROM incidents WHERE {column} IN (SELECT unnest(?::VARCHAR[]))"
         " AND type_code IN (SELECT unnest(?::VARCHAR[]))"
-        " AND occurred_date >= ? AND occurred_date < ?",
-        [list(gemeenten), list(types), start, end]).fetchall()[0][0]
+        " AND occurred_date >= ? AND occurred_date < ?"
+        " AND registered_at < ?::DATE + INTERVAL 1 DAY",
+        [list(gemeenten), list(types), start, end, as_of or end]).fetchall()[0][0]
 
 
 def _types(con, title: str) -> list[str]:
@@ -121,7 +124,7 @@ def test_indicator_table_equals_direct_counts(con, kind):
         types = _types(con, title)
         assert current == _count(con, ["GMD001"], types, start, end), title
         before = _count(con, ["GMD001"], types, date(start.year - 1, start.month, 1),
-                        date(end.year - 1, end.month, 1))
+                        date(end.year - 1, end.month, 1), as_of=end)
         assert previous == before, title
         assert difference == current - previous
         if previous:
@@ -137,7 +140,7 @@ def test_woninginbraak_sentence(con, kind):
     _, start, end = _period(con, kind)
     current = _count(con, ["GMD001"], ["1.1.1"], start, end)
     previous = _count(con, ["GMD001"], ["1.1.1"], date(start.year - 1, start.month, 1),
-                      date(end.year - 1, end.month, 1))
+                      date(end.year - 1, end.month, 1), as_of=end)
     sentences = [p for p in _paragraphs(content) if p.startswith("Woninginbraak: ")]
     assert sentences, _paragraphs(content)
     text = sentences[0]
@@ -175,7 +178,7 @@ def test_jaarverslag_types_and_five_years(con):
     for code, _title, current, previous, *_ in table.rows:
         assert current == _count(con, ["GMD001"], [code], start, end), code
         assert previous == _count(con, ["GMD001"], [code], date(start.year - 1, 1, 1),
-                                  date(end.year - 1, 1, 1)), code
+                                  date(end.year - 1, 1, 1), as_of=end), code
     overview = _table(content, "Vijfjaarsoverzicht")
     first = con.execute("SELECT min(occurred_date) FROM incidents WHERE gm_code = 'GMD001'"
                         ).fetchall()[0][0]
@@ -183,7 +186,7 @@ def test_jaarverslag_types_and_five_years(con):
     assert overview.header == ["Indicator", *map(str, years)]
     for title, *values in overview.rows:
         assert values == [_count(con, ["GMD001"], _types(con, title), date(y, 1, 1),
-                                 date(y + 1, 1, 1)) for y in years], title
+                                 date(y + 1, 1, 1), as_of=end) for y in years], title
     figures = [f for s in content.sections for f in s.figures]
     assert any(f.title == "Alle misdrijven per jaar" for f in figures)
 
@@ -223,8 +226,8 @@ def test_monthly_figure_has_both_years(con):
     assert len(bars) == 2
     alle = _types(con, "Alle misdrijven")
     months = [_month(start.year, start.month + i) for i in range(len(bars[1]["y"]))]
-    assert list(bars[1]["y"]) == [_count(con, ["GMD001"], alle, m, _month(m.year, m.month + 1))
-                                  for m in months]
+    assert list(bars[1]["y"]) == [_count(con, ["GMD001"], alle, m, _month(m.year, m.month + 1),
+                                         as_of=end) for m in months]
     assert _month(months[-1].year, months[-1].month + 1) == end
 
 
@@ -238,8 +241,9 @@ def test_gebiedsscan_top_types_and_key_figures(con):
     direct = con.execute(
         "SELECT t.title, count(*) AS n FROM incidents i JOIN crime_types t ON t.code = i.type_code"
         " WHERE i.gm_code = 'GMD001' AND t.kind = 'misdrijf' AND i.occurred_date >= ?"
-        " AND i.occurred_date < ? GROUP BY t.title, t.code ORDER BY n DESC, t.code LIMIT 10",
-        [start, end]).fetchall()
+        " AND i.occurred_date < ? AND i.registered_at < ?::DATE + INTERVAL 1 DAY"
+        " GROUP BY t.title, t.code ORDER BY n DESC, t.code LIMIT 10",
+        [start, end, end]).fetchall()
     assert [(row[1], row[2]) for row in top.rows] == [tuple(r) for r in direct]
     inhabitants = con.execute("SELECT population FROM population WHERE code = 'GMD001'"
                               " AND year <= ? ORDER BY year DESC LIMIT 1",
@@ -272,8 +276,9 @@ def _buurt_counts(con, types, start, end) -> dict[str, int]:
     return dict(con.execute(
         "SELECT a.code, count(i.id) FROM areas a LEFT JOIN incidents i ON i.bu_code = a.code"
         " AND i.type_code IN (SELECT unnest(?::VARCHAR[])) AND i.occurred_date >= ?"
-        " AND i.occurred_date < ? WHERE a.level = 'buurt' AND a.gm_code = 'GMD001'"
-        " GROUP BY a.code", [list(types), start, end]).fetchall())
+        " AND i.occurred_date < ? AND i.registered_at < ?::DATE + INTERVAL 1 DAY"
+        " WHERE a.level = 'buurt' AND a.gm_code = 'GMD001'"
+        " GROUP BY a.code", [list(types), start, end, end]).fetchall())
 
 
 def test_gebiedsscan_buurten_exact_for_every_scope(con):
@@ -360,3 +365,64 @@ def test_gebiedsscan_of_a_set_of_buurten(con):
     with pytest.raises(OutOfScope):
         build(con, scope=Scope(frozenset({"GMD001"}), 3), kind="gebiedsscan",
               area=f"{buurten[0]},{other}", reference=reference)
+
+
+# -- figures as of the peildatum -----------------------------------------------------------------
+
+def _reference(con, kind: str) -> date:
+    """A peildatum for every kind: the comparison products' own, otherwise the first day of
+    the newest month (the reports of the month before it, the days before it)."""
+    return _period(con, kind)[0] if kind in KINDS[:4] else _latest(con)
+
+
+@pytest.fixture(scope="module")
+def late_db(con, demo_db, tmp_path_factory):
+    """Per peildatum, a copy of the demo with one woninginbraak (high impact) that happened
+    the day before it and was registered the day after it; counts rebuilt. (One copy each: a
+    late registration of one peildatum is a registration in time for a later one.)"""
+    from data.incidents import finalize_incidents
+    from data.products.model import KINDS as ALL
+
+    from .conftest import demo_copy
+
+    copies = {}
+    for reference in sorted({_reference(con, kind) for kind in ALL}):
+        path = demo_copy(demo_db, tmp_path_factory.mktemp(f"late{reference:%Y%m%d}"))
+        writer = duckdb.connect(str(path))
+        row = writer.execute("SELECT * FROM incidents WHERE gm_code = 'GMD001'"
+                             " AND bu_code IS NOT NULL LIMIT 1").df()
+        day_before = date.fromordinal(reference.toordinal() - 1)
+        row["id"] = "LATE-1"
+        row["occurred_at"] = f"{day_before} 12:00:00"
+        row["occurred_date"] = day_before
+        row["registered_at"] = f"{date.fromordinal(reference.toordinal() + 1)} 09:00:00"
+        row["type_code"], row["attempt"], row["high_impact"] = "1.1.1", False, True
+        writer.register("late_row", row)
+        writer.execute("INSERT INTO incidents SELECT * FROM late_row")
+        finalize_incidents(writer)
+        writer.close()
+        copies[reference] = duckdb.connect(str(path), read_only=True)
+    yield copies
+    for connection in copies.values():
+        connection.close()
+
+
+@pytest.mark.parametrize("kind", ["stuurgegevens", "tabellenboek", "incidentenrapport",
+                                  "operationeel_beeld", *KINDS])
+def test_a_registration_after_the_peildatum_is_not_counted(con, late_db, kind):
+    """Every kind counts what was registered up to and including its peildatum: a burglary of
+    the day before, registered the day after, changes nothing — although the database's own
+    monthly counts (what the pages show today) do count it."""
+    reference = _reference(con, kind)
+    month = _month(reference.year, reference.month - 1)
+    late_db = late_db[reference]
+    before, after = (c.execute(
+        "SELECT sum(count) FROM counts WHERE source = 'incidents' AND area_code = 'GMD001'"
+        " AND type_code = '1.1.1' AND period_start = ?", [month]).fetchall()[0][0]
+        for c in (con, late_db))
+    assert after == before + 1
+    scope = UNIT if kind in ("incidentenrapport", "operationeel_beeld") else MAYOR
+    original = build(con, scope=scope, kind=kind, area="GMD001", reference=reference)
+    late = build(late_db, scope=scope, kind=kind, area="GMD001", reference=reference)
+    assert json.dumps(dataclasses.asdict(late), default=str) == \
+        json.dumps(dataclasses.asdict(original), default=str)

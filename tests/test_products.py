@@ -118,11 +118,14 @@ def sheet_rows(book, name):
     return list(rows[2]), [list(r) for r in rows[3:]]
 
 
-def direct_by_type(con, gm, start, end):
+def direct_by_type(con, gm, start, end, as_of):
+    """Misdrijven per type occurred in [start, end) and registered up to and including the
+    peildatum ``as_of`` (what a product counts)."""
     return dict(con.execute(
         "SELECT type_code, count(*) FROM incidents WHERE gm_code = ? AND occurred_date >= ?"
-        " AND occurred_date < ? AND type_code IN (SELECT code FROM crime_types"
-        " WHERE kind = 'misdrijf') GROUP BY 1", [gm, start, end]).fetchall())
+        " AND occurred_date < ? AND registered_at < ?::DATE + INTERVAL 1 DAY"
+        " AND type_code IN (SELECT code FROM crime_types"
+        " WHERE kind = 'misdrijf') GROUP BY 1", [gm, start, end, as_of]).fetchall())
 
 
 # -- every kind: HTML, PDF, XLSX, CSV ----------------------------------------------------------
@@ -157,9 +160,9 @@ def test_every_format_is_there_and_the_pdf_reads_right(generated, kind, tmp_path
 def test_stuurgegevens_equal_direct_duckdb(generated, con, reference, tmp_path):
     product = generated["stuurgegevens"]
     month = add_months(reference, -1)
-    expected = direct_by_type(con, OWN, month, reference)
+    expected = direct_by_type(con, OWN, month, reference, reference)
     last_year = direct_by_type(con, OWN, date(month.year - 1, month.month, 1),
-                               date(reference.year - 1, reference.month, 1))
+                               date(reference.year - 1, reference.month, 1), reference)
     total = sum(expected.values())
     assert total > 100
     book = openpyxl.load_workbook(io.BytesIO(archive.read_bytes(product, "xlsx")))
@@ -181,7 +184,7 @@ def test_tabellenboek_equals_duckdb_and_hides_small_wijk_counts(generated, con, 
     month = add_months(reference, -1)
     book = openpyxl.load_workbook(io.BytesIO(archive.read_bytes(product, "xlsx")))
     header, rows = sheet_rows(book, "Soort x gemeente")
-    expected = direct_by_type(con, OWN, month, reference)
+    expected = direct_by_type(con, OWN, month, reference, reference)
     assert {r[0]: r[2] for r in rows if r[0]} == {k: v for k, v in expected.items() if v}
     wijk_sheet = next(n for n in book.sheetnames if n.startswith("Wijken"))
     header, rows = sheet_rows(book, wijk_sheet)
@@ -192,7 +195,8 @@ def test_tabellenboek_equals_duckdb_and_hides_small_wijk_counts(generated, con, 
         "SELECT wk_code, count(*) FROM incidents WHERE gm_code = ? AND occurred_date >= ?"
         " AND occurred_date < ? AND type_code IN (SELECT type_code FROM type_groups"
         " WHERE group_code = 'alle_misdrijven') AND type_code NOT IN ('1.4.1', '3.2.1', '3.2.2')"
-        " GROUP BY 1", [OWN, month, reference]).fetchall())
+        " AND registered_at < ?::DATE + INTERVAL 1 DAY"
+        " GROUP BY 1", [OWN, month, reference, reference]).fetchall())
     for row in rows[:-1]:
         assert row[2] == direct.get(row[0], 0), row
     assert any(1 <= row[2] <= 4 for row in rows[:-1]) or not any(
@@ -208,8 +212,9 @@ def test_incidentenrapport_counts_and_list_per_detail_level(generated, con, refe
                     for t in indicator_types(con, code)})
     ids = [r[0] for r in con.execute(
         "SELECT id FROM incidents WHERE gm_code = ? AND occurred_date >= ? AND occurred_date < ?"
+        " AND registered_at < ?::DATE + INTERVAL 1 DAY"
         " AND type_code IN (SELECT unnest(?::VARCHAR[])) ORDER BY occurred_at, id",
-        [OWN, start, reference, types]).fetchall()]
+        [OWN, start, reference, reference, types]).fetchall()]
     assert ids
     mayor = openpyxl.load_workbook(io.BytesIO(archive.read_bytes(generated["incidentenrapport"],
                                                                  "xlsx")))

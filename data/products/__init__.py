@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from importlib import import_module
 
+from data.products.asof import as_of
 from data.products.model import KINDS, Content
 
 #: kind -> "module:function" of its builder.
@@ -33,5 +34,7 @@ def build(con, *, scope, kind: str, area: str, reference, profile=None) -> Conte
     if kind not in BUILDERS:
         raise ValueError(f"unknown product kind {kind!r}")
     module, function = BUILDERS[kind].split(":")
-    return getattr(import_module(module), function)(con, scope=scope, area=area,
-                                                    reference=reference, profile=profile)
+    builder = getattr(import_module(module), function)
+    reference_day = reference.date() if hasattr(reference, "date") else reference
+    with as_of(con, reference_day) as view:  # registrations up to and including the peildatum
+        return builder(view, scope=scope, area=area, reference=reference, profile=profile)

@@ -1,0 +1,36 @@
+"""Products count what was registered up to and including their peildatum (issue 16 part 5).
+
+A product's text says "registratiedatum niet later dan de peildatum", and a November report
+made again in January must give the same numbers as the one made on 1 December. Rather than
+give every query a date parameter, :func:`as_of` opens a connection (a cursor of the store's
+read-only connection: its own temporary catalogue) on which ``incidents`` holds only the
+registrations up to the end of the peildatum and ``counts`` derives its incident months from
+those (imported open data stay as they are); ``group_counts`` is empty there, so trend queries
+fall back to ``counts``. Every builder reads through it unchanged (``data.products.build``).
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from datetime import date, timedelta
+
+from data.incidents import DERIVED_COUNTS_SQL
+
+
+@contextmanager
+def as_of(con, reference: date):
+    """A connection on which the database reads as it stood at the end of ``reference``."""
+    view = con.cursor()
+    try:
+        catalog = view.execute("SELECT current_database()").fetchone()[0]
+        main = f'"{catalog}".main'
+        until = (reference + timedelta(days=1)).isoformat()
+        view.execute(f"CREATE TEMP VIEW incidents AS SELECT * FROM {main}.incidents"
+                     f" WHERE registered_at < TIMESTAMP '{until}'")
+        view.execute(f"CREATE TEMP TABLE counts AS SELECT * FROM {main}.counts"
+                     " WHERE source <> 'incidents'")
+        view.execute(f"INSERT INTO counts {DERIVED_COUNTS_SQL}")
+        view.execute(f"CREATE TEMP TABLE group_counts AS SELECT * FROM {main}.group_counts"
+                     " LIMIT 0")
+        yield view
+    finally:
+        view.close()
