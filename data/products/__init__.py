@@ -36,5 +36,5 @@ def build(con, *, scope, kind: str, area: str, reference, profile=None) -> Conte
     module, function = BUILDERS[kind].split(":")
     builder = getattr(import_module(module), function)
     reference_day = reference.date() if hasattr(reference, "date") else reference
-    with as_of(con, reference_day) as view:  # registrations up to and including the peildatum
+    with as_of(con, reference_day, scope.gemeenten) as view:  # registrations up to and including the peildatum
         return builder(view, scope=scope, area=area, reference=reference, profile=profile)

@@ -17,15 +17,19 @@ from data.incidents import DERIVED_COUNTS_SQL
 
 
 @contextmanager
-def as_of(con, reference: date):
-    """A connection on which the database reads as it stood at the end of ``reference``."""
+def as_of(con, reference: date, gemeenten=()):
+    """A connection on which the database reads as it stood at the end of ``reference``; its
+    incidents are those of ``gemeenten`` (the product's scope: every query of a builder is
+    scoped anyway, and a national database then derives its counts from a few gemeenten)."""
     view = con.cursor()
     try:
         catalog = view.execute("SELECT current_database()").fetchone()[0]
         main = f'"{catalog}".main'
         until = (reference + timedelta(days=1)).isoformat()
+        codes = ", ".join("'" + code.replace("'", "''") + "'" for code in sorted(gemeenten))
         view.execute(f"CREATE TEMP VIEW incidents AS SELECT * FROM {main}.incidents"
-                     f" WHERE registered_at < TIMESTAMP '{until}'")
+                     f" WHERE registered_at < TIMESTAMP '{until}'"
+                     f" AND gm_code IN ({codes or 'NULL'})")
         view.execute(f"CREATE TEMP TABLE counts AS SELECT * FROM {main}.counts"
                      " WHERE source <> 'incidents'")
         view.execute(f"INSERT INTO counts {DERIVED_COUNTS_SQL}")
