@@ -23,10 +23,11 @@ may be asked for.
 """
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 from datetime import date
 
-from data.catalog import TOTAL_CODE, indicator_types
+from data.catalog import TOTAL_CODE
 from data.periods import Period, add_months, month_range
 from data.scope import OutOfScope, Scope
 
@@ -91,14 +92,34 @@ def _total_equivalent(con, members: list[str]) -> bool:
     return bool(every) and set(members) == every
 
 
+#: Per open connection: the months the incidents span and the gemeenten that have any. A
+#: connection reads one immutable database version (``data.store``), or one peildatum view
+#: (``data.products.asof``: a connection of its own), so this never goes stale.
+_INCIDENT_COVERAGE: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def _incidents(con) -> tuple[Period | None, frozenset]:
+    try:
+        return _INCIDENT_COVERAGE[con]
+    except (KeyError, TypeError):
+        pass
+    first, newest, gemeenten = con.execute(
+        "SELECT min(period_start), max(period_start), list(DISTINCT area_code) FROM counts"
+        " WHERE source = ? AND level = 'gemeente' AND period_type = 'M'",
+        [INCIDENTS]).fetchall()[0]
+    found = (None if first is None else Period(first, add_months(newest, 1)),
+             frozenset(gemeenten or ()))
+    try:
+        _INCIDENT_COVERAGE[con] = found
+    except TypeError:  # a connection type without weak references: no cache
+        pass
+    return found
+
+
 def incident_span(con) -> Period | None:
     """The months the incident registration covers: from its first month up to and including
     its newest (still running) month; None without incidents."""
-    first, newest = con.execute(
-        "SELECT min(period_start), max(period_start) FROM counts"
-        " WHERE source = ? AND level = 'gemeente' AND period_type = 'M'",
-        [INCIDENTS]).fetchall()[0]
-    return None if first is None else Period(first, add_months(newest, 1))
+    return _incidents(con)[0]
 
 
 def pc4_file_months(con) -> list[date]:
@@ -113,46 +134,124 @@ def gemeente_counts(con, *, scope: Scope, gemeenten, indicator: str, periods
                     ) -> dict[tuple[str, Period], Cell]:
     """{(gemeente, period): Cell} of ``indicator`` (a bundle or type) for every gemeente in
     ``gemeenten`` (each must be in scope) and every period of ``periods`` (whole months)."""
+    return indicator_counts(con, scope=scope, gemeenten=gemeenten, indicators=[indicator],
+                            periods=periods)[indicator]
+
+
+def indicator_counts(con, *, scope: Scope, gemeenten, indicators, periods
+                     ) -> dict[str, dict[tuple[str, Period], Cell]]:
+    """:func:`gemeente_counts` of several indicators at once (one pass over the incident
+    months for all of them): {indicator: {(gemeente, period): Cell}}."""
     codes = sorted(set(gemeenten))
     outside = [c for c in codes if c not in scope.gemeenten]
     if scope.empty or outside:
         raise OutOfScope(f"gemeenten outside the scope: {outside}")
-    members = indicator_types(con, indicator)
-    if not members:
-        raise ValueError(f"unknown indicator {indicator!r}")
+    indicators = list(dict.fromkeys(indicators))
+    members = _members(con, indicators)
     periods = list(dict.fromkeys(periods))
-    out: dict[tuple[str, Period], Cell] = {}
+    result: dict[str, dict[tuple[str, Period], Cell]] = {i: {} for i in indicators}
     if not codes or not periods:
-        return out
+        return result
     first = min(p.start for p in periods)
     end = max(p.end for p in periods)
 
-    # 1. incidents
-    span = incident_span(con)
-    if span is not None:
-        with_incidents = {r[0] for r in con.execute(
-            "SELECT DISTINCT area_code FROM counts WHERE source = ? AND level = 'gemeente'"
-            " AND area_code IN (SELECT unnest(?::VARCHAR[]))", [INCIDENTS, codes]).fetchall()}
-        monthly: dict[tuple[str, date], tuple[int, bool]] = {}
-        for gm, month, n, prov in con.execute("""
-                SELECT area_code, period_start, sum(count)::BIGINT, bool_or(provisional)
-                FROM counts
-                WHERE source = ? AND level = 'gemeente' AND period_type = 'M'
-                  AND area_code IN (SELECT unnest(?::VARCHAR[]))
-                  AND type_code IN (SELECT unnest(?::VARCHAR[]))
-                  AND period_start >= ? AND period_start < ?
-                GROUP BY ALL""", [INCIDENTS, codes, members, first, end]).fetchall():
-            monthly[(gm, month)] = (int(n), bool(prov))
-        for gm in with_incidents:
-            for p in periods:
-                if p.start >= span.start and p.end <= span.end:
-                    cells = [monthly.get((gm, m), (0, False)) for m in month_range(p.start, p.end)]
-                    out[(gm, p)] = Cell(sum(n for n, _ in cells), INCIDENTS,
-                                        provisional=any(pr for _, pr in cells))
-    missing = [(gm, p) for gm in codes for p in periods if (gm, p) not in out]
-    if not missing:
-        return out
+    # 1. incidents: every type, every month of their span, in gemeenten that have incidents
+    span, with_incidents = _incidents(con)
+    covered = [p for p in periods if span is not None and span.start <= p.start
+               and p.end <= span.end]
+    here = [gm for gm in codes if gm in with_incidents]
+    if covered and here:
+        sums: dict[tuple[str, str, int], tuple[int, bool]] = {}
+        for indicator, gm, index, n, prov in _incident_sums(
+                con, indicators, members, here, covered, per_gemeente=True):
+            sums[(indicator, gm, index)] = (n, prov)
+        zero = (0, False)
+        for indicator in indicators:
+            out = result[indicator]
+            for gm in here:
+                for index, p in enumerate(covered):
+                    n, prov = sums.get((indicator, gm, index), zero)
+                    out[(gm, p)] = Cell(n, INCIDENTS, provisional=prov)
+    for indicator in indicators:
+        out = result[indicator]
+        missing = [(gm, p) for gm in codes for p in periods if (gm, p) not in out]
+        if missing:
+            _other_sources(con, codes, members[indicator], missing, first, end, out)
+    return result
 
+
+def _members(con, indicators) -> dict[str, list[str]]:
+    """The type codes of each indicator (a bundle's members, or the type itself; never the
+    total). ValueError for an unknown indicator."""
+    members: dict[str, list[str]] = {i: [] for i in indicators}
+    for indicator, type_code in con.execute(
+            "SELECT group_code, type_code FROM type_groups"
+            " WHERE group_code IN (SELECT unnest(?::VARCHAR[]))"
+            " UNION SELECT code, code FROM crime_types"
+            " WHERE code IN (SELECT unnest(?::VARCHAR[])) AND kind <> 'totaal'",
+            [list(indicators), list(indicators)]).fetchall():
+        members[indicator].append(type_code)
+    unknown = [i for i, m in members.items() if not m]
+    if unknown:
+        raise ValueError(f"unknown indicator {unknown[0]!r}")
+    return members
+
+
+def _incident_sums(con, indicators, members, gemeenten, periods, *, per_gemeente: bool):
+    """Rows (indicator, gemeente or None, index into ``periods``, count, provisional) of the
+    incident months, summed per period in SQL; periods and gemeenten without registrations
+    have no row (a real 0 where the incidents cover them)."""
+    group = "c.area_code" if per_gemeente else "NULL"
+    months = [(i, m) for i, p in enumerate(periods) for m in month_range(p.start, p.end)]
+    return con.execute(f"""
+        WITH m AS (SELECT unnest(?::VARCHAR[]) AS indicator, unnest(?::VARCHAR[]) AS type_code),
+        p AS (SELECT unnest(?::INTEGER[]) AS i, unnest(?::DATE[]) AS month)
+        SELECT m.indicator, {group} AS gm, p.i, sum(c.count)::BIGINT, bool_or(c.provisional)
+        FROM counts c JOIN m ON m.type_code = c.type_code JOIN p ON p.month = c.period_start
+        WHERE c.source = ? AND c.level = 'gemeente' AND c.period_type = 'M'
+          AND c.area_code IN (SELECT unnest(?::VARCHAR[]))
+          AND c.period_start >= ? AND c.period_start < ?
+        GROUP BY ALL""",
+        [[i for i in indicators for _ in members[i]],
+         [t for i in indicators for t in members[i]],
+         [i for i, _ in months], [m for _, m in months],
+         INCIDENTS, list(gemeenten), min(p.start for p in periods),
+         max(p.end for p in periods)]).fetchall()
+
+
+def totals(con, *, scope: Scope, gemeenten, indicators, periods
+           ) -> dict[str, dict[Period, Cell]]:
+    """{indicator: {period: Cell}} of ``gemeenten`` together: :func:`total` of their cells,
+    summed in SQL when the incidents cover every gemeente and period (a national series of
+    36 months is then one query, not 12,000 cells)."""
+    codes = sorted(set(gemeenten))
+    span, with_incidents = _incidents(con)
+    periods = list(dict.fromkeys(periods))
+    indicators = list(dict.fromkeys(indicators))
+    if (codes and periods and span is not None and set(codes) <= with_incidents
+            and all(span.start <= p.start and p.end <= span.end for p in periods)):
+        outside = [c for c in codes if c not in scope.gemeenten]
+        if scope.empty or outside:
+            raise OutOfScope(f"gemeenten outside the scope: {outside}")
+        members = _members(con, indicators)
+        sums = {(indicator, index): (n, prov) for indicator, _, index, n, prov in
+                _incident_sums(con, indicators, members, codes, periods, per_gemeente=False)}
+        return {i: {p: Cell(*_unpack(sums.get((i, index), (0, False))))
+                    for index, p in enumerate(periods)} for i in indicators}
+    cells = indicator_counts(con, scope=scope, gemeenten=codes, indicators=indicators,
+                             periods=periods)
+    return {i: {p: total(cells[i][(gm, p)] for gm in codes) for p in periods}
+            for i in indicators}
+
+
+def _unpack(found):
+    n, prov = found
+    return int(n), INCIDENTS, "", bool(prov)
+
+
+def _other_sources(con, codes, members, missing, first, end, out) -> None:
+    """Cells of ``missing`` (gemeente, period) from the imported gemeente counts or the PC4
+    file, else "geen gegevens"; written into ``out``."""
     # 2. imported gemeente counts
     wanted = members + ([TOTAL_CODE] if _total_equivalent(con, members) else [])
     rows: dict[tuple[str, str, date], dict[str, tuple[int, bool, str]]] = {}
@@ -216,7 +315,6 @@ def gemeente_counts(con, *, scope: Scope, gemeenten, indicator: str, periods
 
     for gm, p in missing:
         out[(gm, p)] = Cell(None, reason=f"{NO_DATA} voor {period_label(p)}")
-    return out
 
 
 def total(cells) -> Cell:

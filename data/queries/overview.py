@@ -89,19 +89,18 @@ def key_figures(con, *, scope: Scope, period: Period) -> list[KeyFigure]:
     codes = sorted(scope.gemeenten)
     years = [Period(date(y, 1, 1), date(y + 1, 1, 1))
              for y in coverage.covered_years(con, scope=scope)]
+    groups = [g for g in KEY_GROUPS if g in titles]
+    previous = period.shifted(-12)
+    found = coverage.totals(con, scope=scope, gemeenten=codes, indicators=groups,
+                            periods=[period, previous])
     out = []
-    for group in (g for g in KEY_GROUPS if g in titles):
-        previous = period.shifted(-12)
-        cells = coverage.gemeente_counts(con, scope=scope, gemeenten=codes, indicator=group,
-                                         periods=[period, previous])
-        now = coverage.total(cells[(gm, period)] for gm in codes)
-        before = coverage.total(cells[(gm, previous)] for gm in codes)
+    for group in groups:
+        now, before = found[group][period], found[group][previous]
         latest = (None, None)
         if not now.known and years:
-            by_year = coverage.gemeente_counts(con, scope=scope, gemeenten=codes,
-                                               indicator=group, periods=years)
-            latest = next(((y.start.year, cell.value) for y in years
-                           if (cell := coverage.total(by_year[(gm, y)] for gm in codes)).known),
+            by_year = coverage.totals(con, scope=scope, gemeenten=codes, indicators=[group],
+                                      periods=years)[group]
+            latest = next(((y.start.year, by_year[y].value) for y in years if by_year[y].known),
                           (None, None))
         out.append(KeyFigure(group, titles[group], now.value, before.value,
                              coverage.source_title(now.source), now.reason, *latest))
@@ -113,9 +112,9 @@ def monthly_series(con, *, scope: Scope, group: str, period: Period) -> pd.DataF
     source covers), provisional. Empty when no month has a figure."""
     codes = sorted(scope.gemeenten)
     months = [Period(m, add_months(m, 1)) for m in month_range(period.start, period.end)]
-    cells = coverage.gemeente_counts(con, scope=scope, gemeenten=codes, indicator=group,
-                                     periods=months)
-    rows = [(m.start, coverage.total(cells[(gm, m)] for gm in codes)) for m in months]
+    cells = coverage.totals(con, scope=scope, gemeenten=codes, indicators=[group],
+                            periods=months)[group]
+    rows = [(m.start, cells[m]) for m in months]
     frame = pd.DataFrame({"month": [m for m, _ in rows],
                           "count": pd.array([c.value for _, c in rows], dtype="Int64"),
                           "provisional": [c.provisional for _, c in rows]})
