@@ -170,10 +170,9 @@ class _Data:
         period = period or self.period
         key = (indicator, period)
         if key not in self.cache:
-            gemeenten = self.area.gemeenten
-            cells = coverage.gemeente_counts(self.con, scope=self.scope, gemeenten=gemeenten,
-                                             indicator=indicator, periods=[period])
-            self.cache[key] = coverage.total(cells[(gm, period)] for gm in gemeenten)
+            self.cache[key] = coverage.totals(
+                self.con, scope=self.scope, gemeenten=self.area.gemeenten,
+                indicators=[indicator], periods=[period])[indicator][period]
         return self.cache[key]
 
     def change(self, indicator: str, period: Period | None = None) -> Change:

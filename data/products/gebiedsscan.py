@@ -137,10 +137,9 @@ def _without_incidents(con, scope, resolved, period, inhabitants, profile) -> Co
     previous = period.shifted(-12)
     rows, changes = [], []
     for code in indicator_codes(con, profile):
-        cells = coverage.gemeente_counts(con, scope=scope, gemeenten=resolved.gemeenten,
-                                         indicator=code, periods=[period, previous])
-        now, before = (coverage.total(cells[(gm, p)] for gm in resolved.gemeenten)
-                       for p in (period, previous))
+        cells = coverage.totals(con, scope=scope, gemeenten=resolved.gemeenten,
+                                indicators=[code], periods=[period, previous])[code]
+        now, before = cells[period], cells[previous]
         change = poisson_change(now.value, before.value)
         changes.append((indicator_title(con, code), change))
         rate = (round(now.value * 1000 / inhabitants, 1)

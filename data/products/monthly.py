@@ -104,10 +104,9 @@ def _figures(con, scope, gemeenten, indicator: str, month: date) -> list:
     ``indicator`` over ``gemeenten`` from ``data.queries.coverage``: "geen gegevens" where no
     source covers a period (and then no change), never 0."""
     periods = _periods(month)
-    cells = coverage.gemeente_counts(con, scope=scope, gemeenten=gemeenten, indicator=indicator,
-                                     periods=periods)
-    this, last, ytd, ytd_ly = (coverage.total(cells[(gm, p)] for gm in gemeenten).value
-                               for p in periods)
+    cells = coverage.totals(con, scope=scope, gemeenten=gemeenten, indicators=[indicator],
+                            periods=periods)[indicator]
+    this, last, ytd, ytd_ly = (cells[p].value for p in periods)
 
     def shown(value):
         return NO_DATA if value is None else value
@@ -179,14 +178,13 @@ def stuurgegevens(con, *, scope, area: str, reference: date, profile=None) -> Co
                                                       for t, v in covered) + ".")
 
     months = [date(month.year, m, 1) for m in range(1, 13)]
-    monthly = coverage.gemeente_counts(
-        con, scope=scope, gemeenten=where.gemeenten, indicator="alle_misdrijven",
+    monthly = coverage.totals(
+        con, scope=scope, gemeenten=where.gemeenten, indicators=["alle_misdrijven"],
         periods=[Period(add_months(m, shift), add_months(m, shift + 1))
-                 for m in months for shift in (0, -12)])
+                 for m in months for shift in (0, -12)])["alle_misdrijven"]
 
     def month_value(m: date):
-        return coverage.total(monthly[(gm, Period(m, add_months(m, 1)))]
-                              for gm in where.gemeenten).value
+        return monthly[Period(m, add_months(m, 1))].value
     this_year = [month_value(m) if m <= month else None for m in months]
     last_year = [month_value(add_months(m, -12)) for m in months]
     fig = go.Figure([
@@ -292,11 +290,11 @@ def tabellenboek(con, *, scope, area: str, reference: date, profile=None) -> Con
     month_periods = [Period(m, add_months(m, 1)) for m in months]
     titles = {g: _bundle_title(con, g) for g in BUNDLES}
     month_rows = []
-    for group in (g for g in BUNDLES if indicator_types(con, g)):
-        cells = coverage.gemeente_counts(con, scope=scope, gemeenten=where.gemeenten,
-                                         indicator=group, periods=month_periods)
-        values = [coverage.total(cells[(gm, p)] for gm in where.gemeenten).value
-                  for p in month_periods]
+    groups = [g for g in BUNDLES if indicator_types(con, g)]
+    found = coverage.totals(con, scope=scope, gemeenten=where.gemeenten, indicators=groups,
+                            periods=month_periods)
+    for group in groups:
+        values = [found[group][p].value for p in month_periods]
         month_rows.append([titles[group], *[NO_DATA if v is None else v for v in values]])
     fig = go.Figure([go.Scatter(x=[short_month(m) for m in months],
                                 y=[v if _counted(v) else None for v in row[1:]], name=row[0],

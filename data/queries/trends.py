@@ -155,9 +155,8 @@ def _covered_trend(con, scope, codes, indicator, title, grain) -> Trend | None:
         buckets.append(Period(first, add_months(first, size)))
         first = add_months(first, size)
     before = [b.shifted(-12) for b in buckets]
-    cells = coverage.gemeente_counts(con, scope=scope, gemeenten=codes, indicator=indicator,
-                                     periods=buckets + before)
-    per_period = {p: coverage.total(cells[(gm, p)] for gm in codes) for p in buckets + before}
+    per_period = coverage.totals(con, scope=scope, gemeenten=codes, indicators=[indicator],
+                                 periods=buckets + before)[indicator]
     known = [b for b in buckets if per_period[b].known]
     if not known:
         return None
