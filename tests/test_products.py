@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import subprocess
 import sys
 from datetime import date, datetime, timedelta
@@ -157,6 +158,33 @@ def test_every_format_is_there_and_the_pdf_reads_right(generated, kind, tmp_path
     assert raw.startswith("\ufeff".encode()) and b";" in raw
 
 
+def page_ink(data: bytes, tmp_path) -> list[float]:
+    """Per PDF page, the share (%) of dark pixels between the running header and footer,
+    from the page rendered by poppler's pdftoppm (20 dpi, grey)."""
+    path = tmp_path / "ink.pdf"
+    path.write_bytes(data)
+    subprocess.run(["pdftoppm", "-r", "20", "-gray", str(path), str(tmp_path / "ink")],
+                   check=True)
+    shares = []
+    for page in sorted(tmp_path.glob("ink-*.pgm")):
+        magic, size, _depth, pixels = page.read_bytes().split(b"\n", 3)
+        width, height = map(int, size.split())
+        body = pixels[int(height * 0.1) * width:int(height * 0.9) * width]
+        shares.append(sum(1 for b in body if b < 200) * 100 / len(body))
+        page.unlink()
+    return shares
+
+
+@pytest.mark.parametrize("kind", [*MINE, "incidentenrapport-3"])
+def test_no_page_is_almost_empty(generated, kind, tmp_path):
+    """Sections flow on (no page per section): a page before the last holds at least 1.5%
+    ink, the last one more than its header and footer. Before, stuurgegevens page 2 held
+    one sentence and tabellenboek page 2 two rows."""
+    shares = page_ink(archive.read_bytes(generated[kind], "pdf"), tmp_path)
+    assert all(share >= 1.5 for share in shares[:-1]), shares
+    assert shares[-1] > 0.2, shares
+
+
 def test_stuurgegevens_equal_direct_duckdb(generated, con, reference, tmp_path):
     product = generated["stuurgegevens"]
     month = add_months(reference, -1)
@@ -225,8 +253,12 @@ def test_incidentenrapport_counts_and_list_per_detail_level(generated, con, refe
         generated["incidentenrapport-3"], "xlsx")))
     header, rows = sheet_rows(police, "Incidenten")
     assert header[0] == "Registratienummer" and "Straat" in header
+    assert header[-2:] == ["Modus operandi", "Samenvatting"]  # detail 3: MO too
     assert sorted(r[0] for r in rows) == sorted(ids)
     assert generated["incidentenrapport-3"].detail == 3
+    html = archive.read_bytes(generated["incidentenrapport"], "html").decode("utf-8")
+    agreed = re.search(r"<p>Afgesproken soorten[^<]*</p>", html).group(0)
+    assert "Woninginbraak" in agreed and not re.search(r"\b\d\.\d\.\d\b|\bN0\d\b", agreed)
 
 
 def test_operationeel_beeld_is_anonymised(generated, con, newest):

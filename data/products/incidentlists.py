@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from data.accounts import DEFAULT_DRIEHOEK
-from data.catalog import indicator_types
+from data.catalog import indicator_title, indicator_types
 from data.products.model import KINDS, Content, Section, Table
 from data.products.monthly import day_label, dutch_int
 from data.queries.incidents import (COLUMN_BY_KEY, IncidentFilter, Sort, count_incidents,
@@ -28,7 +28,7 @@ MAX_ROWS = 2000
 LIST_COLUMNS = {2: ("id", "pleegdatum", "soort", "poging", "high_impact", "gemeente", "wijk",
                     "buurt"),
                 3: ("id", "pleegdatum", "soort", "poging", "high_impact", "gemeente", "wijk",
-                    "buurt", "straat", "huisnummer", "samenvatting")}
+                    "buurt", "straat", "huisnummer", "mo", "samenvatting")}
 
 
 def _period_days(profile) -> int:
@@ -62,7 +62,8 @@ def incidentenrapport(con, *, scope, area: str, reference: date, profile=None) -
     sections = [Section("Overzicht", paragraphs=[
         f"In de periode {label} zijn in {where.name} {dutch_int(total)} incidenten van de "
         "afgesproken soorten geregistreerd (pleegdatum in de periode).",
-        "Afgesproken soorten (afsprakenprofiel): " + ", ".join(selection) + "."],
+        "Afgesproken soorten (afsprakenprofiel): "
+        + ", ".join(indicator_title(con, code) for code in selection) + "."],
         tables=[Table(f"Incidenten naar soort, {label}", header, rows, sheet="Naar soort")])]
 
     notes = ["Bron: politieregistraties. Registraties van na de peildatum ontbreken nog."]

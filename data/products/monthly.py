@@ -301,7 +301,8 @@ def tabellenboek(con, *, scope, area: str, reference: date, profile=None) -> Con
                                 mode="lines+markers")
                      for row in month_rows if row[0] in ("Alle misdrijven",)])
     fig.update_layout(template="plotly_white", height=340, margin=dict(l=50, r=20, t=30, b=40),
-                      yaxis_title="misdrijven", separators=",.", showlegend=False)
+                      yaxis_title="misdrijven", separators=",.", showlegend=False,
+                      yaxis_rangemode="tozero")
     sections.append(Section("Verloop per maand", tables=[Table(
         f"Registraties per maand naar bundel, {where.name}",
         ["Bundel", *[short_month(m) for m in months]], month_rows, sheet="Per maand",

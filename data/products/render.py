@@ -233,13 +233,13 @@ dl.facts {{ display: grid; grid-template-columns: max-content 1fr; gap: .1em 1em
   font-size: 9pt; }}
 dl.facts dt {{ font-weight: bold; }} dl.facts dd {{ margin: 0; }}
 .classification {{ font-size: 8pt; color: #8a1c1c; margin: .5em 0 0; }}
-section {{ break-before: page; }}
-section:first-of-type {{ break-before: auto; }}
-h2 {{ font-size: 14pt; color: #1f4e8c; margin: .2em 0 .5em; }}
+section {{ margin-top: 1.2em; }}
+h2 {{ font-size: 14pt; color: #1f4e8c; margin: .2em 0 .5em; break-after: avoid; }}
+section > p:first-of-type {{ break-before: avoid; }}
 table.data {{ border-collapse: collapse; width: 100%; font-size: 8.5pt; margin: .4em 0 1em; }}
 table.data caption {{ text-align: left; font-weight: bold; padding: .2em 0; }}
 table.data th, table.data td {{ border-bottom: 1px solid #d0d7e2; padding: 2px 5px;
-  text-align: left; vertical-align: top; }}
+  text-align: left; vertical-align: top; overflow-wrap: break-word; }}
 table.data th {{ background: #eef2f8; }}
 table.data td.num {{ text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }}
 table.data tr.total td {{ font-weight: bold; border-top: 1px solid #1f4e8c; }}
@@ -249,7 +249,8 @@ figure {{ margin: .5em 0 1em; }}
 figure img {{ width: 100%; height: auto; display: block; }}
 figcaption {{ font-size: 9pt; color: #444; }}
 .note {{ font-size: 8pt; color: #555; margin: .2em 0 .8em; }}
-footer.notes {{ margin-top: 1.5em; font-size: 8pt; color: #444; break-inside: avoid; }}
+.notes {{ margin-top: .8em; font-size: 8pt; color: #444; break-inside: avoid; }}
+.notes h3 {{ font-size: 9pt; margin: 0 0 .2em; }} .notes ul {{ margin: 0; padding-left: 1.2em; }}
 @media screen {{ body {{ max-width: 1100px; margin: 1.5em auto; padding: 0 1em; }}
   section {{ margin-top: 2em; }} }}
 @media print {{ header.product {{ margin-top: 0; }} }}
@@ -259,9 +260,9 @@ footer.notes {{ margin-top: 1.5em; font-size: 8pt; color: #444; break-inside: av
 <p class="sub">{html.escape(content.area_name)} · {html.escape(content.period_label)}</p>
 <dl class="facts">{dl}</dl>
 <p class="classification">Politiegegevens (Wet politiegegevens) — alleen voor de ontvanger; niet verder verspreiden.</p>
+<div class="notes"><h3>Toelichting</h3><ul>{notes}</ul></div>
 </header>
 {''.join(body)}
-<footer class="notes"><h3>Toelichting</h3><ul>{notes}</ul></footer>
 </body></html>
 """
 
