@@ -426,3 +426,31 @@ def test_a_registration_after_the_peildatum_is_not_counted(con, late_db, kind):
     late = build(late_db, scope=scope, kind=kind, area="GMD001", reference=reference)
     assert json.dumps(dataclasses.asdict(late), default=str) == \
         json.dumps(dataclasses.asdict(original), default=str)
+
+
+@pytest.mark.parametrize("frequency, days", [("tweewekelijks", 14), ("wekelijks", 7)])
+def test_the_operational_picture_covers_its_whole_agreed_period(con, frequency, days):
+    """Agreed two-weekly (or weekly), the operational picture holds the larger incidents of
+    every day of those weeks, grouped per day, gemeente, type and kind — not just 24 hours."""
+    from datetime import timedelta
+    from types import SimpleNamespace
+
+    reference = _latest(con)
+    start = reference - timedelta(days=days)
+    direct = con.execute(
+        "SELECT occurred_date, count(*) FROM incidents WHERE gm_code = 'GMD001'"
+        " AND occurred_at >= ? AND occurred_at < ? AND (high_impact OR type_code = 'N06')"
+        " AND registered_at < ?::DATE + INTERVAL 1 DAY GROUP BY 1",
+        [start, reference, reference]).fetchall()
+    assert len(direct) >= days - 3  # the demo has larger incidents on most days
+    content = build(con, scope=MAYOR, kind="operationeel_beeld", area="GMD001",
+                    reference=reference,
+                    profile=SimpleNamespace(products={"operationeel_beeld": frequency},
+                                            driehoek=None))
+    table = _table(content, "Incidenten (geanonimiseerd)")
+    assert table.header == ["Dag", "Gemeente", "Soort", "Aard", "Aantal"]
+    per_day: dict[str, int] = {}
+    for day, *_rest, n in table.rows:
+        per_day[day] = per_day.get(day, 0) + n
+    assert per_day == {f"{d:%d-%m-%Y}": n for d, n in direct}
+    assert f"({frequency})" in content.sections[0].paragraphs[0]

@@ -16,6 +16,7 @@ from datetime import date, datetime, timedelta
 
 from data.accounts import DEFAULT_DRIEHOEK
 from data.catalog import indicator_title, indicator_types
+from data.periods import add_months
 from data.products.model import KINDS, Content, Section, Table
 from data.products.monthly import day_label, dutch_int
 from data.queries.incidents import (COLUMN_BY_KEY, IncidentFilter, Sort, count_incidents,
@@ -103,18 +104,54 @@ def _moment(reference) -> datetime:
     return datetime(reference.year, reference.month, reference.day)
 
 
+#: Length of the operational picture per agreed frequency (the schedule's periods end at
+#: ``reference``); a month is the calendar month before it.
+SPANS = {"dagelijks": 1, "wekelijks": 7, "tweewekelijks": 14}
+
+
+def _span(profile, end: datetime) -> tuple[datetime, str]:
+    """Start of the period the operational picture covers, and its frequency."""
+    from data.products.schedule import frequency_for
+
+    frequency = frequency_for(profile, "operationeel_beeld")
+    if frequency in SPANS:
+        return end - timedelta(days=SPANS[frequency]), frequency
+    if frequency == "maandelijks":
+        first = datetime(end.year, end.month, 1)
+        return (first if first < end else
+                datetime.combine(add_months(first.date(), -1), datetime.min.time())), frequency
+    return end - timedelta(days=1), "dagelijks"
+
+
+def _kind(r) -> str:
+    return " en ".join(k for k, flag in (("high impact", r.high_impact), ("inval", r.inval))
+                       if flag)
+
+
 def operationeel_beeld(con, *, scope, area: str, reference, profile=None) -> Content:
-    """Larger incidents of the 24 hours before ``reference`` (a date means its midnight)."""
+    """Larger incidents of the period before ``reference`` (a date means its midnight) that
+    the agreed frequency covers: 24 hours, a week, two weeks or the calendar month — every
+    day of it, anonymised. A day's picture lists them per hour; a longer one groups them per
+    day, gemeente, type and kind (with the number) so it stays compact."""
     where = product_area(con, scope=scope, area=area)
     end = _moment(reference)
-    start = end - timedelta(hours=24)
+    start, frequency = _span(profile, end)
     label = f"{start:%d-%m-%Y %H:%M} tot {end:%d-%m-%Y %H:%M}"
     frame = larger_incidents(con, scope=scope, gemeenten=where.gemeenten, start=start, end=end)
-    rows = []
-    for r in frame.itertuples():
-        kind = " en ".join(k for k, flag in (("high impact", r.high_impact),
-                                             ("inval", r.inval)) if flag)
-        rows.append([f"{int(r.hour):02d}:00–{int(r.hour):02d}:59", r.gemeente, r.soort, kind])
+    if frequency == "dagelijks":
+        rows = [[f"{int(r.hour):02d}:00–{int(r.hour):02d}:59", r.gemeente, r.soort, _kind(r)]
+                for r in frame.itertuples()]
+        header = ["Tijdvak", "Gemeente", "Soort", "Aard"]
+        what = f"in de 24 uur tot {end:%d-%m-%Y %H:%M}"
+    else:
+        grouped: dict[tuple, int] = {}
+        for r in frame.itertuples():
+            key = (r.day, r.gemeente, r.soort, _kind(r))
+            grouped[key] = grouped.get(key, 0) + 1
+        rows = [[f"{day:%d-%m-%Y}", gemeente, soort, kind, n]
+                for (day, gemeente, soort, kind), n in grouped.items()]
+        header = ["Dag", "Gemeente", "Soort", "Aard", "Aantal"]
+        what = f"van {start:%d-%m-%Y} tot {end:%d-%m-%Y} ({frequency})"
     summary = []
     for code in where.gemeenten:
         part = frame[frame["gm_code"] == code]
@@ -124,12 +161,11 @@ def operationeel_beeld(con, *, scope, area: str, reference, profile=None) -> Con
                     int((frame["type_code"] == RAID_TYPE).sum()), len(frame)])
     sections = [Section("Grotere incidenten", paragraphs=[
         f"{dutch_int(len(frame))} grotere incidenten (high impact of inval) in {where.name} "
-        f"in de 24 uur tot {end:%d-%m-%Y %H:%M}."],
+        f"{what}."],
         tables=[Table("Per gemeente", ["Gemeente", "High impact", "Inval", "Totaal"], summary,
                       sheet="Per gemeente"),
-                Table("Incidenten (geanonimiseerd)", ["Tijdvak", "Gemeente", "Soort", "Aard"],
-                      rows, sheet="Incidenten")])]
-    notes = ["Geanonimiseerd: alleen soort, gemeente, uur van de dag en aard; geen "
+                Table("Incidenten (geanonimiseerd)", header, rows, sheet="Incidenten")])]
+    notes = ["Geanonimiseerd: alleen soort, gemeente, dag of uur van de dag en aard; geen "
              "registratienummer, adres, buurt of tekst, op elk detailniveau.",
              "Bron: politieregistraties (pleegtijd in het tijdvak)."]
     # Anonymised at gemeente level: detail level 1 suffices to open it.

@@ -81,11 +81,12 @@ def larger_incidents(con, *, scope: Scope, gemeenten, start: datetime,
     """The larger incidents (high impact, or a raid ``N06``) that occurred in [start, end),
     anonymised: type, gemeente, the hour of day and the kind only — never an id, address,
     wijk, buurt or text, whatever the scope's detail level. Columns gm_code, gemeente,
-    type_code, soort, hour, high_impact, inval; ordered by time."""
+    type_code, soort, hour, day, high_impact, inval; ordered by time."""
     where, params = area_filter(scope, "i.gm_code")
     return con.execute(f"""
         SELECT i.gm_code, coalesce(g.name, i.gm_code) AS gemeente, i.type_code,
                coalesce(t.title, i.type_code) AS soort, hour(i.occurred_at) AS hour,
+               i.occurred_date AS day,
                i.high_impact AS high_impact, i.type_code = ? AS inval
         FROM incidents i
         LEFT JOIN crime_types t ON t.code = i.type_code
