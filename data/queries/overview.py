@@ -5,6 +5,7 @@ monthly gemeente counts in ``counts``; when incidents are loaded those are deriv
 """
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 from datetime import date
 
@@ -48,11 +49,37 @@ class KeyFigure:
         return (self.current - self.previous) / self.previous * 100.0
 
 
+#: Per open connection (one immutable database version, see ``data.store``): each gemeente's
+#: first and newest month of monthly counts. Asked on nearly every callback; one scan once.
+_MONTHS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def _gemeente_months(con) -> dict[str, tuple[date, date]]:
+    try:
+        return _MONTHS[con]
+    except (KeyError, TypeError):
+        pass
+    found = {code: (first, last) for code, first, last in con.execute(
+        f"SELECT area_code, min(month), max(month) FROM ({MONTHLY_GEMEENTE_COUNTS})"
+        " GROUP BY area_code").fetchall()}
+    try:
+        _MONTHS[con] = found
+    except TypeError:
+        pass
+    return found
+
+
+def _months(con, scope: Scope) -> tuple[date | None, date | None]:
+    """The first and newest month with monthly counts in scope (None, None without)."""
+    spans = [v for code, v in _gemeente_months(con).items() if code in scope.gemeenten]
+    if scope.empty or not spans:
+        return None, None
+    return min(f for f, _ in spans), max(last for _, last in spans)
+
+
 def latest_month(con, *, scope: Scope) -> date | None:
     """First day of the newest month with data in scope (usually still incomplete)."""
-    where, params = area_filter(scope, "area_code")
-    rows = con.execute(f"SELECT max(month) FROM ({MONTHLY_GEMEENTE_COUNTS}) WHERE {where}", params).fetchall()
-    return rows[0][0] if rows and rows[0][0] else None
+    return _months(con, scope)[1]
 
 
 def last_complete_months(con, *, scope: Scope, months: int = 12) -> Period | None:
@@ -65,9 +92,7 @@ def last_complete_months(con, *, scope: Scope, months: int = 12) -> Period | Non
 def dataset_summary(con, *, scope: Scope) -> dict:
     """Name, source and demo flag of the loaded data, and the months it covers in scope."""
     meta = dict(con.execute("SELECT key, value FROM meta").fetchall())
-    where, params = area_filter(scope, "area_code")
-    first, last = con.execute(
-        f"SELECT min(month), max(month) FROM ({MONTHLY_GEMEENTE_COUNTS}) WHERE {where}", params).fetchall()[0]
+    first, last = _months(con, scope)
     return {
         "name": meta.get("dataset_name", "Veiligheidsbeeld"),
         "source": meta.get("dataset_source", ""),
