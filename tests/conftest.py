@@ -27,6 +27,27 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+#: Real boundaries for a database of eenheden, gemeenten and PC4 areas (file, level, vintage).
+REAL_PC4_BOUNDARIES = (("regionale_eenheid_2024.geojson", "eenheid", None),
+                       ("gemeente_2025.geojson", "gemeente", None),
+                       ("pc4.geojson", "pc4", 2020))
+
+
+def import_real(store: Store, shared: Path, folder: Path, boundaries=REAL_PC4_BOUNDARIES,
+                files=()) -> None:
+    """Import real boundaries and then files ``(name, kind)`` from ../shared/data with the real
+    importers; the files are copied into ``folder`` first, so rejected rows land there."""
+    from data.importers import run_import
+
+    for name, level, vintage in boundaries:
+        run_import(store, "boundaries", shared / name,
+                   rejected_file=folder / f"{name}.rejected.csv",
+                   options={"level": level, "vintage": vintage})
+    for name, kind in files:
+        shutil.copyfile(shared / name, folder / name)
+        run_import(store, kind, folder / name)
+
+
 @pytest.fixture
 def store(tmp_path) -> Store:
     """An empty store on a temporary DuckDB file (created on the first write)."""

@@ -5,19 +5,17 @@ gunicorn server on that database. Skips when ../shared/data is absent."""
 from __future__ import annotations
 
 import csv
-import shutil
 from collections import defaultdict
 from datetime import date
 
 import pytest
 from playwright.sync_api import expect
 
-from data.importers import run_import
 from data.queries import burglary as bq
 from data.scope import Scope
 from data.store import Store
 
-from .conftest import LiveServer, login
+from .conftest import LiveServer, import_real, login
 
 FILE = "pc4_woninginbraak_monthly_misdaadinkaart.csv"
 PASSWORD = "een-lang-wachtwoord"
@@ -32,15 +30,8 @@ def pc4_db(shared_data, tmp_path_factory):
 
     folder = tmp_path_factory.mktemp("pc4real")
     store = Store(folder / "pc4.duckdb")
-    for name, level, vintage in (("regionale_eenheid_2024.geojson", "eenheid", None),
-                                 ("gemeente_2025.geojson", "gemeente", None),
-                                 ("pc4.geojson", "pc4", 2020)):
-        run_import(store, "boundaries", shared_data / name,
-                   rejected_file=folder / f"{name}.rejected.csv",
-                   options={"level": level, "vintage": vintage})
-    for name, kind in (("gemeente_2025_regio_lookup.csv", "lookup"), (FILE, "counts")):
-        shutil.copyfile(shared_data / name, folder / name)  # rejected rows land in tmp
-        run_import(store, kind, folder / name)
+    import_real(store, shared_data, folder,
+                files=(("gemeente_2025_regio_lookup.csv", "lookup"), (FILE, "counts")))
     eenheden = [r[0] for r in store.read().execute(
         "SELECT code FROM areas WHERE level = 'eenheid'").fetchall()]
     add_user(StateDB(folder / "appstate.sqlite"), "landelijk", "analist", PASSWORD,

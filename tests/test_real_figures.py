@@ -10,7 +10,6 @@ against a real gunicorn server. Skips when ../shared/data is absent."""
 from __future__ import annotations
 
 import csv
-import shutil
 from collections import defaultdict
 from datetime import date
 
@@ -25,7 +24,7 @@ from data.scope import Scope
 from data.store import Store
 from data.tokens import create_token
 
-from .conftest import LiveServer, login
+from .conftest import LiveServer, import_real, login
 from .test_import_cbs import _write_typed
 
 CBS_FILE = "crime_gemeente_total_2010_2020_83648NED.csv"
@@ -64,17 +63,9 @@ def real_db(shared_data, tmp_path_factory) -> Store:
 
     folder = tmp_path_factory.mktemp("realfigures")
     store = Store(folder / "real.duckdb")
-    for name, level, vintage in (("regionale_eenheid_2024.geojson", "eenheid", None),
-                                 ("gemeente_2025.geojson", "gemeente", None),
-                                 ("pc4.geojson", "pc4", 2020)):
-        run_import(store, "boundaries", shared_data / name,
-                   rejected_file=folder / f"{name}.rejected.csv",
-                   options={"level": level, "vintage": vintage})
-    for name, kind in (("gemeente_2025_regio_lookup.csv", "lookup"),
-                       ("population_gemeente_2022_2024.csv", "population"),
-                       (PC4_FILE, "counts")):
-        shutil.copyfile(shared_data / name, folder / name)  # rejected rows land in tmp
-        run_import(store, kind, folder / name)
+    import_real(store, shared_data, folder, files=(
+        ("gemeente_2025_regio_lookup.csv", "lookup"),
+        ("population_gemeente_2022_2024.csv", "population"), (PC4_FILE, "counts")))
     with open(shared_data / CBS_FILE, encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     typed = folder / "83648NED_TypedDataSet.csv"
