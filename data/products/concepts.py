@@ -14,8 +14,9 @@ Storage (state database): ``concepts`` (one row per concept, never updated),
 ``concept_revisions`` (append-only: every save is a new revision holding all texts with, per
 text, who last changed it; the latest revision counts) and ``concept_releases`` (one row per
 released concept, naming its product, written in the transaction that registers the product).
-Every new concept, save, preview and release writes a protocol-log row (views
-``rapportages/concept/...`` and ``rapportages/vaststellen``).
+Every new concept (``rapportages/concept/nieuw``), saved revision (``.../revisie``), preview
+(``.../voorbeeld``) and release (``rapportages/vaststellen``) writes a protocol-log row, in the
+transaction that stores it.
 
 A **correction** is a new concept of the same kind, gemeente and period started from a
 released product (its commentary copied); it needs a reason, and its release is the next
@@ -197,6 +198,7 @@ def create(store, state: StateDB, *, kind: str, area: str, reference, period_key
         source = _released_from(state, corrects)
         if source is not None:
             texts = copy.deepcopy(latest(state, source).texts)
+            reference = get_concept(state, source).reference_value()
         texts["reden"] = (reason or "").strip()[:MAX_TEXT]
     elif (existing := _open_concept(state, kind, area, period_key)) is not None:
         return existing, False
@@ -226,6 +228,13 @@ def create(store, state: StateDB, *, kind: str, area: str, reference, period_key
                      "periode": period_key, "gepland": scheduled, "correctie_op": corrects},
             level=scope.detail if scope else None, rows=1, client=client, outcome="ok")
     return get_concept(state, concept_id), True
+
+
+def product_reference(product: archive.Product):
+    """The reference a product was built with (what a correction of it is built with)."""
+    day = date.fromisoformat(product.reference_date[:10])
+    return (datetime.combine(day, datetime.min.time()) if product.kind == "operationeel_beeld"
+            else day)
 
 
 def _released_from(state: StateDB, product_id: int) -> int | None:
@@ -293,7 +302,7 @@ def save(state: StateDB, concept: Concept, *, user, scope: Scope, duiding, secti
         tx.execute("INSERT INTO concept_revisions VALUES (?, ?, ?, ?, ?, ?)",
                    (concept.id, number, dumps(texts), user.name, user.role, at))
         protocol.append_row(
-            tx, user=user.name, role=user.role, scope=scope, view="rapportages/concept/opslaan",
+            tx, user=user.name, role=user.role, scope=scope, view="rapportages/concept/revisie",
             filters={"concept": concept.id, "revisie": number, "soort": concept.kind,
                      "gebied": concept.area_code, "periode": concept.period_key,
                      "teksten": 1 + len(texts["secties"]) if texts["duiding"]
