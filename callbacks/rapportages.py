@@ -105,7 +105,8 @@ def register(app) -> None:
         products = archive.list_products(get_state(), scope=scope)
         user = current_user()
         seen = archive.opened_ids(get_state(), user.name) if user else set()
-        return Served((layout.product_list(products, seen, police=_police()),), len(products),
+        correctable = concepts.released_ids(get_state()) if _police() else set()
+        return Served((layout.product_list(products, seen, correctable),), len(products),
                       {"producten": [p.id for p in products][:50]})
 
     @data_callback(app, "rapportages/badge", [Output("rapportages-badge", "children")],

@@ -51,9 +51,9 @@ def _when(text: str) -> str:
         return text
 
 
-def product_list(products, seen: set[int], police: bool = False):
+def product_list(products, seen: set[int], correctable: set[int] = frozenset()):
     """One row per product, newest first, with links to every stored format (and for the
-    police a link to start a correction)."""
+    products in ``correctable`` — released concepts, for the police — "Correctie")."""
     if not products:
         return html.P("Er zijn nog geen rapportages voor u.", className="text-muted "
                                                                          "rapportages-leeg")
@@ -64,7 +64,7 @@ def product_list(products, seen: set[int], police: bool = False):
                         target="_blank" if fmt in ("html", "pdf") else None,
                         id=f"product-{p.id}-{fmt}")
                  for fmt, label in FORMAT_LABELS if fmt in p.files]
-        if police and p.gemeenten == (p.area_code,):
+        if p.id in correctable:
             links.append(html.A("Correctie", href=f"/rapportages?correctie={p.id}",
                                 className="ms-2 product-correctie", id=f"product-{p.id}-correctie"))
         rows.append(html.Tr([

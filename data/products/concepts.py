@@ -436,6 +436,11 @@ def release(store, state: StateDB, folder: Path, concept: Concept, *, user, scop
     return product, timing
 
 
+def released_ids(state: StateDB) -> set[int]:
+    """Ids of the products released from a concept (the ones a correction can start from)."""
+    return {r[0] for r in state.query("SELECT product_id FROM concept_releases")}
+
+
 def released_concept(state: StateDB, product_id: int) -> Concept | None:
     """The concept a product was released from (None for a product made without one)."""
     source = _released_from(state, product_id)
