@@ -5,17 +5,19 @@ per user, a fixed number on the server; its button is disabled while it works.""
 from __future__ import annotations
 
 from datetime import datetime
+from urllib.parse import parse_qs
 
 import dash
 import dash_bootstrap_components as dbc
 import flask
-from dash import Input, Output, State
+from dash import ALL, Input, Output, State, html
 
-from callbacks.guard import Served, data_callback
+from callbacks.guard import Served, data_callback, refusal
+from data import protocol
 from dashboard.auth import current_scope, current_user, get_db, get_state
 from data import heavy
-from data.accounts import get_profile
-from data.products import archive, schedule
+from data.accounts import POLICE_ROLES, get_profile
+from data.products import archive, concepts, schedule
 from data.products.model import KINDS
 from data.queries.products import area_options, product_area
 from data.scope import OutOfScope
@@ -27,14 +29,69 @@ def _kinds() -> list[tuple[str, str]]:
             if schedule.builder_available(k)]
 
 
-def page(_search=None):
+def _police() -> bool:
+    return getattr(current_user(), "role", None) in POLICE_ROLES
+
+
+def page(search=None):
+    params = parse_qs((search or "").lstrip("?")) if isinstance(search, str) else {}
+    if "concept" in params:
+        return _concept_page(params["concept"][0])
+    if "correctie" in params:
+        return _correction_page(params["correctie"][0])
     scope = current_scope()
     areas = area_options(get_db(), scope=scope) if not scope.empty else []
-    return layout.page(_kinds(), areas)
+    return layout.page(_kinds(), areas, police=_police())
+
+
+def _id(text) -> int | None:
+    return int(text) if isinstance(text, str) and text.isdigit() and len(text) < 12 else None
+
+
+def _concept_page(text):
+    """A concept for its police author; anyone else gets a refusal (logged)."""
+    state, scope, user = get_state(), current_scope(), current_user()
+    try:
+        concept = concepts.checked(state, user=user, scope=scope, concept_id=_id(text),
+                                   view="rapportages/concept", client=flask.request.remote_addr)
+    except OutOfScope as exc:
+        return refusal(str(exc))
+    revision = concepts.latest(state, concept.id)
+    released = (archive.get_product(state, concept.released_product)
+                if concept.released_product else None)
+    protocol.record(state, user=user, scope=scope, view="rapportages/concept",
+                    filters={"concept": concept.id, "revisie": revision.revision}, rows=1,
+                    client=flask.request.remote_addr)
+    return layout.concept_page(concept, revision, concepts._corrected_version(state, concept),
+                               released)
+
+
+def _correction_page(text):
+    """Start a correction of a product, for the police whose scope covers it."""
+    state, scope, user = get_state(), current_scope(), current_user()
+    product_id = _id(text)
+    product = archive.get_product(state, product_id) if product_id is not None else None
+    if (product is None or not _police() or not archive.may_open(scope, product)
+            or product.gemeenten != (product.area_code,)):
+        protocol.record(state, user=user, scope=scope, view="rapportages/correctie",
+                        filters={"product": product_id}, rows=0,
+                        client=flask.request.remote_addr, outcome="refused",
+                        detail="no such product, not a police role or outside the scope")
+        return refusal(str(OutOfScope()))
+    return layout.correction_page(product)
 
 
 def validation_page():
-    return layout.page([("stuurgegevens", "x")], [("GM0000", "x")])
+    from data.products.concepts import Concept, Revision
+    concept = Concept(0, "gebiedsscan", "GM0000", "x", ("GM0000",), "x", "x", "2000-01-01",
+                      ("x",), "", "", False, 1)
+    product = type("P", (), {"title": "x", "area_name": "x", "period_label": "x",
+                             "version": 1, "id": 0})()
+    return html.Div([
+        layout.page([("stuurgegevens", "x")], [("GM0000", "x")], police=True),
+        layout.concept_page(concept, Revision(0, 0, dict(concepts.EMPTY, secties={}), "", "",
+                                              ""), 1),
+        layout.correction_page(product)])
 
 
 def _folder():
@@ -48,7 +105,8 @@ def register(app) -> None:
         products = archive.list_products(get_state(), scope=scope)
         user = current_user()
         seen = archive.opened_ids(get_state(), user.name) if user else set()
-        return Served((layout.product_list(products, seen),), len(products),
+        correctable = concepts.released_ids(get_state()) if _police() else set()
+        return Served((layout.product_list(products, seen, correctable),), len(products),
                       {"producten": [p.id for p in products][:50]})
 
     @data_callback(app, "rapportages/badge", [Output("rapportages-badge", "children")],
@@ -97,3 +155,151 @@ def register(app) -> None:
         return Served((message, product.id), 1,
                       {"product": product.id, "soort": kind, "gebied": area,
                        "periode": due.key})
+
+    # -- concepts (police only) ----------------------------------------------------------------
+
+    @data_callback(app, "rapportages/concepten", [Output("concepten-lijst", "children")],
+                   [Input("rapportages-signal", "data")])
+    def concept_list(scope, _signal):
+        found = concepts.list_concepts(get_state(), user=current_user(), scope=scope)
+        return Served((layout.concept_list(found),), len(found),
+                      {"concepten": [c.id for c in found][:50]})
+
+    @data_callback(app, "rapportages/concept/maken",
+                   [Output("concept-maak-melding", "children"),
+                    Output("rapportages-naar", "href")],
+                   [Input("concept-maak", "n_clicks")],
+                   [State("concept-soort", "value"), State("concept-gebied", "value")],
+                   prevent_initial_call=True,
+                   running=[(Output("concept-maak", "disabled"), True, False)])
+    def make_concept(scope, clicks, kind, area):
+        if not isinstance(clicks, int) or clicks < 1:
+            return Served((dash.no_update, dash.no_update), 0, {})
+        if not isinstance(kind, str) or kind not in KINDS or not schedule.builder_available(kind):
+            return Served((dbc.Alert("Onbekend product.", color="warning"),
+                           dash.no_update), 0, {})
+        if not isinstance(area, str):
+            raise OutOfScope("no area")
+        state = get_state()
+        due = schedule.latest_period(schedule.frequency_for(get_profile(state, area), kind),
+                                     datetime.now())
+        reference = (datetime.combine(due.reference, datetime.min.time())
+                     if kind == "operationeel_beeld" else due.reference)
+        concept, new = concepts.create(
+            flask.current_app.config["VB_STORE"], state, kind=kind, area=area,
+            reference=reference, period_key=due.key, scope=scope, user=current_user(),
+            client=flask.request.remote_addr)
+        message = dbc.Alert("Concept gemaakt." if new else "Er is al een concept voor deze "
+                            "periode; dat wordt geopend.", color="success")
+        return Served((message, f"/rapportages?concept={concept.id}"), 1,
+                      {"concept": concept.id, "nieuw": new, "soort": kind, "gebied": area,
+                       "periode": due.key})
+
+    def _texts(concept, duiding, beschouwingen, reden):
+        if not isinstance(beschouwingen, list) or len(beschouwingen) != len(concept.sections):
+            raise ValueError("the sections do not match the concept")
+        reason = reden[0] if isinstance(reden, list) and reden else None
+        return duiding, dict(zip(concept.sections, beschouwingen)), reason
+
+    def _changed(state, concept, duiding, sections, reason) -> bool:
+        old = concepts.latest(state, concept.id).texts
+        def text(block):
+            return (block or {}).get("text", "")
+        if (duiding or "").strip() != text(old.get("duiding")):
+            return True
+        if reason is not None and reason.strip() != (old.get("reden") or ""):
+            return True
+        return any((value or "").strip() != text(old["secties"].get(title))
+                   for title, value in sections.items())
+
+    @data_callback(app, "rapportages/concept/opslaan",
+                   [Output("concept-melding", "children"), Output("concept-revisie", "children")],
+                   [Input("concept-opslaan", "n_clicks")],
+                   [State("concept-id", "data"), State("concept-duiding", "value"),
+                    State({"type": "concept-beschouwing", "index": ALL}, "value"),
+                    State({"type": "concept-reden", "index": ALL}, "value")],
+                   prevent_initial_call=True)
+    def save(scope, clicks, concept_id, duiding, beschouwingen, reden):
+        if not isinstance(clicks, int) or clicks < 1:
+            return Served((dash.no_update, dash.no_update), 0, {})
+        state, user = get_state(), current_user()
+        concept = concepts.checked(state, user=user, scope=scope, concept_id=concept_id,
+                                   view="rapportages/concept/opslaan",
+                                   client=flask.request.remote_addr)
+        duiding, sections, reason = _texts(concept, duiding, beschouwingen, reden)
+        try:
+            revision = concepts.save(state, concept, user=user, scope=scope, duiding=duiding,
+                                     sections=sections, reason=reason,
+                                     client=flask.request.remote_addr)
+        except concepts.ConceptClosed:
+            return Served((dbc.Alert("Dit concept is al vastgesteld.", color="warning"),
+                           dash.no_update), 0, {"concept": concept.id})
+        return Served((dbc.Alert("Opgeslagen.", color="success", id="concept-opgeslagen",
+                                 duration=4000),
+                       layout.revision_text(revision)), 1,
+                      {"concept": concept.id, "revisie": revision.revision})
+
+    @data_callback(app, "rapportages/concept/vaststellen",
+                   [Output("concept-melding", "children", allow_duplicate=True),
+                    Output("concept-knoppen", "children")],
+                   [Input("concept-vaststellen", "n_clicks")],
+                   [State("concept-id", "data"), State("concept-duiding", "value"),
+                    State({"type": "concept-beschouwing", "index": ALL}, "value"),
+                    State({"type": "concept-reden", "index": ALL}, "value")],
+                   prevent_initial_call=True,
+                   running=[(Output("concept-vaststellen", "disabled"), True, False)])
+    def release(scope, clicks, concept_id, duiding, beschouwingen, reden):
+        if not isinstance(clicks, int) or clicks < 1:
+            return Served((dash.no_update, dash.no_update), 0, {})
+        state, user = get_state(), current_user()
+        client = flask.request.remote_addr
+        concept = concepts.checked(state, user=user, scope=scope, concept_id=concept_id,
+                                   view="rapportages/concept/vaststellen", client=client)
+        duiding, sections, reason = _texts(concept, duiding, beschouwingen, reden)
+        try:
+            if _changed(state, concept, duiding, sections, reason):  # release what is on screen
+                concepts.save(state, concept, user=user, scope=scope, duiding=duiding,
+                              sections=sections, reason=reason, client=client)
+            with heavy.slot(state, user=user.name, kind="rapportage",
+                            slots=flask.current_app.config["VB_SETTINGS"].heavy_slots):
+                product, timing = concepts.release(
+                    flask.current_app.config["VB_STORE"], state, _folder(), concept,
+                    user=user, scope=scope, client=client)
+        except concepts.ConceptClosed as exc:
+            text = ("Geef de reden van de correctie." if "reason" in str(exc)
+                    else "Dit concept is al vastgesteld.")
+            return Served((dbc.Alert(text, color="warning", id="concept-niet-vastgesteld"),
+                           dash.no_update), 0, {"concept": concept.id})
+        message = dbc.Alert([
+            f"Vastgesteld: {product.title}, {product.area_name}, {product.period_label}, "
+            f"versie {product.version} ({round(timing['total'])} s). De gemeente ziet het nu. ",
+            html.A("Openen (PDF)", href=f"/rapportages/{product.id}.pdf", target="_blank")],
+            color="success", id="concept-vastgesteld")
+        return Served((message, html.A("Terug naar Rapportages", href="/rapportages")), 1,
+                      {"concept": concept.id, "product": product.id,
+                       "versie": product.version})
+
+    @data_callback(app, "rapportages/correctie",
+                   [Output("correctie-melding", "children"), Output("correctie-naar", "href")],
+                   [Input("correctie-start", "n_clicks")],
+                   [State("correctie-product", "data"), State("correctie-reden", "value")],
+                   prevent_initial_call=True,
+                   running=[(Output("correctie-start", "disabled"), True, False)])
+    def start_correction(scope, clicks, product_id, reason):
+        if not isinstance(clicks, int) or clicks < 1:
+            return Served((dash.no_update, dash.no_update), 0, {})
+        user, state = current_user(), get_state()
+        product = archive.get_product(state, product_id) if isinstance(product_id, int) else None
+        if product is None or getattr(user, "role", None) not in POLICE_ROLES:
+            raise OutOfScope("no such product or not a police role")
+        if not isinstance(reason, str) or not reason.strip():
+            return Served((dbc.Alert("Zeg wat er veranderd is.", color="warning"),
+                           dash.no_update), 0, {"product": product.id})
+        concept, _new = concepts.create(
+            flask.current_app.config["VB_STORE"], state, kind=product.kind,
+            area=product.area_code, reference=concepts.product_reference(product),
+            period_key=product.period_key, scope=scope,
+            user=user, corrects=product.id, reason=reason, client=flask.request.remote_addr)
+        return Served((dbc.Alert("Correctieconcept gemaakt.", color="success"),
+                       f"/rapportages?concept={concept.id}"), 1,
+                      {"product": product.id, "concept": concept.id})

@@ -120,6 +120,10 @@ def build_parser() -> argparse.ArgumentParser:
                       help="driehoeksmonitor indicators: bundle or crime-type codes")
     pset.add_argument("--product", nargs=2, action="append", metavar=("PRODUCT", "FREQUENCY"),
                       help="periodic product and its frequency, e.g. incidentenrapport wekelijks")
+    pset.add_argument("--vaststellen", nargs="+", metavar="PRODUCT", default=[],
+                      help="products the police release with their commentary first (a concept)")
+    pset.add_argument("--automatisch", nargs="+", metavar="PRODUCT", default=[],
+                      help="products that go out automatically again (the default)")
     pset.set_defaults(handler=cmd_profiles)
 
     mel = commands.add_parser("meldingen", help="alerts on high-impact incidents and raids")
@@ -335,14 +339,17 @@ def cmd_profiles(args) -> int:
             print(json.dumps(dataclasses.asdict(p)) if args.json else
                   f"{p.gm_code}: detail {p.detail}, "
                   f"driehoek {' '.join(p.driehoek)}, products "
-                  + ", ".join(f"{k} {v}" for k, v in p.products.items()))
+                  + ", ".join(f"{k} {v}" for k, v in p.products.items())
+                  + (f", vaststellen {' '.join(p.vaststellen)}" if p.vaststellen else ""))
         return 0
     current = accounts.get_profile(state, args.gemeente)
     products = {**current.products, **dict(args.product)} if args.product else None
+    release = ((set(current.vaststellen) | set(args.vaststellen)) - set(args.automatisch)
+               if args.vaststellen or args.automatisch else None)
     try:
         accounts.set_profile(state, args.gemeente, by=f"cli:{getpass.getuser()}",
                              detail=args.detail,
-                             driehoek=args.driehoek, products=products)
+                             driehoek=args.driehoek, products=products, vaststellen=release)
     except accounts.AccountError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -3,7 +3,8 @@
 * ``reports run --due [--now ISO] [--json]`` — generate whatever is due for every gemeente
   according to its agreement profile (``data/products/schedule.py``); idempotent, safe to run
   from cron every hour; one log line per product (stdout and ``reports.log`` in the products
-  folder). Exit code 1 when a product failed, else 0.
+  folder); a kind the profile wants released (``profiles set --vaststellen``) becomes a concept
+  for the police instead. Exit code 1 when a product failed, else 0.
 * ``reports list [--json]`` — the stored products, newest first.
 * ``reports generate KIND --area CODE --reference YYYY-MM-DD [--as USER]`` — one product now
   (a new version when it exists): for the last complete period of the kind's frequency before
@@ -81,7 +82,8 @@ def cmd_reports(args) -> int:
         if args.json:
             print(schedule.summary_json(summary))
         else:
-            print(f"{len(summary['produced'])} produced, {len(summary['failed'])} failed")
+            print(f"{len(summary['produced'])} produced, {len(summary['concepts'])} concepts,"
+                  f" {len(summary['failed'])} failed")
         return 1 if summary["failed"] else 0
     # generate
     from data.accounts import get_profile, get_user

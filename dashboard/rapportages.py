@@ -1,5 +1,8 @@
 """The files of generated products, served by Flask (behind the login guard):
-``GET /rapportages/<id>.html|.pdf|.xlsx|.csv``.
+``GET /rapportages/<id>.html|.pdf|.xlsx|.csv``; and the preview of a concept,
+``GET /rapportages/concept/<id>.html``: the HTML as the gemeente will get it when released, for
+the police roles whose scope covers it only (``data.products.concepts.may_edit``; anyone else
+is refused, logged), built on request and logged (``rapportages/concept/voorbeeld``).
 
 Each request checks ``data.products.archive.may_open`` for the logged-in user's scope, writes
 the protocol-log row (view ``rapportages/open``; refusals too) and marks the product as opened
@@ -12,7 +15,8 @@ from __future__ import annotations
 import flask
 
 from dashboard.auth import current_scope, current_user, get_state
-from data.products import archive
+from data import heavy, protocol
+from data.products import archive, concepts
 from data.scope import OutOfScope
 
 HTML_POLICY = ("default-src 'none'; img-src data:; style-src 'unsafe-inline'; "
@@ -38,4 +42,30 @@ def init_rapportages(server: flask.Flask) -> None:
         response.headers["X-Content-Type-Options"] = "nosniff"
         if fmt == "html":
             response.headers["Content-Security-Policy"] = HTML_POLICY
+        return response
+
+    @server.route("/rapportages/concept/<int:concept_id>.html")
+    def concept_preview(concept_id: int):
+        state, scope, user = get_state(), current_scope(), current_user()
+        client = flask.request.remote_addr
+        try:
+            concept = concepts.checked(state, user=user, scope=scope, concept_id=concept_id,
+                                       view="rapportages/concept/voorbeeld", client=client)
+            with heavy.slot(state, user=user.name, kind="voorbeeld",
+                            slots=flask.current_app.config["VB_SETTINGS"].heavy_slots):
+                data = concepts.preview(flask.current_app.config["VB_STORE"], state, concept,
+                                        user=user, scope=scope, client=client)
+        except OutOfScope as exc:
+            return flask.Response(str(exc), status=403, mimetype="text/plain; charset=utf-8")
+        except heavy.Busy as exc:
+            protocol.record(state, user=user, scope=scope, view="rapportages/concept/voorbeeld",
+                            filters={"concept": concept_id}, rows=0, client=client,
+                            outcome="refused", detail=exc.detail)
+            return flask.Response(str(exc), status=429, mimetype="text/plain; charset=utf-8")
+        response = flask.Response(data, mimetype=archive.FORMATS["html"])
+        response.headers["Content-Disposition"] = (
+            f'inline; filename="concept-{concept.id}-voorbeeld.html"')
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Content-Security-Policy"] = HTML_POLICY
         return response

@@ -71,6 +71,9 @@ class Profile:
     products: dict = field(default_factory=lambda: dict(DEFAULT_PRODUCTS))
     updated_at: str | None = None
     updated_by: str | None = None
+    #: Product kinds the police release ("vaststellen") with their commentary before the
+    #: gemeente gets them; every other kind goes out automatically (``reports run --due``).
+    vaststellen: tuple[str, ...] = ()
 
 
 # -- users -----------------------------------------------------------------------------------
@@ -227,7 +230,8 @@ def get_profile(db: StateDB, gm_code: str) -> Profile:
         return Profile(gm_code)
     r = rows[0]
     return Profile(r["gm_code"], r["detail"], tuple(json.loads(r["driehoek"])),
-                   json.loads(r["products"]), r["updated_at"], r["updated_by"])
+                   json.loads(r["products"]), r["updated_at"], r["updated_by"],
+                   tuple(json.loads(r["vaststellen"] or "[]")))
 
 
 def list_profiles(db: StateDB) -> list[Profile]:
@@ -235,8 +239,10 @@ def list_profiles(db: StateDB) -> list[Profile]:
 
 
 def set_profile(db: StateDB, gm_code: str, *, by: str, detail=None, driehoek=None,
-                products=None) -> Profile:
-    """Change a profile; the change is written to the protocol log in the same transaction."""
+                products=None, vaststellen=None) -> Profile:
+    """Change a profile; the change is written to the protocol log in the same transaction.
+    ``vaststellen``: the product kinds that need a release by the police (None: unchanged)."""
+    from data.products.model import KINDS
     from data.protocol import append_row
 
     old = get_profile(db, gm_code)
@@ -244,17 +250,22 @@ def set_profile(db: StateDB, gm_code: str, *, by: str, detail=None, driehoek=Non
                   old.detail if detail is None else int(detail),
                   old.driehoek if driehoek is None else tuple(driehoek),
                   old.products if products is None else dict(products),
-                  now(), by)
+                  now(), by,
+                  old.vaststellen if vaststellen is None else tuple(sorted(set(vaststellen))))
     if new.detail not in (1, 2, 3):
         raise AccountError("detail must be 1, 2 or 3")
     bad = [f for f in new.products.values() if f not in FREQUENCIES]
     if bad:
         raise AccountError(f"unknown frequency {bad[0]!r}; choose from {', '.join(FREQUENCIES)}")
+    unknown = [k for k in new.vaststellen if k not in KINDS]
+    if unknown:
+        raise AccountError(f"unknown product {unknown[0]!r}; choose from {', '.join(KINDS)}")
     with db.transaction() as con:
         con.execute("INSERT OR REPLACE INTO profiles (gm_code, detail, threshold, driehoek,"
-                    " products, updated_at, updated_by) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    " products, updated_at, updated_by, vaststellen)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     (gm_code, new.detail, RETIRED_THRESHOLD, dumps(list(new.driehoek)),
-                     dumps(new.products), new.updated_at, by))
+                     dumps(new.products), new.updated_at, by, dumps(list(new.vaststellen))))
         changes = {k: {"oud": v, "nieuw": asdict(new)[k]} for k, v in asdict(old).items()
                    if k not in ("updated_at", "updated_by") and asdict(new)[k] != v}
         append_row(con, user=by, role="beheerder", scope=None, view="beheer/profiel",

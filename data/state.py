@@ -5,7 +5,9 @@ The DuckDB analytics file is read-only for the web server; everything the applic
 writes lives here, where several gunicorn workers can write at once (SQLite serialises writers
 and WAL lets readers go on). The protocol log is append-only: triggers refuse UPDATE and DELETE.
 Meldingen, their acknowledgements, sent mails and users' e-mail addresses: ``data/meldingen.py``.
-Generated products (Rapportages) and who opened them: ``data/products/archive.py``.
+Generated products (Rapportages) and who opened them: ``data/products/archive.py``; concepts
+with the police's commentary (append-only revisions) and their release:
+``data/products/concepts.py``.
 """
 from __future__ import annotations
 
@@ -35,7 +37,8 @@ CREATE TABLE IF NOT EXISTS profiles (
     driehoek TEXT NOT NULL,
     products TEXT NOT NULL,
     updated_at TEXT NOT NULL,
-    updated_by TEXT NOT NULL);
+    updated_by TEXT NOT NULL,
+    vaststellen TEXT NOT NULL DEFAULT '[]');  -- kinds released by the police (concepts)
 CREATE TABLE IF NOT EXISTS protocol_log (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     at TEXT NOT NULL,
@@ -131,6 +134,41 @@ CREATE TABLE IF NOT EXISTS product_opens (
     user TEXT NOT NULL,
     at TEXT NOT NULL,
     PRIMARY KEY (product_id, user));
+CREATE TABLE IF NOT EXISTS concepts (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL,
+    area_code TEXT NOT NULL,
+    area_name TEXT NOT NULL,
+    gemeenten TEXT NOT NULL,
+    period_key TEXT NOT NULL,
+    period_label TEXT NOT NULL,
+    reference TEXT NOT NULL,
+    sections TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    scheduled INTEGER NOT NULL DEFAULT 0,
+    corrects INTEGER REFERENCES products (id));
+CREATE INDEX IF NOT EXISTS concepts_period ON concepts (kind, area_code, period_key);
+CREATE TRIGGER IF NOT EXISTS concepts_fixed BEFORE UPDATE ON concepts
+    BEGIN SELECT RAISE(ABORT, 'a concept is append-only'); END;
+CREATE TABLE IF NOT EXISTS concept_revisions (
+    concept_id INTEGER NOT NULL REFERENCES concepts (id),
+    revision INTEGER NOT NULL,
+    texts TEXT NOT NULL,
+    author TEXT NOT NULL,
+    role TEXT NOT NULL,
+    at TEXT NOT NULL,
+    PRIMARY KEY (concept_id, revision));
+CREATE TRIGGER IF NOT EXISTS concept_revisions_no_update BEFORE UPDATE ON concept_revisions
+    BEGIN SELECT RAISE(ABORT, 'commentary revisions are append-only'); END;
+CREATE TRIGGER IF NOT EXISTS concept_revisions_no_delete BEFORE DELETE ON concept_revisions
+    BEGIN SELECT RAISE(ABORT, 'commentary revisions are append-only'); END;
+CREATE TABLE IF NOT EXISTS concept_releases (
+    concept_id INTEGER PRIMARY KEY REFERENCES concepts (id),
+    product_id INTEGER NOT NULL UNIQUE REFERENCES products (id),
+    at TEXT NOT NULL,
+    by TEXT NOT NULL,
+    role TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS heavy_leases (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     user TEXT NOT NULL,
@@ -147,6 +185,7 @@ MIGRATIONS = (
     ("users", "uid", "TEXT"),
     ("users", "session_gen", "INTEGER NOT NULL DEFAULT 0"),
     ("protocol_log", "token_id", "INTEGER"),
+    ("profiles", "vaststellen", "TEXT NOT NULL DEFAULT '[]'"),
 )
 
 

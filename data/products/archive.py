@@ -92,9 +92,15 @@ def _data_version(store) -> tuple[str, str]:
 
 def generate(store, state: StateDB, folder: Path, *, kind: str, area: str, reference,
              scope: Scope, profile=None, user=None, by: str | None = None, period_key: str,
-             scheduled: bool = False, client: str | None = None) -> tuple[Product, dict]:
+             scheduled: bool = False, client: str | None = None, annotate=None,
+             on_register=None) -> tuple[Product, dict]:
     """Build, render, store and register one product; returns it with timings in seconds
-    ({"build", "render", "total"}). ``user`` (a User or None) and ``by`` name the author."""
+    ({"build", "render", "total"}). ``user`` (a User or None) and ``by`` name the author.
+
+    A released concept (``data/products/concepts.py``) passes ``annotate(content, version)``,
+    which adds the police's commentary to the built content for the version about to be
+    registered, and ``on_register(tx, product_id, version)``, run in the transaction that
+    registers the product (it records the release; raising there registers nothing)."""
     if kind not in KINDS:
         raise ValueError(f"unknown product kind {kind!r}")
     if scope.empty:
@@ -115,7 +121,8 @@ def generate(store, state: StateDB, folder: Path, *, kind: str, area: str, refer
         version = _next_version(state, kind, area, period_key)
         info = Provenance(generated_at=generated_at, generated_by=author,
                           data_version=data_version, dataset=dataset, version=version)
-        files = render_all(content, info, tabular=KINDS[kind][1])
+        final = annotate(content, version) if annotate is not None else content
+        files = render_all(final, info, tabular=KINDS[kind][1])
         rendered = time.perf_counter()
         target = Path(folder) / kind / area / f"{period_key}-v{version}-{uuid.uuid4().hex[:8]}"
         manifest = _write_files(target, files, kind, area, period_key, version)
@@ -138,6 +145,8 @@ def generate(store, state: StateDB, folder: Path, *, kind: str, area: str, refer
                              "periode": period_key, "versie": version,
                              "dataversie": data_version, "gepland": scheduled},
                     level=scope.detail, rows=rows, client=client, outcome="ok")
+                if on_register is not None:
+                    on_register(tx, product_id, version)
             break
         except Exception as exc:  # noqa: BLE001 - a version clash: remove the files, retry
             _remove(target)

@@ -46,11 +46,27 @@ class Figure:
 
 
 @dataclass
+class Commentary:
+    """The police's own words on a section (a "beschouwing") or on the whole product (the
+    "duiding"), added to a concept and released with it (``data/products/concepts.py``).
+    ``text``: paragraphs separated by blank lines; ``attribution``: "— name, role, vastgesteld
+    dd-mm-jjjj"; ``label``: the heading above it ("" for none)."""
+    text: str
+    attribution: str
+    label: str = "Beschouwing van de politie"
+
+    @property
+    def paragraphs(self) -> list[str]:
+        return [p.strip() for p in self.text.replace("\r\n", "\n").split("\n\n") if p.strip()]
+
+
+@dataclass
 class Section:
     title: str
     paragraphs: list[str] = field(default_factory=list)  # generated sentences, Dutch
     tables: list[Table] = field(default_factory=list)
     figures: list[Figure] = field(default_factory=list)
+    commentary: Commentary | None = None  # released with a concept only
 
 
 @dataclass
@@ -65,3 +81,4 @@ class Content:
     sections: list[Section] = field(default_factory=list)
     detail: int = 1  # the scope's detail level the content was built for
     notes: list[str] = field(default_factory=list)  # provisional months, disclosure, sources
+    correction: str = ""  # "Correctie op versie N: <reason>" on a corrected release

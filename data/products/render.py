@@ -38,7 +38,7 @@ from datetime import datetime
 from pathlib import Path
 
 from data.export import neutralise
-from data.products.model import Content, Table
+from data.products.model import Commentary, Content, Table
 
 CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
@@ -176,6 +176,15 @@ def _table_html(table: Table) -> str:
     return "".join(out)
 
 
+def _commentary_html(commentary: Commentary) -> str:
+    """The police's commentary: its paragraphs and who wrote and released it."""
+    label = (f'<p class="commentary-label">{html.escape(commentary.label)}</p>'
+             if commentary.label else "")
+    paragraphs = "".join(f"<p>{html.escape(p)}</p>" for p in commentary.paragraphs)
+    return (f'<div class="commentary">{label}{paragraphs}'
+            f'<p class="attribution">{html.escape(commentary.attribution)}</p></div>')
+
+
 def html_document(content: Content, info: Provenance, svgs: list[str] | None = None) -> str:
     """The product as one self-contained HTML file (``svgs``: the figures, in order, as
     returned by :func:`figures_to_svg`; drawn when not given)."""
@@ -190,6 +199,8 @@ def html_document(content: Content, info: Provenance, svgs: list[str] | None = N
     for number, section in enumerate(content.sections, 1):
         body.append(f'<section id="sectie-{number}"><h2>{html.escape(section.title)}</h2>')
         body += [f"<p>{html.escape(p)}</p>" for p in section.paragraphs]
+        if section.commentary is not None:
+            body.append(_commentary_html(section.commentary))
         for figure in section.figures:
             svg = next(images)
             data = base64.b64encode(svg.encode("utf-8")).decode("ascii")
@@ -251,6 +262,13 @@ figcaption {{ font-size: 9pt; color: #444; }}
 .note {{ font-size: 8pt; color: #555; margin: .2em 0 .8em; }}
 .notes {{ margin-top: .8em; font-size: 8pt; color: #444; break-inside: avoid; }}
 .notes h3 {{ font-size: 9pt; margin: 0 0 .2em; }} .notes ul {{ margin: 0; padding-left: 1.2em; }}
+.commentary {{ border-left: 3px solid #1f4e8c; background: #f4f7fb; padding: .3em .8em;
+  margin: .4em 0 1em; break-inside: avoid; }}
+.commentary p {{ margin: .3em 0; }}
+.commentary-label {{ font-weight: bold; color: #1f4e8c; }}
+.commentary .attribution {{ font-style: italic; color: #444; font-size: 9pt; }}
+.correction {{ border: 1px solid #8a1c1c; color: #8a1c1c; padding: .3em .6em; margin: .6em 0 0;
+  font-weight: bold; }}
 @media screen {{ body {{ max-width: 1100px; margin: 1.5em auto; padding: 0 1em; }}
   section {{ margin-top: 2em; }} }}
 @media print {{ header.product {{ margin-top: 0; }} }}
@@ -259,12 +277,18 @@ figcaption {{ font-size: 9pt; color: #444; }}
 <header class="product"><h1>{html.escape(content.title)}</h1>
 <p class="sub">{html.escape(content.area_name)} · {html.escape(content.period_label)}</p>
 <dl class="facts">{dl}</dl>
-<p class="classification">Politiegegevens (Wet politiegegevens) — alleen voor de ontvanger; niet verder verspreiden.</p>
+{_correction_html(content)}<p class="classification">Politiegegevens (Wet politiegegevens) — alleen voor de ontvanger; niet verder verspreiden.</p>
 <div class="notes"><h3>Toelichting</h3><ul>{notes}</ul></div>
 </header>
 {''.join(body)}
 </body></html>
 """
+
+
+def _correction_html(content: Content) -> str:
+    if not content.correction:
+        return ""
+    return f'<p class="correction">{html.escape(content.correction)}</p>'
 
 
 # -- PDF ---------------------------------------------------------------------------------------
@@ -299,6 +323,14 @@ def _info_rows(content: Content, info: Provenance) -> list[tuple[str, str]]:
     if info.version is not None:
         rows.append(("Versie", str(info.version)))
     rows += [("Toelichting", note) for note in content.notes]
+    if content.correction:
+        rows.append(("Correctie", content.correction))
+    for section in content.sections:  # the police's commentary, with its attribution
+        if section.commentary is not None:
+            label = section.commentary.label or section.title
+            key = section.title if label == section.title else f"{label}: {section.title}"
+            rows.append((key, f"{section.commentary.text.strip()} "
+                              f"{section.commentary.attribution}"))
     return rows
 
 

@@ -20,7 +20,10 @@ jaarlijks          the last complete year                       ``2025``
 A product is generated when no scheduled product of that kind, gemeente and period exists
 yet, with the scope a mayor of that gemeente gets (``resolve_scope`` for a burgemeester: the
 profile's detail level) and ``reference`` = the end of the period (exclusive).
-So a second run produces nothing, and running it every hour from cron is safe; a lock file
+When the profile lists the kind under ``vaststellen`` the run makes a *concept* for that period
+instead (``data/products/concepts.py``; once: not when any concept or scheduled product of the
+kind, gemeente and period exists), which the gemeente's teamchefs and analisten complete and
+release. So a second run produces nothing, and running it every hour from cron is safe; a lock file
 keeps two runs from overlapping. Each product produced (or failed) is one log line, on stdout
 and appended to ``reports.log`` in the products folder.
 """
@@ -122,11 +125,14 @@ def _gemeenten(con) -> list[str]:
 
 
 def run_due(store, state, folder: Path, *, now: datetime, log=print) -> dict:
-    """Generate every product that is due for every gemeente; returns a summary
-    {"produced": [...], "failed": [...], "skipped": [...], "busy": bool}."""
+    """Generate every product that is due for every gemeente (a concept instead for the
+    kinds its profile wants released); returns a summary {"produced": [...],
+    "concepts": [...], "failed": [...], "skipped": [...], "busy": bool}."""
+    from data.products import concepts
+
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    summary = {"produced": [], "failed": [], "skipped": [], "busy": False}
+    summary = {"produced": [], "concepts": [], "failed": [], "skipped": [], "busy": False}
     with open(folder / ".schedule.lock", "a+") as lock:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -144,6 +150,9 @@ def run_due(store, state, folder: Path, *, now: datetime, log=print) -> dict:
                 due = latest_period(frequency, now)
                 if archive.exists(state, kind=kind, area=gm, period_key=due.key):
                     continue
+                release = kind in profile.vaststellen
+                if release and concepts.exists(state, kind=kind, area=gm, period_key=due.key):
+                    continue
                 if not builder_available(kind):
                     summary["skipped"].append({"kind": kind, "area": gm, "period": due.key,
                                                "reason": "builder not available"})
@@ -151,6 +160,17 @@ def run_due(store, state, folder: Path, *, now: datetime, log=print) -> dict:
                 reference = (datetime.combine(due.reference, datetime.min.time())
                              if kind == "operationeel_beeld" else due.reference)
                 try:
+                    if release:
+                        started = datetime.now()
+                        concept, _new = concepts.create(
+                            store, state, kind=kind, area=gm, reference=reference,
+                            period_key=due.key, by=SCHEDULER, scheduled=True)
+                        seconds = round((datetime.now() - started).total_seconds(), 2)
+                        summary["concepts"].append({"id": concept.id, "kind": kind, "area": gm,
+                                                    "period": due.key, "seconds": seconds})
+                        _log(folder, log, f"{now:%Y-%m-%dT%H:%M} concept #{concept.id} {kind}"
+                                          f" {gm} {due.key} ({seconds} s)")
+                        continue
                     scope = mayor_scope(con, state, gm)
                     product, timing = archive.generate(
                         store, state, folder, kind=kind, area=gm, reference=reference,
