@@ -30,7 +30,10 @@ UNSCOPED = {"data.queries.info.database_info", "data.queries.info.format_info",
             "data.queries.incidents.parse_filter", "data.queries.incidents.parse_sort",
             "data.queries.incidents.parse_day",
             # picks from options a scoped query (period_options) returned
-            "data.queries.map.pick_period"}
+            "data.queries.map.pick_period",
+            # names, labels and sums of cells a scoped query (coverage.gemeente_counts) returned
+            "data.queries.coverage.source_title", "data.queries.coverage.period_label",
+            "data.queries.coverage.total"}
 
 
 def test_every_query_function_requires_a_scope_keyword():

@@ -100,7 +100,7 @@ def gebiedsscan(con, *, scope, area: str, reference: date, profile=None) -> Cont
                    else int(mine["population"].sum()))
     comparable = first is not None and previous.start >= first
     if not resolved.buurten:
-        span = coverage.incident_span(con)
+        span = coverage.incident_span(con, scope=scope)
         if span is None or not (span.start <= previous.start and period.end <= span.end):
             return _without_incidents(con, scope, resolved, period, inhabitants, profile)
 

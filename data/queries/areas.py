@@ -108,7 +108,7 @@ def incident_counts_by_area(con, *, scope: Scope, level: str, period: Period, gr
         frame = _eenheid_counts(con, scope, period, group)
     else:
         release = disclosure.release(con, scope=scope, level=level, indicator=group)
-        span = coverage.incident_span(con)
+        span = coverage.incident_span(con, scope=scope)
         if span is not None and span.start <= period.start and period.end <= span.end:
             frame = _raw_counts(con, scope, level, period, group, within)
             frame = frame.assign(source=coverage.source_title(coverage.INCIDENTS), reason=None)
@@ -130,7 +130,7 @@ def _imported_counts(con, scope: Scope, level: str, period: Period, members,
         [level, *params, *extra]).df()
     months = month_range(period.start, period.end)
     if (level == "pc4" and set(members) == {coverage.PC4_TYPE}
-            and set(months) <= set(coverage.pc4_file_months(con))):
+            and set(months) <= set(coverage.pc4_file_months(con, scope=scope))):
         sums = dict(con.execute("""
             SELECT area_code, sum(count)::BIGINT FROM counts
             WHERE level = 'pc4' AND period_type = 'M' AND type_code = ?

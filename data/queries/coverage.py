@@ -116,18 +116,23 @@ def _incidents(con) -> tuple[Period | None, frozenset]:
     return found
 
 
-def incident_span(con) -> Period | None:
+def incident_span(con, *, scope: Scope) -> Period | None:
     """The months the incident registration covers: from its first month up to and including
-    its newest (still running) month; None without incidents."""
-    return _incidents(con)[0]
+    its newest (still running) month; None without incidents (or for an empty scope)."""
+    return None if scope.empty else _incidents(con)[0]
 
 
-def pc4_file_months(con) -> list[date]:
-    """The complete months of the imported PC4 woninginbraak counts: every month of the file
-    but its newest, which nothing marks complete (``data.queries.burglary``)."""
+def _pc4_months(con) -> list[date]:
     return [r[0] for r in con.execute(
         "SELECT DISTINCT period_start FROM counts WHERE level = 'pc4' AND period_type = 'M'"
         " AND type_code = ? ORDER BY 1", [PC4_TYPE]).fetchall()][:-1]
+
+
+def pc4_file_months(con, *, scope: Scope) -> list[date]:
+    """The complete months of the imported PC4 woninginbraak counts: every month of the file
+    but its newest, which nothing marks complete (``data.queries.burglary``); none for an empty
+    scope."""
+    return [] if scope.empty else _pc4_months(con)
 
 
 def gemeente_counts(con, *, scope: Scope, gemeenten, indicator: str, periods
@@ -291,7 +296,7 @@ def _other_sources(con, codes, members, missing, first, end, out) -> None:
 
     # 3. the PC4 woninginbraak file, summed to the gemeente
     if missing and set(members) == {PC4_TYPE}:
-        complete = set(pc4_file_months(con))
+        complete = set(_pc4_months(con))
         sums: dict[tuple[str, date], tuple[int, bool, str]] = {}
         for gm, month, n, prov, source in con.execute("""
                 SELECT a.gm_code, c.period_start, sum(c.count)::BIGINT, bool_or(c.provisional),
@@ -342,7 +347,7 @@ def newest_month(con, *, scope: Scope) -> date | None:
         " AND area_code IN (SELECT unnest(?::VARCHAR[]))",
         [sorted(scope.gemeenten)]).fetchall()[0][0]
     if newest is None:
-        months = pc4_file_months(con)
+        months = _pc4_months(con)
         newest = add_months(months[-1], 1) if months else None
     return newest
 
@@ -372,7 +377,7 @@ def covered_years(con, *, scope: Scope) -> list[int]:
         HAVING period_type = 'Y' OR (period_type = 'Q' AND count(DISTINCT period_start) = 4)
             OR (period_type = 'M' AND count(DISTINCT period_start) = 12)""",
         [INCIDENTS, codes]).fetchall())
-    months = pc4_file_months(con)
+    months = _pc4_months(con)
     by_year: dict[int, int] = {}
     for m in months:
         by_year[m.year] = by_year.get(m.year, 0) + 1

@@ -142,7 +142,7 @@ def _covered_trend(con, scope, codes, indicator, title, grain) -> Trend | None:
     if grain == "jaar":
         starts = [date(y, 1, 1) for y in coverage.covered_years(con, scope=scope)]
     else:
-        starts = coverage.pc4_file_months(con) + [r[0] for r in con.execute(
+        starts = coverage.pc4_file_months(con, scope=scope) + [r[0] for r in con.execute(
             "SELECT DISTINCT period_start FROM counts WHERE level = 'gemeente'"
             " AND period_type IN ('M', 'Q') AND area_code IN (SELECT unnest(?::VARCHAR[]))",
             [list(codes)]).fetchall()]
