@@ -277,7 +277,7 @@ def note(trend) -> str:
     if trend.series["partial"].any():
         parts.append("De laatste periode is nog niet compleet.")
     parts.append("Significant: de verandering t.o.v. dezelfde periode vorig jaar is groter dan "
-                 "normale schommeling (Poisson-toets, 95%).")
+                 "normale schommeling (exacte Poisson-toets, 95%).")
     return " ".join(parts)
 
 

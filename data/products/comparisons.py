@@ -145,7 +145,7 @@ def _layout(fig: go.Figure, **extra) -> go.Figure:
 
 
 SIGNIFICANCE_NOTE = ("Significant: het verschil met een jaar eerder is groter dan toevallige "
-                     "schommeling (Poisson-toets, 5%). Anders: binnen normale schommeling.")
+                     "schommeling (exacte Poisson-toets, 5%). Anders: binnen normale schommeling.")
 
 
 # -- the comparison core ---------------------------------------------------------------------
