@@ -7,6 +7,7 @@ from dash import html
 
 from data.accounts import FREQUENCIES
 from layouts.controls import dropdown
+from layouts.figures import data_table
 
 PRODUCTS = {
     "stuurgegevens": "Maandelijkse stuurgegevens",
@@ -170,7 +171,7 @@ def token_table(every, table_id: str):
                              if t.revoked_at else "actief")]) for t in every]
     if not rows:
         return html.Div("Nog geen tokens.", className="small text-body-secondary")
-    return dbc.Table([html.Thead(html.Tr([html.Th(h) for h in (
+    return data_table([html.Thead(html.Tr([html.Th(h) for h in (
         "Nr.", "Gebruiker", "Omschrijving", "Begint met", "Aangemaakt", "Status")])),
         html.Tbody(rows)], size="sm", className=f"{table_id} token-table mb-0")
 

@@ -8,7 +8,8 @@ from dash import dcc, html
 
 from layouts.controls import dropdown
 from layouts import format as fmt
-from layouts.figures import BLUE, GRAPH_CONFIG, GREY, ORANGE  # noqa: F401 (GRAPH_CONFIG: callbacks)
+from layouts.figures import (BLUE, GRAPH_CONFIG, GREY, ORANGE,  # noqa: F401 (GRAPH_CONFIG: callbacks)
+                             data_table)
 
 
 #: Dropdown value for all gemeenten of the scope together.
@@ -103,7 +104,7 @@ def wijk_table(frame) -> dbc.Table:
         html.Td(change(row), className="text-end"),
         html.Td(cell(row.per_1000, 1), className="text-end"),
     ], **{"data-code": row.code}) for row in frame.head(10).itertuples()])
-    return dbc.Table([header, body], size="sm", hover=True, className="mb-0 burglary-wijken")
+    return data_table([header, body], size="sm", hover=True, className="mb-0 burglary-wijken")
 
 
 def heatmap(frame) -> go.Figure:

@@ -99,6 +99,13 @@ def monthly_trend(frame) -> go.Figure:
     return fig
 
 
+def data_table(children, **kwargs) -> dbc.Table:
+    """Every table of the pages: a ``dbc.Table`` inside its own sideways-scrolling box
+    (Bootstrap's ``.table-responsive``), so on a narrow screen (a phone) a wide table scrolls
+    within the page instead of cutting columns off or widening the page."""
+    return dbc.Table(children, responsive=True, **kwargs)
+
+
 def gemeente_table(frame) -> dbc.Table:
     header = html.Thead(html.Tr([html.Th("Gemeente"), html.Th("Inwoners", className="text-end"),
                                  html.Th("Misdrijven", className="text-end"),
@@ -111,4 +118,4 @@ def gemeente_table(frame) -> dbc.Table:
                          className="text-end")],
                 **{"data-code": row.code})
         for row in frame.itertuples()])
-    return dbc.Table([header, body], size="sm", hover=True, className="mb-0 gemeente-table")
+    return data_table([header, body], size="sm", hover=True, className="mb-0 gemeente-table")

@@ -14,7 +14,7 @@ from dash import dcc, html
 
 from layouts import format as fmt
 from layouts.controls import dropdown
-from layouts.figures import BLUE, GRAPH_CONFIG, GREY, ORANGE
+from layouts.figures import BLUE, GRAPH_CONFIG, GREY, ORANGE, data_table
 
 NO_DATA = "geen gegevens"
 
@@ -431,7 +431,7 @@ def national_table(national, gemeente_name: str):
               "data-national-size": str(y.national_size)}))
     parts = [head]
     if rows:
-        parts.append(dbc.Table([
+        parts.append(data_table([
             html.Thead(html.Tr([html.Th(h) for h in (
                 "Jaar", gemeente_name, "Grootteklasse", "Gemiddelde andere gemeenten (aantal)",
                 "Nederland")])),
@@ -484,7 +484,7 @@ def clearance_card(clearance, names: list[str]):
     return dbc.Card(dbc.CardBody([
         html.H2("Opgehelderde misdrijven (politieprestaties)", className="h5"),
         html.Div(f"{where} · alle misdrijven, per jaar", className="small mb-2"),
-        dbc.Table([
+        data_table([
             html.Thead(html.Tr([html.Th(h) for h in (
                 "Jaar", "Geregistreerd", "Opgehelderd", "Ophelderingspercentage",
                 "Nederland")])),
