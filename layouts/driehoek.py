@@ -16,7 +16,7 @@ from dash import dcc, html
 from layouts import format as fmt
 from layouts import trends as trends_layout
 from layouts.controls import dropdown
-from layouts.figures import BLUE, GREY, ORANGE, STATIC_GRAPH_CONFIG
+from layouts.figures import BLUE, GREY, ORANGE, STATIC_GRAPH_CONFIG, whole_number_axis
 
 #: Auto-advance choices (seconds; 0 = off) and the data refresh of the presentation.
 AUTO_CHOICES = (0, 15, 30, 60)
@@ -313,6 +313,5 @@ def slide_figure(item) -> go.Figure:
         legend=dict(orientation="h", y=1.08, x=0, font=dict(size=24)), plot_bgcolor="white",
         paper_bgcolor="white", hoverlabel=dict(font_size=22),
         xaxis=dict(showgrid=False, linecolor="#000", tickfont=dict(size=22)),
-        yaxis=dict(gridcolor="#d0d0d0", rangemode="tozero", tickformat=",d",
-                   tickfont=dict(size=22)))
-    return fig
+        yaxis=dict(gridcolor="#d0d0d0", tickfont=dict(size=22)))
+    return whole_number_axis(fig)
