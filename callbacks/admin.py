@@ -80,14 +80,14 @@ def manage_account(action: str, *, name=None, role=None, areas=None, password=No
     logs as a refusal); each change is logged by data/accounts.py in its own transaction."""
     state = get_state()
     actor = accounts.acting_beheerder(state, getattr(current_user(), "name", None))
-    strings = [str(a) for a in (areas or []) if isinstance(a, str)][:200]
+    strings = [a for a in areas if isinstance(a, str)][:200] if isinstance(areas, list) else []
     if action == "account-create":
         role = role if role in ACCOUNT_ROLES else None
         if role is None:
             raise accounts.AccountError("unknown role")
         secret = None if password else accounts.new_password()
         user = accounts.add_user(
-            state, str(name or "").strip()[:60], role, password or secret,
+            state, name.strip()[:60] if isinstance(name, str) else "", role, password or secret,
             gemeenten=[] if role == "analist" else strings,
             eenheden=strings if role == "analist" else [], by=actor.name)
         return _secret_message(f"Account {user.name} ({user.role}) aangemaakt.", secret)

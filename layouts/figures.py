@@ -78,7 +78,8 @@ def message_figure(text: str) -> go.Figure:
     fig.update_layout(
         xaxis=dict(visible=False), yaxis=dict(visible=False), plot_bgcolor="white",
         paper_bgcolor="white", margin=dict(l=12, r=12, t=12, b=12),
-        annotations=[dict(text="<br>".join(textwrap.wrap(text, 44)), showarrow=False, xref="paper", yref="paper", x=0.5, y=0.5,
+        annotations=[dict(text="<br>".join(textwrap.wrap(text, 44)), showarrow=False,
+                          xref="paper", yref="paper", x=0.5, y=0.5,
                           font=dict(size=15, color="#343a40"))])
     return fig
 
