@@ -4,13 +4,15 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 import dash_bootstrap_components as dbc
-from dash import ALL, Input, Output, State, ctx, html
+from dash import ALL, Input, Output, State, ctx, html, no_update
+
+import flask
 
 from callbacks.guard import Served, data_callback
-from dashboard.auth import current_user, get_db, get_state
+from dashboard.auth import current_scope, current_user, get_db, get_state
 from data import accounts, protocol, tokens
 from data.scope import OutOfScope
-from layouts.admin import PRODUCTS, token_table
+from layouts.admin import ACCOUNT_ROLES, PRODUCTS, account_table, token_table
 
 
 def new_token_message(record, text):
@@ -28,7 +30,129 @@ def require_beheerder():
     return user
 
 
+#: Dutch for the account errors of data/accounts.py (whose texts the command line prints).
+ACCOUNT_ERRORS = (
+    ("already exists", "Die gebruikersnaam bestaat al."),
+    ("a password needs", f"Een wachtwoord heeft minstens {accounts.MIN_PASSWORD} tekens."),
+    ("a name is required", "Vul een gebruikersnaam in."),
+    ("needs at least one --gemeente", "Kies minstens één gemeente."),
+    ("needs --gemeente", "Kies minstens één gemeente, district of basisteam."),
+    ("needs at least one --eenheid", "Kies minstens één regionale eenheid."),
+    ("unknown role", "Onbekende rol."),
+    ("no user", "Dat account bestaat niet (meer)."),
+)
+
+
+def _account_error(exc: Exception) -> str:
+    text = str(exc)
+    return next((dutch for key, dutch in ACCOUNT_ERRORS if key in text), "Ongeldige invoer.")
+
+
+def _secret_message(text: str, secret: str | None):
+    """A change, with a generated password shown this once."""
+    if secret is None:
+        return dbc.Alert(text, color="success", className="mb-0")
+    return dbc.Alert([text, " Het wachtwoord wordt niet opnieuw getoond:", html.Br(),
+                      html.Code(secret, id="account-secret", className="user-select-all")],
+                     color="success", className="mb-0")
+
+
+def _area_options(role) -> list[dict]:
+    """What the account form offers as areas for ``role`` (public names and codes)."""
+    con = get_db()
+    gemeenten = [{"label": f"{name} ({code})", "value": code}
+                 for code, name in accounts.gemeente_choices(con)]
+    units = accounts.unit_choices(con)
+    if role == "analist":
+        return [{"label": f"{name} ({code})", "value": code} for code, name in units["eenheden"]]
+    if role == "teamchef":
+        return gemeenten + [{"label": f"{name} ({code})", "value": code}
+                            for code, name in units["teams"]]
+    if role in accounts.GEMEENTE_ROLES:
+        return gemeenten
+    return []
+
+
+def manage_account(action: str, *, name=None, role=None, areas=None, password=None,
+                   selected=None, new_password=None):
+    """One change on /beheer by the logged-in account: (message, clear the form). The acting
+    account is re-read and must be an enabled beheerder (else NotAllowed, which the caller
+    logs as a refusal); each change is logged by data/accounts.py in its own transaction."""
+    state = get_state()
+    actor = accounts.acting_beheerder(state, getattr(current_user(), "name", None))
+    strings = [a for a in areas if isinstance(a, str)][:200] if isinstance(areas, list) else []
+    if action == "account-create":
+        role = role if role in ACCOUNT_ROLES else None
+        if role is None:
+            raise accounts.AccountError("unknown role")
+        secret = None if password else accounts.new_password()
+        user = accounts.add_user(
+            state, name.strip()[:60] if isinstance(name, str) else "", role, password or secret,
+            gemeenten=[] if role == "analist" else strings,
+            eenheden=strings if role == "analist" else [], by=actor.name)
+        return _secret_message(f"Account {user.name} ({user.role}) aangemaakt.", secret)
+    if not isinstance(selected, str) or accounts.get_user(state, selected) is None:
+        raise accounts.AccountError("no user")
+    if action == "account-reset":
+        secret = None if new_password else accounts.new_password()
+        accounts.set_password(state, selected, new_password or secret, by=actor.name)
+        return _secret_message(f"Nieuw wachtwoord voor {selected}; alle sessies van dit account "
+                               "zijn beëindigd.", secret)
+    if action == "account-disable":
+        if selected == actor.name:
+            raise accounts.AccountError("own account")
+        accounts.set_disabled(state, selected, True, by=actor.name)
+        return _secret_message(f"Account {selected} is uitgeschakeld; alle sessies zijn "
+                               "beëindigd.", None)
+    if action == "account-enable":
+        accounts.set_disabled(state, selected, False, by=actor.name)
+        return _secret_message(f"Account {selected} is weer ingeschakeld.", None)
+    return None
+
+
 def register(app) -> None:
+    @app.callback(
+        Output("account-message", "children"), Output("account-list", "children"),
+        Output("account-select", "options"), Output("account-areas", "options"),
+        Output("account-password", "value"), Output("account-new-password", "value"),
+        Input("account-create", "n_clicks"), Input("account-reset", "n_clicks"),
+        Input("account-disable", "n_clicks"), Input("account-enable", "n_clicks"),
+        Input("account-list", "id"), Input("account-role", "value"),
+        State("account-name", "value"), State("account-areas", "value"),
+        State("account-password", "value"), State("account-select", "value"),
+        State("account-new-password", "value"))
+    def manage_accounts(_create, _reset, _disable, _enable, _id, role, name, areas, password,
+                        selected, new_password):
+        """Accounts on /beheer (no police data): add, disable/enable, reset a password. Only
+        an enabled beheerder; anyone else's call (a forged request) is refused and logged."""
+        action = ctx.triggered_id if isinstance(ctx.triggered_id, str) else None
+        message, clear = None, no_update
+        try:
+            message = manage_account(
+                action or "", name=name, role=role, areas=areas,
+                password=password if isinstance(password, str) else None,
+                selected=selected,
+                new_password=new_password if isinstance(new_password, str) else None)
+            clear = "" if message is not None else no_update  # typed passwords do not linger
+        except accounts.NotAllowed as exc:
+            protocol.record(get_state(), user=current_user(), scope=current_scope(),
+                            view="beheer/account", filters={"actie": action}, rows=0,
+                            client=flask.request.remote_addr, outcome="refused",
+                            detail=str(exc))
+            return (dbc.Alert("Geen toegang: alleen een beheerder beheert accounts.",
+                              color="warning", className="mb-0"), [], [], [], None, None)
+        except accounts.AccountError as exc:
+            if action in ("account-create", "account-reset", "account-disable",
+                          "account-enable"):
+                message = dbc.Alert("U kunt uw eigen account niet uitschakelen."
+                                    if str(exc) == "own account" else _account_error(exc),
+                                    color="danger", className="mb-0")
+        users = [u for u in accounts.list_users(get_state()) if u.role != accounts.SERVICE_ROLE]
+        choices = [{"label": f"{u.name} ({u.role}{', uitgeschakeld' if u.disabled else ''})",
+                    "value": u.name} for u in users]
+        return (message, account_table(users), choices, _area_options(role), clear, clear)
+
+
     @data_callback(app, "beheer/profiel-lezen", [
         Output("profile-message", "children"),
         Output("profile-gemeente", "options"),

@@ -56,7 +56,15 @@ def register(app) -> None:
             heat = dbc.Alert("Tijdstippen komen uit incidentgegevens; daarvoor is detailniveau 2 "
                              "nodig. Het afsprakenprofiel van uw gemeente staat dat niet toe.",
                              color="secondary", className="mb-0 burglary-no-detail")
-        status = [f"Laatste 12 volledige maanden: {fmt.period(period.start, period.end)}"]
+        # The bars are calendar years (last year and this year up to the newest complete
+        # month); the wijken and the day x hour pattern are the last 12 complete months.
+        last = fmt.MONTHS_LONG[(period.end.month - 2) % 12]
+        status = [html.Div(f"Per maand: de kalenderjaren {year - 1} en {year}"
+                           + ("" if period.end.year > year else f" (t/m {last})") + ".",
+                           className="burglary-years"),
+                  html.Div("Laatste 12 volledige maanden (wijken en tijdstippen): "
+                           f"{fmt.period(period.start, period.end)}.",
+                           className="burglary-period")]
         if monthly["split_hidden"].any():
             status.append(html.Div(
                 "In maanden met een grijze balk staat alleen het totaal: uit de uitsplitsing in "

@@ -58,11 +58,13 @@ def register(app) -> None:
         Output("pres-url", "search"),
         Output("pres-close", "href"),
     ], [Input("pres-prev", "n_clicks"), Input("pres-next", "n_clicks"),
-        Input("pres-auto", "n_intervals"), Input("pres-refresh", "n_intervals")],
+        Input("pres-auto", "n_intervals"), Input("pres-refresh", "n_intervals"),
+        Input("pres-auto-choice", "value")],
         [State("pres-url", "search")])
-    def show(scope, _prev, _next, _auto, _refresh, search):
+    def show(scope, _prev, _next, _auto, _refresh, auto, search):
         con = get_db()
         state = layout.parse_search(search)
+        state["auto"] = layout.auto_choice(auto, state["auto"])  # the page's choice, in the URL
         gemeente = _gemeente(scope, con, state["gemeente"])
         codes = q.known_indicators(con, scope=scope,
                                    codes=get_profile(get_state(), gemeente).driehoek)
@@ -80,6 +82,15 @@ def register(app) -> None:
             rows=1 if item is not None else 0,
             filters={"gemeente": gemeente, "dia": dia,
                      "indicator": codes[dia - 1] if codes else None})
+
+    # The auto-advance timer follows the choice on the page, in the browser.
+    app.clientside_callback(
+        """function (value) {
+            var seconds = parseInt(value, 10) || 0;
+            return [Math.max(seconds, 1) * 1000, seconds === 0];
+        }""",
+        Output("pres-auto", "interval"), Output("pres-auto", "disabled"),
+        Input("pres-auto-choice", "value"), prevent_initial_call=True)
 
 
 def _refuse(exc, search, view):

@@ -55,6 +55,23 @@ def filter_params(start, end, types, areas, attempt, high_impact, text) -> dict:
     return {k: v for k, v in params.items() if v not in (None, [], "")}
 
 
+#: What the page says when the dates are the wrong way round (the data layer refuses the
+#: filter with its own, API-facing text; the page speaks to a person).
+DATES_REVERSED = "De begindatum ligt na de einddatum."
+
+
+def filter_message(params, exc: Exception) -> str:
+    """The sentence above the empty grid for a filter the data layer refused."""
+    if not isinstance(exc, q.FilterError):
+        return "Ongeldige aanvraag."
+    params = params if isinstance(params, dict) else {}
+    try:
+        start, end = q.parse_day(params.get("from"), "from"), q.parse_day(params.get("to"), "to")
+    except q.FilterError:
+        return str(exc)
+    return DATES_REVERSED if start and end and end < start else str(exc)
+
+
 def sort_from(request_sort) -> q.Sort:
     """The query-layer sort from AG Grid's sortModel (first entry; default newest first)."""
     if isinstance(request_sort, list) and request_sort and isinstance(request_sort[0], dict):
@@ -127,7 +144,7 @@ def register(app) -> None:
             page = q.incident_page(con, scope=scope, flt=flt, sort=sort, offset=start,
                                    limit=end - start)
         except (q.FilterError, TypeError, ValueError) as exc:
-            message = str(exc) if isinstance(exc, q.FilterError) else "Ongeldige aanvraag."
+            message = filter_message(params, exc)
             return Served((view.filter_error(message), {"rowData": [], "rowCount": 0}),
                           rows=0, filters={"fout": message})
         # The last block tells the grid where the list ends; otherwise the count does.

@@ -3,15 +3,20 @@ from __future__ import annotations
 
 from datetime import date
 
-from dash import Input, Output
+from dash import Input, Output, html
 
 from callbacks.guard import Served, data_callback
-from dashboard.auth import get_db
+from dashboard.auth import current_user, get_db
 from data.periods import Period
 from data.queries import coverage
 from data.queries import overview as q
 from layouts import figures
 from layouts import format as fmt
+
+
+#: What the beheerder, who manages accounts but sees no police data, reads on the overview.
+BEHEERDER_SENTENCE = ("Als beheerder ziet u geen politiecijfers. Accounts, afsprakenprofielen "
+                      "en tokens beheert u onder Beheer (menu rechtsboven).")
 
 
 def register(app) -> None:
@@ -29,9 +34,14 @@ def register(app) -> None:
                     f"{fmt.period(period.start, period.end)}" if period else "")
         if period is None:  # no monthly data at all: the newest year some source covers
             years = coverage.covered_years(con, scope=scope)
-            if not years:
-                return Served(("Geen gegevens beschikbaar voor uw gebied.", [],
-                               figures.monthly_trend(None), "", ""), rows=0)
+            if not years:  # e.g. the beheerder, who sees no police data at all
+                user = current_user()
+                sentence = (BEHEERDER_SENTENCE if user and user.role == "beheerder"
+                            else "Geen gegevens beschikbaar voor uw gebied.")
+                short = ("Geen politiecijfers voor de rol beheerder." if user and
+                         user.role == "beheerder" else "Geen gegevens voor uw gebied.")
+                return Served((sentence, [], figures.message_figure(short), "",
+                               html.Div(short, className="text-body-secondary")), rows=0)
             period = Period(date(years[0], 1, 1), date(years[0] + 1, 1, 1))
             subtitle = (f"{scope.label or 'Uw gebied'} · nieuwste jaar met gegevens: "
                         f"{years[0]} (geen maandcijfers)")
@@ -43,8 +53,10 @@ def register(app) -> None:
         if trend.empty:
             note = ("Geen maandcijfers van alle misdrijven voor deze periode: geen gegevens "
                     "(de geladen bronnen hebben alleen jaarcijfers of alleen woninginbraak).")
+        figure = (figures.message_figure("Geen maandcijfers: geen gegevens.") if trend.empty
+                  else figures.monthly_trend(trend))
         return Served(
             (subtitle, figures.key_figure_cards(q.key_figures(con, scope=scope, period=period)),
-             figures.monthly_trend(trend), note, figures.gemeente_table(table)),
+             figure, note, figures.gemeente_table(table)),
             rows=len(table),
             filters={"periode": [str(period.start), str(period.end)]})

@@ -66,6 +66,18 @@ def register(app) -> None:
             return pages.not_yet(PAGES[pathname][1])
         return pages.not_found()
 
+    # The folded navigation (narrow screens): the toggler opens and closes it, a page change
+    # closes it. In the browser: no request for a menu.
+    app.clientside_callback(
+        """function (clicks, pathname, open) {
+            var trigger = (dash_clientside.callback_context.triggered[0] || {}).prop_id || "";
+            var next = trigger.indexOf("nav-toggler") === 0 ? !open : false;
+            return [next, next ? "true" : "false"];
+        }""",
+        Output("nav-collapse", "is_open"), Output("nav-toggler", "aria-expanded"),
+        Input("nav-toggler", "n_clicks"),
+        Input("url", "pathname"), State("nav-collapse", "is_open"), prevent_initial_call=True)
+
     @app.callback(Output("user-menu", "children"), Input("url", "pathname"))
     def user_menu(_pathname):
         user = current_user()

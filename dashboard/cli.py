@@ -101,6 +101,11 @@ def build_parser() -> argparse.ArgumentParser:
     rm = uc.add_parser("remove", help="delete an account (ends its sessions, revokes its tokens)")
     rm.add_argument("name")
     rm.set_defaults(handler=cmd_users)
+    for action, text in (("disable", "disable an account (ends its sessions; no login, no "
+                                     "API token works)"), ("enable", "enable it again")):
+        toggle = uc.add_parser(action, help=text)
+        toggle.add_argument("name")
+        toggle.set_defaults(handler=cmd_users)
     pw = uc.add_parser("set-password", help="set a new password")
     pw.add_argument("name")
     pw.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
@@ -280,7 +285,7 @@ def cmd_users(args) -> int:
         elif args.users_command == "list":
             for user in accounts.list_users(state):
                 areas = ",".join(user.gemeenten + user.eenheden) or "-"
-                flag = "\tdemo" if user.demo else ""
+                flag = ("\tdemo" if user.demo else "") + ("\tdisabled" if user.disabled else "")
                 print(f"{user.name}\t{user.role}\t{areas}{flag}")
         elif args.users_command == "set-role":
             accounts.set_role(state, args.name, args.role, gemeenten=args.gemeente,
@@ -301,8 +306,13 @@ def cmd_users(args) -> int:
             accounts.set_email(state, args.name, args.email)
             print(f"e-mail of {args.name} {'set' if args.email else 'removed'}")
         elif args.users_command == "set-password":
-            accounts.set_password(state, args.name, _password(args))
-            print(f"password of {args.name} changed")
+            accounts.set_password(state, args.name, _password(args), by=_operator())
+            print(f"password of {args.name} changed; its sessions have ended")
+        elif args.users_command in ("disable", "enable"):
+            accounts.set_disabled(state, args.name, args.users_command == "disable",
+                                  by=_operator())
+            print(f"user {args.name} {args.users_command}d"
+                  + ("; its sessions have ended" if args.users_command == "disable" else ""))
     except accounts.AccountError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

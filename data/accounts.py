@@ -44,9 +44,12 @@ class User:
     #: The account's own id: a removed account's sessions and tokens never pass to a later
     #: account of the same name.
     uid: str = ""
-    #: Session generation: logout, a new password, a change of role or areas and removal
-    #: raise it, which ends every session of the account at once (see dashboard/auth.py).
+    #: Session generation: logout, a new password, a change of role or areas, disabling and
+    #: removal raise it, which ends every session of the account at once (dashboard/auth.py).
     session_gen: int = 0
+    #: A disabled account cannot log in, has no sessions and its API tokens do not work, until
+    #: a beheerder enables it again (set_disabled).
+    disabled: bool = False
 
     # flask-login protocol
     is_authenticated = True
@@ -81,7 +84,7 @@ class Profile:
 def _user(row) -> User:
     return User(row["name"], row["role"], tuple(json.loads(row["gemeenten"])),
                 tuple(json.loads(row["eenheden"])), bool(row["demo"]), row["uid"],
-                row["session_gen"])
+                row["session_gen"], row["disabled_at"] is not None)
 
 
 def _check_areas(role: str, gemeenten, eenheden) -> None:
@@ -104,8 +107,9 @@ def add_user(db: StateDB, name: str, role: str, password: str, *, gemeenten=(), 
     _check_areas(role, gemeenten, eenheden)
     if role == SERVICE_ROLE:
         password = password or secrets.token_urlsafe(32)  # never used: no web login
-    if not name or len(password) < 8:
-        raise AccountError("a name and a password of at least 8 characters are required")
+    if not name:
+        raise AccountError("a name is required")
+    check_password(password)
     with db.transaction() as con:
         if con.execute("SELECT 1 FROM users WHERE name = ?", (name,)).fetchall():
             raise AccountError(f"user {name!r} already exists")
@@ -133,7 +137,7 @@ def user_for_session(db: StateDB, session_id: str) -> User | None:
     gone or its sessions were ended since (logout, new password, new role or areas)."""
     uid, _, generation = (session_id or "").partition(".")
     rows = db.query("SELECT * FROM users WHERE uid = ?", (uid,))
-    if not rows or str(rows[0]["session_gen"]) != generation:
+    if not rows or str(rows[0]["session_gen"]) != generation or rows[0]["disabled_at"]:
         return None
     return _user(rows[0])
 
@@ -164,14 +168,71 @@ def remove_user(db: StateDB, name: str, *, by: str | None = None) -> bool:
         return removed
 
 
-def set_password(db: StateDB, name: str, password: str) -> None:
-    """A new password; every session of the account ends."""
-    if len(password) < 8:
-        raise AccountError("a password needs at least 8 characters")
+def set_password(db: StateDB, name: str, password: str, *, by: str | None = None) -> None:
+    """A new password; every session of the account ends. With ``by`` the change (never the
+    password) is written to the protocol log in the same transaction."""
+    from data.protocol import append_row
+
+    check_password(password)
     with db.transaction() as con:
         if con.execute("UPDATE users SET password_hash = ?, session_gen = session_gen + 1"
                        " WHERE name = ?", (_hasher.hash(password), name)).rowcount != 1:
             raise AccountError(f"no user {name!r}")
+        if by:
+            append_row(con, user=by, role=None, scope=None, view="beheer/account",
+                       filters={"actie": "wachtwoord gewijzigd", "gebruiker": name},
+                       level=None, rows=1, client=None, outcome="ok")
+
+
+#: The one password rule, for the command line and /beheer alike.
+MIN_PASSWORD = 8
+
+
+def check_password(password) -> None:
+    if not isinstance(password, str) or len(password) < MIN_PASSWORD:
+        raise AccountError(f"a password needs at least {MIN_PASSWORD} characters")
+
+
+def new_password() -> str:
+    """A random initial or reset password (shown once on /beheer; 16 characters)."""
+    return secrets.token_urlsafe(12)
+
+
+def set_disabled(db: StateDB, name: str, disabled: bool, *, by: str | None = None) -> User:
+    """Disable (every session ends, no login, no API token works) or enable an account; with
+    ``by`` written to the protocol log in the same transaction."""
+    from data.protocol import append_row
+
+    with db.transaction() as con:
+        if disabled:
+            changed = con.execute(
+                "UPDATE users SET disabled_at = coalesce(disabled_at, ?),"
+                " session_gen = session_gen + 1 WHERE name = ?", (now(), name)).rowcount
+        else:
+            changed = con.execute("UPDATE users SET disabled_at = NULL WHERE name = ?",
+                                  (name,)).rowcount
+        if changed != 1:
+            raise AccountError(f"no user {name!r}")
+        if by:
+            append_row(con, user=by, role=None, scope=None, view="beheer/account",
+                       filters={"actie": "uitgeschakeld" if disabled else "ingeschakeld",
+                                "gebruiker": name}, level=None, rows=1, client=None,
+                       outcome="ok")
+    return get_user(db, name)
+
+
+class NotAllowed(AccountError):
+    """Someone other than an enabled beheerder tried to manage accounts."""
+
+
+def acting_beheerder(db: StateDB, name: str | None) -> User:
+    """The account that manages accounts on /beheer, re-read from the state database: only an
+    enabled beheerder may (a forged callback from any other session raises NotAllowed)."""
+    user = get_user(db, name) if isinstance(name, str) and name else None
+    if user is None or user.role != "beheerder" or user.disabled:
+        raise NotAllowed(f"account management requires an enabled beheerder, not "
+                         f"{name!r} ({getattr(user, 'role', None)})")
+    return user
 
 
 def set_role(db: StateDB, name: str, role: str, *, gemeenten=(), eenheden=()) -> User:
@@ -217,6 +278,8 @@ def verify(db: StateDB, name: str, password: str) -> User | None:
     except (VerificationError, InvalidHashError):
         return None
     if not rows or rows[0]["role"] == SERVICE_ROLE:  # service accounts have no web login
+        return None
+    if rows[0]["disabled_at"]:
         return None
     return _user(rows[0])
 
@@ -319,6 +382,17 @@ def gemeente_choices(con) -> list[tuple[str, str]]:
     return [(r[0], r[1]) for r in con.execute(
         "SELECT code, coalesce(name, code) FROM areas WHERE level = 'gemeente' ORDER BY 2"
     ).fetchall()]
+
+
+def unit_choices(con) -> dict[str, list[tuple[str, str]]]:
+    """(code, name) of the regionale eenheden (analist) and of the districts and basisteams
+    (teamchef) in the analytics database, for the account form on /beheer."""
+    eenheden = con.execute("SELECT code, coalesce(name, code) FROM areas WHERE level = 'eenheid'"
+                           " ORDER BY 2").fetchall()
+    teams = con.execute("SELECT code, coalesce(name, code) FROM org_units"
+                        " WHERE kind IN ('district', 'basisteam') ORDER BY kind DESC, 2").fetchall()
+    return {"eenheden": [(r[0], r[1]) for r in eenheden],
+            "teams": [(r[0], r[1]) for r in teams]}
 
 
 def type_choices(con) -> list[tuple[str, str]]:

@@ -256,7 +256,7 @@ def send_mails(state: StateDB, con, settings, *, days: int = DEFAULT_DAYS,
     sent = failed = 0
     for user in list_users(state):
         address = emails.get(user.name)
-        if not address or (user.demo and not demo):
+        if not address or user.disabled or (user.demo and not demo):
             continue
         scope = resolve_scope(user, con=con, profile_for=lambda code: get_profile(state, code))
         if scope.empty:

@@ -29,7 +29,8 @@ CREATE TABLE IF NOT EXISTS users (
     demo INTEGER NOT NULL DEFAULT 0,
     created_at TEXT NOT NULL,
     uid TEXT,
-    session_gen INTEGER NOT NULL DEFAULT 0);
+    session_gen INTEGER NOT NULL DEFAULT 0,
+    disabled_at TEXT);
 CREATE TABLE IF NOT EXISTS profiles (
     gm_code TEXT PRIMARY KEY,
     detail INTEGER NOT NULL CHECK (detail BETWEEN 1 AND 3),
@@ -184,6 +185,7 @@ CREATE TABLE IF NOT EXISTS heavy_leases (
 MIGRATIONS = (
     ("users", "uid", "TEXT"),
     ("users", "session_gen", "INTEGER NOT NULL DEFAULT 0"),
+    ("users", "disabled_at", "TEXT"),
     ("protocol_log", "token_id", "INTEGER"),
     ("profiles", "vaststellen", "TEXT NOT NULL DEFAULT '[]'"),
 )

@@ -147,6 +147,6 @@ def authenticate(db: StateDB, token: str | None, *, demo: bool) -> tuple[User, T
         return None
     record = _token(rows[0])
     user = get_user(db, record.user)
-    if user is None or (user.demo and not demo):
+    if user is None or user.disabled or (user.demo and not demo):
         return None
     return user, record

@@ -5,8 +5,9 @@ import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 from dash import html
 
-from data.accounts import FREQUENCIES
+from data.accounts import FREQUENCIES, MIN_PASSWORD
 from layouts.controls import dropdown
+from layouts.figures import data_table
 
 PRODUCTS = {
     "stuurgegevens": "Maandelijkse stuurgegevens",
@@ -46,6 +47,7 @@ def beheer():
     return html.Div([
         html.H1("Beheer", className="h3"),
         html.Div(id="beheer-status"),
+        account_card(),
         dbc.Card(dbc.CardBody([
             html.H2("Afsprakenprofiel per gemeente", className="h5"),
             dbc.Row([
@@ -86,6 +88,72 @@ def beheer():
             log_grid("log-grid"),
         ])),
     ])
+
+
+#: Roles a beheerder gives on /beheer (service accounts: the token card below).
+ACCOUNT_ROLES = {
+    "burgemeester": "Burgemeester (gemeenten)",
+    "adviseur": "Adviseur (gemeenten)",
+    "teamchef": "Teamchef (gemeenten, districten of basisteams)",
+    "analist": "Analist (regionale eenheden)",
+    "beheerder": "Beheerder (geen politiecijfers)",
+}
+
+
+def account_card():
+    """Accounts (callbacks/admin.py, data/accounts.py): add one, disable or enable it, reset
+    its password. A password left empty is generated and shown once."""
+    return dbc.Card(dbc.CardBody([
+        html.H2("Accounts", className="h5"),
+        html.P("Een nieuw of gereset wachtwoord dat u leeg laat, wordt gegenereerd en één keer "
+               f"getoond; zelf gekozen: minstens {MIN_PASSWORD} tekens. Uitschakelen en een "
+               "nieuw wachtwoord beëindigen direct alle sessies van het account. Elke wijziging "
+               "staat in het protocol.", className="small text-body-secondary"),
+        dbc.Row([
+            dbc.Col([dbc.Label("Gebruikersnaam", html_for="account-name"),
+                     dbc.Input(id="account-name", maxLength=60, autoComplete="off")], md=3),
+            dbc.Col([dbc.Label("Rol", html_for="account-role"),
+                     dropdown(id="account-role", clearable=False, value="burgemeester",
+                              options=[{"label": label, "value": role}
+                                       for role, label in ACCOUNT_ROLES.items()])], md=3),
+            dbc.Col([dbc.Label("Gebieden", html_for="account-areas"),
+                     dropdown(id="account-areas", multi=True,
+                              placeholder="Gemeenten, eenheden of teams")], md=3),
+            dbc.Col([dbc.Label("Wachtwoord (optioneel)", html_for="account-password"),
+                     dbc.Input(id="account-password", type="password", autoComplete="new-password",
+                               placeholder="leeg: genereren")], md=3),
+        ], className="mb-2 g-2"),
+        dbc.Button("Account aanmaken", id="account-create", color="primary", className="mb-3"),
+        dbc.Row([
+            dbc.Col([dbc.Label("Account", html_for="account-select"),
+                     dropdown(id="account-select", placeholder="Kies een account")], md=4),
+            dbc.Col([dbc.Label("Nieuw wachtwoord (optioneel)", html_for="account-new-password"),
+                     dbc.Input(id="account-new-password", type="password",
+                               autoComplete="new-password", placeholder="leeg: genereren")],
+                    md=3),
+            dbc.Col(html.Div([
+                dbc.Button("Wachtwoord resetten", id="account-reset", color="secondary",
+                           outline=True),
+                dbc.Button("Uitschakelen", id="account-disable", color="danger", outline=True),
+                dbc.Button("Inschakelen", id="account-enable", color="success", outline=True),
+            ], className="d-flex flex-wrap gap-2"), md=5, className="d-flex align-items-end"),
+        ], className="mb-2 g-2"),
+        html.Div(id="account-message", className="mb-2", **{"aria-live": "polite"}),
+        html.Div(id="account-list"),
+    ]), className="mb-3")
+
+
+def account_table(users):
+    """Every account with role, areas and status (never a password or its hash)."""
+    rows = [html.Tr([html.Td(u.name), html.Td(u.role),
+                     html.Td(", ".join(u.gemeenten + u.eenheden) or "–"),
+                     html.Td("uitgeschakeld" if u.disabled else "actief",
+                             className="text-danger" if u.disabled else "")],
+                    **{"data-name": u.name, "data-disabled": str(u.disabled).lower()})
+            for u in users]
+    return data_table([html.Thead(html.Tr([html.Th(h) for h in (
+        "Gebruiker", "Rol", "Gebieden", "Status")])), html.Tbody(rows)],
+        size="sm", className="account-table mb-0")
 
 
 def token_card():
@@ -170,7 +238,7 @@ def token_table(every, table_id: str):
                              if t.revoked_at else "actief")]) for t in every]
     if not rows:
         return html.Div("Nog geen tokens.", className="small text-body-secondary")
-    return dbc.Table([html.Thead(html.Tr([html.Th(h) for h in (
+    return data_table([html.Thead(html.Tr([html.Th(h) for h in (
         "Nr.", "Gebruiker", "Omschrijving", "Begint met", "Aangemaakt", "Status")])),
         html.Tbody(rows)], size="sm", className=f"{table_id} token-table mb-0")
 

@@ -8,7 +8,8 @@ from dash import dcc, html
 
 from layouts.controls import dropdown
 from layouts import format as fmt
-from layouts.figures import BLUE, GRAPH_CONFIG, GREY, ORANGE  # noqa: F401 (GRAPH_CONFIG: callbacks)
+from layouts.figures import (BLUE, GRAPH_CONFIG, GREY, ORANGE,  # noqa: F401 (GRAPH_CONFIG: callbacks)
+                             data_table, whole_number_axis)
 
 
 #: Dropdown value for all gemeenten of the scope together.
@@ -34,7 +35,8 @@ def monitor(gemeenten: list[tuple[str, str]]):
         html.Div(id="burglary-status", className="mb-2"),
         dbc.Row([
             dbc.Col(dbc.Card(dbc.CardBody([
-                html.H2("Voltooid en poging per maand, dit jaar en vorig jaar", className="h5"),
+                html.H2("Voltooid en poging per kalendermaand, dit jaar en vorig jaar",
+                        className="h5"),
                 dcc.Graph(id="burglary-attempts", config=GRAPH_CONFIG, style={"height": "340px"}),
             ])), lg=7, className="mb-3"),
             dbc.Col(dbc.Card(dbc.CardBody([
@@ -77,8 +79,8 @@ def attempts_figure(frame, year: int) -> go.Figure:
     fig.update_layout(barmode="group", margin=dict(l=48, r=12, t=8, b=36), separators=",.",
                       legend=dict(orientation="h", y=1.12, x=0), plot_bgcolor="white",
                       xaxis=dict(categoryorder="array", categoryarray=list(fmt.MONTHS)),
-                      yaxis=dict(gridcolor="#e5e5e5", rangemode="tozero", tickformat=",d"))
-    return fig
+                      yaxis=dict(gridcolor="#e5e5e5"))
+    return whole_number_axis(fig)
 
 
 def wijk_table(frame) -> dbc.Table:
@@ -103,7 +105,7 @@ def wijk_table(frame) -> dbc.Table:
         html.Td(change(row), className="text-end"),
         html.Td(cell(row.per_1000, 1), className="text-end"),
     ], **{"data-code": row.code}) for row in frame.head(10).itertuples()])
-    return dbc.Table([header, body], size="sm", hover=True, className="mb-0 burglary-wijken")
+    return data_table([header, body], size="sm", hover=True, className="mb-0 burglary-wijken")
 
 
 def heatmap(frame) -> go.Figure:

@@ -16,10 +16,11 @@ from dash import dcc, html
 from layouts import format as fmt
 from layouts import trends as trends_layout
 from layouts.controls import dropdown
-from layouts.figures import BLUE, GREY, ORANGE, STATIC_GRAPH_CONFIG
+from layouts.figures import BLUE, GREY, ORANGE, STATIC_GRAPH_CONFIG, whole_number_axis
 
 #: Auto-advance choices (seconds; 0 = off) and the data refresh of the presentation.
 AUTO_CHOICES = (0, 15, 30, 60)
+AUTO_LABELS = {0: "Uit", 15: "15 s", 30: "30 s", 60: "60 s"}
 REFRESH_MS = 5 * 60 * 1000
 
 
@@ -85,8 +86,8 @@ def driehoek(gemeenten: list[tuple[str, str]], chosen: str):
         html.Div(id="driehoek-status", className="mb-2"),
         dcc.Loading(html.Div(id="driehoek-cards", className="driehoek-cards"), type="dot"),
         html.Div(id="driehoek-performance", className="mt-3"),
-        html.Div("Significant: de verandering is groter dan normale schommeling (Poisson-toets, "
-                 "95%). Klik op een indicator voor de trend.",
+        html.Div("Significant: de verandering is groter dan normale schommeling (exacte "
+                 "Poisson-toets, 95%). Klik op een indicator voor de trend.",
                  className="small text-body-secondary mt-2"),
     ])
 
@@ -212,9 +213,21 @@ def sparkline(item) -> go.Figure:
 # -- presentation mode -------------------------------------------------------------------------
 
 
+def auto_choice(value, default: int = 0) -> int:
+    """The auto-advance seconds picked on the page ('0', '15', ...), or ``default``."""
+    try:
+        seconds = int(value)
+    except (TypeError, ValueError):
+        return default
+    return seconds if seconds in AUTO_CHOICES else default
+
+
 def presentation(state: dict):
     """Full screen, no navigation bar (CSS hides it while ``.presentation-mode`` is on the
-    page), one slide at a time; the slide arrives through the data callback."""
+    page), one slide at a time; the slide arrives through the data callback. The page fills
+    exactly one screen (assets/driehoek.css): the chart takes what title and controls leave,
+    so the controls stay visible on a 1024x768 projector. "Volledig scherm" uses the browser's
+    Fullscreen API (assets/presentation.js); the auto-advance choice is kept in the URL."""
     auto = state["auto"]
     return html.Div([
         dcc.Location(id="pres-url", refresh=False),
@@ -227,6 +240,17 @@ def presentation(state: dict):
             html.Div(id="pres-counter", className="pres-counter"),
             html.Button("Volgende ›", id="pres-next", n_clicks=0, className="pres-button",
                         title="Volgende dia (pijltje rechts)"),
+            html.Div([
+                html.Label("Automatisch", htmlFor="pres-auto-choice", className="pres-auto-label"),
+                dbc.Select(id="pres-auto-choice", value=str(auto), className="pres-auto-select",
+                           options=[{"label": AUTO_LABELS[s], "value": str(s)}
+                                    for s in AUTO_CHOICES]),
+            ], className="pres-auto"),
+            html.Button([html.Span("Volledig scherm", className="pres-fs-enter"),
+                         html.Span("Scherm verlaten", className="pres-fs-exit")],
+                        id="pres-fullscreen", n_clicks=0, type="button",
+                        className="pres-button pres-fullscreen",
+                        title="Volledig scherm aan of uit (toets F, Esc verlaat)"),
             html.A("Sluiten", id="pres-close", href="/driehoek", className="pres-close"),
         ], className="pres-controls"),
     ], className="presentation-mode")
@@ -239,11 +263,14 @@ def presentation_refused(message):
     ], className="presentation-mode pres-refused")
 
 
-def key_sentence(item) -> str:
-    """'Woninginbraak: 132, 18% minder dan vorig jaar (significant)'."""
-    head = f"{item.title}: {_value(item.current)}"
+def key_sentence(item, *, title: bool = True) -> str:
+    """'Woninginbraak: 132, 18% minder dan vorig jaar (significant)'; without the title
+    ('132, 18% minder ...') under a slide's heading that already names the indicator."""
+    prefix = f"{item.title}: " if title else ""
+    head = prefix + _value(item.current)
     if item.current is None:
-        return f"{item.title}: {item.reason or 'geen gegevens'}"
+        text = item.reason or "geen gegevens"
+        return prefix + (text if title else text[:1].upper() + text[1:])
     if item.change.pct is None:
         return head + " (geen vergelijking met vorig jaar mogelijk)"
     pct = round(item.change.pct)
@@ -260,11 +287,11 @@ def slide(item, name: str):
     return html.Div([
         html.Div(f"{name} · {fmt.period(item.start, item.end)}", className="pres-kicker"),
         html.H1(item.title, className="pres-title", **{"data-indicator": item.code}),
-        html.P(key_sentence(item), className="pres-sentence",
+        html.P(key_sentence(item, title=False), className="pres-sentence",
                **{"data-value": "" if item.current is None else str(item.current)}),
-        dcc.Graph(figure=slide_figure(item), config=STATIC_GRAPH_CONFIG,
-                  className="pres-graph", style={"height": "62vh"}),
-    ])
+        dcc.Graph(figure=slide_figure(item), config=STATIC_GRAPH_CONFIG, responsive=True,
+                  className="pres-graph"),
+    ], className="pres-slide-body")
 
 
 def slide_figure(item) -> go.Figure:
@@ -286,6 +313,5 @@ def slide_figure(item) -> go.Figure:
         legend=dict(orientation="h", y=1.08, x=0, font=dict(size=24)), plot_bgcolor="white",
         paper_bgcolor="white", hoverlabel=dict(font_size=22),
         xaxis=dict(showgrid=False, linecolor="#000", tickfont=dict(size=22)),
-        yaxis=dict(gridcolor="#d0d0d0", rangemode="tozero", tickformat=",d",
-                   tickfont=dict(size=22)))
-    return fig
+        yaxis=dict(gridcolor="#d0d0d0", tickfont=dict(size=22)))
+    return whole_number_axis(fig)

@@ -1,6 +1,9 @@
 """Figure and table builders: data frames in, Dash components out. No queries here."""
 from __future__ import annotations
 
+import textwrap
+from numbers import Real
+
 import dash_bootstrap_components as dbc
 import pandas as pd
 import plotly.graph_objects as go
@@ -33,6 +36,52 @@ STATIC_GRAPH_CONFIG = {**GRAPH_CONFIG, "displayModeBar": False}
 
 #: What a figure that no source covers shows, everywhere (never 0).
 NO_DATA = "geen gegevens"
+
+#: Below this largest value a count axis gets a tick at every whole number: Plotly's own
+#: steps on a small range are fractional (0, 0.5, 1, ... printed by ",d" as 0, 1, 1, 2, 2).
+#: From here on its steps (2, 5, 10, ...) are whole numbers anyway.
+WHOLE_TICKS_BELOW = 10
+
+
+def _top(fig: go.Figure, axis: str) -> float:
+    """The largest value on ``axis`` (stacked bars: the sum of the traces' largest, an upper
+    bound of the highest stack)."""
+    tops = []
+    for trace in fig.data:
+        values = getattr(trace, axis[0], None)
+        numbers = [float(v) for v in (() if values is None else values)
+                   if isinstance(v, Real) and not isinstance(v, bool) and v == v]  # not NaN
+        tops.append(max(numbers, default=0.0))
+    if fig.layout.barmode == "stack":
+        return sum(t for t in tops if t > 0)
+    return max(tops, default=0.0)
+
+
+def whole_number_axis(fig: go.Figure, axis: str = "yaxis") -> go.Figure:
+    """Make ``axis`` of a figure of counts show whole numbers only (the one place for it):
+    ``,d`` labels and, on a small range, a tick at every whole number; an axis of zeros
+    only runs 0 to 1 rather than around 0."""
+    top = _top(fig, axis)
+    settings = {"tickformat": ",d", "rangemode": "tozero"}
+    if top < WHOLE_TICKS_BELOW:
+        settings.update(tickmode="linear", tick0=0, dtick=1)
+    if top <= 0:
+        settings["range"] = [0, 1]
+    fig.update_layout({axis: settings})
+    return fig
+
+
+def message_figure(text: str) -> go.Figure:
+    """A chart area that says ``text`` instead of drawing empty axes (no data, only zeros, or
+    nothing this user may see); the text is wrapped (Plotly does not), so keep it short."""
+    fig = go.Figure()
+    fig.update_layout(
+        xaxis=dict(visible=False), yaxis=dict(visible=False), plot_bgcolor="white",
+        paper_bgcolor="white", margin=dict(l=12, r=12, t=12, b=12),
+        annotations=[dict(text="<br>".join(textwrap.wrap(text, 44)), showarrow=False,
+                          xref="paper", yref="paper", x=0.5, y=0.5,
+                          font=dict(size=15, color="#343a40"))])
+    return fig
 
 
 def key_figure_cards(figures) -> list:
@@ -95,8 +144,15 @@ def monthly_trend(frame) -> go.Figure:
         legend=dict(orientation="h", y=1.08, x=0), plot_bgcolor="white",
         xaxis=dict(showgrid=False, tickvals=ticks,
                    ticktext=[f"{fmt.MONTHS[m.month - 1]}<br>{m.year}" for m in ticks]),
-        yaxis=dict(gridcolor="#e5e5e5", rangemode="tozero", tickformat=",d"))
-    return fig
+        yaxis=dict(gridcolor="#e5e5e5"))
+    return whole_number_axis(fig)
+
+
+def data_table(children, **kwargs) -> dbc.Table:
+    """Every table of the pages: a ``dbc.Table`` inside its own sideways-scrolling box
+    (Bootstrap's ``.table-responsive``), so on a narrow screen (a phone) a wide table scrolls
+    within the page instead of cutting columns off or widening the page."""
+    return dbc.Table(children, responsive=True, **kwargs)
 
 
 def gemeente_table(frame) -> dbc.Table:
@@ -111,4 +167,4 @@ def gemeente_table(frame) -> dbc.Table:
                          className="text-end")],
                 **{"data-code": row.code})
         for row in frame.itertuples()])
-    return dbc.Table([header, body], size="sm", hover=True, className="mb-0 gemeente-table")
+    return data_table([header, body], size="sm", hover=True, className="mb-0 gemeente-table")

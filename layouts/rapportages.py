@@ -8,6 +8,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from layouts.controls import dropdown
+from layouts.figures import data_table
 
 FORMAT_LABELS = (("html", "HTML"), ("pdf", "PDF"), ("xlsx", "XLSX"), ("csv", "CSV"))
 
@@ -76,7 +77,7 @@ def product_list(products, seen: set[int], correctable: set[int] = frozenset()):
             html.Td(links)],
             id=f"product-{p.id}", className="product-row" + (" product-new" if new else ""),
             **{"data-kind": p.kind, "data-area": p.area_code}))
-    return dbc.Table([html.Thead(html.Tr([html.Th(h) for h in (
+    return data_table([html.Thead(html.Tr([html.Th(h) for h in (
         "Product", "Gebied", "Periode", "Versie", "Gemaakt", "Openen")])), html.Tbody(rows)],
         size="sm", hover=True, className="rapportages-tabel")
 

@@ -42,11 +42,19 @@ def shell():
         dbc.Navbar(
             dbc.Container([
                 dbc.NavbarBrand("Veiligheidsbeeld", href="/", className="fw-semibold"),
+                # below the xl breakpoint (phones, tablets, 1024 px) the rest folds behind the
+                # toggler (callbacks/shell.py opens it, and closes it on navigation)
+                html.Button(html.Span(className="navbar-toggler-icon"), id="nav-toggler",
+                            n_clicks=0, type="button", className="navbar-toggler",
+                            **{"aria-label": "Menu", "aria-controls": "nav-collapse",
+                               "aria-expanded": "false"}),
+                dbc.Collapse([
                 nav,
                 html.Div(id="dataset-badge", className="dataset-badge text-end me-3"),
                 *meldingen.header_parts(_melding_poll_ms()),
                 html.Div(id="user-menu", className="user-menu"),
+                ], id="nav-collapse", is_open=False, navbar=True),
             ], fluid=True),
-            color="dark", dark=True, className="mb-3"),
+            color="dark", dark=True, expand="xl", className="mb-3"),
         dbc.Container(html.Main(id="page", role="main"), fluid=True, className="pb-5"),
     ])

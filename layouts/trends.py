@@ -14,7 +14,8 @@ from dash import dcc, html
 
 from layouts import format as fmt
 from layouts.controls import dropdown
-from layouts.figures import BLUE, GRAPH_CONFIG, GREY, ORANGE
+from layouts.figures import (BLUE, GRAPH_CONFIG, GREY, ORANGE, data_table, message_figure,
+                             whole_number_axis)
 
 NO_DATA = "geen gegevens"
 
@@ -164,6 +165,11 @@ def trend_figure(trend, measure: str) -> go.Figure:
     fig = go.Figure()
     frame = trend.series if trend is not None else None
     ticks, texts = [], []
+    if frame is None or frame.empty:
+        return message_figure("Geen gegevens voor deze keuze.")
+    if measure != "per1000" and not _any_count(frame["count"]) \
+            and not _any_count(frame["previous"]):
+        return message_figure("Geen registraties in deze periode: alle aantallen zijn 0.")
     if frame is not None and not frame.empty:
         frame = frame.reset_index(drop=True)
         value = "per_1000" if measure == "per1000" else "count"
@@ -205,7 +211,12 @@ def trend_figure(trend, measure: str) -> go.Figure:
         xaxis=dict(showgrid=False, tickvals=ticks, ticktext=texts),
         yaxis=dict(gridcolor="#e5e5e5", rangemode="tozero",
                    tickformat=",.2f" if measure == "per1000" else ",d"))
-    return fig
+    return fig if measure == "per1000" else whole_number_axis(fig)
+
+
+def _any_count(values) -> bool:
+    """Whether a column of counts holds anything other than 0 or no value."""
+    return bool((values.astype("Float64").fillna(0) != 0).any())
 
 
 def _ticks(frame, grain: str):
@@ -241,8 +252,8 @@ def ytd_figure(trend) -> go.Figure:
     fig.update_layout(margin=dict(l=56, r=12, t=8, b=36), separators=",.",
                       legend=dict(orientation="h", y=1.12, x=0), plot_bgcolor="white",
                       xaxis=dict(showgrid=False),
-                      yaxis=dict(gridcolor="#e5e5e5", rangemode="tozero", tickformat=",d"))
-    return fig
+                      yaxis=dict(gridcolor="#e5e5e5"))
+    return whole_number_axis(fig)
 
 
 def ytd_note(trend, change) -> str:
@@ -277,7 +288,7 @@ def note(trend) -> str:
     if trend.series["partial"].any():
         parts.append("De laatste periode is nog niet compleet.")
     parts.append("Significant: de verandering t.o.v. dezelfde periode vorig jaar is groter dan "
-                 "normale schommeling (Poisson-toets, 95%).")
+                 "normale schommeling (exacte Poisson-toets, 95%).")
     return " ".join(parts)
 
 
@@ -297,9 +308,12 @@ def areas_panel(series, message: str = ""):
     frame = series.series
     fig = go.Figure()
     ticks: dict[str, str] = {}
+    zero = []  # areas with nothing registered (or released) in the whole period
     for i, (code, rows) in enumerate(frame.groupby("code", sort=False)):
         rows = rows.reset_index(drop=True)
         name = f"{rows['name'].iloc[0]} ({rows['level'].iloc[0]})"
+        if not _any_count(rows["count"]):
+            zero.append(name)
         colour = AREA_COLOURS[i % len(AREA_COLOURS)]
         x = [d.isoformat() for d in rows["start"]]
         for d, label in zip(x, rows["label"]):
@@ -315,8 +329,13 @@ def areas_panel(series, message: str = ""):
         margin=dict(l=56, r=12, t=8, b=48), separators=",.", hovermode="closest",
         legend=dict(orientation="h", y=1.12, x=0), plot_bgcolor="white",
         xaxis=dict(showgrid=False, tickvals=keys, ticktext=[ticks[k] for k in keys]),
-        yaxis=dict(gridcolor="#e5e5e5", rangemode="tozero", tickformat=",d"))
+        yaxis=dict(gridcolor="#e5e5e5"))
+    whole_number_axis(fig)
     notes = [f"Aantallen per {GRAIN_LABELS[series.grain].lower()}, uit de incidentregistratie."]
+    if zero and len(zero) == frame["code"].nunique():
+        fig = message_figure("Geen registraties in deze periode: alle aantallen zijn 0.")
+    elif zero:
+        notes.append("Alle aantallen 0 (niets geregistreerd): " + ", ".join(zero) + ".")
     if series.note:
         notes.append(series.note)
     return dbc.Card(dbc.CardBody(html.Div([
@@ -431,7 +450,7 @@ def national_table(national, gemeente_name: str):
               "data-national-size": str(y.national_size)}))
     parts = [head]
     if rows:
-        parts.append(dbc.Table([
+        parts.append(data_table([
             html.Thead(html.Tr([html.Th(h) for h in (
                 "Jaar", gemeente_name, "Grootteklasse", "Gemiddelde andere gemeenten (aantal)",
                 "Nederland")])),
@@ -484,7 +503,7 @@ def clearance_card(clearance, names: list[str]):
     return dbc.Card(dbc.CardBody([
         html.H2("Opgehelderde misdrijven (politieprestaties)", className="h5"),
         html.Div(f"{where} · alle misdrijven, per jaar", className="small mb-2"),
-        dbc.Table([
+        data_table([
             html.Thead(html.Tr([html.Th(h) for h in (
                 "Jaar", "Geregistreerd", "Opgehelderd", "Ophelderingspercentage",
                 "Nederland")])),

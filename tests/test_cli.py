@@ -51,6 +51,18 @@ def test_users_lifecycle_and_password_rules(tmp_path):
                 check=False)
     assert short.returncode == 1 and "8 characters" in short.stderr
     cli("users", "set-password", "jansen", "--password-stdin", db=db, stdin="nog-langer-wachtwoord\n")
+    assert "disabled" in cli("users", "disable", "jansen", db=db).stdout
+    assert "jansen\tburgemeester\tGM0363\tdisabled" in cli("users", "list", db=db).stdout
+    assert "enabled" in cli("users", "enable", "jansen", db=db).stdout
+    assert "disabled" not in cli("users", "list", db=db).stdout
+    assert cli("users", "disable", "niemand", db=db, check=False).returncode == 1
+    from data.state import StateDB
+    logged = [r[0] for r in StateDB(tmp_path / "appstate.sqlite").query(
+        "SELECT filters FROM protocol_log WHERE view = 'beheer/account' ORDER BY id")]
+    assert ['"wachtwoord gewijzigd"' in f for f in logged].count(True) == 1
+    assert any('"uitgeschakeld"' in f for f in logged)
+    assert any('"ingeschakeld"' in f for f in logged)
+    assert not any("nog-langer" in f for f in logged)  # the password itself never
     no_area = cli("users", "add", "x", "--role", "adviseur", "--password-stdin", db=db,
                   stdin="een-lang-wachtwoord\n", check=False)
     assert no_area.returncode == 1 and "--gemeente" in no_area.stderr

@@ -90,6 +90,9 @@ def test_key_sentence_and_mark():
     item = q.Indicator("geweld", "Geweld", 300, 200, poisson_change(300, 200), (), (), None,
                        date(2025, 11, 1), date(2026, 11, 1))
     assert layout.key_sentence(item) == "Geweld: 300, 50% meer dan vorig jaar (significant)"
+    assert layout.key_sentence(item, title=False) == "300, 50% meer dan vorig jaar (significant)"
+    assert layout.auto_choice("30") == 30 and layout.auto_choice("7", 15) == 15
+    assert layout.auto_choice(None) == 0 and layout.auto_choice(["15"], 60) == 60
     assert layout.parse_search("?gemeente=GMD001&dia=x&auto=7") == \
         {"gemeente": "GMD001", "dia": 1, "auto": 0}
 
@@ -188,7 +191,9 @@ def test_presentation_keys_reload_and_permalink(page, demo_server, con):
     expect(page.locator(".pres-counter")).to_have_text(f"1 / {len(titles)}")
     start, end = _last_12_months(con)
     current = _count(con, "GMD001", DEFAULT_DRIEHOEK[0], start, end)
-    expect(page.locator(".pres-sentence")).to_contain_text(f"{titles[0]}: {current}")
+    # the heading names the indicator; the sentence under it does not repeat it
+    expect(page.locator(".pres-sentence")).to_contain_text(f"{current}, ")
+    assert not page.locator(".pres-sentence").inner_text().startswith(titles[0])
     expect(page.locator(".pres-graph .js-plotly-plot")).to_be_visible()
 
     page.keyboard.press("ArrowRight")
@@ -221,6 +226,62 @@ def test_presentation_auto_advances(page, demo_server, con):
     expect(page.locator(".pres-title")).to_have_text(indicator_title(con, DEFAULT_DRIEHOEK[1]),
                                                      timeout=25_000)
     assert "auto=15" in page.url and "dia=2" in page.url
+
+
+def _outside_viewport(page, selector: str) -> list:
+    """The elements matching ``selector`` whose bounding box is not wholly inside the window."""
+    return page.evaluate("""(selector) => {
+        const w = window.innerWidth, h = window.innerHeight;
+        return [...document.querySelectorAll(selector)].map(e => {
+            const r = e.getBoundingClientRect();
+            return {id: e.id || e.className, left: r.left, top: r.top, right: r.right,
+                    bottom: r.bottom, width: r.width};
+        }).filter(r => r.width === 0 || r.left < 0 || r.top < 0 || r.right > w || r.bottom > h);
+    }""", selector)
+
+
+@pytest.mark.browser
+def test_presentation_fits_a_projector_with_auto_and_fullscreen(page, demo_server, con):
+    """At 1024x768 every control is inside the window (no scrolling), the auto-advance choice
+    on the page drives the timer and the URL, and "Volledig scherm" enters and leaves full
+    screen through the browser's Fullscreen API."""
+    page.set_viewport_size({"width": 1024, "height": 768})
+    login(page, demo_server, "burgemeester")
+    page.goto(demo_server.url + "/presentatie?gemeente=GMD001&dia=1&auto=0")
+    titles = [indicator_title(con, code) for code in DEFAULT_DRIEHOEK]
+    expect(page.locator(".pres-title")).to_have_text(titles[0], timeout=20_000)
+    expect(page.locator(".pres-graph .js-plotly-plot")).to_be_visible()
+    controls = ("#pres-prev, #pres-next, #pres-counter, #pres-auto-choice, #pres-fullscreen, "
+                "#pres-close, .pres-title, .pres-sentence, .pres-graph")
+    assert page.locator(controls).count() == 9
+    assert _outside_viewport(page, controls) == []
+    assert page.evaluate("document.documentElement.scrollHeight") <= 768
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1024
+    graph = page.locator(".pres-graph").bounding_box()
+    assert graph["height"] >= 300  # the chart takes the room title and controls leave
+
+    page.locator("#pres-auto-choice").select_option("15")
+    page.wait_for_function("() => location.search.includes('auto=15')", timeout=20_000)
+    assert "dia=1" in page.url
+    expect(page.locator(".pres-title")).to_have_text(titles[1], timeout=25_000)
+    assert "dia=2" in page.url
+    page.reload()  # the choice survives a reload through the URL
+    expect(page.locator("#pres-auto-choice")).to_have_value("15", timeout=20_000)
+    page.locator("#pres-auto-choice").select_option("0")
+    page.wait_for_function("() => location.search.includes('auto=0')", timeout=20_000)
+    dia = page.locator(".pres-counter").inner_text()
+    page.wait_for_timeout(17_000)  # switched off: no advance
+    assert page.locator(".pres-counter").inner_text() == dia
+
+    expect(page.locator("#pres-fullscreen")).to_have_text("Volledig scherm", use_inner_text=True)
+    page.locator("#pres-fullscreen").click()
+    page.wait_for_function("() => document.fullscreenElement === document.documentElement")
+    expect(page.locator("#pres-fullscreen")).to_have_text("Scherm verlaten", use_inner_text=True)
+    expect(page.locator("#pres-fullscreen")).to_have_attribute("aria-pressed", "true")
+    assert _outside_viewport(page, controls) == []
+    page.locator("#pres-fullscreen").click()
+    page.wait_for_function("() => document.fullscreenElement === null")
+    expect(page.locator("#pres-fullscreen")).to_have_text("Volledig scherm", use_inner_text=True)
 
 
 @pytest.mark.browser

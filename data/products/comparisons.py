@@ -36,6 +36,7 @@ from data.queries.overview import KEY_GROUPS
 from data.queries.products import ProductArea, product_area
 from data.stats import Change, poisson_change
 from layouts import format as fmt
+from layouts.figures import whole_number_axis
 
 BLUE, ORANGE, GREY = "#0072B2", "#E69F00", "#9e9e9e"
 #: A figure no source covers, in every table and sentence (never 0).
@@ -137,15 +138,15 @@ def figure_dict(fig: go.Figure) -> dict:
 
 
 def _layout(fig: go.Figure, **extra) -> go.Figure:
+    """Counts on the y-axis (whole numbers only); call it after the traces are added."""
     fig.update_layout(margin=dict(l=48, r=12, t=24, b=36), separators=",.", plot_bgcolor="white",
                       legend=dict(orientation="h", y=1.1, x=0),
-                      yaxis=dict(gridcolor="#e5e5e5", rangemode="tozero", tickformat=",d"),
-                      **extra)
-    return fig
+                      yaxis=dict(gridcolor="#e5e5e5"), **extra)
+    return whole_number_axis(fig)
 
 
 SIGNIFICANCE_NOTE = ("Significant: het verschil met een jaar eerder is groter dan toevallige "
-                     "schommeling (Poisson-toets, 5%). Anders: binnen normale schommeling.")
+                     "schommeling (exacte Poisson-toets, 5%). Anders: binnen normale schommeling.")
 
 
 # -- the comparison core ---------------------------------------------------------------------

@@ -6,7 +6,7 @@ Sections: key figures with the developments in words; the ten most registered cr
 with the rate per 1,000 inhabitants against the average rate of the *other* gemeenten in scope
 of the same population band (:data:`BANDS`; said so when the band holds fewer than 3
 gemeenten, and then no average is shown); the monthly trend over three years; the buurten that
-stand out (rate per 1,000 against their gemeente's rate, Poisson test; counts below gemeente
+stand out (rate per 1,000 against their gemeente's rate, exact Poisson test; counts below gemeente
 level count what the disclosure model releases (``data.disclosure``): for detail level 1 the
 types the police publish per buurt, and the gemeente's rate is then counted the same way);
 the burglary pattern (day x hour from incident times for detail level 2 and up,
@@ -36,7 +36,7 @@ from data.queries import coverage
 from data.queries.areas import incident_counts_by_area
 from data.queries.map import geometry
 from data.queries.products import product_area
-from data.stats import Z_CRITICAL, poisson_change
+from data.stats import ALPHA, poisson_change, poisson_p_expected
 from layouts import format as fmt
 
 #: Population bands for "gemeenten of similar size": [lower, upper) and label.
@@ -324,30 +324,35 @@ def _buurten(con, scope, resolved, period, people) -> pd.DataFrame:
     frame = pd.concat(frames, ignore_index=True)
     if resolved.buurten:
         frame = frame[frame["code"].isin(resolved.buurten)].reset_index(drop=True)
-    rates, zs = [], []
+    rates, zs, ps = [], [], []
     for row in frame.itertuples():
         visible = not pd.isna(row.count)
         people_n = None if pd.isna(row.population) else float(row.population)
         if not visible or not people_n:
             rates.append(None)
             zs.append(None)
+            ps.append(None)
             continue
         rates.append(round(row.count * 1000 / people_n, 1))
         expected = row.gm_rate * people_n if row.gm_rate else None
         zs.append((row.count - expected) / math.sqrt(expected) if expected else None)
+        ps.append(poisson_p_expected(row.count, expected) if expected else None)
     frame["per_1000"] = rates
-    frame["z"] = zs
+    frame["z"] = zs  # direction only; the exact p decides significance
+    frame["p"] = ps
     return frame
 
 
-def _standing(z) -> str | None:
-    if z is None or pd.isna(z):
+def _standing(z, p) -> str | None:
+    if z is None or pd.isna(z) or p is None or pd.isna(p):
         return None
-    if z >= Z_CRITICAL:
-        return "significant hoger"
-    if z <= -Z_CRITICAL:
-        return "significant lager"
+    if p < ALPHA:
+        return "significant hoger" if z > 0 else "significant lager"
     return "binnen normale schommeling"
+
+
+def _stands_out(b) -> bool:
+    return _standing(b.z, b.p) == "significant hoger"
 
 
 def _buurten_section(con, scope, resolved, period, buurten: pd.DataFrame) -> Section:
@@ -358,7 +363,7 @@ def _buurten_section(con, scope, resolved, period, buurten: pd.DataFrame) -> Sec
     for b in order.itertuples():
         count = None if pd.isna(b.count) else int(b.count)
         row = [b.name, b.wijk, None if pd.isna(b.population) else int(b.population), count,
-               None if pd.isna(b.per_1000) else b.per_1000, _standing(b.z)]
+               None if pd.isna(b.per_1000) else b.per_1000, _standing(b.z, b.p)]
         rows.append([b.gemeente, *row] if multi else row)
     header = ["Buurt", "Wijk", "Inwoners", "Misdrijven", "Per 1.000 inwoners",
               "T.o.v. gemeente"]
@@ -366,11 +371,9 @@ def _buurten_section(con, scope, resolved, period, buurten: pd.DataFrame) -> Sec
                   ["Gemeente", *header] if multi else header, rows, sheet="Buurten",
                   note=disclosure.release(con, scope=scope, level="buurt",
                                           indicator="alle_misdrijven").note())
-    standing_out = order[order["z"].notna()]
-    standing_out = standing_out[standing_out["z"].astype(float) >= Z_CRITICAL] \
-        .head(NAMED_BUURTEN)
+    standing_out = [b for b in order.itertuples() if _stands_out(b)][:NAMED_BUURTEN]
     paragraphs = []
-    for b in standing_out.itertuples():
+    for b in standing_out:
         paragraphs.append(
             f"{b.name} ({b.wijk}): {fmt.integer(b.count)} misdrijven, "
             f"{fmt.decimal(b.per_1000)} per 1.000 inwoners, significant meer dan gemiddeld in "
