@@ -147,6 +147,21 @@ def release(con, *, scope: Scope, level: str, indicator: str) -> Release:
     return Release(level, indicator, kept, left_out)
 
 
+def weeks_released(scope: Scope) -> bool:
+    """True when ``scope`` may see counts per ISO week, at gemeente level too. Not for detail
+    level 1: the police publish months, and a gemeente's week series pins a buurt's
+    registration to a week whenever the gemeente had that type in one week of the month only
+    (found by the attacker test, tests/test_disclosure_attack.py). Detail 2 sees the incident
+    list with dates anyway."""
+    return not (PROTECTION and not scope.empty and scope.detail < 2)
+
+
+#: Why a detail-1 week request is answered per month.
+WEEKS_NOTE = ("Weekcijfers zijn er vanaf detailniveau 2; voor u per maand, kwartaal of jaar: de "
+              "politie publiceert maandcijfers, en weekcijfers van de gemeente zouden met de "
+              "openbare buurtcijfers laten zien in welke week een buurt een registratie had.")
+
+
 def ensure_grain(scope: Scope, level: str, grain: str) -> None:
     """Refuse a series grain below the gemeente that is not published (ISO weeks)."""
     if restricted(scope, level) and grain not in PUBLISHED_GRAINS:

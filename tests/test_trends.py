@@ -75,11 +75,24 @@ def test_quarter_year_and_week_series_add_up(con):
         other = q.trend(con, scope=MAYOR, gemeenten=[], indicator="woninginbraak", grain=grain)
         assert other.series["count"].sum() == monthly.series["count"].sum(), grain
     assert other.series["partial"].iloc[-1]  # the current year is not complete
-    weekly = q.trend(con, scope=MAYOR, gemeenten=[], indicator="1.1.1", grain="week")
+    detail2 = Scope(MAYOR.gemeenten, 2, MAYOR.label)
+    weekly = q.trend(con, scope=detail2, gemeenten=[], indicator="1.1.1", grain="week")
+    assert weekly.grain == "week"
     last = weekly.series.iloc[-1]
     assert last.start.weekday() == 0
     assert last["count"] == _incidents(con, ["GMD001"], "woninginbraak", last.start,
                                        date.fromordinal(last.start.toordinal() + 7))
+
+
+def test_a_detail_1_week_request_is_answered_per_month(con):
+    """Weeks are not released to detail level 1, not even per gemeente: with the public buurt
+    month counts they pin a buurt's registration to a week (data/disclosure.py)."""
+    from data import disclosure
+
+    trend = q.trend(con, scope=MAYOR, gemeenten=[], indicator="1.1.1", grain="week")
+    assert trend.grain == "maand" and disclosure.WEEKS_NOTE in trend.note
+    monthly = q.trend(con, scope=MAYOR, gemeenten=[], indicator="1.1.1", grain="maand")
+    assert trend.series["count"].tolist() == monthly.series["count"].tolist()
 
 
 def test_rates_and_year_to_date(con):

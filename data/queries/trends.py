@@ -120,12 +120,17 @@ def trend(con, *, scope: Scope, gemeenten, indicator: str, grain: str) -> Trend:
         return empty
     population = _population(con, scope, codes)
     shown_from = max(shown_from, first_month)
+    refused_weeks = grain == "week" and not disclosure.weeks_released(scope)
+    if refused_weeks:  # answered per month, and the note says why (data/disclosure.py)
+        grain = "maand"
     if grain == "week":
         series, note = _weekly(con, scope, codes, types, fetch_from, shown_from, end,
                                provisional_from, population, group, first_month)
     else:
         series, note = _bymonths(monthly, first_month, grain, shown_from, end, provisional_from,
                                   population), ""
+    if refused_weeks:
+        note = " ".join(n for n in (note, disclosure.WEEKS_NOTE) if n)
     ytd, ytd_year, through = _year_to_date(monthly, first_month, end)
     return Trend(indicator, title, grain, codes, series, ytd, ytd_year, through, note)
 
