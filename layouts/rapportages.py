@@ -1,11 +1,10 @@
 """Rapportages: the generated products the user may open, and "Nu maken" (structure only)."""
 from __future__ import annotations
 
-from datetime import datetime
-
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from layouts import format as fmt
 from layouts.controls import dropdown
 
 FORMAT_LABELS = (("html", "HTML"), ("pdf", "PDF"), ("xlsx", "XLSX"), ("csv", "CSV"))
@@ -42,10 +41,7 @@ def page(kinds: list[tuple[str, str]], areas: list[tuple[str, str]]):
 
 
 def _when(text: str) -> str:
-    try:
-        return datetime.fromisoformat(text).astimezone().strftime("%d-%m-%Y %H:%M")
-    except ValueError:
-        return text
+    return fmt.moment(text)
 
 
 def product_list(products, seen: set[int]):
