@@ -20,8 +20,10 @@ PRODUCTS = {
 }
 
 LOG_COLUMNS = [
-    # Shown in Amsterdam time (``tijd``, data.protocol.readable), sorted by the UTC instant.
-    {"field": "at", "headerName": "Tijd", "width": 170,
+    # Shown in Amsterdam time (``tijd``, data.protocol.readable), sorted by the UTC instant,
+    # filtered as text (AG Grid would take the ISO text for a date and offer the browser's
+    # date field, in the browser's language).
+    {"field": "at", "headerName": "Tijd", "width": 170, "cellDataType": "text",
      "valueFormatter": {"function": "params.data.tijd"},
      "filterValueGetter": {"function": "params.data.tijd"}},
     {"field": "user", "headerName": "Gebruiker", "width": 130},
