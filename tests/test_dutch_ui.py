@@ -242,7 +242,7 @@ def test_every_page_is_dutch(browser, demo_server, demo_db, user):
             page.goto(demo_server.url + "/incidenten")
             expect(page.locator(".ag-paging-panel")).to_contain_text(re.compile(r"t/m .* van"))
             page.fill("#incidenten-van", "01-01-2026")
-            page.keyboard.press("Enter")
+            page.locator("#page h1").click()  # leaving the field is enough, as with any field
             expect(page).to_have_url(re.compile(r"van=2026-01-01"), timeout=20_000)
             expect(page.locator("#incidenten-van")).to_have_value("01-01-2026")
             expect(page.locator("#incidenten-van")).to_have_attribute(

@@ -64,4 +64,14 @@
                                attributeFilter: ["aria-label"]});
   }
   if (document.body) { watch(); } else { document.addEventListener("DOMContentLoaded", watch); }
+
+  // A date typed into a date field counts when the field is left, however it is left (the
+  // picker itself takes it only on Enter or Tab; a click elsewhere would leave the typed date
+  // on screen but not in use).
+  document.addEventListener("focusout", function (event) {
+    var field = event.target;
+    if (field && field.matches && field.matches("input.dash-datepicker-input")) {
+      field.dispatchEvent(new KeyboardEvent("keydown", {key: "Tab", bubbles: true}));
+    }
+  }, true);
 })();
