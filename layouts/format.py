@@ -111,6 +111,8 @@ def filter_value(value) -> str:
         return "ja" if value else "nee"
     if value is None:
         return "–"
+    if isinstance(value, int):
+        return integer(value)
     if isinstance(value, (list, tuple)):
         return ", ".join(filter_value(v) for v in value) if value else "–"
     if isinstance(value, dict):  # e.g. profile changes: {"detail": {"oud": 1, "nieuw": 2}}

@@ -58,6 +58,7 @@ def test_filters_read_as_dutch_words():
         "Wijzigingen: detail (oud: 1, nieuw: 2)")
     assert fmt.filters({}) == "" and fmt.filters("{}") == ""
     assert fmt.filter_value(date(2026, 2, 1)) == "01-02-2026"
+    assert fmt.filters({"aantal": 20879, "hic": True}) == "Aantal: 20.879 · Hic: ja"
 
 
 def test_a_log_row_for_people_and_a_typed_start_date_in_amsterdam_time():
