@@ -12,6 +12,7 @@ from callbacks.guard import Served, data_callback
 from dashboard.auth import current_scope, current_user, get_db, get_state
 from data import accounts, protocol, tokens
 from data.scope import OutOfScope
+from layouts import format as fmt
 from layouts.admin import ACCOUNT_ROLES, PRODUCTS, account_table, token_table
 
 
@@ -173,7 +174,7 @@ def register(app) -> None:
             return Served(("Geen gemeenten geladen.", [], types, 1, [], [""] * len(PRODUCTS),
                            None), rows=0)
         p = accounts.get_profile(get_state(), gm_code)
-        stamp = (f"Laatst gewijzigd {p.updated_at[:16].replace('T', ' ')} door {p.updated_by}."
+        stamp = (f"Laatst gewijzigd {fmt.moment(p.updated_at)} door {p.updated_by}."
                  if p.updated_at else "Standaardprofiel (nog niet vastgesteld).")
         return Served((stamp, options, types, p.detail, list(p.driehoek),
                        [p.products.get(key, "") for key in PRODUCTS], gm_code),
@@ -251,7 +252,7 @@ def register(app) -> None:
         Output("log-count", "children"),
         Output("log-grid", "rowData"),
         Output("log-export", "href"),
-    ], [Input("log-user", "value"), Input("log-since", "value"), Input("log-view", "value"),
+    ], [Input("log-user", "value"), Input("log-since", "date"), Input("log-view", "value"),
         Input("log-outcome", "value")])
     def search_log(_scope, user, since, view, outcome):
         require_beheerder()
@@ -260,7 +261,8 @@ def register(app) -> None:
         rows = protocol.search(get_state(), **filters, limit=5000)
         href = "/beheer/protocol.csv" + (f"?{urlencode(filters)}" if filters else "")
         return Served((f"{len(rows):,} regels (hoogstens 5.000 getoond; de export bevat alles)"
-                       .replace(",", "."), rows, href), rows=len(rows), filters=filters)
+                       .replace(",", "."), [protocol.readable(r) for r in rows], href),
+                      rows=len(rows), filters=filters)
 
     @data_callback(app, "mijn-log", [
         Output("own-log-count", "children"),
@@ -268,5 +270,6 @@ def register(app) -> None:
     ], [Input("own-log-grid", "id")])
     def own_log(_scope, _):
         rows = protocol.search(get_state(), user=current_user().name, limit=5000)
-        return Served((f"{len(rows)} regels", rows), rows=len(rows))
+        return Served((f"{len(rows)} regels", [protocol.readable(r) for r in rows]),
+                      rows=len(rows))
 

@@ -105,7 +105,7 @@ def export_href(kind: str, params: dict, column_state) -> str:
 def register(app) -> None:
     @app.callback(
         Output("incidenten-filter", "data"), Output("incidenten-url", "search"),
-        Input("incidenten-van", "value"), Input("incidenten-tot", "value"),
+        Input("incidenten-van", "date"), Input("incidenten-tot", "date"),
         Input("incidenten-type", "value"), Input("incidenten-gebied", "value"),
         Input("incidenten-poging", "value"), Input("incidenten-hic", "value"),
         Input("incidenten-zoek", "value"), prevent_initial_call=True)

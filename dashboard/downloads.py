@@ -28,7 +28,7 @@ def init_downloads(server: flask.Flask) -> None:
         rows = protocol.search(state, **args, limit=1_000_000)
         protocol.record(state, user=user, scope=None, view="beheer/protocol-export", filters=args,
                         rows=len(rows), client=flask.request.remote_addr)
-        return _csv_response(protocol.to_csv(rows), "protocol-log.csv")
+        return _csv_response(protocol.to_people_csv(rows), "protocol-log.csv")
 
     @server.route("/mijn-log.csv")
     def own_log_export():
@@ -38,4 +38,4 @@ def init_downloads(server: flask.Flask) -> None:
         rows = protocol.search(state, user=user.name, limit=1_000_000)
         protocol.record(state, user=user, scope=None, view="mijn-log/export", filters={},
                         rows=len(rows), client=flask.request.remote_addr)
-        return _csv_response(protocol.to_csv(rows), "mijn-log.csv")
+        return _csv_response(protocol.to_people_csv(rows), "mijn-log.csv")

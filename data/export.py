@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import json
 import queue
 import threading
 from collections.abc import Callable, Iterator
@@ -21,6 +20,7 @@ import pyarrow.csv as pacsv
 
 from data.queries.incidents import FORMULA_START, IncidentFilter, Sort, export_query, export_windows
 from data.scope import Scope
+from layouts import format as fmt
 
 BOM = "\ufeff"
 #: Rows fetched from DuckDB per batch.
@@ -58,9 +58,12 @@ def provenance(*, user: str, flt: IncidentFilter, generated: datetime | None = N
 
 
 def provenance_line(info: dict) -> str:
-    """The first line of a CSV export: ``# Veiligheidsbeeld export; key: value; ...``."""
-    parts = [f"gemaakt door {info['gemaakt_door']}", f"op {info['gemaakt_op']}",
-             f"filters {json.dumps(info['filters'], ensure_ascii=False, sort_keys=True)}"]
+    """The first line of a CSV export, for the person who opens it: ``# Veiligheidsbeeld
+    export; gemaakt door ...; op 03-12-2026 22:05:23; filters Van: 01-01-2026 · ...`` (the time
+    in Amsterdam time, the filters in Dutch words)."""
+    parts = [f"gemaakt door {info['gemaakt_door']}",
+             f"op {fmt.moment(info['gemaakt_op'], seconds=True)}",
+             f"filters {fmt.filters(info['filters']) or 'geen'}"]
     if info.get("dataset"):
         parts.append(f"dataset {info['dataset']}")
     return "# Veiligheidsbeeld export; " + "; ".join(parts)
@@ -307,19 +310,17 @@ def xlsx_file(con, *, scope: Scope, flt: IncidentFilter, sort: Sort = Sort(), co
 
 def _write_info(workbook, sheet, bold, *, info, flt, sort, titles, rows, sheets) -> None:
     info = info or provenance(user="", flt=flt)
-    filters = json.dumps(info["filters"], ensure_ascii=False, sort_keys=True)
     lines = [("Veiligheidsbeeld export", "Incidenten"),
              ("Gemaakt door", info["gemaakt_door"]),
-             ("Gemaakt op", info["gemaakt_op"]),
+             ("Gemaakt op", fmt.moment(info["gemaakt_op"], seconds=True)),
              ("Dataset", info.get("dataset") or ""),
-             ("Filters", filters),
+             ("Filters", fmt.filters(info["filters"]) or "geen"),
              ("Sortering", _sort_text(sort)),
              ("Kolommen", ", ".join(titles)),
              ("Aantal rijen", None),
              ("Bladen", ", ".join(sheets))]
-    for key, value in sorted(info["filters"].items()):
-        text = ", ".join(value) if isinstance(value, list) else str(value)
-        lines.append((f"Filter {key}", text))
+    for key, value in info["filters"].items():
+        lines.append((f"Filter {fmt.filter_label(key).lower()}", fmt.filter_value(value)))
     for n, (key, value) in enumerate(lines):
         sheet.write_string(n, 0, key, bold)
         if value is None:

@@ -30,6 +30,7 @@ from zoneinfo import ZoneInfo
 
 from data.scope import OutOfScope, Scope, area_filter, resolve_scope
 from data.state import StateDB, dumps, now
+from layouts import format as fmt
 
 log = logging.getLogger(__name__)
 
@@ -229,11 +230,7 @@ def describe(item: dict) -> tuple[str, list[str]]:
 
 
 def _when(text: str) -> str:
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        return text
-    return moment.strftime("%d-%m-%Y %H:%M")
+    return fmt.moment(text)
 
 
 def mail_configured(settings) -> bool:

@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+from datetime import date, datetime, timezone
 
 from data.state import StateDB, dumps, now
+from layouts import format as fmt
 
+#: The stored columns, as the command line exports them (``log export``: a machine format).
 COLUMNS = ("id", "at", "user", "role", "scope", "view", "filters", "level", "rows", "client",
            "outcome", "detail", "token_id")
 
@@ -45,7 +49,7 @@ def search(db: StateDB, *, user: str | None = None, since: str | None = None,
         params.append(user)
     if since:
         where.append("at >= ?")
-        params.append(since)
+        params.append(_utc_since(since))
     if view:
         where.append("view LIKE ?")
         params.append(view + "%")
@@ -57,9 +61,60 @@ def search(db: StateDB, *, user: str | None = None, since: str | None = None,
     return [dict(r) for r in rows]
 
 
+def _utc_since(since: str) -> str:
+    """A start as stored (UTC ISO): a bare date is midnight in Amsterdam, as the person who
+    typed it meant; a full time passes as it is."""
+    text = str(since).strip()
+    try:
+        day = date.fromisoformat(text) if len(text) == 10 else None
+    except ValueError:
+        return text
+    if day is None:
+        return text
+    local = datetime(day.year, day.month, day.day, tzinfo=fmt.AMSTERDAM)
+    return local.astimezone(timezone.utc).isoformat(timespec="milliseconds")
+
+
 def to_csv(rows: list[dict]) -> str:
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=COLUMNS, extrasaction="ignore")
     writer.writeheader()
     writer.writerows(rows)
+    return out.getvalue()
+
+
+# -- as people read it --------------------------------------------------------------------------
+
+#: Outcomes in Dutch.
+OUTCOMES = {"ok": "ok", "refused": "geweigerd"}
+#: The log as people read it (the Beheer and Mijn log pages, their CSV downloads): field ->
+#: Dutch column title.
+PEOPLE_COLUMNS = {"id": "Nr.", "tijd": "Tijd", "user": "Gebruiker", "role": "Rol",
+                  "view": "Weergave", "outcome": "Uitkomst", "rows": "Rijen", "level": "Niveau",
+                  "scope": "Gemeenten", "filters": "Filters", "client": "Adres",
+                  "detail": "Toelichting", "token_id": "Token"}
+
+
+def readable(row: dict) -> dict:
+    """One log row for people: the time in Amsterdam time (``tijd``; ``at`` stays UTC, for
+    sorting), filters in Dutch words, gemeenten as a list, the outcome in Dutch."""
+    scope = row.get("scope")
+    try:
+        codes = json.loads(scope) if scope else None
+    except ValueError:
+        codes = None
+    return {**row, "tijd": fmt.moment(row.get("at"), seconds=True),
+            "filters": fmt.filters(row.get("filters") or ""),
+            "scope": ", ".join(codes) if isinstance(codes, list) else (scope or ""),
+            "outcome": OUTCOMES.get(row.get("outcome"), row.get("outcome"))}
+
+
+def to_people_csv(rows: list[dict]) -> str:
+    """The log as a CSV for people: Dutch column titles, times in Amsterdam time."""
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";")
+    writer.writerow(PEOPLE_COLUMNS.values())
+    for row in rows:
+        shown = readable(row)
+        writer.writerow(["" if shown.get(k) is None else shown[k] for k in PEOPLE_COLUMNS])
     return out.getvalue()

@@ -1,12 +1,12 @@
 """Beheer (administration) and Mijn log pages."""
 from __future__ import annotations
 
-import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 from dash import html
 
 from data.accounts import FREQUENCIES, MIN_PASSWORD
-from layouts.controls import dropdown
+from layouts import format as fmt
+from layouts.controls import data_grid, date_input, dropdown
 from layouts.figures import data_table
 
 PRODUCTS = {
@@ -21,24 +21,29 @@ PRODUCTS = {
 }
 
 LOG_COLUMNS = [
-    {"field": "at", "headerName": "Tijd", "width": 210},
+    # Shown in Amsterdam time (``tijd``, data.protocol.readable), sorted by the UTC instant,
+    # filtered as text (AG Grid would take the ISO text for a date and offer the browser's
+    # date field, in the browser's language).
+    {"field": "at", "headerName": "Tijd", "width": 170, "cellDataType": "text",
+     "valueFormatter": {"function": "params.data.tijd"},
+     "filterValueGetter": {"function": "params.data.tijd"}},
     {"field": "user", "headerName": "Gebruiker", "width": 130},
     {"field": "role", "headerName": "Rol", "width": 120},
     {"field": "view", "headerName": "Weergave", "width": 170},
     {"field": "outcome", "headerName": "Uitkomst", "width": 110},
     {"field": "rows", "headerName": "Rijen", "width": 90},
     {"field": "level", "headerName": "Niveau", "width": 90},
-    {"field": "scope", "headerName": "Scope", "flex": 1},
+    {"field": "scope", "headerName": "Gemeenten", "flex": 1},
     {"field": "filters", "headerName": "Filters", "flex": 1},
     {"field": "client", "headerName": "Adres", "width": 130},
 ]
 
 
 def log_grid(grid_id: str):
-    return dag.AgGrid(id=grid_id, columnDefs=LOG_COLUMNS, rowData=[],
-                      defaultColDef={"sortable": True, "filter": True, "resizable": True},
-                      dashGridOptions={"pagination": True, "paginationPageSize": 50},
-                      style={"height": "520px"}, className="ag-theme-alpine")
+    return data_grid(id=grid_id, columnDefs=LOG_COLUMNS, rowData=[],
+                     defaultColDef={"sortable": True, "filter": True, "resizable": True},
+                     dashGridOptions={"pagination": True, "paginationPageSize": 50},
+                     style={"height": "520px"}, className="ag-theme-alpine")
 
 
 def beheer():
@@ -76,7 +81,7 @@ def beheer():
             html.H2("Protocollog", className="h5"),
             dbc.Row([
                 dbc.Col(dbc.Input(id="log-user", placeholder="Gebruiker"), md=3),
-                dbc.Col(dbc.Input(id="log-since", placeholder="Vanaf (jjjj-mm-dd)"), md=3),
+                dbc.Col(date_input(id="log-since", placeholder="Vanaf (dd-mm-jjjj)"), md=3),
                 dbc.Col(dbc.Input(id="log-view", placeholder="Weergave"), md=2),
                 dbc.Col(dropdown(id="log-outcome", placeholder="Uitkomst", options=[
                     {"label": "ok", "value": "ok"}, {"label": "geweigerd", "value": "refused"}]),
@@ -233,8 +238,8 @@ def token_table(every, table_id: str):
     """Tokens as a table (never the token itself: only its first characters)."""
     rows = [html.Tr([html.Td(t.id), html.Td(t.user), html.Td(t.label or "–"),
                      html.Td(html.Code(t.prefix + "…")),
-                     html.Td(t.created_at[:16].replace("T", " ")),
-                     html.Td("ingetrokken " + t.revoked_at[:16].replace("T", " ")
+                     html.Td(fmt.moment(t.created_at)),
+                     html.Td("ingetrokken " + fmt.moment(t.revoked_at)
                              if t.revoked_at else "actief")]) for t in every]
     if not rows:
         return html.Div("Nog geen tokens.", className="small text-body-secondary")

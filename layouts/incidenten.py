@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from data.export import XLSX_ROW_LIMIT
-from layouts.controls import dropdown
+from layouts.controls import data_grid, date_input, dropdown
 
 #: URL keys (Dutch, as on the other pages) -> filter parameter names of the query layer.
 URL_KEYS = {"van": "from", "tot": "to", "type": "type", "gebied": "area", "poging": "attempt",
@@ -22,19 +21,6 @@ URL_KEYS = {"van": "from", "tot": "to", "type": "type", "gebied": "area", "pogin
 ATTEMPT_CHOICES = [{"label": "Alle", "value": ""}, {"label": "Voltooid", "value": "nee"},
                    {"label": "Poging", "value": "ja"}]
 PAGE_SIZE = 100
-
-#: Dutch texts for the grid's own controls (pagination, loading, sorting).
-LOCALE_NL = {
-    "page": "Pagina", "of": "van", "to": "t/m", "more": "meer", "next": "Volgende",
-    "last": "Laatste", "first": "Eerste", "previous": "Vorige", "loadingOoo": "Laden…",
-    "noRowsToShow": "Geen incidenten", "pageSizeSelectorLabel": "Rijen per pagina:",
-    "ariaPageSizeSelectorLabel": "Rijen per pagina", "firstPage": "Eerste pagina",
-    "lastPage": "Laatste pagina", "nextPage": "Volgende pagina",
-    "previousPage": "Vorige pagina", "ariaSortAscending": "Oplopend",
-    "ariaSortDescending": "Aflopend", "sortAscending": "Oplopend sorteren",
-    "sortDescending": "Aflopend sorteren", "thousandSeparator": ".", "decimalSeparator": ",",
-}
-
 
 def query_string(params: dict) -> str:
     """``?van=...`` for the filter parameters (query-layer names) that are set."""
@@ -88,13 +74,11 @@ def incidenten(*, columns, types, areas, params: dict, key: str, text_search: bo
     controls = dbc.Row([
         dbc.Col([
             dbc.Label("Pleegdatum van – tot en met", html_for="incidenten-van"),
-            dbc.InputGroup([
-                dbc.Input(id="incidenten-van", type="date", value=params.get("from"),
-                          debounce=True),
-                dbc.InputGroupText("–"),
-                dbc.Input(id="incidenten-tot", type="date", value=params.get("to"),
-                          debounce=True),
-            ]),
+            html.Div([
+                date_input(id="incidenten-van", date=params.get("from")),
+                html.Span("–", **{"aria-hidden": "true"}),
+                date_input(id="incidenten-tot", date=params.get("to")),
+            ], className="d-flex align-items-center gap-1 vb-date-range"),
             dbc.Label("Pleegdatum tot en met", html_for="incidenten-tot",
                       className="visually-hidden"),
         ], md=3),
@@ -131,14 +115,14 @@ def incidenten(*, columns, types, areas, params: dict, key: str, text_search: bo
         html.Span(id="incidenten-export-status", className="small text-body-secondary",
                   **{"aria-live": "polite"}),
     ], className="mb-2 d-flex align-items-center flex-wrap")
-    grid = dag.AgGrid(
-        id="incidenten-grid", rowModelType="infinite", columnDefs=column_defs(columns),
+    grid = data_grid(
+        id="incidenten-grid", no_rows="Geen incidenten", rowModelType="infinite", columnDefs=column_defs(columns),
         defaultColDef={"resizable": True, "filter": False, "minWidth": 90,
                        "sortingOrder": ["asc", "desc"]},
         dashGridOptions={"pagination": True, "paginationPageSize": PAGE_SIZE,
                          "paginationPageSizeSelector": False, "cacheBlockSize": PAGE_SIZE,
                          "maxBlocksInCache": 20, "infiniteInitialRowCount": 1,
-                         "localeText": LOCALE_NL, "tooltipShowDelay": 300,
+                         "tooltipShowDelay": 300,
                          "enableCellTextSelection": True, "suppressColumnVirtualisation": True},
         getRowId="params.data.id", style={"height": "640px", "width": "100%"},
         className="ag-theme-quartz incidenten-grid")

@@ -1,10 +1,10 @@
 """Meldingen: the bell in the header and the Meldingen page (structure and builders only)."""
 from __future__ import annotations
 
-from datetime import datetime
-
 import dash_bootstrap_components as dbc
 from dash import dcc, html
+
+from layouts import format as fmt
 
 #: Poll interval of the header badge when no app settings are at hand (validation layout).
 DEFAULT_POLL_MS = 30_000
@@ -48,12 +48,8 @@ def page():
 
 
 def _when(text: str | None) -> str:
-    if not text:
-        return "-"
-    try:
-        return datetime.fromisoformat(text).strftime("%d-%m-%Y %H:%M")
-    except ValueError:
-        return text
+    """Incident times are Dutch wall-clock times without zone; shown as they are."""
+    return fmt.moment(text) or "-"
 
 
 def melding_list(items: list[dict]):

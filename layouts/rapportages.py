@@ -2,11 +2,10 @@
 (teamchef, analist) the concepts they complete and release (structure only)."""
 from __future__ import annotations
 
-from datetime import datetime
-
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from layouts import format as fmt
 from layouts.controls import dropdown
 from layouts.figures import data_table
 
@@ -46,10 +45,7 @@ def page(kinds: list[tuple[str, str]], areas: list[tuple[str, str]], police: boo
 
 
 def _when(text: str) -> str:
-    try:
-        return datetime.fromisoformat(text).astimezone().strftime("%d-%m-%Y %H:%M")
-    except ValueError:
-        return text
+    return fmt.moment(text)
 
 
 def product_list(products, seen: set[int], correctable: set[int] = frozenset()):

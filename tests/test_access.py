@@ -436,7 +436,7 @@ def test_every_data_callback_and_download_logs_exactly_one_row(demo_server, demo
                        ("/beheer/protocol.csv", "beheer/protocol-export")]:
         before = state_rows(demo_db)[0][0]
         response = session.get(demo_server.url + path)
-        assert response.status_code == 200 and response.text.startswith("\ufeffid,at,user")
+        assert response.status_code == 200 and response.text.startswith("\ufeffNr.;Tijd;Gebruiker")
         assert state_rows(demo_db)[0][0] == before + 1
         assert state_rows(demo_db, "SELECT view FROM protocol_log ORDER BY id DESC LIMIT 1")[0][0] == view
 

@@ -9,6 +9,7 @@ import csv
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -155,7 +156,8 @@ def test_csv_is_exactly_the_filtered_rows_of_the_scope(server, export_db, con, s
     assert disposition.startswith('attachment; filename="incidenten-') and '.csv"' in disposition
     first, rows = read_csv(response.content)
     assert first.startswith("# Veiligheidsbeeld export; gemaakt door analist")
-    assert f'"start": "{span.start}"' in first and '"attempt": false' in first
+    assert f"filters Van: {span.start:%d-%m-%Y} · " in first and "Poging: nee" in first
+    assert re.search(r"; op \d{2}-\d{2}-\d{4} \d{2}:\d{2}:\d{2};", first), first
     assert rows[0] == ["Registratienummer", "Pleegdatum", "Soort", "Straat", "Samenvatting"]
     expected = direct_ids(con, unit(con), span.start, span.end,
                           "AND NOT attempt")
@@ -198,9 +200,12 @@ def test_xlsx_has_the_same_cells_as_the_csv_and_an_info_sheet(server, export_db,
                           "AND high_impact")
     assert expected and [r[0] for r in rows] == expected
     assert info["Gemaakt door"] == "analist" and info["Aantal rijen"] == len(expected)
-    assert json.loads(info["Filters"]) == {"start": span.start.isoformat(),
-                                           "end": span.end.isoformat(),
-                                           "areas": ["GMD001"], "high_impact": True}
+    # Filters in Dutch words for the person who opens the file (the log keeps the JSON).
+    day = "%d-%m-%Y"
+    assert info["Filters"] == (f"Van: {span.start:{day}} · Tot en met: {span.end:{day}}"
+                               " · Gebieden: GMD001 · High impact: ja")
+    assert info["Filter van"] == f"{span.start:{day}}" and info["Filter high impact"] == "ja"
+    assert re.fullmatch(r"\d{2}-\d{2}-\d{4} \d{2}:\d{2}:\d{2}", info["Gemaakt op"])
     assert book.properties.creator == "analist"
     assert book.sheetnames == ["Info", "Incidenten"]
     _, csv_rows = read_csv(session.get(server.url + "/incidenten/export.csv",

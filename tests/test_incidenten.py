@@ -90,8 +90,8 @@ def test_analist_filters_sorts_and_pages_a_million_rows(page, big_server, con, y
     page.locator("#incidenten-type").click()
     page.get_by_role("option", name="Woninginbraak", exact=True).click()
     page.keyboard.press("Escape")
-    page.fill("#incidenten-van", f"{year}-01-01")
-    page.fill("#incidenten-tot", f"{year}-12-31")
+    page.fill("#incidenten-van", f"01-01-{year}")  # as people type it (dd-mm-jjjj)
+    page.fill("#incidenten-tot", f"31-12-{year}")
     page.locator("#incidenten-tot").press("Enter")
     page.get_by_label("Poging", exact=True).check()
     where = (f"type_code = '1.1.1' AND attempt AND occurred_date BETWEEN DATE '{year}-01-01'"

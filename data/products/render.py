@@ -39,6 +39,7 @@ from pathlib import Path
 
 from data.export import neutralise
 from data.products.model import Commentary, Content, Table
+from layouts import format as fmt
 
 CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
@@ -65,11 +66,7 @@ class Provenance:
 
     @property
     def generated_text(self) -> str:
-        try:
-            return datetime.fromisoformat(self.generated_at).astimezone().strftime(
-                "%d-%m-%Y %H:%M")
-        except ValueError:
-            return self.generated_at
+        return fmt.moment(self.generated_at)
 
 
 # -- formatting --------------------------------------------------------------------------------
