@@ -30,7 +30,7 @@ from callbacks.kaart_state import (choices, crumbs, drill, eenheid_code, offered
                                    parse_search, period_label, pick_filters, resolve,
                                    selection_title, stored)
 from callbacks.kaart_values import (PANEL_ROWS, csv_text, current_values, hideout,
-                                    incidents_href, legend_labels, panel_total, table)
+                                    incidents_href, panel_total, table)
 from dashboard.auth import current_scope, current_user, get_db, get_state
 from data import protocol
 from data.queries import coverage
@@ -193,7 +193,7 @@ def register(app) -> None:
         panel = view.panel(selection_title(state), total_label, total, header, rows, codes, note,
                            links)
         legend = view.legend(f"{title} · {view.MEASURE_LABELS[measure]}",
-                             legend_labels(hide["breaks"], hide["colors"], measure))
+                             [tuple(entry) for entry in hide["legend"]])
         subtitle = (f"{selection_title(state)} · {title} · {period_label(key, period)} · "
                     f"{view.MEASURE_LABELS[measure]}")
         return Served((panel, hide, legend, subtitle), rows=len(frame),

@@ -15,10 +15,14 @@
     return feature.id !== undefined ? feature.id : (feature.properties || {}).code;
   }
 
-  vb.classify = function (value, breaks) {
-    var i = 0;
-    while (i < breaks.length && value > breaks[i]) { i++; }
-    return i;
+  // Class of a value: how many breaks lie below it, a value equal to break j counting as
+  // above it when up[j] (exactly as callbacks/kaart_values.py Classes.index).
+  vb.classify = function (value, breaks, up) {
+    var n = 0;
+    for (var j = 0; j < breaks.length; j++) {
+      if (value > breaks[j] || (up && up[j] && value === breaks[j])) { n++; }
+    }
+    return n;
   };
 
   vb.choroplethStyle = function (feature, context) {
@@ -34,7 +38,7 @@
       style.dashArray = "4 3";
       return style;
     }
-    style.fillColor = h.colors[Math.min(vb.classify(value, h.breaks || []), h.colors.length - 1)];
+    style.fillColor = h.colors[Math.min(vb.classify(value, h.breaks || [], h.up || []), h.colors.length - 1)];
     return style;
   };
 
