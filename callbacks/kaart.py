@@ -26,8 +26,8 @@ import flask
 from dash import Input, Output, State, ctx
 
 from callbacks.guard import Served, data_callback
-from callbacks.kaart_state import (choices, crumbs, drill, eenheid_code, offered_levels,
-                                   parse_search, period_label, pick_filters, resolve,
+from callbacks.kaart_state import (choices, crumbs, drill, eenheid_code, home, offered_levels,
+                                   parse_search, with_home, period_label, pick_filters, resolve,
                                    selection_title, stored)
 from callbacks.kaart_values import (PANEL_ROWS, csv_text, current_values, hideout,
                                     incidents_href, panel_total, table)
@@ -116,7 +116,7 @@ def register(app) -> None:
         trigger = ctx.triggered_id
         current = stored(area_state) or {}
         if trigger in (None, "kaart-url"):
-            raw = parse_search(search)
+            raw = with_home(parse_search(search), scope)
         else:
             raw = {"level": level, "area": current.get("area"), "group": group,
                    "period": period, "measure": measure}
@@ -142,7 +142,7 @@ def register(app) -> None:
             changed(state["level"], level), changed(filters["group"], group),
             changed(filters["period"], period), changed(filters["measure"], measure),
             changed(new_area, stored(area_state)), changed(filters, stored(filter_state)),
-            crumbs(state, filters, scope),
+            crumbs(con, state, filters, scope),
             changed(geometry_url(scope, version, state["level"], state["area"]), geo_url),
             changed(geometry_url(scope, version, "gemeente", None), outline_url),
             "© CBS, © ESRI Nederland" if state["level"] == "pc4" else "© CBS",
@@ -237,7 +237,7 @@ def register(app) -> None:
         state = resolve(con, scope, area_state.get("level"), area_state.get("area"))
         enabled = state["level"] in view.POINT_LEVELS and state["within"] is not None
         if not enabled or switched_on is not True:
-            return Served(("", EMPTY_COLLECTION, not enabled), rows=0,
+            return Served((points_unavailable(state), EMPTY_COLLECTION, not enabled), rows=0,
                           filters={"niveau": state["level"], "gebied": state["area"],
                                    "punten": False})
         bundles, periods = choices(con, scope)
@@ -332,6 +332,19 @@ def geometry_response():
     return response
 
 
+def points_unavailable(state) -> str:
+    """Why the "Incidenten tonen" switch is off limits in this view ('' when it is not): the
+    points come per buurt or PC6 level inside one gemeente (and only at detail level 3: for
+    anyone else the switch is not on the page at all)."""
+    if state["level"] not in view.POINT_LEVELS:
+        return (f"Incidenten tonen kan op het niveau {view.LEVEL_LABELS['buurt']} of "
+                f"{view.LEVEL_LABELS['pc6']}, niet op {view.LEVEL_LABELS[state['level']]}: "
+                "klik op een wijk of kies het niveau.")
+    if state["within"] is None:
+        return "Incidenten tonen kan binnen één gemeente: klik op een gemeente of wijk."
+    return ""
+
+
 #: Most incident points sent to the browser at once (newest first).
 POINT_LIMIT = 5000
 EMPTY_COLLECTION = {"type": "FeatureCollection", "features": []}
@@ -349,7 +362,7 @@ def page(_search=None):
     return view.kaart(q.bundle_options(con, scope=scope), periods,
                       flask.current_app.config["VB_SETTINGS"].tile_url,
                       points=not scope.empty and scope.detail >= 3,
-                      levels=offered_levels(scope))
+                      levels=offered_levels(scope), start=home(scope))
 
 
 def validation_page():

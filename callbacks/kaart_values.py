@@ -7,6 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+import pandas as pd
+
 from callbacks.kaart_state import (choices, eenheid_code, pick_filters, resolve, stored)
 from data.queries import map as q
 from layouts import format as fmt
@@ -182,10 +184,22 @@ def format_value(value, measure: str) -> str:
 PANEL_ROWS = 100
 
 
+def list_rank(frame):
+    """The frame with ``rank`` and ``ranked`` over all its rows (1 = highest value; ties share
+    the lowest rank): the rank the panel, the CSV and the tooltips show, consistent with the
+    list's order. (``map_values`` ranks within the parent area, e.g. a PC6 within its PC4, as
+    the API documents; on a map of a whole gemeente that disagreed with the list.)"""
+    value = frame["value"].astype("Float64")
+    return frame.assign(rank=value.rank(method="min", ascending=False).astype("Int64"),
+                        ranked=pd.array([int(value.notna().sum())] * len(frame), dtype="Int64"))
+
+
 def table(frame, measure: str, scope, limit: int | None = None
           ) -> tuple[list[str], list[list[str]], list[str]]:
     """Header, rows (formatted cells) and codes of the side panel (the first ``limit`` rows
     when given); the CSV uses the same."""
+    frame = list_rank(frame)
+    ranked = int(frame["ranked"].iloc[0]) if len(frame) else 0
     frame = frame.assign(_v=frame["value"].astype("Float64"),
                          _c=frame["count"].astype("Float64"))
     frame = frame.sort_values(["_v", "_c", "name"], ascending=[False, False, True],
@@ -194,14 +208,14 @@ def table(frame, measure: str, scope, limit: int | None = None
         frame = frame.head(limit)
 
     def rank_cell(row):
-        return "–" if row["rank"] is None or dash_na(row["rank"]) else f"{row['rank']} van {row['ranked']}"
+        return "–" if row["rank"] is None or dash_na(row["rank"]) else view.number(row["rank"])
 
     header = ["Gebied", "Code", "Aantal"]
     if measure == "per_1000":
         header += ["Inwoners", "Per 1.000 inwoners"]
     elif measure == "change":
         header += ["Vorig jaar", "Verschil", "Verandering"]
-    header.append("Rang")
+    header.append(f"Rang (van {view.number(ranked)})")  # in this list, 1 = highest
     rows = []
     for _, row in frame.iterrows():
         cells = [row["name"] or row["code"], row["code"],
@@ -235,6 +249,7 @@ def hideout(frame, measure: str, scope) -> dict:
     A tooltip travels as ``[name, shown value, rank, ranked]`` and ``assets/choropleth.js``
     builds its HTML: at 13k buurten whole HTML strings were 1.5 MB of a 2.4 MB response.
     Columns are read as plain lists: iterating pandas rows is slow at that size."""
+    frame = list_rank(frame)
     codes, names = frame["code"].tolist(), frame["name"].tolist()
     values_list = plain(frame["value"], float)
     values = {code: v for code, v in zip(codes, values_list) if v is not None}

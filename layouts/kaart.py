@@ -36,12 +36,14 @@ POINT_LEVELS = ("buurt", "pc6")
 
 
 def kaart(bundles: list[tuple[str, str]], periods: list[tuple[str, str]], tile_url: str,
-          points: bool = False, levels: list[str] | None = None):
+          points: bool = False, levels: list[str] | None = None, start: dict | None = None):
     """The page. ``bundles`` and ``periods`` are (value, label) choices; the TileLayer is only
     added when ``tile_url`` is set — without it gemeente outlines keep the map readable.
     ``points`` (detail level 3 only) adds the "Incidenten tonen" switch and the clustered
     incident layer; for everyone else neither exists on the page. ``levels`` are the levels
-    offered in the Niveau choice (default: all but the regionale eenheid)."""
+    offered in the Niveau choice (default: all but the regionale eenheid); ``start`` the level
+    and measure the choices show before navigation fills them (callbacks/kaart_state.home)."""
+    start = start or {}
     levels = levels or [k for k in LEVEL_LABELS if k != "eenheid"]
     layers = []
     if tile_url:
@@ -69,7 +71,8 @@ def kaart(bundles: list[tuple[str, str]], periods: list[tuple[str, str]], tile_u
                                  onEachFeature={"variable": "vb.bindIncidentPopup"}))
     controls = dbc.Row([
         dbc.Col([dbc.Label("Niveau", html_for="kaart-niveau", className="small mb-0"),
-                 dropdown(id="kaart-niveau", clearable=False, value="gemeente",
+                 dropdown(id="kaart-niveau", clearable=False,
+                          value=start.get("level", "gemeente"),
                               options=[{"label": LEVEL_LABELS[k], "value": k} for k in levels])],
                 md=3, sm=6),
         dbc.Col([dbc.Label("Soort", html_for="kaart-type", className="small mb-0"),
@@ -83,14 +86,16 @@ def kaart(bundles: list[tuple[str, str]], periods: list[tuple[str, str]], tile_u
                               options=[{"label": t, "value": c} for c, t in periods])],
                 md=3, sm=6),
         dbc.Col([dbc.Label("Maat", html_for="kaart-maat", className="small mb-0"),
-                 dropdown(id="kaart-maat", clearable=False, value="count",
+                 dropdown(id="kaart-maat", clearable=False,
+                          value=start.get("measure", "count"),
                               options=[{"label": v, "value": k}
                                        for k, v in MEASURE_LABELS.items()])],
                 md=3, sm=6),
         dbc.Col([
             dbc.Switch(id="kaart-punten", label="Incidenten tonen", value=False, disabled=True,
                        className="mb-0"),
-            html.Div(id="kaart-punten-message", className="small text-body-secondary"),
+            html.Div(id="kaart-punten-message", className="small text-body-secondary",
+                     role="status"),
         ], xs=12, className="d-flex flex-wrap align-items-center gap-3", id="kaart-punten-col")
         if points else None,
     ], className="g-2 mb-2", id="kaart-controls")
@@ -120,7 +125,7 @@ def kaart(bundles: list[tuple[str, str]], periods: list[tuple[str, str]], tile_u
                               html.Span(tile_credit(tile_url))], className="kaart-attribution"),
                 ], className="kaart-map-wrap"),
                 html.Div(id="kaart-legend", className="kaart-legend mt-2"),
-            ], className="p-2")), lg=8, className="mb-3", id="kaart-map-col"),
+            ], className="p-2")), lg=7, xxl=8, className="mb-3", id="kaart-map-col"),
             dbc.Col(dbc.Card(dbc.CardBody([
                 dcc.Loading(html.Div(id="kaart-panel"), type="dot"),
                 html.Div([
@@ -129,7 +134,7 @@ def kaart(bundles: list[tuple[str, str]], periods: list[tuple[str, str]], tile_u
                     html.Div(id="kaart-csv-message"),
                     dcc.Download(id="kaart-download"),
                 ]),
-            ])), lg=4, className="mb-3", id="kaart-panel-col"),
+            ])), lg=5, xxl=4, className="mb-3", id="kaart-panel-col"),
         ]),
     ], className="kaart-page")
 
@@ -180,11 +185,15 @@ def panel(title: str, total_label: str, total: str, header: list[str], rows: lis
     def first_cell(text, code):
         if code in links:
             return html.Td(dcc.Link(text, href=links[code], title="Incidenten in dit gebied",
-                                    className="incidenten-link"))
-        return html.Td(text)
+                                    className="incidenten-link"), className="name")
+        return html.Td(text, className="name")
+    def kind(i):  # name, code, then figures (right-aligned, never broken)
+        return "name" if i == 0 else "code" if i == 1 else "num"
     table = dbc.Table([
-        html.Thead(html.Tr([html.Th(h) for h in header])),
-        html.Tbody([html.Tr([first_cell(row[0], code)] + [html.Td(c) for c in row[1:]],
+        html.Thead(html.Tr([html.Th(h, className=kind(i), scope="col")
+                            for i, h in enumerate(header)])),
+        html.Tbody([html.Tr([first_cell(row[0], code)]
+                            + [html.Td(c, className=kind(i)) for i, c in enumerate(row[1:], 1)],
                             **{"data-code": code})
                     for row, code in zip(rows, codes)]),
     ], size="sm", striped=True, hover=True, className="kaart-table mb-0")
