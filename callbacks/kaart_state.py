@@ -68,7 +68,7 @@ def parse_search(search) -> dict:
         return {}
     raw = parse_qs(search.lstrip("?"))
     keys = {"niveau": "level", "gebied": "area", "type": "group", "periode": "period",
-            "maat": "measure"}
+            "maat": "measure", "markeer": "highlight"}
     return {key: raw[name][0] for name, key in keys.items() if raw.get(name)}
 
 
@@ -103,6 +103,32 @@ def resolve(con, scope, level, area_code) -> dict:
     return {**state, "area": area, "within": gemeente["code"],
             "parent": parent["code"] if parent else None, "gemeente": gemeente,
             "parent_info": parent}
+
+
+def checked_highlight(con, scope, state: dict, code) -> str | None:
+    """The area to highlight on the map (``?markeer=``, set by the search): an area in scope
+    (OutOfScope otherwise, as for ``gebied``) of the level shown, inside the shown gemeente and
+    parent; None for anything else."""
+    if not isinstance(code, str) or not code:
+        return None
+    info = q.area(con, scope=scope, code=code)
+    if (info["level"] != state["level"]
+            or (state["within"] is not None and info["gm_code"] != state["within"])
+            or (state["parent"] is not None and info["parent"] != state["parent"])):
+        return None
+    return info["code"]
+
+
+def search_target(result: dict) -> dict:
+    """Where a search result leads: the level of the area, inside its gemeente (wijk, PC4) or
+    parent (buurt in its wijk, PC6 in its PC4), with the area highlighted. An address opens
+    its PC6."""
+    level, code = result["level"], result["code"]
+    if level == "adres":
+        level = "pc6"
+    area = {"gemeente": None, "wijk": result["gm_code"], "pc4": result["gm_code"]}.get(
+        level, result["parent_code"])
+    return {"level": level, "area": area, "highlight": code}
 
 
 def choices(con, scope):

@@ -24,9 +24,10 @@ CENTER, ZOOM = (52.2, 5.3), 7
 
 
 def query_string(state: dict) -> str:
-    """``?niveau=..&gebied=..&type=..&periode=..&maat=..`` for a view state (empty keys left out)."""
+    """``?niveau=..&gebied=..&type=..&periode=..&maat=..&markeer=..`` for a view state (empty
+    keys left out)."""
     keys = (("niveau", "level"), ("gebied", "area"), ("type", "group"), ("periode", "period"),
-            ("maat", "measure"))
+            ("maat", "measure"), ("markeer", "highlight"))
     pairs = [(name, state[key]) for name, key in keys if state.get(key)]
     return "?" + urlencode(pairs) if pairs else ""
 
@@ -56,6 +57,8 @@ def kaart(bundles: list[tuple[str, str]], periods: list[tuple[str, str]], tile_u
                            style={"color": "#343a40", "weight": 2, "fill": False,
                                   "opacity": 0.9}),
                 name="outline", style={"zIndex": 450, "pointerEvents": "none"}),
+        # Leaflet's scale bar, metric only (m / km read the same in Dutch).
+        dl.ScaleControl(position="bottomleft", imperial=False, metric=True, maxWidth=150),
         dl.GeoJSON(id="kaart-geo", zoomToBounds=True, hideout={},
                    style={"variable": "vb.choroplethStyle"},
                    hoverStyle={"variable": "vb.hoverStyle"},
@@ -91,12 +94,13 @@ def kaart(bundles: list[tuple[str, str]], periods: list[tuple[str, str]], tile_u
                               options=[{"label": v, "value": k}
                                        for k, v in MEASURE_LABELS.items()])],
                 md=3, sm=6),
+        dbc.Col(search_box(points), md=6, lg=4),
         dbc.Col([
             dbc.Switch(id="kaart-punten", label="Incidenten tonen", value=False, disabled=True,
                        className="mb-0"),
             html.Div(id="kaart-punten-message", className="small text-body-secondary",
                      role="status"),
-        ], xs=12, className="d-flex flex-wrap align-items-center gap-3", id="kaart-punten-col")
+        ], md=6, lg=8, className="d-flex flex-wrap align-items-end gap-3", id="kaart-punten-col")
         if points else None,
     ], className="g-2 mb-2", id="kaart-controls")
     return html.Div([
@@ -106,6 +110,9 @@ def kaart(bundles: list[tuple[str, str]], periods: list[tuple[str, str]], tile_u
         # Values, classes, colours and tooltips of the drawn areas (see assets/choropleth.js).
         dcc.Store(id="kaart-values"),
         dcc.Store(id="kaart-values-applied"),
+        # The area the search led to (``?markeer=``): outlined and zoomed to in the browser.
+        dcc.Store(id="kaart-markeer"),
+        dcc.Store(id="kaart-markeer-applied"),
         html.Div([
             html.H1("Kaart", className="h3 mb-0"),
             html.Div(id="kaart-subtitle", className="text-body-secondary"),
@@ -137,6 +144,45 @@ def kaart(bundles: list[tuple[str, str]], periods: list[tuple[str, str]], tile_u
             ])), lg=5, xxl=4, className="mb-3", id="kaart-panel-col"),
         ]),
     ], className="kaart-page")
+
+
+def search_box(detail3: bool):
+    """The search field: a wijk, buurt or PC4 by name or code for everyone, a PC6 or an address
+    at detail level 3 (``detail3``); the results are links to the area on the map, filled by
+    the 'kaart/zoeken' callback. Enter opens the first result."""
+    what = "wijk, buurt, postcode" + (" of adres" if detail3 else " (PC4)")
+    return html.Div([
+        dbc.Label("Zoek een gebied", html_for="kaart-zoek", className="small mb-0"),
+        dbc.Input(id="kaart-zoek", type="search", placeholder=f"Naam of code: {what}",
+                  debounce=400, autocomplete="off", maxlength=100),
+        html.Div(id="kaart-zoek-resultaten", className="kaart-zoek-lijst", role="region",
+                 **{"aria-live": "polite", "aria-label": "Zoekresultaten"}),
+        dcc.Location(id="kaart-zoek-naar", refresh="callback-nav"),
+    ], className="kaart-zoek")
+
+
+#: How a search result is described under its name.
+RESULT_KINDS = {"gemeente": "Gemeente", "wijk": "Wijk", "buurt": "Buurt", "pc4": "Postcode (PC4)",
+                "pc6": "Postcode (PC6)", "adres": "Adres"}
+
+
+def search_results(results: list[tuple[dict, str]], message: str = ""):
+    """The result list: (result, link) pairs from the search, then ``message``."""
+    items = []
+    for result, href in results:
+        where = [RESULT_KINDS[result["level"]], result.get("pc6") or result["code"]]
+        if result.get("parent") and result["level"] == "buurt":
+            where.append(f"wijk {result['parent']}")
+        if result.get("gemeente") and result["level"] != "gemeente":
+            where.append(result["gemeente"])
+        items.append(dcc.Link([html.Span(result["name"], className="fw-semibold"),
+                               html.Span(" · ".join(where),
+                                         className="d-block small text-body-secondary")],
+                              href=href, className="list-group-item list-group-item-action py-1"))
+    out = [html.Div(items, className="list-group shadow-sm")] if items else []
+    if message:
+        out.append(html.Div(message, className="small text-body-secondary bg-body px-2 py-1"))
+    return out
 
 
 def tile_credit(tile_url: str) -> str:
