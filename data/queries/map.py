@@ -165,6 +165,25 @@ def geometry_features(con, *, scope: Scope, level: str, within: str | None = Non
     return text[0][0], text[0][1]
 
 
+def shapes(con, *, scope: Scope, level: str, codes: list[str]) -> dict[str, str]:
+    """The GeoJSON geometry (WGS84, a string as stored, never parsed) of each area of ``level``
+    among ``codes`` that lies in scope: the latest vintage of the level at the finest stored
+    tier ("local", simplified to about 8 m, ``data.schema.SHAPE_TIERS``). Codes outside the
+    scope or without a shape are left out. For the API's GeoJSON answer."""
+    _check(scope, level, None)
+    if level == "eenheid":
+        raise ValueError("shapes: the API has no eenheid level")
+    where, params = area_filter(scope, "a.gm_code")
+    rows = con.execute(f"""
+        WITH latest AS (SELECT max(vintage) AS v FROM boundary_shapes WHERE level = ?)
+        SELECT s.code, s.geojson FROM boundary_shapes s
+        JOIN areas a ON a.code = s.code AND a.level = s.level
+        WHERE s.level = ? AND s.tier = 'local' AND s.vintage = (SELECT v FROM latest)
+          AND s.code IN (SELECT unnest(?::VARCHAR[])) AND {where}""",
+                       [level, level, list(codes), *params]).fetchall()
+    return dict(rows)
+
+
 def bundle_options(con, *, scope: Scope) -> list[tuple[str, str]]:
     """(group code, Dutch title) of every bundle, 'alle_misdrijven' first. Reference data: the
     scope only decides whether there is anything to choose at all."""
