@@ -179,8 +179,14 @@ def register(app) -> None:
             found += q.search_addresses(con, scope=scope, text=text)
         filters = {k: v for k, v in (stored(filter_state) or {}).items()
                    if k in ("group", "period", "measure")}
-        links = [(result, "/kaart" + view.query_string({**filters, **search_target(result)}))
-                 for result in found]
+
+        def link(result):
+            target = search_target(result)
+            measure = filters.get("measure")
+            if measure == "per_1000" and target["level"] in ("pc4", "pc6"):
+                measure = "count"  # no inhabitants per postcode: a rate would be all grey
+            return "/kaart" + view.query_string({**filters, "measure": measure, **target})
+        links = [(result, link(result)) for result in found]
         message = ""
         if scope.detail < 3 and q.needs_detail_3(text):
             message = ("Postcodes met letters (PC6) en adressen zoekt u alleen met "

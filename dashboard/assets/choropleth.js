@@ -36,7 +36,7 @@
       style.fillColor = h.unknown || "#d9d9d9";
       style.color = "#6c757d";
       style.dashArray = "4 3";
-      return style;
+      return vb.marked(code, style);
     }
     style.fillColor = h.colors[Math.min(vb.classify(value, h.breaks || [], h.up || []), h.colors.length - 1)];
     return vb.marked(code, style);
