@@ -192,7 +192,7 @@ def register(app) -> None:
             message = ("Postcodes met letters (PC6) en adressen zoekt u alleen met "
                        "detailniveau 3; u vindt hier wijken, buurten en PC4.")
         elif not found:
-            message = f"Geen gebied gevonden voor “{text}”."
+            message = "Geen gebied gevonden in uw gebied."  # (the text is not echoed)
         submitted = "kaart-zoek.n_submit" in ctx.triggered_prop_ids
         go = links[0][1] if submitted and links else dash.no_update
         return Served((view.search_results(links, message), go), rows=len(found),
