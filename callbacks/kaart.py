@@ -26,11 +26,12 @@ import flask
 from dash import Input, Output, State, ctx
 
 from callbacks.guard import Served, data_callback
-from callbacks.kaart_state import (choices, crumbs, drill, eenheid_code, offered_levels,
-                                   parse_search, period_label, pick_filters, resolve,
-                                   selection_title, stored)
+from callbacks.kaart_state import (checked_highlight, choices, crumbs, drill, eenheid_code,
+                                   home, offered_levels, parse_search, period_label,
+                                   pick_filters, resolve, search_target, selection_title,
+                                   stored, with_home)
 from callbacks.kaart_values import (PANEL_ROWS, csv_text, current_values, hideout,
-                                    incidents_href, legend_labels, panel_total, table)
+                                    incidents_href, panel_total, table)
 from dashboard.auth import current_scope, current_user, get_db, get_state
 from data import protocol
 from data.queries import coverage
@@ -103,20 +104,22 @@ def register(app) -> None:
         Output("kaart-geo", "url"),
         Output("kaart-outline", "url"),
         Output("kaart-attribution", "children"),
+        Output("kaart-markeer", "data"),
     ], [Input("kaart-url", "search"), Input("kaart-niveau", "value"),
         Input("kaart-type", "value"), Input("kaart-periode", "value"),
         Input("kaart-maat", "value"), Input("kaart-geo", "clickData")],
         [State("kaart-area", "data"), State("kaart-filters", "data"),
-         State("kaart-geo", "url"), State("kaart-outline", "url")])
+         State("kaart-geo", "url"), State("kaart-outline", "url"),
+         State("kaart-markeer", "data")])
     def navigate(scope, search, level, group, period, measure, click, area_state, filter_state,
-                 geo_url, outline_url):
+                 geo_url, outline_url, highlight):
         con = get_db()
         if scope.empty:
             raise OutOfScope("empty scope")
         trigger = ctx.triggered_id
         current = stored(area_state) or {}
         if trigger in (None, "kaart-url"):
-            raw = parse_search(search)
+            raw = with_home(parse_search(search), scope)
         else:
             raw = {"level": level, "area": current.get("area"), "group": group,
                    "period": period, "measure": measure}
@@ -126,13 +129,17 @@ def register(app) -> None:
                 code = props.get("code") if isinstance(props, dict) else None
                 old_level = current.get("level")
                 if not isinstance(code, str) or drill(scope, old_level) is None:
-                    return Served((dash.no_update,) * 12, rows=0)
+                    return Served((dash.no_update,) * 13, rows=0)
                 raw.update(level=drill(scope, old_level), area=code)
+            # Another measure, type or period keeps the highlighted area; a new view drops it.
+            same = raw["level"] == current.get("level") and trigger != "kaart-geo"
+            raw["highlight"] = highlight if same else None
         state = resolve(con, scope, raw.get("level"), raw.get("area"))
         bundles, periods = choices(con, scope)
         filters = pick_filters(raw, bundles, periods)
         new_area = {"level": state["level"], "area": state["area"]}
-        search_out = view.query_string({**filters, **new_area})
+        marked = checked_highlight(con, scope, state, raw.get("highlight"))
+        search_out = view.query_string({**filters, **new_area, "highlight": marked})
         version = flask.current_app.config["VB_STORE"].meta().get("data_version", "")
 
         def changed(new, old):
@@ -142,11 +149,63 @@ def register(app) -> None:
             changed(state["level"], level), changed(filters["group"], group),
             changed(filters["period"], period), changed(filters["measure"], measure),
             changed(new_area, stored(area_state)), changed(filters, stored(filter_state)),
-            crumbs(state, filters, scope),
+            crumbs(con, state, filters, scope),
             changed(geometry_url(scope, version, state["level"], state["area"]), geo_url),
             changed(geometry_url(scope, version, "gemeente", None), outline_url),
             "© CBS, © ESRI Nederland" if state["level"] == "pc4" else "© CBS",
-        ), rows=0, filters={**new_area, **filters})
+            changed(marked, highlight),
+        ), rows=0, filters={**new_area, **filters, **({"markeer": marked} if marked else {})})
+
+    # The highlighted area: outlined, and the map zoomed to it once it is drawn.
+    app.clientside_callback("function (code) { return window.vb.setHighlight(code); }",
+                            Output("kaart-markeer-applied", "data"),
+                            Input("kaart-markeer", "data"), prevent_initial_call=True)
+
+    @data_callback(app, "kaart/zoeken", [
+        Output("kaart-zoek-resultaten", "children"),
+        Output("kaart-zoek-naar", "href"),
+    ], [Input("kaart-zoek", "value"), Input("kaart-zoek", "n_submit")],
+        [State("kaart-filters", "data")], prevent_initial_call=True)
+    def search_areas(scope, text, _submitted, filter_state):
+        """Areas (and at detail level 3 addresses) in scope matching the search text, as
+        links that open the area on the map; Enter opens the first. Everything is scoped by
+        the queries (data.queries.map search_areas, search_addresses)."""
+        text = q.search_text(text)
+        if len(text) < 2:
+            return Served(([], dash.no_update), rows=0, filters={"zoekterm": text})
+        con = get_db()
+        found = q.search_areas(con, scope=scope, text=text)
+        if scope.detail >= 3:
+            found += q.search_addresses(con, scope=scope, text=text)
+        filters = {k: v for k, v in (stored(filter_state) or {}).items()
+                   if k in ("group", "period", "measure")}
+
+        def link(result):
+            target = search_target(result)
+            measure = filters.get("measure")
+            if measure == "per_1000" and target["level"] in ("pc4", "pc6"):
+                measure = "count"  # no inhabitants per postcode: a rate would be all grey
+            return "/kaart" + view.query_string({**filters, "measure": measure, **target})
+        links = [(result, link(result)) for result in found]
+        message = ""
+        if scope.detail < 3 and q.needs_detail_3(text):
+            message = ("Postcodes met letters (PC6) en adressen zoekt u alleen met "
+                       "detailniveau 3; u vindt hier wijken, buurten en PC4.")
+        elif not found:
+            message = "Geen gebied gevonden in uw gebied."  # (the text is not echoed)
+        submitted = "kaart-zoek.n_submit" in ctx.triggered_prop_ids
+        go = links[0][1] if submitted and links else dash.no_update
+        return Served((view.search_results(links, message), go), rows=len(found),
+                      filters={"zoekterm": text})
+
+    # A chosen result (a new URL) closes the list; typing opens it again.
+    app.clientside_callback(
+        """function (search, text) {
+            var t = (window.dash_clientside.callback_context.triggered || [])[0];
+            return !!(t && t.prop_id === "kaart-url.search");
+        }""",
+        Output("kaart-zoek-resultaten", "hidden"),
+        Input("kaart-url", "search"), Input("kaart-zoek", "value"), prevent_initial_call=True)
 
     app.server.add_url_rule(GEOMETRY_PATH, "kaart_geometrie", geometry_response)
 
@@ -193,7 +252,7 @@ def register(app) -> None:
         panel = view.panel(selection_title(state), total_label, total, header, rows, codes, note,
                            links)
         legend = view.legend(f"{title} · {view.MEASURE_LABELS[measure]}",
-                             legend_labels(hide["breaks"], hide["colors"], measure))
+                             [tuple(entry) for entry in hide["legend"]])
         subtitle = (f"{selection_title(state)} · {title} · {period_label(key, period)} · "
                     f"{view.MEASURE_LABELS[measure]}")
         return Served((panel, hide, legend, subtitle), rows=len(frame),
@@ -237,7 +296,7 @@ def register(app) -> None:
         state = resolve(con, scope, area_state.get("level"), area_state.get("area"))
         enabled = state["level"] in view.POINT_LEVELS and state["within"] is not None
         if not enabled or switched_on is not True:
-            return Served(("", EMPTY_COLLECTION, not enabled), rows=0,
+            return Served((points_unavailable(state), EMPTY_COLLECTION, not enabled), rows=0,
                           filters={"niveau": state["level"], "gebied": state["area"],
                                    "punten": False})
         bundles, periods = choices(con, scope)
@@ -332,6 +391,19 @@ def geometry_response():
     return response
 
 
+def points_unavailable(state) -> str:
+    """Why the "Incidenten tonen" switch is off limits in this view ('' when it is not): the
+    points come per buurt or PC6 level inside one gemeente (and only at detail level 3: for
+    anyone else the switch is not on the page at all)."""
+    if state["level"] not in view.POINT_LEVELS:
+        return (f"Incidenten tonen kan op het niveau {view.LEVEL_LABELS['buurt']} of "
+                f"{view.LEVEL_LABELS['pc6']}, niet op {view.LEVEL_LABELS[state['level']]}: "
+                "klik op een wijk of kies het niveau.")
+    if state["within"] is None:
+        return "Incidenten tonen kan binnen één gemeente: klik op een gemeente of wijk."
+    return ""
+
+
 #: Most incident points sent to the browser at once (newest first).
 POINT_LIMIT = 5000
 EMPTY_COLLECTION = {"type": "FeatureCollection", "features": []}
@@ -349,7 +421,7 @@ def page(_search=None):
     return view.kaart(q.bundle_options(con, scope=scope), periods,
                       flask.current_app.config["VB_SETTINGS"].tile_url,
                       points=not scope.empty and scope.detail >= 3,
-                      levels=offered_levels(scope))
+                      levels=offered_levels(scope), start=home(scope))
 
 
 def validation_page():

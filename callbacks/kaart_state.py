@@ -39,13 +39,36 @@ def wide_layers(scope) -> bool:
     return scope.detail >= 3 and len(scope.gemeenten) > 1
 
 
+def home(scope) -> dict:
+    """Where the map opens when a link does not say: a scope of one gemeente (a mayor) at its
+    own wijken per 1,000 inhabitants; a wider scope at its gemeenten, counts. Whatever the
+    URL does say wins (see :func:`with_home`)."""
+    if len(scope.gemeenten) == 1 and "wijk" in offered_levels(scope):
+        (gemeente,) = scope.gemeenten
+        return {"level": "wijk", "area": gemeente, "measure": "per_1000"}
+    return {"level": "gemeente", "area": None, "measure": "count"}
+
+
+def with_home(raw: dict, scope) -> dict:
+    """The choices of a URL completed with :func:`home`: a missing level (with its area when
+    the URL names none) and a missing measure."""
+    start = home(scope)
+    raw = dict(raw)
+    if not raw.get("level"):
+        raw["level"] = start["level"]
+        raw["area"] = raw.get("area") or start["area"]
+    if not raw.get("measure"):
+        raw["measure"] = start["measure"]
+    return raw
+
+
 def parse_search(search) -> dict:
     """The view state a URL query string asks for (unvalidated)."""
     if not isinstance(search, str):
         return {}
     raw = parse_qs(search.lstrip("?"))
     keys = {"niveau": "level", "gebied": "area", "type": "group", "periode": "period",
-            "maat": "measure"}
+            "maat": "measure", "markeer": "highlight"}
     return {key: raw[name][0] for name, key in keys.items() if raw.get(name)}
 
 
@@ -57,7 +80,7 @@ def resolve(con, scope, level, area_code) -> dict:
     if scope.empty:
         raise OutOfScope("empty scope")
     if level not in offered_levels(scope):
-        level = "gemeente"
+        level, area_code = home(scope)["level"], area_code or home(scope)["area"]
     info = q.area(con, scope=scope, code=area_code) if area_code else None
     eenheid = info if info is not None and info["level"] == "eenheid" else None
     state = {"level": level, "area": None, "within": None, "parent": None, "gemeente": None,
@@ -82,6 +105,32 @@ def resolve(con, scope, level, area_code) -> dict:
             "parent_info": parent}
 
 
+def checked_highlight(con, scope, state: dict, code) -> str | None:
+    """The area to highlight on the map (``?markeer=``, set by the search): an area in scope
+    (OutOfScope otherwise, as for ``gebied``) of the level shown, inside the shown gemeente and
+    parent; None for anything else."""
+    if not isinstance(code, str) or not code:
+        return None
+    info = q.area(con, scope=scope, code=code)
+    if (info["level"] != state["level"]
+            or (state["within"] is not None and info["gm_code"] != state["within"])
+            or (state["parent"] is not None and info["parent"] != state["parent"])):
+        return None
+    return info["code"]
+
+
+def search_target(result: dict) -> dict:
+    """Where a search result leads: the level of the area, inside its gemeente (wijk, PC4) or
+    parent (buurt in its wijk, PC6 in its PC4), with the area highlighted. An address opens
+    its PC6."""
+    level, code = result["level"], result["code"]
+    if level == "adres":
+        level = "pc6"
+    area = {"gemeente": None, "wijk": result["gm_code"], "pc4": result["gm_code"]}.get(
+        level, result["parent_code"])
+    return {"level": level, "area": area, "highlight": code}
+
+
 def choices(con, scope):
     bundles = q.bundle_options(con, scope=scope)
     periods = q.period_options(con, scope=scope)
@@ -104,10 +153,26 @@ def pick_filters(raw: dict, bundles, periods) -> dict:
     }
 
 
-def crumbs(state: dict, filters: dict, scope) -> list:
+def crumbs(con, state: dict, filters: dict, scope) -> list:
+    """The breadcrumb: the way up from the current view, each step a link, the current view
+    last. A wider scope starts at its eenheden (or gemeenten); a scope of one gemeente at that
+    gemeente, so a mayor reads "Havenstad › Wijken" (never "Gemeenten › Gemeenten")."""
     def href(level, area=None):
         return "/kaart" + view.query_string({**filters, "level": level, "area": area})
     gemeente, parent, level = state["gemeente"], state["parent_info"], state["level"]
+    postcode = level in ("pc4", "pc6")
+    if len(scope.gemeenten) == 1:
+        (code,) = scope.gemeenten
+        own = gemeente or q.area(con, scope=scope, code=code)
+        crumbs = [(own["name"], href("gemeente"))]
+        if level != "gemeente":
+            crumbs.append((view.LEVEL_LABELS["pc4" if postcode else "wijk"],
+                           href("pc4" if postcode else "wijk", own["code"])))
+        if parent:
+            crumbs.append((parent["name"], None))
+        elif level in ("buurt", "pc6"):
+            crumbs.append((view.LEVEL_LABELS[level], None))
+        return view.breadcrumb(crumbs)
     if "eenheid" in offered_levels(scope):
         crumbs = [("Eenheden", href("eenheid"))]
         if state["eenheid"]:
@@ -117,11 +182,11 @@ def crumbs(state: dict, filters: dict, scope) -> list:
     else:
         crumbs = [("Gemeenten", href("gemeente"))]
     if gemeente:
-        crumbs.append((gemeente["name"], href("pc4" if level in ("pc4", "pc6") else "wijk",
-                                              gemeente["code"])))
+        crumbs.append((gemeente["name"], href("pc4" if postcode else "wijk", gemeente["code"])))
     if parent:
         crumbs.append((parent["name"], None))
-    if not parent and (level in ("buurt", "pc6") or (not gemeente and level != "eenheid")):
+    if (not parent and (level in ("buurt", "pc6") or (not gemeente and level != "eenheid"))
+            and crumbs[-1][0] != view.LEVEL_LABELS[level]):
         crumbs.append((view.LEVEL_LABELS[level], None))
     return view.breadcrumb(crumbs)
 

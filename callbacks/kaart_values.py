@@ -4,7 +4,10 @@ CSV, and the total above the panel. All figures come from ``data.queries.map`` w
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
+
+import pandas as pd
 
 from callbacks.kaart_state import (choices, eenheid_code, pick_filters, resolve, stored)
 from data.queries import map as q
@@ -20,26 +23,148 @@ def quantile(sorted_values: list[float], p: float) -> float:
     return sorted_values[low] + (sorted_values[high] - sorted_values[low]) * (position - low)
 
 
-def class_breaks(values: list[float], measure: str) -> tuple[list[float], list[str]]:
-    """Upper bounds of all classes but the last, and their colours: quantile classes on a
-    sequential palette; for changes symmetric classes around zero on a diverging palette."""
-    values = sorted(values)
+#: The precision of a class break: whole numbers for counts and changes (%), tenths for rates.
+UNIT = {"count": 1.0, "per_1000": 0.1, "change": 1.0}
+#: Differences smaller than this share of the median are no separate classes (noise: a rate of
+#: 2,1 against 2,3 per 1.000 is one class, not two colours).
+NOISE = 0.1
+#: Most classes of a sequential map (the palette's length).
+MOST_CLASSES = len(view.SEQUENTIAL)
+
+
+def nice_steps(largest: float, unit: float) -> list[float]:
+    """The 1-2-5 steps (…, 0.1, 0.2, 0.5, 1, 2, 5, 10, …) from the first at or above
+    ``largest`` down to ``unit``, coarsest first."""
+    import math
+    exponent = math.floor(math.log10(max(largest, unit)))
+    steps = []
+    while True:
+        for m in (5, 2, 1):
+            step = round(m * 10.0 ** exponent, 10)
+            if step < unit - 1e-12:
+                return steps or [unit]
+            steps.append(step)
+        exponent -= 1
+
+
+def nice_round(value: float, tolerance: float, unit: float) -> float:
+    """``value`` rounded to the coarsest 1-2-5 step that moves it by at most ``tolerance``
+    (a round 200 rather than 183; 183 when 200 would land in the next class)."""
+    for step in nice_steps(2 * tolerance, unit):
+        rounded = round(round(value / step) * step, 6)
+        if abs(rounded - value) <= tolerance + 1e-9:
+            return rounded
+    return round(round(value / unit) * unit, 6)
+
+
+def nice_magnitude(value: float, unit: float) -> float:
+    """The 1-2-2,5-5 × 10ⁿ number nearest to ``value`` (on a log scale), at least ``unit``."""
+    import math
+    if value <= unit:
+        return unit
+    exponent = math.floor(math.log10(value))
+    candidates = [m * 10.0 ** e for e in (exponent - 1, exponent, exponent + 1)
+                  for m in (1, 2, 2.5, 5)]
+    return round(min(candidates, key=lambda c: abs(math.log(c / value))), 6)
+
+
+@dataclass
+class Classes:
+    """Map classes: class ``i`` holds the values with ``i`` breaks below them, a value equal to
+    break ``j`` counting as above it when ``up[j]`` (so ``[10, 20]`` with ``up`` true reads
+    "minder dan 10", "10 tot 20", "20 of meer"). ``colors`` and ``labels`` per class;
+    assets/choropleth.js classifies exactly as :meth:`index`."""
+    breaks: list[float]
+    up: list[bool]
+    colors: list[str]
+    labels: list[str]
+
+    def index(self, value: float) -> int:
+        return sum(1 for b, up in zip(self.breaks, self.up) if value > b or (up and value == b))
+
+    def legend(self, values) -> list[tuple[str, str]]:
+        """(colour, label) of every class some value falls in (all classes without values)."""
+        used = {self.index(v) for v in values}
+        return [(color, label) for i, (color, label) in enumerate(zip(self.colors, self.labels))
+                if not used or i in used]
+
+
+def class_breaks(values: list[float], measure: str) -> Classes:
+    """Readable classes for the map: see :func:`sequential_classes` (counts, rates) and
+    :func:`change_classes` (changes)."""
+    values = sorted(float(v) for v in values)
     if measure == "change":
-        magnitudes = sorted(abs(v) for v in values if v)
-        low, high = ((quantile(magnitudes, 1 / 3), quantile(magnitudes, 2 / 3))
-                     if magnitudes else (5.0, 15.0))
-        low = max(low, 0.1)
-        high = max(high, low * 2)
-        return [-high, -low, low, high], list(view.DIVERGING)
+        return change_classes(values)
+    return sequential_classes(values, measure)
+
+
+def sequential_classes(values: list[float], measure: str) -> Classes:
+    """Rounded quantile classes on the sequential palette, lower bound included ("10 tot 20",
+    "20 of meer"): at most five; fewer when there are few distinct values or when the values
+    lie closer together than :data:`NOISE` of their median (nearly equal values: one class).
+    Every break lies above the lowest value and at or below the highest, and every class holds
+    at least one value; breaks lie at least the noise apart (and above the lowest value)."""
+    unit = UNIT[measure]
     if not values:
-        return [], [view.SEQUENTIAL[2]]
-    breaks = sorted({round(quantile(values, i / 5), 6) for i in range(1, 5)})
-    breaks = [b for b in breaks if b < values[-1]]
-    count = len(breaks) + 1
+        return Classes([], [], [view.SEQUENTIAL[2]], ["alle waarden"])
+    low, high = values[0], values[-1]
+    noise = max(unit, NOISE * abs(quantile(values, 0.5)))
+    count = min(MOST_CLASSES, len(set(values)), 1 + int((high - low) / noise + 1e-9))
+    points = [quantile(values, i / count) for i in range(1, count)]
+    breaks: list[float] = []
+    for i, point in enumerate(points):
+        before = points[i - 1] if i else low
+        after = points[i + 1] if i + 1 < len(points) else high
+        gap = min(point - before, after - point)
+        if gap <= 0:
+            continue
+        rounded = nice_round(point, gap / 2, unit)
+        if low < rounded <= high and rounded - (breaks[-1] if breaks else low) >= noise - 1e-9:
+            breaks.append(rounded)
+    # Merge a class no value falls in (rounding can empty one) into the one below it.
+    while True:
+        probe = Classes(breaks, [True] * len(breaks), [], [])
+        used = {probe.index(v) for v in values}
+        empty = next((i for i in range(len(breaks) + 1) if i not in used), None)
+        if empty is None:
+            break
+        del breaks[max(empty - 1, 0)]
     palette = view.SEQUENTIAL
-    colors = ([palette[round(i * (len(palette) - 1) / (count - 1))] for i in range(count)]
-              if count > 1 else [palette[2]])
-    return breaks, colors
+    n = len(breaks) + 1
+    colors = ([palette[round(i * (len(palette) - 1) / (n - 1))] for i in range(n)]
+              if n > 1 else [palette[2]])
+    shown = [format_break(b, measure) for b in breaks]
+    if not breaks:
+        labels = [format_break(low, measure) if low == high
+                  else f"{format_break(low, measure)} – {format_break(high, measure)}"]
+    else:
+        labels = ([f"minder dan {shown[0]}"]
+                  + [f"{a} tot {b}" for a, b in zip(shown, shown[1:])]
+                  + [f"{shown[-1]} of meer"])
+    return Classes(breaks, [True] * len(breaks), colors, labels)
+
+
+def change_classes(values: list[float]) -> Classes:
+    """Diverging classes around 0 for a change in percent: larger decrease, smaller decrease,
+    unchanged (exactly 0%), smaller increase, larger increase. The threshold is the median size
+    of the changes rounded to 1-2-2,5-5 × 10ⁿ; a decrease cannot exceed 100%, so its threshold
+    stays below it (50% when the increases are larger)."""
+    sizes = sorted(abs(v) for v in values if v)
+    size = nice_magnitude(quantile(sizes, 0.5), UNIT["change"]) if sizes else 10.0
+    down = size if size < 100 else 50.0
+    breaks = [-down, 0.0, 0.0, size]
+    up = [False, True, False, True]
+    labels = [f"daling van {format_break(down, 'change')}% of meer",
+              f"daling van minder dan {format_break(down, 'change')}%",
+              "gelijk (0%)",
+              f"stijging van minder dan {format_break(size, 'change')}%",
+              f"stijging van {format_break(size, 'change')}% of meer"]
+    return Classes(breaks, up, list(view.DIVERGING), labels)
+
+
+def format_break(value: float, measure: str) -> str:
+    """A class bound in Dutch, with no more decimals than it has (2,5 but 5 and 1.000)."""
+    return fmt.integer(value) if float(value).is_integer() else fmt.decimal(value, 1)
 
 
 #: What an area or total without any source for the period shows (never 0).
@@ -54,30 +179,27 @@ def format_value(value, measure: str) -> str:
     return "–" if dash_na(value) else fmt.percent_change(float(value))
 
 
-def legend_labels(breaks, colors, measure) -> list[tuple[str, str]]:
-    labels = []
-    for i, color in enumerate(colors):
-        if not breaks:
-            text = "alle waarden"
-        elif i == 0:
-            text = f"≤ {format_value(breaks[0], measure)}"
-        elif i == len(colors) - 1:
-            text = f"> {format_value(breaks[-1], measure)}"
-        else:
-            text = f"{format_value(breaks[i - 1], measure)} – {format_value(breaks[i], measure)}"
-        labels.append((color, text))
-    return labels
-
-
 #: Most rows in the side panel (highest values first); the CSV always holds every area. A
 #: national buurt layer (13,000+ rows) would otherwise send megabytes of table to the browser.
 PANEL_ROWS = 100
+
+
+def list_rank(frame):
+    """The frame with ``rank`` and ``ranked`` over all its rows (1 = highest value; ties share
+    the lowest rank): the rank the panel, the CSV and the tooltips show, consistent with the
+    list's order. (``map_values`` ranks within the parent area, e.g. a PC6 within its PC4, as
+    the API documents; on a map of a whole gemeente that disagreed with the list.)"""
+    value = frame["value"].astype("Float64")
+    return frame.assign(rank=value.rank(method="min", ascending=False).astype("Int64"),
+                        ranked=pd.array([int(value.notna().sum())] * len(frame), dtype="Int64"))
 
 
 def table(frame, measure: str, scope, limit: int | None = None
           ) -> tuple[list[str], list[list[str]], list[str]]:
     """Header, rows (formatted cells) and codes of the side panel (the first ``limit`` rows
     when given); the CSV uses the same."""
+    frame = list_rank(frame)
+    ranked = int(frame["ranked"].iloc[0]) if len(frame) else 0
     frame = frame.assign(_v=frame["value"].astype("Float64"),
                          _c=frame["count"].astype("Float64"))
     frame = frame.sort_values(["_v", "_c", "name"], ascending=[False, False, True],
@@ -86,14 +208,14 @@ def table(frame, measure: str, scope, limit: int | None = None
         frame = frame.head(limit)
 
     def rank_cell(row):
-        return "–" if row["rank"] is None or dash_na(row["rank"]) else f"{row['rank']} van {row['ranked']}"
+        return "–" if row["rank"] is None or dash_na(row["rank"]) else view.number(row["rank"])
 
     header = ["Gebied", "Code", "Aantal"]
     if measure == "per_1000":
         header += ["Inwoners", "Per 1.000 inwoners"]
     elif measure == "change":
         header += ["Vorig jaar", "Verschil", "Verandering"]
-    header.append("Rang")
+    header.append(f"Rang (van {view.number(ranked)})")  # in this list, 1 = highest
     rows = []
     for _, row in frame.iterrows():
         cells = [row["name"] or row["code"], row["code"],
@@ -127,10 +249,11 @@ def hideout(frame, measure: str, scope) -> dict:
     A tooltip travels as ``[name, shown value, rank, ranked]`` and ``assets/choropleth.js``
     builds its HTML: at 13k buurten whole HTML strings were 1.5 MB of a 2.4 MB response.
     Columns are read as plain lists: iterating pandas rows is slow at that size."""
+    frame = list_rank(frame)
     codes, names = frame["code"].tolist(), frame["name"].tolist()
     values_list = plain(frame["value"], float)
     values = {code: v for code, v in zip(codes, values_list) if v is not None}
-    breaks, colors = class_breaks(list(values.values()), measure)
+    classes = class_breaks(list(values.values()), measure)
     tips = {}
     for code, name, value, count, rank, ranked in zip(
             codes, names, values_list, plain(frame["count"], int),
@@ -141,7 +264,9 @@ def hideout(frame, measure: str, scope) -> dict:
         elif measure != "count":
             shown = f"{shown} (aantal {view.number(count)})"
         tips[code] = [str(name or code), shown, rank, ranked]
-    return {"values": values, "breaks": breaks, "colors": colors, "unknown": view.UNKNOWN_COLOR, "label": view.MEASURE_LABELS[measure], "tips": tips}
+    return {"values": values, "breaks": classes.breaks, "up": classes.up,
+            "colors": classes.colors, "legend": classes.legend(values.values()),
+            "unknown": view.UNKNOWN_COLOR, "label": view.MEASURE_LABELS[measure], "tips": tips}
 
 
 def csv_text(header: list[str], rows: list[list[str]]) -> str:

@@ -54,9 +54,12 @@ from data.tokens import authenticate
 
 PREFIX = "/api/v1"
 FORMATS = ("json", "csv")
+#: /counts also answers as GeoJSON: the same rows with their CBS shapes.
+COUNT_FORMATS = (*FORMATS, "geojson")
 DEFAULT_LIMIT = 100
 #: The answer's media types. CSV: RFC 4180's ``header=present``, UTF-8 without BOM.
 JSON_TYPE = "application/json"
+GEOJSON_TYPE = "application/geo+json"
 CSV_TYPE = "text/csv; charset=utf-8; header=present"
 
 #: Endpoint -> protocol-log view name.
@@ -372,7 +375,7 @@ def counts_handler(con, scope, user):
     _known_only(args, f"{PREFIX}/counts")
     level = _choice(args, "level", mapq.MAP_LEVELS, "gemeente")
     measure = _choice(args, "measure", mapq.MEASURES, "count")
-    fmt = _choice(args, "format", FORMATS, "json")
+    fmt = _choice(args, "format", COUNT_FORMATS, "json")
     sep = _choice(args, "sep", tuple(SEPARATORS), ";")
     group = _choice(args, "type", BUNDLES, "alle_misdrijven")
     key = _one(args, "period") or "12m"
@@ -403,15 +406,33 @@ def counts_handler(con, scope, user):
     if fmt == "csv":
         text = counts_csv(rows, sep=sep)
         return _csv_response(text, f"aantallen-{level}-{key}.csv"), len(rows), filters
-    body = {"level": level, "area": within,
-            "period": {"key": key, "start": period.start.isoformat(),
-                       "end": period.end.isoformat()},
-            "type": group, "measure": measure,
-            "release": {"types": list(release.members),
-                        "left_out": [code for code, _ in release.left_out],
-                        "note": release.note()},
-            "rows": rows}
-    return flask.jsonify(body), len(rows), filters
+    query = {"level": level, "area": within,
+             "period": {"key": key, "start": period.start.isoformat(),
+                        "end": period.end.isoformat()},
+             "type": group, "measure": measure,
+             "release": {"types": list(release.members),
+                         "left_out": [code for code, _ in release.left_out],
+                         "note": release.note()}}
+    if fmt == "geojson":
+        text = counts_geojson(query, rows, mapq.shapes(con, scope=scope, level=level,
+                                                       codes=[row["code"] for row in rows]))
+        return flask.Response(text, content_type=GEOJSON_TYPE), len(rows), filters
+    return flask.jsonify({**query, "rows": rows}), len(rows), filters
+
+
+def counts_geojson(query: dict, rows: list[dict], shapes: dict[str, str]) -> str:
+    """The rows as a GeoJSON FeatureCollection (RFC 7946): one Feature per row, ``id`` the
+    area code, the row's fields as properties exactly as in the JSON answer (a null count keeps
+    its ``reason``) and the area's shape as geometry (null without a shape). The request's
+    choices travel in the foreign member ``query`` (its ``type`` is the bundle; GeoJSON's own
+    ``type`` is taken). Shapes are inserted as stored, never parsed."""
+    head = json.dumps({"type": "FeatureCollection", "query": query}, ensure_ascii=False)
+    features = ",".join(
+        '{"type":"Feature","id":' + json.dumps(row["code"], ensure_ascii=False)
+        + ',"properties":' + json.dumps(row, ensure_ascii=False)
+        + ',"geometry":' + shapes.get(row["code"], "null") + "}"
+        for row in rows)
+    return head[:-1] + ',"features":[' + features + "]}"
 
 
 # -- GET /api/v1/incidents ----------------------------------------------------------------------
@@ -560,6 +581,33 @@ def _incident_column(column) -> dict:
     return schema
 
 
+#: The fields of a /counts answer besides its rows: the request's choices and the release (in
+#: the GeoJSON answer the foreign member ``query``).
+_COUNTS_QUERY = {
+    "level": {"type": "string", "enum": list(mapq.MAP_LEVELS)},
+    "area": {"type": ["string", "null"]},
+    "period": {
+        "type": "object", "additionalProperties": False,
+        "required": ["key", "start", "end"],
+        "properties": {"key": {"type": "string", "pattern": PERIOD_KEY},
+                       "start": {"type": "string", "format": "date"},
+                       "end": {"type": "string", "format": "date",
+                               "description": "eerste dag na de periode"}}},
+    "type": {"type": "string", "enum": list(BUNDLES)},
+    "measure": {"type": "string", "enum": list(mapq.MEASURES)},
+    "release": {
+        "type": "object", "additionalProperties": False,
+        "required": ["types", "left_out", "note"],
+        "description": "Welke soorten de aantallen tellen (data/disclosure.py).",
+        "properties": {
+            "types": {"type": "array", "minItems": 1,
+                      "items": {"type": "string"}},
+            "left_out": {"type": "array", "items": {"type": "string"},
+                         "description": "soorten van de bundel die op dit "
+                                        "niveau niet worden gepubliceerd"},
+            "note": {"type": "string"}}},
+}
+
 #: OpenAPI 3.1 description of this API (served at /api/v1/openapi.json). The one source of
 #: truth for parameters and response shapes; the handlers above check exactly this, and
 #: tests/test_api_contract.py drives the live server from it.
@@ -567,7 +615,7 @@ OPENAPI: dict = {
     "openapi": "3.1.0",
     "info": {
         "title": "Veiligheidsbeeld data-API",
-        "version": "2.1.0",
+        "version": "2.2.0",
         "description": (
             "Aantallen per gebied (wat de kaart toont) en incidentlijsten (wat de "
             "incidententabel toont), binnen de scope van de gebruiker van de token. Onder "
@@ -604,14 +652,21 @@ OPENAPI: dict = {
                 _param("measure", "Maat: aantal, per 1.000 inwoners of verandering t.o.v. een "
                        "jaar eerder (%).", {"type": "string", "enum": list(mapq.MEASURES),
                                             "default": "count"}),
-                {"$ref": "#/components/parameters/format"},
+                _param("format", "Antwoord als JSON, als CSV (UTF-8 zonder BOM, kolomnamen op "
+                       "rij 1) of als GeoJSON: dezelfde rijen als FeatureCollection met de "
+                       "CBS-grenzen (WGS84, vereenvoudigd tot ca. 8 m), de velden van de rij "
+                       "als properties.",
+                       {"type": "string", "enum": list(COUNT_FORMATS), "default": "json"}),
                 {"$ref": "#/components/parameters/sep"},
             ],
             "responses": {
                 "200": {"description": "Een rij per gebied in scope (CSV: een onbekende "
-                                       "waarde is een lege cel).",
+                                       "waarde is een lege cel; GeoJSON: een Feature per rij, "
+                                       "geometry null voor een gebied zonder grens).",
                         "headers": _PROVENANCE_HEADERS,
-                        "content": {**_json("CountsResponse"), **_COUNTS_CSV}},
+                        "content": {**_json("CountsResponse"), **_COUNTS_CSV,
+                                    GEOJSON_TYPE: {"schema": {
+                                        "$ref": "#/components/schemas/CountsFeatureCollection"}}}},
                 **_ERRORS,
                 "404": {"$ref": "#/components/responses/NotFound"},
             },
@@ -743,31 +798,32 @@ OPENAPI: dict = {
             },
             "CountsResponse": {
                 "type": "object", "additionalProperties": False,
-                "required": ["level", "area", "period", "type", "measure", "release", "rows"],
+                "required": [*_COUNTS_QUERY, "rows"],
                 "properties": {
-                    "level": {"type": "string", "enum": list(mapq.MAP_LEVELS)},
-                    "area": {"type": ["string", "null"]},
-                    "period": {
-                        "type": "object", "additionalProperties": False,
-                        "required": ["key", "start", "end"],
-                        "properties": {"key": {"type": "string", "pattern": PERIOD_KEY},
-                                       "start": {"type": "string", "format": "date"},
-                                       "end": {"type": "string", "format": "date",
-                                               "description": "eerste dag na de periode"}}},
-                    "type": {"type": "string", "enum": list(BUNDLES)},
-                    "measure": {"type": "string", "enum": list(mapq.MEASURES)},
-                    "release": {
-                        "type": "object", "additionalProperties": False,
-                        "required": ["types", "left_out", "note"],
-                        "description": "Welke soorten de aantallen tellen (data/disclosure.py).",
-                        "properties": {
-                            "types": {"type": "array", "minItems": 1,
-                                      "items": {"type": "string"}},
-                            "left_out": {"type": "array", "items": {"type": "string"},
-                                         "description": "soorten van de bundel die op dit "
-                                                        "niveau niet worden gepubliceerd"},
-                            "note": {"type": "string"}}},
+                    **_COUNTS_QUERY,
                     "rows": {"type": "array", "items": {"$ref": "#/components/schemas/CountRow"}},
+                },
+            },
+            "CountsFeatureCollection": {
+                "type": "object", "additionalProperties": False,
+                "required": ["type", "query", "features"],
+                "description": "GeoJSON (RFC 7946). 'query' (een foreign member) heeft de velden "
+                               "van het JSON-antwoord behalve 'rows'.",
+                "properties": {
+                    "type": {"const": "FeatureCollection"},
+                    "query": {"type": "object", "additionalProperties": False,
+                              "required": list(_COUNTS_QUERY), "properties": _COUNTS_QUERY},
+                    "features": {"type": "array", "items": {
+                        "type": "object", "additionalProperties": False,
+                        "required": ["type", "id", "properties", "geometry"],
+                        "properties": {
+                            "type": {"const": "Feature"},
+                            "id": {"type": "string", "minLength": 1},
+                            "properties": {"$ref": "#/components/schemas/CountRow"},
+                            "geometry": {
+                                "type": ["object", "null"], "required": ["type", "coordinates"],
+                                "properties": {"type": {"enum": ["Polygon", "MultiPolygon"]},
+                                               "coordinates": {"type": "array"}}}}}},
                 },
             },
             "IncidentRow": {

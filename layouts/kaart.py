@@ -24,9 +24,10 @@ CENTER, ZOOM = (52.2, 5.3), 7
 
 
 def query_string(state: dict) -> str:
-    """``?niveau=..&gebied=..&type=..&periode=..&maat=..`` for a view state (empty keys left out)."""
+    """``?niveau=..&gebied=..&type=..&periode=..&maat=..&markeer=..`` for a view state (empty
+    keys left out)."""
     keys = (("niveau", "level"), ("gebied", "area"), ("type", "group"), ("periode", "period"),
-            ("maat", "measure"))
+            ("maat", "measure"), ("markeer", "highlight"))
     pairs = [(name, state[key]) for name, key in keys if state.get(key)]
     return "?" + urlencode(pairs) if pairs else ""
 
@@ -36,12 +37,14 @@ POINT_LEVELS = ("buurt", "pc6")
 
 
 def kaart(bundles: list[tuple[str, str]], periods: list[tuple[str, str]], tile_url: str,
-          points: bool = False, levels: list[str] | None = None):
+          points: bool = False, levels: list[str] | None = None, start: dict | None = None):
     """The page. ``bundles`` and ``periods`` are (value, label) choices; the TileLayer is only
     added when ``tile_url`` is set — without it gemeente outlines keep the map readable.
     ``points`` (detail level 3 only) adds the "Incidenten tonen" switch and the clustered
     incident layer; for everyone else neither exists on the page. ``levels`` are the levels
-    offered in the Niveau choice (default: all but the regionale eenheid)."""
+    offered in the Niveau choice (default: all but the regionale eenheid); ``start`` the level
+    and measure the choices show before navigation fills them (callbacks/kaart_state.home)."""
+    start = start or {}
     levels = levels or [k for k in LEVEL_LABELS if k != "eenheid"]
     layers = []
     if tile_url:
@@ -54,6 +57,8 @@ def kaart(bundles: list[tuple[str, str]], periods: list[tuple[str, str]], tile_u
                            style={"color": "#343a40", "weight": 2, "fill": False,
                                   "opacity": 0.9}),
                 name="outline", style={"zIndex": 450, "pointerEvents": "none"}),
+        # Leaflet's scale bar, metric only (m / km read the same in Dutch).
+        dl.ScaleControl(position="bottomleft", imperial=False, metric=True, maxWidth=150),
         dl.GeoJSON(id="kaart-geo", zoomToBounds=True, hideout={},
                    style={"variable": "vb.choroplethStyle"},
                    hoverStyle={"variable": "vb.hoverStyle"},
@@ -69,7 +74,8 @@ def kaart(bundles: list[tuple[str, str]], periods: list[tuple[str, str]], tile_u
                                  onEachFeature={"variable": "vb.bindIncidentPopup"}))
     controls = dbc.Row([
         dbc.Col([dbc.Label("Niveau", html_for="kaart-niveau", className="small mb-0"),
-                 dropdown(id="kaart-niveau", clearable=False, value="gemeente",
+                 dropdown(id="kaart-niveau", clearable=False,
+                          value=start.get("level", "gemeente"),
                               options=[{"label": LEVEL_LABELS[k], "value": k} for k in levels])],
                 md=3, sm=6),
         dbc.Col([dbc.Label("Soort", html_for="kaart-type", className="small mb-0"),
@@ -83,15 +89,18 @@ def kaart(bundles: list[tuple[str, str]], periods: list[tuple[str, str]], tile_u
                               options=[{"label": t, "value": c} for c, t in periods])],
                 md=3, sm=6),
         dbc.Col([dbc.Label("Maat", html_for="kaart-maat", className="small mb-0"),
-                 dropdown(id="kaart-maat", clearable=False, value="count",
+                 dropdown(id="kaart-maat", clearable=False,
+                          value=start.get("measure", "count"),
                               options=[{"label": v, "value": k}
                                        for k, v in MEASURE_LABELS.items()])],
                 md=3, sm=6),
+        dbc.Col(search_box(points), md=6, lg=4),
         dbc.Col([
             dbc.Switch(id="kaart-punten", label="Incidenten tonen", value=False, disabled=True,
                        className="mb-0"),
-            html.Div(id="kaart-punten-message", className="small text-body-secondary"),
-        ], xs=12, className="d-flex flex-wrap align-items-center gap-3", id="kaart-punten-col")
+            html.Div(id="kaart-punten-message", className="small text-body-secondary",
+                     role="status"),
+        ], md=6, lg=8, className="d-flex flex-wrap align-items-end gap-3", id="kaart-punten-col")
         if points else None,
     ], className="g-2 mb-2", id="kaart-controls")
     return html.Div([
@@ -101,6 +110,9 @@ def kaart(bundles: list[tuple[str, str]], periods: list[tuple[str, str]], tile_u
         # Values, classes, colours and tooltips of the drawn areas (see assets/choropleth.js).
         dcc.Store(id="kaart-values"),
         dcc.Store(id="kaart-values-applied"),
+        # The area the search led to (``?markeer=``): outlined and zoomed to in the browser.
+        dcc.Store(id="kaart-markeer"),
+        dcc.Store(id="kaart-markeer-applied"),
         html.Div([
             html.H1("Kaart", className="h3 mb-0"),
             html.Div(id="kaart-subtitle", className="text-body-secondary"),
@@ -120,7 +132,7 @@ def kaart(bundles: list[tuple[str, str]], periods: list[tuple[str, str]], tile_u
                               html.Span(tile_credit(tile_url))], className="kaart-attribution"),
                 ], className="kaart-map-wrap"),
                 html.Div(id="kaart-legend", className="kaart-legend mt-2"),
-            ], className="p-2")), lg=8, className="mb-3", id="kaart-map-col"),
+            ], className="p-2")), lg=7, xxl=8, className="mb-3", id="kaart-map-col"),
             dbc.Col(dbc.Card(dbc.CardBody([
                 dcc.Loading(html.Div(id="kaart-panel"), type="dot"),
                 html.Div([
@@ -129,9 +141,48 @@ def kaart(bundles: list[tuple[str, str]], periods: list[tuple[str, str]], tile_u
                     html.Div(id="kaart-csv-message"),
                     dcc.Download(id="kaart-download"),
                 ]),
-            ])), lg=4, className="mb-3", id="kaart-panel-col"),
+            ])), lg=5, xxl=4, className="mb-3", id="kaart-panel-col"),
         ]),
     ], className="kaart-page")
+
+
+def search_box(detail3: bool):
+    """The search field: a wijk, buurt or PC4 by name or code for everyone, a PC6 or an address
+    at detail level 3 (``detail3``); the results are links to the area on the map, filled by
+    the 'kaart/zoeken' callback. Enter opens the first result."""
+    what = "wijk, buurt, postcode" + (" of adres" if detail3 else " (PC4)")
+    return html.Div([
+        dbc.Label("Zoek een gebied", html_for="kaart-zoek", className="small mb-0"),
+        dbc.Input(id="kaart-zoek", type="search", placeholder=f"Naam of code: {what}",
+                  debounce=400, autocomplete="off", maxlength=100),
+        html.Div(id="kaart-zoek-resultaten", className="kaart-zoek-lijst", role="region",
+                 **{"aria-live": "polite", "aria-label": "Zoekresultaten"}),
+        dcc.Location(id="kaart-zoek-naar", refresh="callback-nav"),
+    ], className="kaart-zoek")
+
+
+#: How a search result is described under its name.
+RESULT_KINDS = {"gemeente": "Gemeente", "wijk": "Wijk", "buurt": "Buurt", "pc4": "Postcode (PC4)",
+                "pc6": "Postcode (PC6)", "adres": "Adres"}
+
+
+def search_results(results: list[tuple[dict, str]], message: str = ""):
+    """The result list: (result, link) pairs from the search, then ``message``."""
+    items = []
+    for result, href in results:
+        where = [RESULT_KINDS[result["level"]], result.get("pc6") or result["code"]]
+        if result.get("parent") and result["level"] == "buurt":
+            where.append(f"wijk {result['parent']}")
+        if result.get("gemeente") and result["level"] != "gemeente":
+            where.append(result["gemeente"])
+        items.append(dcc.Link([html.Span(result["name"], className="fw-semibold"),
+                               html.Span(" · ".join(where),
+                                         className="d-block small text-body-secondary")],
+                              href=href, className="list-group-item list-group-item-action py-1"))
+    out = [html.Div(items, className="list-group shadow-sm")] if items else []
+    if message:
+        out.append(html.Div(message, className="small text-body-secondary bg-body px-2 py-1"))
+    return out
 
 
 def tile_credit(tile_url: str) -> str:
@@ -180,11 +231,15 @@ def panel(title: str, total_label: str, total: str, header: list[str], rows: lis
     def first_cell(text, code):
         if code in links:
             return html.Td(dcc.Link(text, href=links[code], title="Incidenten in dit gebied",
-                                    className="incidenten-link"))
-        return html.Td(text)
+                                    className="incidenten-link"), className="name")
+        return html.Td(text, className="name")
+    def kind(i):  # name, code, then figures (right-aligned, never broken)
+        return "name" if i == 0 else "code" if i == 1 else "num"
     table = dbc.Table([
-        html.Thead(html.Tr([html.Th(h) for h in header])),
-        html.Tbody([html.Tr([first_cell(row[0], code)] + [html.Td(c) for c in row[1:]],
+        html.Thead(html.Tr([html.Th(h, className=kind(i), scope="col")
+                            for i, h in enumerate(header)])),
+        html.Tbody([html.Tr([first_cell(row[0], code)]
+                            + [html.Td(c, className=kind(i)) for i, c in enumerate(row[1:], 1)],
                             **{"data-code": code})
                     for row, code in zip(rows, codes)]),
     ], size="sm", striped=True, hover=True, className="kaart-table mb-0")

@@ -220,6 +220,57 @@ def test_counts_below_the_gemeente_follow_the_disclosure_model(api, demo_db):
     assert "<" not in text and len(csv_rows(text)) == len(data["rows"]) + 1
 
 
+def test_counts_as_geojson_are_the_json_rows_with_their_shapes(api, spec, duck):
+    """format=geojson: the JSON answer's rows, field for field, as Feature properties, with the
+    area's CBS shape (WGS84) as geometry; the same scope, detail level and disclosure as the
+    JSON (another gemeente and PC6 for detail 1: 403, a non-published bundle per buurt: 403);
+    one protocol row with the format."""
+    from dashboard.api import counts_geojson
+
+    mayor, analist = token(api, "burgemeester"), token(api, "analist")
+    for tok, params in [(mayor, {"level": "wijk", "measure": "per_1000"}),
+                        (mayor, {"level": "buurt", "type": "geweld", "area": OWN}),
+                        (analist, {"level": "pc6", "area": OWN, "measure": "change"}),
+                        (analist, {"level": "gemeente"})]:
+        plain = call(api, "counts", tok, **params)
+        before = last_log_id(api)
+        geo = call(api, "counts", tok, **params, format="geojson")
+        assert geo.status_code == 200 and plain.status_code == 200, params
+        assert geo.headers["Content-Type"].startswith("application/geo+json")
+        body, rows = geo.json(), plain.json()["rows"]
+        schema = {**spec["paths"]["/api/v1/counts"]["get"]["responses"]["200"]["content"][
+            "application/geo+json"]["schema"], "components": spec["components"]}
+        OAS31Validator(schema).validate(body)
+        assert body["type"] == "FeatureCollection"
+        assert body["query"] == {k: v for k, v in plain.json().items() if k != "rows"}
+        assert [f["properties"] for f in body["features"]] == rows
+        assert [f["id"] for f in body["features"]] == [r["code"] for r in rows]
+        assert all(f["geometry"]["type"] in ("Polygon", "MultiPolygon")
+                   for f in body["features"])  # every demo area has a shape
+        lon, lat = body["features"][0]["geometry"]["coordinates"][0][0][:2] \
+            if body["features"][0]["geometry"]["type"] == "Polygon" \
+            else body["features"][0]["geometry"]["coordinates"][0][0][0][:2]
+        assert 3 < lon < 8 and 50 < lat < 54  # WGS84 degrees, not RD metres
+        assert geo.headers["X-Veiligheidsbeeld-Rijen"] == str(len(rows))
+        logged = log_since(api, before)
+        assert len(logged) == 1 and logged[0]["view"] == "api/counts"
+        assert json.loads(logged[0]["filters"])["format"] == "geojson"
+    gemeenten = {f["id"] for f in call(api, "counts", mayor, level="gemeente",
+                                       format="geojson").json()["features"]}
+    assert gemeenten == {OWN}
+    wijken = {f["properties"]["parent_code"] for f in call(
+        api, "counts", mayor, level="wijk", format="geojson").json()["features"]}
+    assert wijken == {OWN}
+    for params in ({"level": "wijk", "area": OTHER}, {"level": "pc6"},
+                   {"level": "buurt", "type": "overlast"}):
+        refused = call(api, "counts", mayor, **params, format="geojson")
+        assert refused.status_code == 403 and "features" not in refused.text, params
+    # A row without a count keeps null and its reason; an area without a shape has no geometry.
+    row = {"code": "WK1", "name": "Wijk", "count": None, "reason": "geen gegevens voor 2021"}
+    feature = json.loads(counts_geojson({"level": "wijk"}, [row], {}))["features"][0]
+    assert feature == {"type": "Feature", "id": "WK1", "properties": row, "geometry": None}
+
+
 # -- plain CSV, provenance in the headers -----------------------------------------------------
 
 def provenance(response: requests.Response) -> dict[str, str]:

@@ -66,7 +66,7 @@ def test_navigation_routes_every_page(page, demo_server):
     assert page.evaluate("document.documentElement.lang") == "nl"  # every page, not only /login
     page.get_by_role("link", name="Kaart", exact=True).click()
     expect(page.locator("#kaart-panel .kaart-table")).to_be_visible(timeout=20_000)
-    expect(page).to_have_url(re.compile(re.escape(demo_server.url) + r"/kaart\?niveau=gemeente"))
+    expect(page).to_have_url(re.compile(re.escape(demo_server.url) + r"/kaart\?niveau=wijk"))
     page.get_by_role("link", name="Trends", exact=True).click()
     expect(page.locator("#trends-graph .js-plotly-plot")).to_be_visible(timeout=20_000)
     expect(page).to_have_url(re.compile(re.escape(demo_server.url) + r"/trends\?.*per=maand"))

@@ -163,7 +163,7 @@ def _search(page):
 @pytest.mark.browser
 def test_mayor_drills_down_from_gemeente_to_buurten(page, demo_server, con):
     login(page, demo_server, "burgemeester")
-    page.goto(demo_server.url + "/kaart")
+    page.goto(demo_server.url + "/kaart?niveau=gemeente&maat=count")  # (home: the wijken)
     _wait_for_panel(page, "Gemeenten")
     expect(page.locator(CHOROPLETH)).to_have_count(1, timeout=20_000)
     period = last_complete_months(con, scope=MAYOR)
@@ -197,8 +197,8 @@ def test_mayor_drills_down_from_gemeente_to_buurten(page, demo_server, con):
     expect(page.locator("#kaart-breadcrumb")).to_contain_text(name)
     _wait_for_panel(page, f"Buurten in {name}")
     assert _search(page)["niveau"] == "buurt" and _search(page)["gebied"] == wijk
-    # The breadcrumb leads back up.
-    page.locator("#kaart-breadcrumb a", has_text="Gemeenten").click()
+    # The breadcrumb leads back up (a mayor's starts at the own gemeente).
+    page.locator("#kaart-breadcrumb a", has_text="Havenstad").click()
     expect(page.locator(CHOROPLETH)).to_have_count(1, timeout=20_000)
 
 
@@ -542,19 +542,19 @@ def test_analist_sees_all_buurten_and_a_mayor_gets_no_eenheid_level(page, demo_s
 
     page.context.clear_cookies()
     login(page, demo_server, "burgemeester")
-    page.goto(demo_server.url + "/kaart?niveau=eenheid")
-    _wait_for_panel(page, "Gemeenten")
-    assert _search(page)["niveau"] == "gemeente"
+    page.goto(demo_server.url + "/kaart?niveau=eenheid")  # not offered: the mayor's home
+    _wait_for_panel(page, "Wijken in Havenstad")
+    assert _search(page)["niveau"] == "wijk"
     page.locator("#kaart-niveau").click()
     options = page.get_by_role("option")
     expect(options.first).to_be_visible(timeout=10_000)
     labels = options.all_inner_texts()
     assert "Wijken" in labels and "Regionale eenheden" not in labels, labels
     assert "Postcode (PC4)" in labels and "Postcode (PC6)" not in labels, labels
-    # A link to the PC6 level opens the gemeente level for a detail-1 mayor.
+    # A link to the PC6 level opens the mayor's home (the wijken) for a detail-1 mayor.
     page.goto(demo_server.url + "/kaart?niveau=pc6&gebied=GMD001")
-    _wait_for_panel(page, "Gemeenten")
-    assert _search(page)["niveau"] == "gemeente"
+    _wait_for_panel(page, "Wijken in Havenstad")
+    assert _search(page)["niveau"] == "wijk"
 
 
 # -- shapes from a link ---------------------------------------------------------------------------

@@ -15,10 +15,14 @@
     return feature.id !== undefined ? feature.id : (feature.properties || {}).code;
   }
 
-  vb.classify = function (value, breaks) {
-    var i = 0;
-    while (i < breaks.length && value > breaks[i]) { i++; }
-    return i;
+  // Class of a value: how many breaks lie below it, a value equal to break j counting as
+  // above it when up[j] (exactly as callbacks/kaart_values.py Classes.index).
+  vb.classify = function (value, breaks, up) {
+    var n = 0;
+    for (var j = 0; j < breaks.length; j++) {
+      if (value > breaks[j] || (up && up[j] && value === breaks[j])) { n++; }
+    }
+    return n;
   };
 
   vb.choroplethStyle = function (feature, context) {
@@ -32,11 +36,72 @@
       style.fillColor = h.unknown || "#d9d9d9";
       style.color = "#6c757d";
       style.dashArray = "4 3";
-      return style;
+      return vb.marked(code, style);
     }
-    style.fillColor = h.colors[Math.min(vb.classify(value, h.breaks || []), h.colors.length - 1)];
+    style.fillColor = h.colors[Math.min(vb.classify(value, h.breaks || [], h.up || []), h.colors.length - 1)];
+    return vb.marked(code, style);
+  };
+
+  // The area the search led to: a thick dark outline (on top of the class colour).
+  vb.highlight = null;
+  vb.marked = function (code, style) {
+    if (vb.highlight !== null && code === vb.highlight) {
+      style.weight = 4;
+      style.color = "#000000";
+      style.dashArray = null;
+    }
     return style;
   };
+
+  function zoomTo(layer) {
+    if (!layer._map || !layer.getBounds) { return; }
+    layer.bringToFront();
+    layer._map.fitBounds(layer.getBounds(), {maxZoom: 16, padding: [40, 40]});
+  }
+
+  // Called with the `kaart-markeer` store: restyle, and zoom to the area now when it is drawn,
+  // or as soon as it is (bindTooltip's "add" handler, after the layer's own fit to its data).
+  vb.setHighlight = function (code) {
+    vb.highlight = code || null;
+    vb.layers = vb.layers.filter(function (layer) { return layer._map; });
+    var target = null;
+    vb.layers.forEach(function (layer) {
+      layer.setStyle(vb.choroplethStyle(layer.feature));
+      if (code && codeOf(layer.feature) === code) { target = layer; }
+    });
+    vb.pendingZoom = target ? null : vb.highlight;
+    if (target) { zoomTo(target); }
+    return window.dash_clientside.no_update;
+  };
+
+  // What a screen reader announces for a focusable area (and the tooltip shows).
+  function describe(code, name) {
+    var tip = (vb.hideout.tips || {})[code];
+    var text = (tip ? tip[0] : name) + " (" + code + ")";
+    if (tip) { text += ", " + (vb.hideout.label || "") + ": " + tip[1]; }
+    return text;
+  }
+
+  // Keyboard: every area is a tab stop; Enter or Space opens it exactly as a click does
+  // (the click event goes to the GeoJSON layer, whose clickData drives navigation).
+  function keyboard(layer, code, name) {
+    var el = layer.getElement && layer.getElement();
+    if (!el || el.getAttribute("tabindex") === "0") { return; }
+    el.setAttribute("tabindex", "0");
+    el.setAttribute("role", "button");
+    el.setAttribute("aria-label", describe(code, name));
+    el.addEventListener("keydown", function (event) {
+      if (event.key !== "Enter" && event.key !== " ") { return; }
+      event.preventDefault();
+      var centre = layer.getBounds().getCenter();
+      layer.fire("click", {latlng: centre, originalEvent: event}, true);
+    });
+    el.addEventListener("focus", function () {
+      el.setAttribute("aria-label", describe(code, name));
+      layer.openTooltip(layer.getBounds().getCenter());
+    });
+    el.addEventListener("blur", function () { layer.closeTooltip(); });
+  }
 
   vb.hoverStyle = function () {
     return {weight: 3, color: "#212529"};
@@ -54,6 +119,13 @@
     if (vb.layers.length > 200000) { vb.layers = vb.layers.filter(function (l) { return l._map; }); }
     vb.layers.push(layer);
     var name = (feature.properties || {}).name || code;
+    layer.on("add", function () {
+      keyboard(layer, code, name);
+      if (vb.pendingZoom !== null && vb.pendingZoom !== undefined && code === vb.pendingZoom) {
+        vb.pendingZoom = null;
+        setTimeout(function () { zoomTo(layer); }, 50);
+      }
+    });
     layer.bindTooltip(function () {
       // [name, shown value, rank, ranked] from the server; text nodes only (names are data).
       var tip = (vb.hideout.tips || {})[code];

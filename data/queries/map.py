@@ -9,6 +9,7 @@ on the map, built on :func:`data.queries.areas.incident_counts_by_area` so the d
 """
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import date
 
@@ -162,6 +163,25 @@ def geometry_features(con, *, scope: Scope, level: str, within: str | None = Non
         LEFT JOIN boundaries b ON b.code = s.code AND b.level = s.level AND b.vintage = s.vintage
         """, [*params, level, level, tier]).fetchall()
     return text[0][0], text[0][1]
+
+
+def shapes(con, *, scope: Scope, level: str, codes: list[str]) -> dict[str, str]:
+    """The GeoJSON geometry (WGS84, a string as stored, never parsed) of each area of ``level``
+    among ``codes`` that lies in scope: the latest vintage of the level at the finest stored
+    tier ("local", simplified to about 8 m, ``data.schema.SHAPE_TIERS``). Codes outside the
+    scope or without a shape are left out. For the API's GeoJSON answer."""
+    _check(scope, level, None)
+    if level == "eenheid":
+        raise ValueError("shapes: the API has no eenheid level")
+    where, params = area_filter(scope, "a.gm_code")
+    rows = con.execute(f"""
+        WITH latest AS (SELECT max(vintage) AS v FROM boundary_shapes WHERE level = ?)
+        SELECT s.code, s.geojson FROM boundary_shapes s
+        JOIN areas a ON a.code = s.code AND a.level = s.level
+        WHERE s.level = ? AND s.tier = 'local' AND s.vintage = (SELECT v FROM latest)
+          AND s.code IN (SELECT unnest(?::VARCHAR[])) AND {where}""",
+                       [level, level, list(codes), *params]).fetchall()
+    return dict(rows)
 
 
 def bundle_options(con, *, scope: Scope) -> list[tuple[str, str]]:
@@ -350,3 +370,97 @@ def incident_points(con, *, scope: Scope, within: str, parent: str | None = None
                 for ident, lon, lat, title, day, address, pc6, mo in rows]
     return {"type": "FeatureCollection", "features": features, "total": total,
             "capped": total > len(features)}
+
+
+# -- search ---------------------------------------------------------------------------------------
+
+#: Most results of one search (areas and, at detail level 3, addresses each).
+SEARCH_LIMIT = 10
+#: A Dutch postcode with letters (PC6), spaces allowed: "1012 AB".
+PC6_TEXT = re.compile(r"^\s*([0-9]{4})\s*([A-Za-z]{2})\s*$")
+#: A street with a house number (and addition): "Kompasstraat 22", "Dorpsweg 3a".
+ADDRESS_TEXT = re.compile(r"^\s*(.*?[^\s,0-9])[\s,]+([0-9]+)\s*[-\s]?([A-Za-z0-9]{0,4})\s*$")
+
+
+def search_text(text) -> str:
+    """The search text as the queries use it: one line, spaces collapsed, at most 100
+    characters ('' for anything that is not text)."""
+    if not isinstance(text, str):
+        return ""
+    return " ".join(text.split())[:100]
+
+
+def needs_detail_3(text: str) -> bool:
+    """Whether ``text`` asks for what only detail level 3 may search: a PC6 postcode or an
+    address (a street with a house number)."""
+    return bool(PC6_TEXT.match(text) or ADDRESS_TEXT.match(text))
+
+
+def search_areas(con, *, scope: Scope, text: str, limit: int = SEARCH_LIMIT) -> list[dict]:
+    """Areas in scope whose code starts with or whose name contains ``text`` (case and
+    accents ignored): gemeenten, wijken, buurten and PC4 for every scope, PC6 at detail level 3
+    only (``LEVEL_DETAIL``). Below detail level 3 a PC6 postcode searches its PC4, so a mayor
+    who types "1012 AB" finds 1012 and nothing finer. Exact code matches first, then names
+    that start with the text, then the rest; within each, gemeente before wijk, buurt, PC4,
+    PC6. Each result: code, level, name, gm_code, parent_code, gemeente (name), parent (name).
+    Raises OutOfScope for an empty scope; '' and single characters find nothing."""
+    if scope.empty:
+        raise OutOfScope("empty scope")
+    text = search_text(text)
+    if len(text) < 2:
+        return []
+    levels = [level for level in MAP_LEVELS if level_allowed(level, scope=scope)]
+    postcode = PC6_TEXT.match(text)
+    code = (postcode.group(1) + postcode.group(2)).upper() if postcode else text.upper()
+    if postcode and not level_allowed("pc6", scope=scope):
+        code = postcode.group(1)  # the PC4 it lies in; the PC6 itself is not searched
+    name = text.lower()
+    where, params = area_filter(scope, "a.gm_code")
+    order = " ".join(f"WHEN '{level}' THEN {i}" for i, level in enumerate(MAP_LEVELS))
+    rows = con.execute(f"""
+        SELECT a.code, a.level, coalesce(a.name, a.code), a.gm_code, a.parent_code,
+               coalesce(g.name, g.code), coalesce(p.name, p.code)
+        FROM areas a
+        LEFT JOIN areas g ON g.code = a.gm_code AND g.level = 'gemeente'
+        LEFT JOIN areas p ON p.code = a.parent_code AND a.level IN ('buurt', 'pc6')
+        WHERE a.level IN (SELECT unnest(?::VARCHAR[])) AND {where}
+          AND (starts_with(upper(a.code), ?)
+               OR contains(lower(strip_accents(coalesce(a.name, ''))), strip_accents(?)))
+        ORDER BY CASE WHEN upper(a.code) = ? THEN 0
+                      WHEN starts_with(lower(strip_accents(coalesce(a.name, ''))),
+                                       strip_accents(?)) THEN 1
+                      WHEN starts_with(upper(a.code), ?) THEN 2 ELSE 3 END,
+                 CASE a.level {order} END, 3, a.code
+        LIMIT ?""", [levels, *params, code, name, code, name, code, max(0, int(limit))]
+                       ).fetchall()
+    return [{"code": c, "level": level, "name": n, "gm_code": gm, "parent_code": parent,
+             "gemeente": gemeente, "parent": parent_name}
+            for c, level, n, gm, parent, gemeente, parent_name in rows]
+
+
+def search_addresses(con, *, scope: Scope, text: str, limit: int = SEARCH_LIMIT) -> list[dict]:
+    """Addresses (street and house number, from the incidents) in scope that match ``text``
+    ("Kompasstraat 22": the street contains "kompasstraat", the number starts with 22),
+    each with its PC6 and that PC6's PC4, for jumping to the PC6 on the map. Detail level 3
+    only, checked before any SQL: an address is as detailed as an address list. A text
+    without a house number finds nothing (a street name alone finds its PC6 areas)."""
+    ensure_detail(scope, 3)
+    match = ADDRESS_TEXT.match(search_text(text))
+    if not match:
+        return []
+    street, number, addition = match.group(1).lower(), match.group(2), match.group(3).upper()
+    where, params = area_filter(scope, "i.gm_code")
+    rows = con.execute(f"""
+        SELECT i.street, i.house_number, i.pc6, any_value(i.gm_code), any_value(a.parent_code)
+        FROM incidents i JOIN areas a ON a.code = i.pc6 AND a.level = 'pc6'
+        WHERE {where} AND i.street IS NOT NULL AND i.house_number IS NOT NULL
+          AND contains(lower(strip_accents(i.street)), strip_accents(?))
+          AND starts_with(upper(i.house_number), ?)
+        GROUP BY i.street, i.house_number, i.pc6
+        ORDER BY upper(i.house_number) <> ?, i.street, try_cast(regexp_extract(i.house_number, '^[0-9]+') AS INTEGER),
+                 i.house_number, i.pc6
+        LIMIT ?""", [*params, street, number + addition, number + addition,
+                     max(0, int(limit))]).fetchall()
+    return [{"code": pc6, "level": "adres", "name": f"{s} {n}", "gm_code": gm,
+             "parent_code": pc4, "pc6": pc6}
+            for s, n, pc6, gm, pc4 in rows]
