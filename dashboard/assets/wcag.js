@@ -127,9 +127,9 @@
     if (points.length > 1) {
       parts[0] += " van " + pointLabel(trace, first) + " tot " + pointLabel(trace, last);
     }
-    parts.push("laatste " + number(values[last]) + " (" + pointLabel(trace, last) + ")");
+    parts.push("laatste " + number(values[last]) + " in " + pointLabel(trace, last));
     if (points.length > 1) {
-      parts.push("hoogste " + number(values[high]) + " (" + pointLabel(trace, high) + ")");
+      parts.push("hoogste " + number(values[high]) + " in " + pointLabel(trace, high));
     }
     return parts.join("; ") + ".";
   }
