@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import LiveServer, demo_copy, login
+from .conftest import LiveServer, demo_copy, login, logout
 from .test_security_headers import PAGES
 
 AXE = (Path(__file__).parent / "vendor" / "axe.min.js").read_text()
@@ -28,12 +28,20 @@ ALL_PAGES = {**PAGES, "/mijn-account": "#page h1",
              "/trends?gemeente=GMD001&maat=per1000&vergelijk=eenheid,grootte":
                  "#trends-compare-graph g.trace"}
 
-RUN = """async tags => {
+#: axe cannot see text that CSS adds: a dropdown showing several values ("Geweld, Drugs,
+#: 2 gekozen") separates them with ``::before {content: ', '}``, so axe reads its visible text
+#: as "GeweldDrugs2 gekozen" and finds that in no name. The real name (Chrome's, with the
+#: separators) is checked in test_dropdowns_are_one_named_tab_stop instead.
+KNOWN = {"label-content-name-mismatch": ".dash-dropdown:has(.dash-dropdown-value-count)"}
+
+RUN = """async ([tags, known]) => {
   const result = await axe.run(document, {runOnly: {type: 'tag', values: tags},
                                           resultTypes: ['violations']});
   return result.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
     targets: v.nodes.map(n => n.target.join(' ') + (n.any.concat(n.all, n.none)
-      .map(c => c.message).filter(Boolean).slice(0, 1).map(m => ' — ' + m)[0] || ''))}));
+      .map(c => c.message).filter(Boolean).slice(0, 1).map(m => ' — ' + m)[0] || '')),
+    known: v.nodes.map(n => !!known[v.id] && n.target.length === 1 &&
+      !!document.querySelector(n.target[0])?.matches(known[v.id]))}));
 }"""
 
 
@@ -59,7 +67,7 @@ def axe_violations(page) -> list[dict]:
     """axe-core's WCAG A/AA violations on the page as it is now."""
     if not page.evaluate("typeof window.axe === 'object'"):
         page.evaluate(AXE)  # an evaluated script: the page's CSP does not apply to it
-    return page.evaluate(RUN, TAGS)
+    return page.evaluate(RUN, [TAGS, KNOWN])
 
 
 def _settle(page, path: str, drawn: str, user: str) -> None:
@@ -92,10 +100,10 @@ def _report(found: dict[str, list[dict]], who: str) -> list[str]:
         nodes = sum(len(v["targets"]) for v in violations)
         print(f"\n[{who}] {path}: {len(violations)} rules, {nodes} elements")
         for v in violations:
-            for target in v["targets"]:
+            for target, known in zip(v["targets"], v["known"]):
                 line = f"  {v['impact']:<8} {v['id']:<24} {target}   ({path})"
-                print(line)
-                if v["impact"] in FAILING:
+                print(line + ("   [known: CSS text, see KNOWN]" if known else ""))
+                if v["impact"] in FAILING and not known:
                     failing.append(f"{v['id']} [{v['impact']}] {target} on {path} ({who})")
     return failing
 
@@ -113,6 +121,19 @@ def test_every_page_meets_wcag_aa(page, filled_demo, user):
         _settle(page, path, drawn, user)
         found[path] = axe_violations(page)
         charts[path] = _chart_texts(page)
+    # an open dropdown (its list is rendered only then; the beheerder's are on /beheer)
+    where = "/beheer" if user == "beheerder" else "/trends"
+    page.goto(server.url + where)
+    _settle(page, where, ALL_PAGES[where], user)
+    page.locator("button.dash-dropdown").first.click()
+    expect(page.locator(".dash-dropdown-content").first).to_be_visible()
+    found[f"{where} (keuzelijst open)"] = axe_violations(page)
+    if user != "beheerder":  # seen meldingen look different (the beheerder has none)
+        page.goto(server.url + "/meldingen")
+        _settle(page, "/meldingen", ALL_PAGES["/meldingen"], user)
+        page.click("#meldingen-alles-gezien")
+        expect(page.locator(".melding.melding-gezien").first).to_be_attached(timeout=20_000)
+        found["/meldingen (alles gezien)"] = axe_violations(page)
     # the user menu opened (its items are the header's only hidden content)
     page.goto(server.url + "/")
     _settle(page, "/", ALL_PAGES["/"], user)
@@ -214,6 +235,12 @@ def test_dropdowns_are_one_named_tab_stop(page, filled_demo):
     assert not [s for s in stops if "dash-dropdown-focus-target" in str(s)], stops
     page.keyboard.press("ArrowDown")
     expect(button).to_have_attribute("aria-expanded", "true")
+    # the open list: a dialog and a group of checkboxes, both named by the field's label
+    expect(page.get_by_role("dialog", name="Wijken en buurten (vergelijken)")).to_be_visible()
+    expect(page.get_by_role("group", name="Wijken en buurten (vergelijken)")
+           .get_by_role("checkbox").first).to_be_attached()
+    assert page.locator(".dash-dropdown-content [role=option], "
+                        ".dash-dropdown-content [role=listbox]").count() == 0
     page.keyboard.press("Escape")
     expect(button).to_have_attribute("aria-expanded", "false")
     expect(button).to_be_focused()
@@ -221,3 +248,15 @@ def test_dropdowns_are_one_named_tab_stop(page, filled_demo):
     assert page.evaluate("document.activeElement.id") == stops[-2]
     page.keyboard.press("Tab")
     expect(button).to_be_focused()
+    # several values: the name is the label, every value shown and the count, in that order
+    # (what axe's label-content-name-mismatch cannot read, see KNOWN)
+    logout(page, server)
+    login(page, server, "beheerder")
+    page.goto(server.url + "/beheer")
+    several = page.locator("#profile-driehoek")
+    expect(several.locator(".dash-dropdown-value-count")).to_have_text(re.compile(r"\d+ gekozen"))
+    shown = several.locator(".dash-dropdown-value-item").all_inner_texts()
+    count = several.locator(".dash-dropdown-value-count").inner_text()
+    assert len(shown) > 1
+    expect(page.get_by_role("button", name="Indicatoren driehoeksmonitor " + ", ".join(shown)
+                            + " " + count, exact=True)).to_have_id("profile-driehoek")

@@ -60,6 +60,38 @@
     });
   }
 
+  /* The open list: Dash renders each choice as <label role="option"> around a real checkbox
+     (radio for a single choice) that takes the focus. An option's children are presentational,
+     so the focused checkbox is hidden inside it (axe: nested-interactive) and the listbox has
+     no name (aria-input-field-name). Without those roles it is what it works as: a named group
+     of labelled checkboxes in a dialog, read as "Havenstad, selectievakje, aangevinkt". */
+  function optionLists(root) {
+    root.querySelectorAll(".dash-dropdown-content").forEach(function (popup) {
+      var button = popup.id && document.querySelector('[aria-controls="' + CSS.escape(popup.id) + '"]');
+      var name = button && button.getAttribute("aria-labelledby");
+      var label = name && document.getElementById(name.split(" ")[0]);
+      if (button && button.getAttribute("aria-haspopup") !== "dialog") {
+        button.setAttribute("aria-haspopup", "dialog");
+      }
+      popup.querySelectorAll(".dash-options-list").forEach(function (list) {
+        if (list.getAttribute("role") !== "group") { list.setAttribute("role", "group"); }
+        if (label && label.tagName === "LABEL") {
+          if (list.getAttribute("aria-labelledby") !== label.id) {
+            list.setAttribute("aria-labelledby", label.id);
+            popup.setAttribute("aria-labelledby", label.id);
+          }
+        } else if (list.getAttribute("aria-label") !== "Keuzes") {
+          list.setAttribute("aria-label", "Keuzes");
+        }
+      });
+      popup.querySelectorAll(".dash-options-list-option[role], .dash-options-list-option[aria-selected]")
+        .forEach(function (option) {
+          option.removeAttribute("role");
+          option.removeAttribute("aria-selected");
+        });
+    });
+  }
+
   function text(value) {
     return String(value == null ? "" : value).replace(/<br\s*\/?>/gi, " ")
       .replace(/<[^>]*>/g, "").replace(/\s+/g, " ").trim();
@@ -176,6 +208,7 @@
   function repair() {
     queued = false;
     dropdowns(document);
+    optionLists(document);
     charts(document);
   }
 
@@ -197,7 +230,7 @@
         window.requestAnimationFrame(repair);
       }
     }).observe(document.body, {childList: true, subtree: true, attributes: true,
-                               attributeFilter: ["tabindex", "aria-labelledby"]});
+                               attributeFilter: ["tabindex", "aria-labelledby", "aria-selected"]});
   }
 
   if (document.readyState === "loading") {
