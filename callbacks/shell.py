@@ -91,7 +91,9 @@ def register(app) -> None:
                       id="logout-csrf"),
             html.Button("Uitloggen", type="submit", className="dropdown-item", id="logout-link"),
         ], method="POST", action="/logout"))
-        return dbc.DropdownMenu(items, label=f"{user.name} · {user.role}", align_end=True,
+        # the role only where it is not the name already (the demo's "burgemeester")
+        label = user.name if user.name == user.role else f"{user.name} · {user.role}"
+        return dbc.DropdownMenu(items, label=label, align_end=True,
                                 color="secondary", size="sm", id="user-dropdown")
 
     @app.callback(Output("dataset-badge", "children"), Input("url", "pathname"))

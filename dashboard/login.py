@@ -27,7 +27,7 @@ DEMO_ACCOUNTS_NOTE = """
 FRAME = """<!doctype html>
 <html lang="nl"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{title} · Veiligheidsbeeld</title>
-<link rel="stylesheet" href="/assets/bootstrap.min.css"><link rel="stylesheet" href="/assets/theme.css">
+<link rel="stylesheet" href="/assets/bootstrap.min.css"><link rel="stylesheet" href="/assets/theme.css"><link rel="stylesheet" href="/assets/wcag.css">
 </head><body class="d-flex align-items-center" style="min-height:100vh">
 <main class="container" style="max-width:420px">
 """

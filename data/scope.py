@@ -87,7 +87,8 @@ def resolve_scope(user, *, con, profile_for) -> Scope:
     role = getattr(user, "role", None)
     if role == "analist":
         codes = _gemeenten_where(con, "re_code IN (SELECT unnest(?::VARCHAR[]))", list(user.eenheden))
-        return Scope(codes, 3, label=f"Eenheid {', '.join(user.eenheden)}")
+        return Scope(codes, 3, label=", ".join(
+            eenheid_label(name) for name in _names(con, user.eenheden) or user.eenheden))
     if role == "teamchef":
         codes = _gemeenten_where(
             con, "code IN (SELECT unnest(?::VARCHAR[])) OR code IN (SELECT gm_code FROM org_gemeenten"
@@ -108,6 +109,12 @@ def _gemeenten_where(con, condition: str, *params) -> frozenset[str]:
     rows = con.execute(f"SELECT code FROM areas WHERE level = 'gemeente' AND ({condition})",
                        list(params)).fetchall()
     return frozenset(r[0] for r in rows)
+
+
+def eenheid_label(name: str) -> str:
+    """A regionale eenheid as a reader names it: "Eenheid Amsterdam" for the name "Amsterdam"
+    (or a code), the name itself when it says so already ("Eenheid Doggerland (demo)")."""
+    return name if name.lower().startswith("eenheid") else f"Eenheid {name}"
 
 
 def _names(con, codes) -> list[str]:

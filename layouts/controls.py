@@ -24,7 +24,9 @@ DROPDOWN_LABELS = {
 
 
 def dropdown(**kwargs) -> dcc.Dropdown:
-    """A dcc.Dropdown with Dutch texts."""
+    """A dcc.Dropdown with Dutch texts. Give it a ``dbc.Label(..., html_for=id)``: that names
+    it for screen readers (dashboard/assets/wcag.js, which also makes its button the tab stop
+    and its open list a named group of checkboxes; no component property does either)."""
     return dcc.Dropdown(labels=DROPDOWN_LABELS, **kwargs)
 
 

@@ -174,7 +174,7 @@ def cards(monitor) -> list:
 def _card(gemeente: str, item):
     return html.Div(html.Div([
         dcc.Link([
-            html.Div(item.title, className="driehoek-title"),
+            html.H2(item.title, className="driehoek-title"),  # also the sparkline's title
             html.Div(_value(item.current), className="driehoek-value",
                      **{"data-value": "" if item.current is None else str(item.current)}),
         ], href=trends_href(gemeente, item.code), className="driehoek-link",
@@ -199,9 +199,12 @@ def sparkline(item) -> go.Figure:
     y = list(item.counts)
     labels = _labels(item)
     fig = go.Figure()
+    # named for the chart's text alternative (assets/wcag.js); no legend shows them
     fig.add_scatter(x=x[:13], y=y[:13], mode="lines", line=dict(color=GREY, width=1.5),
+                    name="Jaar eerder",
                     customdata=labels[:13], hovertemplate="%{customdata}: %{y:,.0f}<extra></extra>")
     fig.add_scatter(x=x[12:], y=y[12:], mode="lines", line=dict(color=BLUE, width=2),
+                    name="Laatste 12 maanden",
                     customdata=labels[12:], hovertemplate="%{customdata}: %{y:,.0f}<extra></extra>")
     fig.update_layout(margin=dict(l=0, r=0, t=4, b=4), showlegend=False, separators=",.",
                       plot_bgcolor="white", paper_bgcolor="rgba(0,0,0,0)",

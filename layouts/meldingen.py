@@ -25,7 +25,8 @@ def header_parts(poll_ms: int = DEFAULT_POLL_MS) -> list:
 def bell(count: int):
     """The bell link with the number of unacknowledged meldingen (no number at zero)."""
     label = f"Meldingen: {count} ongelezen" if count else "Meldingen: geen nieuwe"
-    children = [html.Span("\U0001F514", className="melding-bell-icon", **{"aria-hidden": "true"})]
+    # a CSS icon (assets/wcag.css), not the emoji: that is an empty box without an emoji font
+    children = [html.Span(className="melding-bell-icon", **{"aria-hidden": "true"})]
     if count:
         children.append(dbc.Badge(str(count), color="danger", pill=True, id="melding-count",
                                   className="ms-1"))
@@ -80,7 +81,8 @@ def _card(item: dict):
                          size="sm", color="primary", className="melding-gezien-knop"))
     return html.Div(html.Div([
         html.Div([
-            dbc.Badge(item["kind_title"], color=kind_color, className="me-2 melding-soort"),
+            dbc.Badge(item["kind_title"], color=kind_color, className="me-2 melding-soort",
+                      text_color="dark" if kind_color == "warning" else None),
             html.Strong(f"{item['type_title']} in {item['gemeente']}", className="me-auto"),
             button,
         ], className="d-flex align-items-center mb-1"),
@@ -89,5 +91,5 @@ def _card(item: dict):
                               html.Dd(value, className="col-sm-9 mb-0"))],
                 className="row small mb-0"),
     ], className="card-body py-2"), className="card mb-2 melding"
-        + (" melding-gezien opacity-50" if seen else ""),
+        + (" melding-gezien" if seen else ""),  # greyed in assets/wcag.css, still legible
         id=f"melding-{item['id']}", **{"data-gm": item["gm_code"]})

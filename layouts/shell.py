@@ -38,6 +38,9 @@ def shell():
          for path, (label, _title) in PAGES.items()],
         navbar=True, className="me-auto")
     return html.Div([
+        # the first tab stop (WCAG 2.4.1); assets/wcag.js moves focus to the content
+        html.A("Naar de inhoud", href="#page", id="skip-link",
+               className="skip-link visually-hidden-focusable"),
         dcc.Location(id="url"),
         dbc.Navbar(
             dbc.Container([
@@ -56,5 +59,5 @@ def shell():
                 ], id="nav-collapse", is_open=False, navbar=True),
             ], fluid=True),
             color="dark", dark=True, expand="xl", className="mb-3"),
-        dbc.Container(html.Main(id="page", role="main"), fluid=True, className="pb-5"),
+        dbc.Container(html.Main(id="page", role="main", tabIndex="-1"), fluid=True, className="pb-5"),
     ])

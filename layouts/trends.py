@@ -12,6 +12,7 @@ import dash_bootstrap_components as dbc
 import plotly.graph_objects as go
 from dash import dcc, html
 
+from data.scope import eenheid_label
 from layouts import format as fmt
 from layouts.controls import dropdown
 from layouts.figures import (BLUE, GRAPH_CONFIG, GREY, ORANGE, data_table, message_figure,
@@ -372,7 +373,7 @@ def compare_panel(comparison, gemeente_name: str, chosen, message: str = ""):
     fig = go.Figure()
     lines = [("gemeente", gemeente_name, BLUE, None)]
     if "eenheid" in chosen and comparison.eenheid:
-        lines.append(("eenheid", f"Eenheid {comparison.eenheid_name}", GREY, "dash"))
+        lines.append(("eenheid", eenheid_label(comparison.eenheid_name), GREY, "dash"))
     if "grootte" in chosen and comparison.band_gemeenten:
         lines.append(("grootte", f"Gemiddelde gemeenten {comparison.band} in uw gebied "
                                  f"({len(comparison.band_gemeenten)})", ORANGE, "dot"))
