@@ -26,9 +26,11 @@ attempt split per month. Not covered: per-day gemeente figures (product windows,
 the model accepts meldingen, docs/disclosure.md), figures reaching before the window (a year
 minus its months before the window is the same question one window earlier), PC6 (detail 3).
 
-Found with protection on (reported, ``test_week_pieces_of_a_buurt``): the gemeente's weekly
-series of a single type together with the public buurt month count pins a buurt's incident to
-a week when the gemeente had that type only in that week of the month, or only in that buurt.
+Found with protection on, and closed (``test_week_pieces_of_a_buurt``): the gemeente's weekly
+series of a single type together with the public buurt month count pinned a buurt's incident to
+a week when the gemeente had that type only in that week of the month, or only in that buurt
+(67 pieces on the demo). Detail 1 now gets no week series at all (``disclosure.weeks_released``:
+a week request is answered per month), so the collected trend figures are months.
 
 With ``disclosure.PROTECTION = False`` the attacker replays exactly the requests the protected
 product answered (refused ones stay refused) and finds (a) a withheld type per buurt as a
@@ -186,13 +188,6 @@ def test_no_hidden_cell_is_pinned_on_the_demo(demo):
     assert any(r.view == "api" and r.level == "buurt" for r in demo.collection.answered)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "known leak, reported: the gemeente's weekly series of a single type (trends page, exact "
-    "for every scope) and the public buurt month count pin a buurt's registration to an ISO "
-    "week when the gemeente had that type only in one week of the month or only in that "
-    "buurt; the model (docs/disclosure.md) hides weeks below the gemeente but shows them per "
-    "gemeente. Needs a decision: accept it (as for meldingen) or restrict the weekly "
-    "gemeente series for detail 1."))
 def test_week_pieces_of_a_buurt(demo):
     found = demo.verdict.by_category().get("week piece", [])
     assert not found, f"{len(found)} week pieces pinned, e.g. " + "; ".join(

@@ -204,11 +204,21 @@
     });
   }
 
+  // Dash 4's date picker puts aria-expanded on its wrapper div, which has no role that
+  // allows it (axe: aria-allowed-attr, critical). Its input says whether the calendar is open.
+  function datePickers(root) {
+    root.querySelectorAll(".vb-date [aria-expanded]:not(input):not(button):not([role]), " +
+                          "[id$='-wrapper'][aria-expanded]:not([role])").forEach(function (el) {
+      el.removeAttribute("aria-expanded");
+    });
+  }
+
   var queued = false;
   function repair() {
     queued = false;
     dropdowns(document);
     optionLists(document);
+    datePickers(document);
     charts(document);
   }
 
@@ -230,7 +240,8 @@
         window.requestAnimationFrame(repair);
       }
     }).observe(document.body, {childList: true, subtree: true, attributes: true,
-                               attributeFilter: ["tabindex", "aria-labelledby", "aria-selected"]});
+                               attributeFilter: ["tabindex", "aria-labelledby", "aria-selected",
+                                                "aria-expanded"]});
   }
 
   if (document.readyState === "loading") {

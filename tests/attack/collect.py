@@ -24,7 +24,7 @@ import pandas as pd
 
 from data import disclosure
 from data.periods import Period, add_months, month_range, months_before
-from data.queries import burglary, overview, trends
+from data.queries import burglary, coverage, overview, trends
 from data.queries import products as productq
 from data.queries.areas import incident_counts_by_area
 from data.scope import OutOfScope, Scope
@@ -285,6 +285,7 @@ def _trend(con, scope, lattice, r: Request, api):
                      grain=r.grain)
     members = _members(con, scope, "gemeente", r.indicator)
     gm = lattice.gemeente
+    grain = t.grain  # as answered: a detail-1 week request is answered per month
     out = []
 
     def add(value, start, end, field):
@@ -293,7 +294,7 @@ def _trend(con, scope, lattice, r: Request, api):
 
     for row in t.series.itertuples():
         start = row.start
-        if r.grain == "week":
+        if grain == "week":
             end = start + timedelta(days=7)
             add(row.count, start, end, "count")
             add(row.previous, start - timedelta(days=364), end - timedelta(days=364),
@@ -302,13 +303,13 @@ def _trend(con, scope, lattice, r: Request, api):
                 add(_whole(row.moving_avg * 52), end - timedelta(days=7 * 52), end,
                     "moving_avg x 52")
             continue
-        end = min(add_months(start, MONTH_GRAINS[r.grain]), lattice.running)
+        end = min(add_months(start, MONTH_GRAINS[grain]), lattice.running)
         add(row.count, start, end, "count")
         add(row.previous, add_months(start, -12), add_months(end, -12), "previous")
-        if r.grain != "jaar" and row.moving_avg is not None and not pd.isna(row.moving_avg):
-            add(_whole(row.moving_avg * trends.PER_YEAR[r.grain]), add_months(end, -12), end,
-                f"moving_avg x {trends.PER_YEAR[r.grain]}")
-    if t.ytd_year is not None and r.grain == "maand":  # the same table for every grain
+        if grain != "jaar" and row.moving_avg is not None and not pd.isna(row.moving_avg):
+            add(_whole(row.moving_avg * trends.PER_YEAR[grain]), add_months(end, -12), end,
+                f"moving_avg x {trends.PER_YEAR[grain]}")
+    if t.ytd_year is not None and grain == "maand":  # the same table for every grain
         for row in t.ytd.itertuples():
             year = t.ytd_year
             add(row.current, date(year, 1, 1), add_months(date(year, row.month, 1), 1), "ytd")
@@ -371,29 +372,40 @@ def _wijk_changes(con, scope, lattice, r: Request, api):
 
 
 def _type_month_counts(con, scope, lattice, r: Request, api):
+    """The stuurgegevens' per-type table: the month, a year earlier, year to date and a year
+    earlier, per single type (data.queries.coverage, as data/products/monthly.py reads it)."""
     m = r.start
-    frame = productq.type_month_counts(con, scope=scope, gemeenten=[lattice.gemeente], month=m)
+    _, singles = indicators(con)
     spans = {"month": (m, add_months(m, 1)), "month_ly": (add_months(m, -12), add_months(m, -11)),
              "ytd": (date(m.year, 1, 1), add_months(m, 1)),
              "ytd_ly": (date(m.year - 1, 1, 1), add_months(m, -11))}
+    periods = {column: Period(start, end) for column, (start, end) in spans.items()}
+    found = coverage.indicator_counts(con, scope=scope, gemeenten=[lattice.gemeente],
+                                      indicators=singles, periods=list(periods.values()))
     out = []
-    for row in frame.itertuples():
-        for column, (start, end) in spans.items():
-            out.append(Figure(int(getattr(row, column)), "gemeente", lattice.gemeente, start,
-                              end, frozenset({row.code}), None, r, column))
+    for code in singles:
+        for column, period in periods.items():
+            cell = found[code][(lattice.gemeente, period)]
+            if cell.value is not None:
+                out.append(Figure(cell.value, "gemeente", lattice.gemeente, period.start,
+                                  period.end, frozenset({code}), None, r, column))
     return out
 
 
 def _bundle_month_counts(con, scope, lattice, r: Request, api):
+    """Every bundle per month of the window (the tabellenboek's month table)."""
     bundles, _ = indicators(con)
-    frame = productq.bundle_month_counts(con, scope=scope, gemeenten=[lattice.gemeente],
-                                         groups=bundles, start=r.start, end=r.end)
+    months = [Period(m, add_months(m, 1)) for m in month_range(r.start, r.end)]
+    found = coverage.totals(con, scope=scope, gemeenten=[lattice.gemeente], indicators=bundles,
+                            periods=months)
     out = []
-    for row in frame.itertuples():
-        out.append(Figure(int(row.count), "gemeente", lattice.gemeente, row.month,
-                          add_months(row.month, 1),
-                          _members(con, scope, "gemeente", row.group_code), None, r,
-                          row.group_code))
+    for group in bundles:
+        for period in months:
+            cell = found[group][period]
+            if cell.value is not None:
+                out.append(Figure(cell.value, "gemeente", lattice.gemeente, period.start,
+                                  period.end, _members(con, scope, "gemeente", group), None, r,
+                                  group))
     return out
 
 
@@ -412,10 +424,12 @@ def _key_figures(con, scope, lattice, r: Request, api):
     for kf in overview.key_figures(con, scope=scope, period=r.period):
         members = _members(con, scope, "gemeente", kf.group)
         before = r.period.shifted(-12)
-        out.append(Figure(kf.current, "gemeente", lattice.gemeente, r.start, r.end, members,
-                          None, r, kf.group))
-        out.append(Figure(kf.previous, "gemeente", lattice.gemeente, before.start, before.end,
-                          members, None, r, f"{kf.group} previous"))
+        if kf.current is not None:  # "geen gegevens" is no figure
+            out.append(Figure(kf.current, "gemeente", lattice.gemeente, r.start, r.end, members,
+                              None, r, kf.group))
+        if kf.previous is not None:
+            out.append(Figure(kf.previous, "gemeente", lattice.gemeente, before.start,
+                              before.end, members, None, r, f"{kf.group} previous"))
     return out
 
 
