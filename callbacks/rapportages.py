@@ -239,9 +239,10 @@ def register(app) -> None:
                        layout.revision_text(revision)), 1,
                       {"concept": concept.id, "revisie": revision.revision})
 
+    # its own output first: DATA_VIEWS is keyed by a callback's first output
     @data_callback(app, "rapportages/concept/vaststellen",
-                   [Output("concept-melding", "children", allow_duplicate=True),
-                    Output("concept-knoppen", "children")],
+                   [Output("concept-knoppen", "children"),
+                    Output("concept-melding", "children", allow_duplicate=True)],
                    [Input("concept-vaststellen", "n_clicks")],
                    [State("concept-id", "data"), State("concept-duiding", "value"),
                     State({"type": "concept-beschouwing", "index": ALL}, "value"),
@@ -268,14 +269,15 @@ def register(app) -> None:
         except concepts.ConceptClosed as exc:
             text = ("Geef de reden van de correctie." if "reason" in str(exc)
                     else "Dit concept is al vastgesteld.")
-            return Served((dbc.Alert(text, color="warning", id="concept-niet-vastgesteld"),
-                           dash.no_update), 0, {"concept": concept.id})
+            return Served((dash.no_update,
+                           dbc.Alert(text, color="warning", id="concept-niet-vastgesteld")),
+                          0, {"concept": concept.id})
         message = dbc.Alert([
             f"Vastgesteld: {product.title}, {product.area_name}, {product.period_label}, "
             f"versie {product.version} ({round(timing['total'])} s). De gemeente ziet het nu. ",
             html.A("Openen (PDF)", href=f"/rapportages/{product.id}.pdf", target="_blank")],
             color="success", id="concept-vastgesteld")
-        return Served((message, html.A("Terug naar Rapportages", href="/rapportages")), 1,
+        return Served((html.A("Terug naar Rapportages", href="/rapportages"), message), 1,
                       {"concept": concept.id, "product": product.id,
                        "versie": product.version})
 
