@@ -205,7 +205,7 @@ def my_account(user, scope_label: str):
     """Mijn account: who you are, and your own API tokens (callbacks/account.py)."""
     return html.Div([
         html.H1("Mijn account", className="h3"),
-        html.Dl([html.Dt("Gebruiker"), html.Dd(user.name, id="account-name"),
+        html.Dl([html.Dt("Gebruiker"), html.Dd(user.name, id="mijn-account-naam"),
                  html.Dt("Rol"), html.Dd(user.role),
                  html.Dt("Gegevens"), html.Dd(scope_label or "geen")], className="mb-3"),
         dbc.Card(dbc.CardBody([

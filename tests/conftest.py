@@ -155,6 +155,26 @@ def login(page, server: LiveServer, name: str, password: str | None = None) -> N
     page.wait_for_url(server.url + "/")
 
 
+# An open Dash dropdown's choices: labels around a checkbox (radio for a single choice);
+# dashboard/assets/wcag.js takes away Dash's role="option" (axe: nested-interactive).
+CHOICES = ".dash-dropdown-content .dash-options-list-option"
+
+
+def choices(page):
+    """The choices of the open dropdown on ``page``."""
+    return page.locator(CHOICES)
+
+
+def pick(page, dropdown: str, option: str, *, exact: bool = True) -> None:
+    """Open ``dropdown`` (a CSS selector) and click the choice labelled ``option``, as a
+    person does. ``exact``: the whole label, else a part of it."""
+    import re
+
+    page.locator(dropdown).click()
+    label = re.compile(rf"^\s*{re.escape(option)}\s*$") if exact else option
+    choices(page).filter(has_text=label).first.click()
+
+
 def logout(page, server: LiveServer) -> None:
     """Log a browser page out as a person does: the confirmation page's POST (with CSRF)."""
     page.goto(server.url + "/logout")

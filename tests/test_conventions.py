@@ -31,6 +31,9 @@ UNSCOPED = {"data.queries.info.database_info", "data.queries.info.format_info",
             "data.queries.incidents.parse_day",
             # picks from options a scoped query (period_options) returned
             "data.queries.map.pick_period",
+            # read only the typed text (clean it; is it a PC6 or an address?); search_areas
+            # checks the scope
+            "data.queries.map.search_text", "data.queries.map.needs_detail_3",
             # names, labels and sums of cells a scoped query (coverage.gemeente_counts) returned
             "data.queries.coverage.source_title", "data.queries.coverage.period_label",
             "data.queries.coverage.total"}

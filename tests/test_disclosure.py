@@ -78,6 +78,20 @@ def test_a_bundle_below_the_gemeente_counts_its_released_members_exactly(con):
         assert disclosure.release(con, scope=scope, level="buurt", indicator="geweld").left_out == ()
 
 
+def test_a_single_type_below_the_gemeente_counts_that_type(con):
+    """One crime type (not a bundle) per buurt and wijk, for the mayor and the analist, as the
+    API's ``type=`` asks: its own registrations, not zero."""
+    for code in ("1.1.1", "1.2.3"):
+        for scope in (MAYOR, ANALIST):
+            for level, column in (("buurt", "bu_code"), ("wijk", "wk_code")):
+                shown = incident_counts_by_area(con, scope=scope, level=level, period=YEAR,
+                                                group=code)
+                truth = _truth(con, column, [code], YEAR)
+                assert sum(truth.values()) > 0, code
+                assert dict(zip(shown["code"], shown["count"].astype(int))) == {
+                    area: truth.get(area, 0) for area in shown["code"]}, (code, scope, level)
+
+
 def test_withheld_and_non_crime_types_are_refused_below_the_gemeente(con):
     for indicator in ("1.4.1", "3.2.1", "overlast", "N02"):
         for level in ("wijk", "buurt", "pc4"):

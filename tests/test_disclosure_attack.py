@@ -53,6 +53,7 @@ from data.store import Store
 
 from tests.attack.collect import Lattice, Plan, collect, requests
 from tests.attack.solver import Attack, geography, lp_range
+from tests.conftest import demo_copy
 
 WINDOW = 13
 DEMO = "GMD001"
@@ -177,9 +178,13 @@ def _assert_leaks(leaks: dict):
 
 @pytest.fixture(scope="module")
 def demo(demo_db, tmp_path_factory):
-    con = Store(demo_db).read()
-    api = _api_client(demo_db, tmp_path_factory.mktemp("attack-api"), user="burgemeester")
-    return Run(con, DEMO, api=api).protected()
+    # A copy: this module's connections (and its in-process app's) stay open until the garbage
+    # collector finds them, and DuckDB refuses later modules another configuration of one file.
+    db = demo_copy(demo_db, tmp_path_factory.mktemp("attack-demo"))
+    con = Store(db).read()
+    api = _api_client(db, tmp_path_factory.mktemp("attack-api"), user="burgemeester")
+    yield Run(con, DEMO, api=api).protected()
+    con.close()
 
 
 def test_no_hidden_cell_is_pinned_on_the_demo(demo):
@@ -228,7 +233,8 @@ def real(shared_data, tmp_path_factory):
                                  months=24, incidents=120_000)
     con = Store(path).read()
     api = _api_client(path, folder, gemeente=REAL)
-    return Run(con, REAL, leaves=leaves[REAL], api=api).protected()
+    yield Run(con, REAL, leaves=leaves[REAL], api=api).protected()
+    con.close()
 
 
 def test_no_hidden_cell_is_pinned_on_real_buurten(real):

@@ -20,7 +20,7 @@ from data.queries import map as q
 from data.queries.overview import last_complete_months
 from data.scope import OutOfScope, Scope
 
-from .conftest import login, state_rows
+from .conftest import choices, login, state_rows
 
 MAYOR = Scope(frozenset({"GMD001"}), 1, "Havenstad")
 UNIT = Scope(frozenset({"GMD001", "GMD002", "GMD003", "GMD004"}), 3, "Eenheid")
@@ -546,7 +546,7 @@ def test_analist_sees_all_buurten_and_a_mayor_gets_no_eenheid_level(page, demo_s
     _wait_for_panel(page, "Wijken in Havenstad")
     assert _search(page)["niveau"] == "wijk"
     page.locator("#kaart-niveau").click()
-    options = page.get_by_role("option")
+    options = choices(page)
     expect(options.first).to_be_visible(timeout=10_000)
     labels = options.all_inner_texts()
     assert "Wijken" in labels and "Regionale eenheden" not in labels, labels

@@ -14,7 +14,7 @@ from data.queries import trends as q
 from data.scope import OutOfScope, Scope
 from data.stats import poisson_change, poisson_z
 
-from .conftest import login, logout
+from .conftest import login, logout, pick
 
 MAYOR = Scope(frozenset({"GMD001"}), 1, "Havenstad")
 UNIT = Scope(frozenset({"GMD001", "GMD002", "GMD003", "GMD004"}), 3, "Eenheid")
@@ -171,8 +171,7 @@ def test_permalink_reproduces_the_view_and_refuses_another_gemeente(page, demo_s
     page.goto(demo_server.url + "/trends")
     expect(page.locator("#trends-status")).to_contain_text("Alle misdrijven", timeout=20_000)
     page.locator("#trends-grain").get_by_text("Kwartaal", exact=True).click()
-    page.locator("#trends-indicator").click()
-    page.get_by_role("option", name="Woninginbraak", exact=True).click()
+    pick(page, "#trends-indicator", "Woninginbraak")
     page.wait_for_function("() => location.search.includes('indicator=woninginbraak')"
                            " && location.search.includes('per=kwartaal')", timeout=20_000)
     before = _trace(page, "Geregistreerd")

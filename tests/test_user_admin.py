@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 from data import accounts, tokens
 from data.state import StateDB
 
-from .conftest import LiveServer, dash_callback, demo_copy, http_login, login
+from .conftest import LiveServer, dash_callback, demo_copy, http_login, login, pick
 
 
 @pytest.fixture
@@ -111,11 +111,6 @@ def test_a_mayor_forging_the_account_callback_is_refused_and_logged(server):
 
 # -- in the browser ------------------------------------------------------------------------------
 
-def _pick(page, dropdown: str, option: str) -> None:
-    page.locator(dropdown).click()
-    page.get_by_role("option", name=option, exact=True).click()
-
-
 @pytest.mark.browser
 def test_beheerder_adds_user_who_logs_in_then_disables_and_resets(server, browser):
     admin = browser.new_context().new_page()
@@ -123,7 +118,7 @@ def test_beheerder_adds_user_who_logs_in_then_disables_and_resets(server, browse
     admin.goto(server.url + "/beheer")
     expect(admin.locator(".account-table tbody tr")).to_have_count(6, timeout=20_000)
     admin.fill("#account-name", "wethouder")
-    _pick(admin, "#account-areas", "Havenstad (GMD001)")
+    pick(admin, "#account-areas", "Havenstad (GMD001)")
     admin.keyboard.press("Escape")
     admin.get_by_role("button", name="Account aanmaken", exact=True).click()
     secret = admin.locator("#account-secret")
@@ -137,7 +132,7 @@ def test_beheerder_adds_user_who_logs_in_then_disables_and_resets(server, browse
     expect(user.locator(".key-figure-value").first).to_be_visible(timeout=20_000)
     expect(user.locator("#overview-subtitle")).to_contain_text("Havenstad")
 
-    _pick(admin, "#account-select", "wethouder (burgemeester)")
+    pick(admin, "#account-select", "wethouder (burgemeester)")
     admin.get_by_role("button", name="Uitschakelen", exact=True).click()
     expect(admin.locator("#account-message")).to_contain_text("uitgeschakeld", timeout=20_000)
     expect(admin.locator(".account-table tr[data-name='wethouder']")).to_have_attribute(

@@ -24,8 +24,10 @@ PARENT_COLUMNS = {"gemeente": "re_code", "wijk": "gm_code", "buurt": "wk_code",
                   "pc4": "gm_code", "pc6": "pc4"}
 
 
-def _raw_counts(con, scope: Scope, level: str, period: Period, group: str,
+def _raw_counts(con, scope: Scope, level: str, period: Period, members,
                 within: str | None) -> pd.DataFrame:
+    """``members``: the crime type codes that count (a release's members: a bundle's or one
+    type's)."""
     column = LEVEL_COLUMNS[level]
     where_i, params_i = area_filter(scope, "i.gm_code")
     released, params_r = disclosure.rows(scope, level, "i")
@@ -38,7 +40,7 @@ def _raw_counts(con, scope: Scope, level: str, period: Period, group: str,
             FROM incidents i
             WHERE {where_i} {within_i}
               AND i.occurred_date >= ? AND i.occurred_date < ?
-              AND i.type_code IN (SELECT type_code FROM type_groups WHERE group_code = ?)
+              AND list_contains(?::VARCHAR[], i.type_code)
               AND {released}
             GROUP BY i.{column})
         SELECT a.code, a.name, a.gm_code, a.{PARENT_COLUMNS[level]} AS parent_code,
@@ -46,7 +48,7 @@ def _raw_counts(con, scope: Scope, level: str, period: Period, group: str,
         FROM areas a LEFT JOIN hits ON hits.code = a.code
         WHERE a.level = ? AND {where_a} {within_a}
         ORDER BY a.code""",
-        [*params_i, *extra, period.start, period.end, group, *params_r, level, *params_a,
+        [*params_i, *extra, period.start, period.end, list(members), *params_r, level, *params_a,
          *extra]).df()
 
 
@@ -110,7 +112,7 @@ def incident_counts_by_area(con, *, scope: Scope, level: str, period: Period, gr
         release = disclosure.release(con, scope=scope, level=level, indicator=group)
         span = coverage.incident_span(con, scope=scope)
         if span is not None and span.start <= period.start and period.end <= span.end:
-            frame = _raw_counts(con, scope, level, period, group, within)
+            frame = _raw_counts(con, scope, level, period, release.members, within)
             frame = frame.assign(source=coverage.source_title(coverage.INCIDENTS), reason=None)
         else:
             frame = _imported_counts(con, scope, level, period, release.members, within)
