@@ -239,6 +239,19 @@ def register(app) -> None:
             note = " ".join(filter(None, [
                 f"“Geen gegevens” ({view.number(int(frame['count'].isna().sum()))} "
                 f"gebieden): {'; '.join(reasons)}.", note]))
+        late = int(frame["provisional"].fillna(False).astype(bool).sum())
+        if late:
+            note = " ".join(filter(None, [
+                f"Voorlopig ({view.number(late)} {'gebied' if late == 1 else 'gebieden'}): late"
+                " registraties of voorlopige bronscijfers kunnen nog wijzigen.", note]))
+        undrawn = q.shapeless(con, scope=scope, level=state["level"],
+                              codes=frame["code"].tolist())
+        if undrawn:
+            what = ("1 gebied staat" if len(undrawn) == 1
+                    else f"{view.number(len(undrawn))} gebieden staan")
+            note = " ".join(filter(None, [
+                f"{what} niet op de kaart: er is geen grens van de indeling"
+                " (wel in de tabel en de CSV).", note]))
         if disclosure.restricted(scope, state["level"]):
             note = " ".join(filter(None, [disclosure.release(
                 con, scope=scope, level=state["level"], indicator=filters["group"]).note(),

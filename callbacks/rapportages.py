@@ -29,6 +29,13 @@ def _kinds() -> list[tuple[str, str]]:
             if schedule.builder_available(k)]
 
 
+def _offered(state, area: str) -> list[tuple[str, str]]:
+    """(kind, title) that "Nu maken" offers the current user for ``area`` (in scope)."""
+    kinds = schedule.offered_kinds(getattr(current_user(), "role", None),
+                                   get_profile(state, area))
+    return [(k, KINDS[k][0]) for k in kinds]
+
+
 def _police() -> bool:
     return getattr(current_user(), "role", None) in POLICE_ROLES
 
@@ -41,7 +48,8 @@ def page(search=None):
         return _correction_page(params["correctie"][0])
     scope = current_scope()
     areas = area_options(get_db(), scope=scope) if not scope.empty else []
-    return layout.page(_kinds(), areas, police=_police())
+    offered = _offered(get_state(), areas[0][0]) if areas else []
+    return layout.page(offered, areas, police=_police(), concept_kinds=_kinds())
 
 
 def _id(text) -> int | None:
@@ -137,6 +145,8 @@ def register(app) -> None:
         con, state = get_db(), get_state()
         product_area(con, scope=scope, area=area)  # OutOfScope outside the scope
         profile = get_profile(state, area)
+        if kind not in dict(_offered(state, area)):  # a forged request for another kind
+            raise OutOfScope(f"product {kind} is not agreed for {area}")
         due = schedule.latest_period(schedule.frequency_for(profile, kind), datetime.now())
         reference = (datetime.combine(due.reference, datetime.min.time())
                      if kind == "operationeel_beeld" else due.reference)
@@ -155,6 +165,22 @@ def register(app) -> None:
         return Served((message, product.id), 1,
                       {"product": product.id, "soort": kind, "gebied": area,
                        "periode": due.key})
+
+    @data_callback(app, "rapportages/soorten",
+                   [Output("rapportages-soort-uitleg", "children"),
+                    Output("rapportages-soort", "options"), Output("rapportages-soort", "value")],
+                   [Input("rapportages-gebied", "value")], [State("rapportages-soort", "value")],
+                   prevent_initial_call=True)
+    def kinds_for_area(scope, area, chosen):
+        """The kinds "Nu maken" offers for the chosen gemeente (role and agreement profile)."""
+        if scope.empty or not isinstance(area, str):
+            raise OutOfScope("no area")
+        product_area(get_db(), scope=scope, area=area)  # OutOfScope outside the scope
+        offered = _offered(get_state(), area)
+        options = [{"label": title, "value": kind} for kind, title in offered]
+        value = chosen if chosen in dict(offered) else (offered[0][0] if offered else None)
+        return Served((layout.kinds_note(_police(), bool(offered)), options, value),
+                      len(offered), {"gebied": area})
 
     # -- concepts (police only) ----------------------------------------------------------------
 

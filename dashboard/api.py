@@ -344,8 +344,8 @@ def _value(value):
 
 COUNT_FIELDS = ("code", "name", "parent_code", "count", "previous", "change", "change_pct",
                 "population", "per_1000", "value", "rank", "ranked", "parent_total", "source",
-                "reason")
-_TEXT_FIELDS = ("code", "name", "parent_code", "source", "reason")
+                "reason", "provisional")
+_TEXT_FIELDS = ("code", "name", "parent_code", "source", "reason", "provisional")
 
 
 def _text_value(value):
@@ -356,8 +356,15 @@ def count_rows(frame: pd.DataFrame) -> list[dict]:
     return [{"code": record["code"], "name": record["name"] or record["code"],
              "parent_code": record["parent_code"],
              "source": _text_value(record["source"]), "reason": _text_value(record["reason"]),
+             "provisional": bool(record["provisional"]) and record["count"] is not pd.NA,
              **{key: _value(record[key]) for key in COUNT_FIELDS if key not in _TEXT_FIELDS}}
             for record in frame.to_dict("records")]
+
+
+def _csv_cell(value):
+    if value is None:
+        return ""
+    return ("true" if value else "false") if isinstance(value, bool) else value
 
 
 def counts_csv(rows: list[dict], *, sep: str) -> str:
@@ -366,7 +373,7 @@ def counts_csv(rows: list[dict], *, sep: str) -> str:
     writer = csv.writer(out, delimiter=sep, lineterminator="\r\n")
     writer.writerow(COUNT_FIELDS)
     for row in rows:
-        writer.writerow(["" if row[key] is None else row[key] for key in COUNT_FIELDS])
+        writer.writerow([_csv_cell(row[key]) for key in COUNT_FIELDS])
     return out.getvalue()
 
 
@@ -558,8 +565,8 @@ _CSV = {"text/csv": {
 }}
 _COUNTS_CSV = {"text/csv": {**_CSV["text/csv"], "example":
                "code;name;parent_code;count;previous;change;change_pct;population;per_1000;"
-               "value;rank;ranked;parent_total;source;reason\r\nGM0363;Amsterdam;RE03;;;;;"
-               "931298;;;;;;;geen gegevens voor 2021\r\n"}}
+               "value;rank;ranked;parent_total;source;reason;provisional\r\nGM0363;Amsterdam;RE03;"
+               ";;;;931298;;;;;;;geen gegevens voor 2021;false\r\n"}}
 _INCIDENTS_CSV = {"text/csv": {**_CSV["text/csv"], "example":
                   "id;pleegdatum;registratiedatum;soort_code;soort;...\n"}}
 _PROVENANCE_HEADERS = {
@@ -615,7 +622,7 @@ OPENAPI: dict = {
     "openapi": "3.1.0",
     "info": {
         "title": "Veiligheidsbeeld data-API",
-        "version": "2.2.0",
+        "version": "2.3.0",
         "description": (
             "Aantallen per gebied (wat de kaart toont) en incidentlijsten (wat de "
             "incidententabel toont), binnen de scope van de gebruiker van de token. Onder "
@@ -794,6 +801,10 @@ OPENAPI: dict = {
                     "reason": {"type": ["string", "null"],
                                "description": "waarom count null is ('geen gegevens voor ...'); "
                                               "null wanneer er een aantal is"},
+                    "provisional": {"type": "boolean",
+                                    "description": "voorlopig: de periode bevat maanden waarin "
+                                                   "nog late registraties kunnen volgen, of "
+                                                   "cijfers die de bron voorlopig noemt (CBS *)"},
                 },
             },
             "CountsResponse": {

@@ -12,9 +12,20 @@ from layouts.figures import data_table
 FORMAT_LABELS = (("html", "HTML"), ("pdf", "PDF"), ("xlsx", "XLSX"), ("csv", "CSV"))
 
 
-def page(kinds: list[tuple[str, str]], areas: list[tuple[str, str]], police: bool = False):
-    """``kinds``/``areas``: (value, label) choices for the "Nu maken" form; ``police``: the
-    user may prepare concepts (the "Concepten" card)."""
+def kinds_note(police: bool, any_kind: bool) -> str:
+    """Which products "Nu maken" offers, and why."""
+    if police:
+        return "Alle producten (politie)."
+    if not any_kind:
+        return "Voor deze gemeente zijn geen producten afgesproken in het afsprakenprofiel."
+    return "De producten die het afsprakenprofiel voor deze gemeente afspreekt."
+
+
+def page(kinds: list[tuple[str, str]], areas: list[tuple[str, str]], police: bool = False,
+         concept_kinds: list[tuple[str, str]] = ()):
+    """``kinds``/``areas``: (value, label) choices for the "Nu maken" form (the kinds offered
+    for the first area; callbacks/rapportages.py follows the chosen area); ``police``: the
+    user may prepare concepts (the "Concepten" card, with ``concept_kinds``)."""
     form = dbc.Card(dbc.CardBody([
         html.H2("Nu maken", className="h6"),
         dbc.Row([
@@ -27,6 +38,8 @@ def page(kinds: list[tuple[str, str]], areas: list[tuple[str, str]], police: boo
             dbc.Col(dbc.Button("Nu maken", id="rapportages-maak", color="primary",
                                disabled=not areas), md=3),
         ], className="g-2"),
+        html.P(kinds_note(police, bool(kinds)), id="rapportages-soort-uitleg",
+               className="text-muted small mb-0 mt-1"),
         html.P("Maakt het product voor de laatste volledige periode, binnen uw eigen "
                "toegang. Dit duurt enkele seconden; u kunt één rapportage of export tegelijk "
                "laten maken.", className="text-muted small mb-0 mt-2"),
@@ -38,7 +51,7 @@ def page(kinds: list[tuple[str, str]], areas: list[tuple[str, str]], police: boo
                "producten die u zelf maakte. Een product is bevroren: het opent later precies "
                "zo als het gemaakt is.", className="text-muted small"),
         form if areas else html.Div(),
-        concepts_card(kinds, areas) if police and areas else html.Div(),
+        concepts_card(list(concept_kinds) or kinds, areas) if police and areas else html.Div(),
         dcc.Store(id="rapportages-signal", data=0),
         html.Div(id="rapportages-lijst", className="rapportages-lijst"),
     ], className="rapportages-page")

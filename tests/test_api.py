@@ -486,6 +486,29 @@ def test_a_year_without_data_is_a_404(api, spec, span):
     assert call(api, "counts", analist, period=span.years()[-1]).status_code == 200
 
 
+def test_counts_say_which_figures_are_provisional(api, spec, span, duck):
+    """The last 12 months hold the newest registration months (late registrations can still
+    follow): provisional, at gemeente and buurt level, in JSON and CSV; a complete older year
+    is final."""
+    from data.incidents import PROVISIONAL_MONTHS
+
+    analist = token(api, "analist")
+    newest = duck.execute("SELECT max(registered_at)::DATE FROM incidents").fetchall()[0][0]
+    assert PROVISIONAL_MONTHS >= 1 and newest.year > span.first.year
+    for params in ({"level": "gemeente"}, {"level": "buurt", "area": "GMD001"}):
+        recent = call(api, "counts", analist, period="12m", **params)
+        check(spec, "counts", recent)
+        rows = recent.json()["rows"]
+        assert rows and all(r["provisional"] for r in rows if r["count"] is not None), params
+        old = call(api, "counts", analist, period=span.years()[-1], **params)
+        check(spec, "counts", old)
+        assert not any(r["provisional"] for r in old.json()["rows"]), params
+    text = call(api, "counts", analist, period="12m", format="csv").content.decode("utf-8")
+    table = csv_rows(text)
+    column, count = table[0].index("provisional"), table[0].index("count")
+    assert {row[column] for row in table[1:] if row[count]} == {"true"}
+
+
 def test_other_methods_get_405_with_allow(api):
     for method in ("POST", "PUT", "DELETE", "PATCH"):
         response = requests.request(method, api.url + "/api/v1/counts", timeout=30)

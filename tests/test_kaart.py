@@ -227,10 +227,94 @@ def test_the_map_says_what_a_mayor_gets_below_the_gemeente(page, demo_server):
               "&maat=count")
     _wait_for_panel(page)
     expect(page.locator("#kaart-panel")).to_contain_text("zonder Zedenmisdrijf (1.4.1)")
+    # the last 12 months hold the newest registration months: provisional, and said so
+    expect(page.locator("#kaart-panel")).to_contain_text("Voorlopig (")
     page.goto(f"{demo_server.url}/kaart?niveau=wijk&gebied=GMD001&type=overlast&periode=12m"
               "&maat=count")
     expect(page.locator("#kaart-panel .refusal")).to_contain_text("niet beschikbaar",
                                                                   timeout=20_000)
+
+
+@pytest.mark.browser
+def test_areas_without_a_shape_keep_their_row_and_are_counted(page, demo_db, tmp_path):
+    """A buurt of a newer indeling than the boundary file: the map cannot draw it, says how
+    many it cannot draw, and the panel and the query still hold its row."""
+    from data.store import Store
+    from .conftest import LiveServer, demo_copy
+
+    db = demo_copy(demo_db, tmp_path)
+    with duckdb.connect(str(db)) as write:
+        buurt = write.execute("SELECT code FROM areas WHERE level = 'buurt' AND gm_code = "
+                              "'GMD001' ORDER BY code LIMIT 1").fetchall()[0][0]
+        write.execute("DELETE FROM boundary_shapes WHERE code = ?", [buurt])
+        buurten = write.execute("SELECT count(*) FROM areas WHERE level = 'buurt' AND "
+                                "gm_code = 'GMD001'").fetchall()[0][0]
+    analist = Scope(frozenset({"GMD001"}), 3, "Havenstad")
+    con = Store(db).read()
+    try:
+        codes = [c for c, in con.execute("SELECT code FROM areas WHERE level = 'buurt' AND "
+                                        "gm_code = 'GMD001'").fetchall()]
+        assert q.shapeless(con, scope=analist, level="buurt", codes=codes) == [buurt]
+    finally:
+        con.close()
+    server = LiveServer(db)
+    try:
+        login(page, server, "analist")
+        page.goto(f"{server.url}/kaart?niveau=buurt&gebied=GMD001&type=alle_misdrijven"
+                  "&periode=12m&maat=count")
+        _wait_for_panel(page, "1 gebied staat niet op de kaart")
+        expect(page.locator(CHOROPLETH)).to_have_count(buurten - 1, timeout=30_000)
+        assert buurten <= 100  # the panel lists them all: the undrawn buurt keeps its row
+        expect(page.locator(f"#kaart-panel tbody tr[data-code='{buurt}']")).to_have_count(1)
+    finally:
+        server.stop()
+
+
+def test_imported_buurt_counts_fill_a_year_before_the_incidents(demo_db, tmp_path):
+    """A year before the incident registration, covered by an imported buurt table (tidy
+    layout, as a CBS buurt table is written): the map values per buurt are that table's
+    numbers, with its source; a buurt the table leaves out and a year neither covers say
+    "geen gegevens", never 0."""
+    from datetime import date
+
+    from data.importers import run_import
+    from data.periods import Period
+    from data.store import Store
+    from .conftest import demo_copy
+
+    db = demo_copy(demo_db, tmp_path)
+    store = Store(db)
+    con = store.read()
+    first = con.execute("SELECT min(occurred_date) FROM incidents").fetchall()[0][0]
+    buurten = [c for c, in con.execute("SELECT code FROM areas WHERE level = 'buurt' AND "
+                                      "gm_code = 'GMD001' ORDER BY code").fetchall()]
+    con.close()
+    year = first.year - 1
+    table = {code: 3 * i for i, code in enumerate(buurten[1:])}  # buurten[0] left out, a 0 in
+    source = tmp_path / "buurt_woninginbraak.csv"
+    source.write_text("area_code,period,crime_code,count\n" + "".join(
+        f"{code},{year},1.1.1,{n}\n" for code, n in table.items()))
+    run_import(store, "counts", source)
+    con = store.read()
+    try:
+        for scope in (Scope(frozenset({"GMD001"}), 1, "Havenstad"),
+                      Scope(frozenset({"GMD001"}), 3, "Havenstad")):
+            frame = q.map_values(con, scope=scope, level="buurt", within="GMD001",
+                                 period=Period(date(year, 1, 1), date(year + 1, 1, 1)),
+                                 group="woninginbraak", measure="count")
+            shown = dict(zip(frame["code"], frame["count"]))
+            assert {c: int(shown[c]) for c in table} == table  # the file's 0 is a 0
+            assert pd.isna(shown[buurten[0]])
+            row = frame.set_index("code").loc[buurten[0]]
+            assert row["reason"].startswith("geen gegevens") and pd.isna(row["source"])
+            assert set(frame.set_index("code").loc[list(table), "source"]) == {
+                "buurt_woninginbraak.csv"}
+            earlier = q.map_values(con, scope=scope, level="buurt", within="GMD001",
+                                   period=Period(date(year - 1, 1, 1), date(year, 1, 1)),
+                                   group="woninginbraak", measure="count")
+            assert earlier["count"].isna().all() and earlier["reason"].notna().all()
+    finally:
+        con.close()
 
 
 @pytest.mark.browser

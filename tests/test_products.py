@@ -150,6 +150,11 @@ def test_every_format_is_there_and_the_pdf_reads_right(generated, kind, tmp_path
     flat = " ".join(text.split())
     assert title in flat and names[OWN] in flat
     assert "Pagina 1 van" in flat and product.data_version in flat  # the running footer
+    # one date format for people (dd-mm-jjjj): no ISO date in the text, the peildatum included
+    assert not re.search(r"\b\d{4}-\d{2}-\d{2}\b", flat.replace(product.data_version, "")), [
+        m.group(0) for m in re.finditer(r"\b\d{4}-\d{2}-\d{2}\b", flat)][:5]
+    assert re.search(r"Peildatum \d{2}-\d{2}-\d{4}", " ".join(
+        re.sub(r"<[^>]+>", " ", html).split()))
     book = openpyxl.load_workbook(io.BytesIO(archive.read_bytes(product, "xlsx")))
     assert book.sheetnames[0] == "Info" and len(book.sheetnames) >= 2
     info = {r[0]: r[1] for r in book["Info"].iter_rows(values_only=True)}
@@ -457,3 +462,42 @@ def test_rapportages_page_badge_open_and_other_mayor(page, server, generated, st
     expect(page.locator(".product-row .product-nieuw")).to_have_count(1)
     made = archive.list_products(state, scope=Scope(frozenset({"GMD002"}), 1))
     assert len(made) == 1 and made[0].generated_by == "burgemeester2"
+
+
+@pytest.mark.browser
+def test_nu_maken_offers_the_agreed_kinds_per_role_and_refuses_others(page, server, state):
+    """A gemeente user gets the kinds the agreement profile agrees for the chosen gemeente;
+    the police every kind; a forged request for a kind not agreed is refused and logged."""
+    from .conftest import choices, dash_callback
+
+    agreed = [k for k in KINDS if k in get_profile(state, OWN).products]
+    assert agreed and len(agreed) < len(KINDS)
+    login(page, server, "adviseur")
+    page.goto(server.url + "/rapportages")
+    expect(page.locator("#rapportages-maak")).to_be_enabled(timeout=20_000)
+    page.locator("#rapportages-soort").click()
+    expect(choices(page).first).to_be_visible(timeout=10_000)
+    assert choices(page).all_inner_texts() == [KINDS[k][0] for k in agreed]
+    page.keyboard.press("Escape")
+    logout(page, server)
+    login(page, server, "analist")
+    page.goto(server.url + "/rapportages")
+    expect(page.locator("#rapportages-soort-uitleg")).to_contain_text("Alle producten",
+                                                                      timeout=20_000)
+    page.locator("#rapportages-soort").click()
+    expect(choices(page).first).to_be_visible(timeout=10_000)
+    assert len(choices(page).all_inner_texts()) == len(
+        [k for k in KINDS if schedule.builder_available(k)])
+
+    other = next(k for k in KINDS if k not in agreed)
+    session = http_login(server, "adviseur")
+    before = state.query("SELECT coalesce(max(id), 0) FROM protocol_log")[0][0]
+    forged = dash_callback(session, server, "rapportages-melding.children",
+                           {"rapportages-maak.n_clicks": 1, "rapportages-soort.value": other,
+                            "rapportages-gebied.value": OWN}, trigger="rapportages-maak.n_clicks")
+    assert forged.status_code == 200 and "geen toegang" in forged.text.lower(), forged.text[:300]
+    rows = state.query("SELECT view, outcome, detail FROM protocol_log WHERE id > ?", (before,))
+    assert [(r["view"], r["outcome"]) for r in rows] == [("rapportages/maken", "refused")]
+    assert other in rows[0]["detail"]
+    assert not [p for p in archive.list_products(state, scope=Scope(frozenset({OWN}), 1))
+                if p.kind == other and p.generated_by == "adviseur"]

@@ -210,6 +210,18 @@ def test_the_map_and_trends_show_the_files_numbers_and_geen_gegevens(server, pag
     page.goto(server.url + f"/trends?gemeente={AMSTERDAM}&indicator=alle_misdrijven&per=jaar")
     expect(page.locator("#trends-status")).to_contain_text("83648NED", timeout=30000)
     expect(page.locator("#trends-status")).to_contain_text("na 2020 geen gegevens", timeout=5000)
+    # the chart itself: each year's point is the file's number; no point (no 0) after 2020
+    plot = "#trends-graph .js-plotly-plot"
+    page.wait_for_function(f"() => {{ const g = document.querySelector('{plot}');"
+                           " return g && g.data && g.data.length > 0; }", timeout=30000)
+    traces = page.evaluate(f"() => document.querySelector('{plot}').data.map(t => ({{"
+                           "name: t.name, x: Array.from(t.x || []), y: Array.from(t.y || [])}))")
+    registered = [t for t in traces if t["name"] == "Geregistreerd"]
+    assert len(registered) == 1, traces
+    points = {int(str(x)[:4]): y for x, y in zip(registered[0]["x"], registered[0]["y"])
+              if y is not None}
+    years = {year: n for (code, year), n in cbs.items() if code == AMSTERDAM}
+    assert points == years, (traces, years)
 
 
 def _pc4_sum(con, pc4_file, gemeente, period: Period) -> int:

@@ -37,6 +37,7 @@ from data.products import archive, build
 from data.products.model import KINDS, Commentary, Content, Section
 from data.scope import OutOfScope, Scope
 from data.state import StateDB, dumps, now
+from layouts import format as fmt
 
 #: Title of the first section, the police's overall interpretation.
 DUIDING_TITLE = "Duiding van de politie"
@@ -311,12 +312,8 @@ def save(state: StateDB, concept: Concept, *, user, scope: Scope, duiding, secti
     return Revision(concept.id, number, texts, user.name, user.role, at)
 
 
-def _dutch_date(value: date) -> str:
-    return value.strftime("%d-%m-%Y")
-
-
 def attribution(block: dict, released_on: date) -> str:
-    return f"— {block['author']}, {block['role']}, vastgesteld {_dutch_date(released_on)}"
+    return f"— {block['author']}, {block['role']}, vastgesteld {fmt.day(released_on)}"
 
 
 def annotated(content: Content, concept: Concept, texts: dict, released_on: date,

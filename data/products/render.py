@@ -212,7 +212,7 @@ def html_document(content: Content, info: Provenance, svgs: list[str] | None = N
     notes = "".join(f"<li>{html.escape(n)}</li>" for n in content.notes)
     facts = [("Gebied", f"{content.area_name} ({content.area_code})"),
              ("Periode", content.period_label),
-             ("Peildatum", content.reference_date.isoformat()),
+             ("Peildatum", fmt.day(content.reference_date)),
              ("Gemaakt", f"{info.generated_text} door {info.generated_by}"),
              ("Dataversie", info.data_version + (f" · {info.dataset}" if info.dataset else "")),
              ("Detailniveau", str(content.detail))]
@@ -313,7 +313,7 @@ def _info_rows(content: Content, info: Provenance) -> list[tuple[str, str]]:
     rows = [("Product", content.title), ("Soort", content.kind),
             ("Gebied", content.area_name), ("Gebiedscode", content.area_code),
             ("Periode", content.period_label),
-            ("Peildatum", content.reference_date.isoformat()),
+            ("Peildatum", fmt.day(content.reference_date)),
             ("Gemaakt op", info.generated_at), ("Gemaakt door", info.generated_by),
             ("Dataversie", info.data_version), ("Dataset", info.dataset),
             ("Detailniveau", str(content.detail))]

@@ -104,6 +104,18 @@ def frequency_for(profile, kind: str) -> str:
     return (getattr(profile, "products", None) or {}).get(kind) or DEFAULT_FREQUENCY[kind]
 
 
+def offered_kinds(role: str | None, profile) -> list[str]:
+    """The kinds "Nu maken" offers a user of ``role`` for the gemeente of ``profile``: the
+    police (teamchef, analist) every kind; anyone else the kinds the agreement profile
+    (``products``) agrees for that gemeente. Only kinds whose builder is installed."""
+    from data.accounts import POLICE_ROLES
+
+    from data.products.model import KINDS
+
+    agreed = KINDS if role in POLICE_ROLES else (getattr(profile, "products", None) or {})
+    return [kind for kind in KINDS if kind in agreed and builder_available(kind)]
+
+
 def builder_available(kind: str) -> bool:
     module = BUILDERS[kind].split(":")[0]
     try:

@@ -74,7 +74,8 @@ def _with_cells(frame: pd.DataFrame, cells: list) -> pd.DataFrame:
     return frame.assign(
         count=pd.array([c.value for c in cells], dtype="Int64"),
         source=[coverage.source_title(c.source) or None for c in cells],
-        reason=[c.reason or None for c in cells])
+        reason=[c.reason or None for c in cells],
+        provisional=[bool(c.provisional) for c in cells])
 
 
 def _eenheid_counts(con, scope: Scope, period: Period, group: str) -> pd.DataFrame:
@@ -113,17 +114,31 @@ def incident_counts_by_area(con, *, scope: Scope, level: str, period: Period, gr
         span = coverage.incident_span(con, scope=scope)
         if span is not None and span.start <= period.start and period.end <= span.end:
             frame = _raw_counts(con, scope, level, period, release.members, within)
-            frame = frame.assign(source=coverage.source_title(coverage.INCIDENTS), reason=None)
+            frame = frame.assign(source=coverage.source_title(coverage.INCIDENTS), reason=None,
+                                 provisional=_provisional(con, scope, frame, period))
         else:
             frame = _imported_counts(con, scope, level, period, release.members, within)
     return frame.assign(count=frame["count"].astype("Int64"))
 
 
+def _provisional(con, scope: Scope, frame: pd.DataFrame, period: Period) -> list[bool]:
+    """Per area of ``frame``: whether its gemeente's incident months in ``period`` are still
+    provisional (late registrations can follow), as the gemeente figure says."""
+    gemeenten = sorted(set(frame["gm_code"].dropna()))
+    if not gemeenten:
+        return [False] * len(frame)
+    cells = coverage.gemeente_counts(con, scope=scope, gemeenten=gemeenten,
+                                     indicator="alle_misdrijven", periods=[period])
+    late = {gm for gm in gemeenten if cells[(gm, period)].provisional}
+    return [gm in late for gm in frame["gm_code"]]
+
+
 def _imported_counts(con, scope: Scope, level: str, period: Period, members,
                      within: str | None) -> pd.DataFrame:
     """Below the gemeente where no incidents cover ``period``: the PC4 woninginbraak file for
-    PC4 (when woninginbraak is what counts and the file covers every month), otherwise no
-    count for any area, with the reason."""
+    PC4 (when woninginbraak is what counts and the file covers every month), otherwise the
+    imported counts of that level at their own grain (a CBS wijk/buurt table), else no count,
+    with the reason."""
     where, params = area_filter(scope, "a.gm_code")
     within_sql, extra = ("AND a.gm_code = ?", [within]) if within else ("", [])
     frame = con.execute(f"""
@@ -133,18 +148,23 @@ def _imported_counts(con, scope: Scope, level: str, period: Period, members,
     months = month_range(period.start, period.end)
     if (level == "pc4" and set(members) == {coverage.PC4_TYPE}
             and set(months) <= set(coverage.pc4_file_months(con, scope=scope))):
-        sums = dict(con.execute("""
-            SELECT area_code, sum(count)::BIGINT FROM counts
+        sums = {code: (n, late) for code, n, late in con.execute("""
+            SELECT area_code, sum(count)::BIGINT, bool_or(provisional) FROM counts
             WHERE level = 'pc4' AND period_type = 'M' AND type_code = ?
               AND period_start >= ? AND period_start < ?
               AND area_code IN (SELECT unnest(?::VARCHAR[]))
             GROUP BY area_code""", [coverage.PC4_TYPE, period.start, period.end,
-                                    frame["code"].tolist()]).fetchall())
+                                    frame["code"].tolist()]).fetchall()}
         source = " + ".join(r[0] for r in con.execute(
             "SELECT DISTINCT source FROM counts WHERE level = 'pc4' ORDER BY 1").fetchall())
-        return frame.assign(count=pd.array([int(sums.get(c, 0)) for c in frame["code"]],
-                                           dtype="Int64"), source=source, reason=None)
+        return frame.assign(
+            count=pd.array([int(sums.get(c, (0, False))[0]) for c in frame["code"]],
+                           dtype="Int64"), source=source, reason=None,
+            provisional=[bool(sums.get(c, (0, False))[1]) for c in frame["code"]])
+    cells = coverage.area_cells(con, scope=scope, level=level, codes=frame["code"].tolist(),
+                                indicator_members=members, period=period)
     reason = (f"{coverage.NO_DATA} op {disclosure.LEVEL_NAMES[level]} voor "
               f"{coverage.period_label(period)}")
-    return frame.assign(count=pd.array([pd.NA] * len(frame), dtype="Int64"), source=None,
-                        reason=reason)
+    missing = coverage.Cell(None, reason=reason)
+    frame = _with_cells(frame, [cells.get(code, missing) for code in frame["code"]])
+    return frame.assign(reason=[reason if r else None for r in frame["reason"]])

@@ -29,7 +29,7 @@ from datetime import date
 
 from data.catalog import TOTAL_CODE
 from data.periods import Period, add_months, month_range
-from data.scope import OutOfScope, Scope
+from data.scope import OutOfScope, Scope, area_filter
 
 #: Source name of counts derived from the incident registration.
 INCIDENTS = "incidents"
@@ -258,40 +258,7 @@ def _other_sources(con, codes, members, missing, first, end, out) -> None:
     """Cells of ``missing`` (gemeente, period) from the imported gemeente counts or the PC4
     file, else "geen gegevens"; written into ``out``."""
     # 2. imported gemeente counts
-    wanted = members + ([TOTAL_CODE] if _total_equivalent(con, members) else [])
-    rows: dict[tuple[str, str, date], dict[str, tuple[int, bool, str]]] = {}
-    for gm, ptype, start, type_code, n, prov, source in con.execute("""
-            SELECT area_code, period_type, period_start, type_code, count, provisional, source
-            FROM counts
-            WHERE source <> ? AND level = 'gemeente' AND attempt IS NULL
-              AND area_code IN (SELECT unnest(?::VARCHAR[]))
-              AND type_code IN (SELECT unnest(?::VARCHAR[]))
-              AND period_start >= ? AND period_start < ?
-            ORDER BY source""", [INCIDENTS, codes, wanted, first, end]).fetchall():
-        rows.setdefault((gm, ptype, start), {}).setdefault(type_code, (int(n), bool(prov), source))
-
-    def imported(gm: str, ptype: str, start: date):
-        found = rows.get((gm, ptype, start))
-        if not found:
-            return None
-        if TOTAL_CODE in found:
-            return found[TOTAL_CODE]
-        if all(t in found for t in members):
-            picked = [found[t] for t in members]
-            return (sum(n for n, _, _ in picked), any(pr for _, pr, _ in picked),
-                    " + ".join(sorted({s for _, _, s in picked})))
-        return None
-
-    for gm, p in missing:
-        for ptype, starts in _grains(p):
-            parts = [imported(gm, ptype, s) for s in starts]
-            if all(parts):
-                sources = sorted({s for _, _, s in parts})
-                out[(gm, p)] = Cell(sum(n for n, _, _ in parts), " + ".join(sources),
-                                    provisional=any(pr for _, pr, _ in parts),
-                                    derived="" if len(parts) == 1 else
-                                    {"Q": "som van kwartalen", "M": "som van maanden"}[ptype])
-                break
+    _own_grain(con, "gemeente", codes, members, missing, first, end, out)
     missing = [(gm, p) for gm, p in missing if (gm, p) not in out]
 
     # 3. the PC4 woninginbraak file, summed to the gemeente
@@ -320,6 +287,66 @@ def _other_sources(con, codes, members, missing, first, end, out) -> None:
 
     for gm, p in missing:
         out[(gm, p)] = Cell(None, reason=f"{NO_DATA} voor {period_label(p)}")
+
+
+def _own_grain(con, level, codes, members, missing, first, end, out) -> None:
+    """Cells of ``missing`` (area, period) of ``level`` from the imported counts at their own
+    grain (a year, or the sum of its quarters or months), written into ``out``: the sum of
+    ``members`` (or the source's total when they are every type)."""
+    wanted = members + ([TOTAL_CODE] if _total_equivalent(con, members) else [])
+    rows: dict[tuple[str, str, date], dict[str, tuple[int, bool, str]]] = {}
+    for gm, ptype, start, type_code, n, prov, source in con.execute("""
+            SELECT area_code, period_type, period_start, type_code, count, provisional, source
+            FROM counts
+            WHERE source <> ? AND level = ? AND attempt IS NULL
+              AND area_code IN (SELECT unnest(?::VARCHAR[]))
+              AND type_code IN (SELECT unnest(?::VARCHAR[]))
+              AND period_start >= ? AND period_start < ?
+            ORDER BY source""", [INCIDENTS, level, codes, wanted, first, end]).fetchall():
+        rows.setdefault((gm, ptype, start), {}).setdefault(type_code, (int(n), bool(prov), source))
+
+    def imported(gm: str, ptype: str, start: date):
+        found = rows.get((gm, ptype, start))
+        if not found:
+            return None
+        if TOTAL_CODE in found:
+            return found[TOTAL_CODE]
+        if all(t in found for t in members):
+            picked = [found[t] for t in members]
+            return (sum(n for n, _, _ in picked), any(pr for _, pr, _ in picked),
+                    " + ".join(sorted({s for _, _, s in picked})))
+        return None
+
+    for gm, p in missing:
+        for ptype, starts in _grains(p):
+            parts = [imported(gm, ptype, s) for s in starts]
+            if all(parts):
+                sources = sorted({s for _, _, s in parts})
+                out[(gm, p)] = Cell(sum(n for n, _, _ in parts), " + ".join(sources),
+                                    provisional=any(pr for _, pr, _ in parts),
+                                    derived="" if len(parts) == 1 else
+                                    {"Q": "som van kwartalen", "M": "som van maanden"}[ptype])
+                break
+
+
+def area_cells(con, *, scope: Scope, level: str, codes, indicator_members, period: Period
+               ) -> dict[str, Cell]:
+    """{area: Cell} of ``period`` for the areas ``codes`` of ``level`` (wijk, buurt, PC4) in
+    scope, from the imported counts at that level (e.g. a CBS buurt table): the sum of
+    ``indicator_members`` (a release's members); "geen gegevens" where no imported count
+    covers the period. Areas outside the scope are left out."""
+    if scope.empty:
+        raise OutOfScope("empty scope")
+    where, params = area_filter(scope, "gm_code")
+    inside = [r[0] for r in con.execute(
+        f"SELECT code FROM areas WHERE level = ? AND code IN (SELECT unnest(?::VARCHAR[]))"
+        f" AND {where}", [level, list(codes), *params]).fetchall()]
+    out: dict[tuple[str, Period], Cell] = {}
+    if inside and indicator_members:
+        _own_grain(con, level, inside, list(indicator_members), [(c, period) for c in inside],
+                   period.start, period.end, out)
+    reason = f"{NO_DATA} voor {period_label(period)}"
+    return {code: out.get((code, period), Cell(None, reason=reason)) for code in inside}
 
 
 def total(cells) -> Cell:

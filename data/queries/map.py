@@ -184,6 +184,24 @@ def shapes(con, *, scope: Scope, level: str, codes: list[str]) -> dict[str, str]
     return dict(rows)
 
 
+def shapeless(con, *, scope: Scope, level: str, codes: list[str]) -> list[str]:
+    """The areas among ``codes`` (of ``level``, in scope) that the map cannot draw: no shape
+    in the level's latest boundary vintage (e.g. buurten of a newer indeling than the
+    boundary file). They keep their row in the panel, the CSV and the API."""
+    _check(scope, level, None)
+    if level == "eenheid" or not codes:
+        return []
+    where, params = area_filter(scope, "a.gm_code")
+    return [r[0] for r in con.execute(f"""
+        WITH latest AS (SELECT max(vintage) AS v FROM boundary_shapes WHERE level = ?)
+        SELECT a.code FROM areas a
+        WHERE a.level = ? AND a.code IN (SELECT unnest(?::VARCHAR[])) AND {where}
+          AND NOT EXISTS (SELECT 1 FROM boundary_shapes s
+                          WHERE s.code = a.code AND s.level = a.level AND s.tier = 'local'
+                            AND s.vintage = (SELECT v FROM latest))
+        ORDER BY a.code""", [level, level, list(codes), *params]).fetchall()]
+
+
 def bundle_options(con, *, scope: Scope) -> list[tuple[str, str]]:
     """(group code, Dutch title) of every bundle, 'alle_misdrijven' first. Reference data: the
     scope only decides whether there is anything to choose at all."""
@@ -253,7 +271,9 @@ def map_values(con, *, scope: Scope, level: str, period: Period, group: str, mea
     per_1000, value (the chosen measure), rank (1 = highest value among the areas with the
     same parent), ranked (how many of them have a value) and parent_total (the parent area's
     count, counted as its children are; for gemeenten the total of the gemeenten in scope
-    under the same eenheid).
+    under the same eenheid), source (where the count comes from), reason (why there is none)
+    and provisional (the count includes months in which late registrations can still follow,
+    or figures the source marks provisional).
 
     ``lean=True`` (the Kaart page) leaves out what the chosen measure does not show, each an
     extra pass over the incidents at buurt level: the year before (``previous``, ``change``,
@@ -330,7 +350,7 @@ def map_values(con, *, scope: Scope, level: str, period: Period, group: str, mea
     frame["ranked"] = frame.groupby("parent_code")["value"].transform("count").astype("Int64")
     return frame[["code", "name", "parent_code", "count", "previous", "change", "change_pct",
                   "population", "per_1000", "value", "rank", "ranked", "parent_total",
-                  "source", "reason"]]
+                  "source", "reason", "provisional"]]
 
 
 def incident_points(con, *, scope: Scope, within: str, parent: str | None = None,
