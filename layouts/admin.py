@@ -5,20 +5,13 @@ import dash_bootstrap_components as dbc
 from dash import html
 
 from data.accounts import FREQUENCIES, MIN_PASSWORD
+from data.products.model import KINDS
 from layouts import format as fmt
 from layouts.controls import data_grid, date_input, dropdown
 from layouts.figures import data_table
 
-PRODUCTS = {
-    "stuurgegevens": "Maandelijkse stuurgegevens",
-    "tabellenboek": "Tabellenboek",
-    "viermaandsrapportage": "Vier-, acht- en twaalfmaandsrapportage",
-    "halfjaarcijfers": "Halfjaarcijfers",
-    "jaarafsluiting": "Jaarafsluiting",
-    "gebiedsscan": "Gebiedsscan",
-    "incidentenrapport": "Incidentenrapport",
-    "operationeel_beeld": "Algemeen operationeel beeld",
-}
+#: The product kinds a profile can schedule, with their titles (data.products.model.KINDS).
+PRODUCTS = {kind: title for kind, (title, _tabular) in KINDS.items()}
 
 LOG_COLUMNS = [
     # Shown in Amsterdam time (``tijd``, data.protocol.readable), sorted by the UTC instant,
@@ -73,6 +66,14 @@ def beheer():
                                            options=frequency_options, value="",
                                            clearable=False)], md=3, className="mb-2")
                      for key, label in PRODUCTS.items()]),
+            dbc.Label("Eerst vaststellen door de politie (concept met beschouwing)",
+                      html_for="profile-vaststellen", className="mt-2"),
+            dropdown(id="profile-vaststellen", multi=True, options=[
+                {"label": title, "value": kind} for kind, title in PRODUCTS.items()],
+                placeholder="Geen: alle producten gaan automatisch uit"),
+            html.Div("De gemeente krijgt deze producten pas als een teamchef of analist ze "
+                     "heeft vastgesteld; de andere gaan automatisch uit (reports run --due).",
+                     className="small text-body-secondary mb-2"),
             dbc.Button("Opslaan", id="profile-save", color="primary", className="mt-2"),
             html.Div(id="profile-message", className="mt-2"),
         ]), className="mb-3"),

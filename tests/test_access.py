@@ -25,7 +25,7 @@ from data.scope import DENY, resolve_scope
 from data.state import StateDB
 from data.tokens import create_token
 
-from .conftest import ROOT, LiveServer, http_login, login, state_rows
+from .conftest import ROOT, LiveServer, http_login, login, pick, state_rows
 
 OTHER = "GMD002"  # a demo gemeente that the demo 'burgemeester' (GMD001) must never see
 
@@ -216,15 +216,21 @@ def test_beheer_page_only_for_beheerder_and_profile_change_is_logged(page, demo_
     expect(page.locator("#profile-message")).to_contain_text("profiel", ignore_case=True,
                                                             timeout=20_000)
     page.locator("label", has_text="3 · + adres").click()
+    pick(page, "#profile-vaststellen", "Gebiedsscan")  # released by the police first
+    page.keyboard.press("Escape")
     page.click("#profile-save")
     expect(page.locator("#profile-message")).to_contain_text("opgeslagen", timeout=20_000)
     rows = state_rows(demo_db, "SELECT filters FROM protocol_log WHERE view = 'beheer/profiel'"
                                 " ORDER BY id DESC LIMIT 1")
     change = json.loads(rows[0][0])
     assert change["wijzigingen"]["detail"]["nieuw"] == 3
+    assert change["wijzigingen"]["vaststellen"]["nieuw"] == ["gebiedsscan"]
+    page.reload()  # the form shows what is stored
+    expect(page.locator("#profile-vaststellen")).to_contain_text("Gebiedsscan", timeout=20_000)
     # Restore the default profile for the other tests.
     subprocess.run([sys.executable, "-m", "dashboard", "--db", str(demo_db), "profiles", "set",
-                    change["gemeente"], "--detail", "1"], cwd=ROOT, check=True)
+                    change["gemeente"], "--detail", "1", "--automatisch", "gebiedsscan"],
+                   cwd=ROOT, check=True)
 
 
 # -- forged callback requests and the protocol log ----------------------------------------------
