@@ -199,8 +199,19 @@ def test_api_pc4_woninginbraak_is_the_file_per_pc4(server, tokens, con, pc4_file
 
 # -- Chromium ----------------------------------------------------------------------------------
 
-def test_the_map_and_trends_show_the_files_numbers_and_geen_gegevens(server, page, cbs):
+def test_the_map_and_trends_show_the_files_numbers_and_geen_gegevens(server, page, cbs, con,
+                                                                     pc4_file):
     login(page, server, MAYORS[AMSTERDAM], PASSWORD)
+    # PC4 woninginbraak 2024 on the map: the file's count of the highest PC4, in its row
+    year = {pc4: sum(n for (code, month), n in pc4_file.items()
+                     if code == pc4 and month.year == 2024)
+            for pc4 in _pc4_codes(con, AMSTERDAM)}
+    top = max(year, key=year.get)
+    assert year[top] > 5
+    page.goto(server.url + f"/kaart?niveau=pc4&gebied={AMSTERDAM}&periode=2024"
+              "&type=woninginbraak&maat=count")
+    row = page.locator(f"#kaart-panel tbody tr[data-code='{top}']")
+    expect(row).to_contain_text(f"{year[top]:,}".replace(",", "."), timeout=30000)
     page.goto(server.url + "/kaart?niveau=gemeente&periode=2020&type=alle_misdrijven")
     panel = page.locator("#kaart-panel")
     expect(panel).to_contain_text(f"{cbs[(AMSTERDAM, 2020)]:,}".replace(",", "."), timeout=30000)
