@@ -167,12 +167,25 @@ def choices(page):
 
 def pick(page, dropdown: str, option: str, *, exact: bool = True) -> None:
     """Open ``dropdown`` (a CSS selector) and click the choice labelled ``option``, as a
-    person does. ``exact``: the whole label, else a part of it."""
+    person does, until the control shows it chosen (a callback that redraws the options just
+    then closes the open list: the choice is made again). ``exact``: the whole label, else a
+    part of it."""
     import re
 
-    page.locator(dropdown).click()
+    from playwright.sync_api import expect
+
     label = re.compile(rf"^\s*{re.escape(option)}\s*$") if exact else option
-    choices(page).filter(has_text=label).first.click()
+    for attempt in range(3):
+        page.locator(dropdown).click()
+        choice = choices(page).filter(has_text=label).first
+        choice.click()
+        try:
+            expect(page.locator(dropdown)).to_contain_text(option, timeout=5_000)
+            return
+        except AssertionError:
+            if attempt == 2:
+                raise
+            page.keyboard.press("Escape")
 
 
 def logout(page, server: LiveServer) -> None:
