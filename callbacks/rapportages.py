@@ -18,7 +18,7 @@ from dashboard.auth import current_scope, current_user, get_db, get_state
 from data import heavy
 from data.accounts import POLICE_ROLES, get_profile
 from data.products import archive, concepts, schedule
-from data.products.model import KINDS
+from data.products.model import KINDS, TEMPLATED
 from data.queries.products import area_options, product_area
 from data.scope import OutOfScope
 from layouts import rapportages as layout
@@ -26,7 +26,7 @@ from layouts import rapportages as layout
 
 def _kinds() -> list[tuple[str, str]]:
     return [(k, title) for k, (title, _tabular) in KINDS.items()
-            if schedule.builder_available(k)]
+            if k not in TEMPLATED and schedule.builder_available(k)]
 
 
 def _police() -> bool:
@@ -129,7 +129,8 @@ def register(app) -> None:
             raise OutOfScope("empty scope")
         if not isinstance(clicks, int) or clicks < 1:
             return Served((dash.no_update, dash.no_update), 0, {})
-        if not isinstance(kind, str) or kind not in KINDS or not schedule.builder_available(kind):
+        if (not isinstance(kind, str) or kind not in KINDS or kind in TEMPLATED
+                or not schedule.builder_available(kind)):
             return Served((dbc.Alert("Onbekend product.", color="warning"),
                            dash.no_update), 0, {})
         if not isinstance(area, str):
@@ -175,7 +176,8 @@ def register(app) -> None:
     def make_concept(scope, clicks, kind, area):
         if not isinstance(clicks, int) or clicks < 1:
             return Served((dash.no_update, dash.no_update), 0, {})
-        if not isinstance(kind, str) or kind not in KINDS or not schedule.builder_available(kind):
+        if (not isinstance(kind, str) or kind not in KINDS or kind in TEMPLATED
+                or not schedule.builder_available(kind)):
             return Served((dbc.Alert("Onbekend product.", color="warning"),
                            dash.no_update), 0, {})
         if not isinstance(area, str):

@@ -403,21 +403,11 @@ def _burglary_section(con, scope, resolved, period, monthly, comparable, names) 
                                       start=period.start, end=period.end) if resolved.buurten
                  else burglary.weekday_hour(con, scope=scope, gemeenten=resolved.gemeenten,
                                             period=period))
-        grid = [[int(cells[(cells.weekday == d) & (cells.hour == h)]["count"].sum())
-                 for h in range(24)] for d in range(7)]
-        fig = go.Figure(go.Heatmap(z=grid, x=[f"{h:02d}" for h in range(24)],
-                                   y=list(burglary.WEEKDAYS), colorscale="Blues",
-                                   colorbar=dict(title="Aantal")))
-        fig.update_layout(margin=dict(l=48, r=12, t=24, b=36), separators=",.",
-                          yaxis=dict(autorange="reversed"), xaxis=dict(title="Uur"))
-        figures.append(Figure("Woninginbraken naar dag en uur", figure_dict(fig),
-                              "Tijdstip zoals geregistreerd (pleegtijd)."))
-        if cells["count"].sum():
-            peak = cells.sort_values(["count", "weekday", "hour"],
-                                     ascending=[False, True, True]).iloc[0]
-            paragraphs.append(f"De meeste woninginbraken vonden plaats op "
-                              f"{WEEKDAYS_LONG[int(peak.weekday)]} tussen "
-                              f"{int(peak.hour):02d}.00 en {(int(peak.hour) + 1) % 24:02d}.00 uur.")
+        figure, peak = weekday_hour_figure(cells, "Woninginbraken naar dag en uur",
+                                           "woninginbraken")
+        figures.append(figure)
+        if peak:
+            paragraphs.append(peak)
     else:
         months = burglary.attempts_by_month(con, scope=scope, gemeenten=resolved.gemeenten,
                                             start=period.start, end=period.end)
@@ -445,6 +435,25 @@ def _burglary_section(con, scope, resolved, period, monthly, comparable, names) 
     if named:
         paragraphs.append("De meeste woninginbraken per buurt: " + ", ".join(named) + ".")
     return Section("Woninginbraak", paragraphs, [table], figures)
+
+
+def weekday_hour_figure(cells: pd.DataFrame, title: str, what: str) -> tuple[Figure, str]:
+    """A day x hour heatmap of ``cells`` (columns weekday, hour, count: the query layer's
+    ``weekday_hour_counts``) and the sentence naming its busiest hour ("" when empty)."""
+    grid = [[int(cells[(cells.weekday == d) & (cells.hour == h)]["count"].sum())
+             for h in range(24)] for d in range(7)]
+    fig = go.Figure(go.Heatmap(z=grid, x=[f"{h:02d}" for h in range(24)],
+                               y=list(burglary.WEEKDAYS), colorscale="Blues",
+                               colorbar=dict(title="Aantal")))
+    fig.update_layout(margin=dict(l=48, r=12, t=24, b=36), separators=",.",
+                      yaxis=dict(autorange="reversed"), xaxis=dict(title="Uur"))
+    peak = ""
+    if cells["count"].sum():
+        top = cells.sort_values(["count", "weekday", "hour"],
+                                ascending=[False, True, True]).iloc[0]
+        peak = (f"De meeste {what} vonden plaats op {WEEKDAYS_LONG[int(top.weekday)]} tussen "
+                f"{int(top.hour):02d}.00 en {(int(top.hour) + 1) % 24:02d}.00 uur.")
+    return Figure(title, figure_dict(fig), "Tijdstip zoals geregistreerd (pleegtijd)."), peak
 
 
 def _burglary_buurten(con, scope, resolved, period, names) -> tuple[Table, list[str]]:
