@@ -41,7 +41,36 @@ def page(search=None):
         return _correction_page(params["correctie"][0])
     scope = current_scope()
     areas = area_options(get_db(), scope=scope) if not scope.empty else []
-    return layout.page(_kinds(), areas, police=_police())
+    return layout.page(_kinds(), areas, police=_police(), template_form=_template_form(scope))
+
+
+def _template_gemeenten(scope) -> list[tuple[str, str]]:
+    """The gemeenten the user may save a template for: every one for a beheerder, those of
+    the scope for a teamchef or analist, none for anyone else."""
+    from data.accounts import gemeente_choices
+    from data.products.templates import EDITORS
+
+    role = getattr(current_user(), "role", None)
+    if role not in EDITORS:
+        return []
+    every = gemeente_choices(get_db())
+    return every if role == "beheerder" else [(c, n) for c, n in every if c in scope.gemeenten]
+
+
+def _template_form(scope):
+    from data.accounts import FREQUENCIES, type_choices
+    from data.products import templates as tpl
+
+    gemeenten = _template_gemeenten(scope)
+    if not gemeenten:
+        return None
+    state = get_state()
+    saved = [(gm, t.name, f"{tpl.TITLES[t.soort]}, {', '.join(t.theme)}, "
+                          f"{tpl.PERIODS[t.period]}, {t.every}")
+             for gm, _ in gemeenten for t in tpl.templates(state, gm)]
+    return layout.templates_card(gemeenten, type_choices(get_db()), list(tpl.TITLES.items()),
+                                 list(tpl.PERIODS.items()), list(tpl.SECTIONS.items()),
+                                 [(f, f) for f in FREQUENCIES], saved)
 
 
 def _id(text) -> int | None:
@@ -88,7 +117,10 @@ def validation_page():
     product = type("P", (), {"title": "x", "area_name": "x", "period_label": "x",
                              "version": 1, "id": 0})()
     return html.Div([
-        layout.page([("stuurgegevens", "x")], [("GM0000", "x")], police=True),
+        layout.page([("stuurgegevens", "x")], [("GM0000", "x")], police=True,
+                    template_form=layout.templates_card(
+                        [("GM0000", "x")], [("x", "x")], [("x", "x")], [("x", "x")],
+                        [("x", "x")], [("x", "x")], [])),
         layout.concept_page(concept, Revision(0, 0, dict(concepts.EMPTY, secties={}), "", "",
                                               ""), 1),
         layout.correction_page(product)])
@@ -156,6 +188,41 @@ def register(app) -> None:
         return Served((message, product.id), 1,
                       {"product": product.id, "soort": kind, "gebied": area,
                        "periode": due.key})
+
+    # -- themed-report templates ---------------------------------------------------------------
+
+    @data_callback(app, "rapportages/sjabloon", [Output("sjabloon-melding", "children")],
+                   [Input("sjabloon-opslaan", "n_clicks")],
+                   [State("sjabloon-gemeente", "value"), State("sjabloon-naam", "value"),
+                    State("sjabloon-soort", "value"), State("sjabloon-thema", "value"),
+                    State("sjabloon-secties", "value"), State("sjabloon-periode", "value"),
+                    State("sjabloon-frequentie", "value")],
+                   prevent_initial_call=True,
+                   running=[(Output("sjabloon-opslaan", "disabled"), True, False)])
+    def save_template(scope, clicks, gemeente, name, soort, theme, sections, period, every):
+        from data.accounts import AccountError
+        from data.products import templates as tpl
+
+        if not isinstance(clicks, int) or clicks < 1:
+            return Served((dash.no_update,), 0, {})
+        texts = (gemeente, name, soort, period, every)
+        if not all(isinstance(v, str) for v in texts) or not all(
+                isinstance(v, list) and all(isinstance(x, str) for x in v)
+                for v in (theme, sections)):
+            raise ValueError("template fields are not plain values")
+        user = current_user()
+        template = tpl.Template(name.strip(), soort, tuple(theme), period, tuple(sections), every)
+        try:
+            tpl.add(get_state(), get_db(), gemeente, template, by=user.name, user=user,
+                    scope=scope, client=flask.request.remote_addr)
+        except AccountError as exc:
+            return Served((dbc.Alert("Niet opgeslagen: kies een naam van kleine letters, "
+                                     "cijfers en streepjes, ten minste één thema en één "
+                                     "onderdeel.", color="warning", id="sjabloon-fout"),), 0,
+                          {"gemeente": gemeente, "sjabloon": name, "fout": str(exc)[:200]})
+        return Served((dbc.Alert(f"Sjabloon {template.name} opgeslagen voor {gemeente}.",
+                                 color="success", id="sjabloon-opgeslagen"),), 1,
+                      {"gemeente": gemeente, "sjabloon": template.name})
 
     # -- concepts (police only) ----------------------------------------------------------------
 

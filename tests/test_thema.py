@@ -226,3 +226,53 @@ def test_old_state_database_gets_the_templates_column(tmp_path):
     state = StateDB(path)
     profile = get_profile(state, "GMD001")
     assert profile.detail == 2 and profile.templates == ()
+
+
+def test_rapportages_form_saves_a_template_and_refuses_forged_requests(folder, state):
+    """The "Themarapportage" card's callback as the browser posts it: the demo teamchef saves a
+    template for Havenstad; a forged request for another gemeente, and one from the mayor, are
+    refused with a protocol-log row and change no profile."""
+    from .conftest import LiveServer, dash_callback, http_login
+
+    server = LiveServer(folder / "demo.duckdb")
+    try:
+        def post(session, gemeente, name):
+            return dash_callback(session, server, "sjabloon-melding.children", {
+                "sjabloon-opslaan.n_clicks": 1, "sjabloon-gemeente.value": gemeente,
+                "sjabloon-naam.value": name, "sjabloon-soort.value": "burgemeester",
+                "sjabloon-thema.value": ["woninginbraak", "N01"],
+                "sjabloon-secties.value": ["kerncijfers", "wijken"],
+                "sjabloon-periode.value": "maand", "sjabloon-frequentie.value": "maandelijks",
+            }, trigger="sjabloon-opslaan.n_clicks")
+
+        def rapportages_page(session):  # the router (a single output, not a data view)
+            return session.post(server.url + "/_dash-update-component", json={
+                "output": "page.children", "outputs": {"id": "page", "property": "children"},
+                "inputs": [{"id": "url", "property": "pathname", "value": "/rapportages"}],
+                "state": [{"id": "url", "property": "search", "value": ""}],
+                "changedPropIds": ["url.pathname"]}).text
+
+        chef = http_login(server, "teamchef")
+        card = rapportages_page(chef)
+        assert "Themarapportage" in card and "sjabloon-opslaan" in card
+        assert '"GMD002"' not in card.split("sjabloon-gemeente", 1)[1].split("sjabloon-naam")[0]
+        assert "Themarapportage" not in rapportages_page(http_login(server, "burgemeester"))
+        saved = post(chef, OWN, "via-formulier")
+        assert saved.status_code == 200 and "sjabloon-opgeslagen" in saved.text
+        mine = [t for t in get_profile(state, OWN).templates if t["name"] == "via-formulier"]
+        assert mine and mine[0]["theme"] == ["woninginbraak", "N01"]
+
+        before = state.query("SELECT coalesce(max(id), 0) FROM protocol_log")[0][0]
+        forged = post(chef, OTHERS[0], "vervalst")
+        assert forged.status_code == 200 and "refusal" in forged.text
+        mayor = post(http_login(server, "burgemeester"), OWN, "van-de-burgemeester")
+        assert mayor.status_code == 200 and "refusal" in mayor.text
+        assert get_profile(state, OTHERS[0]).templates == ()
+        assert not any(t["name"] == "van-de-burgemeester"
+                       for t in get_profile(state, OWN).templates)
+        refused = state.query("SELECT user, view FROM protocol_log WHERE id > ? AND"
+                              " outcome = 'refused'", (before,))
+        assert {(r["user"], r["view"]) for r in refused} >= {
+            ("teamchef", "rapportages/sjabloon"), ("burgemeester", "rapportages/sjabloon")}
+    finally:
+        server.stop()
