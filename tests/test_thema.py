@@ -29,7 +29,7 @@ from .conftest import ROOT, demo_copy
 
 OWN = "GMD001"
 OTHERS = ("GMD002", "GMD003", "GMD004")
-SECTIONS = "kerncijfers,trend,wijken,dag-uur,incidenten,politieprestaties,beschouwing"
+SECTIONS = "kerncijfers,trend,wijken,kaart,dag-uur,incidenten,politieprestaties,beschouwing"
 
 
 @pytest.fixture(scope="module")
@@ -107,8 +107,8 @@ def test_template_made_by_reports_run_due(folder, state, con, newest):
     text = pdf_text(f"{row['folder']}/{json.loads(row['files'])['pdf']['name']}")
 
     # the chosen sections, in the chosen order
-    headings = ["Kerncijfers", "Verloop per maand", "Per wijk", "Dag en uur", "Incidenten",
-                "Politieprestaties", "Beschouwing"]
+    headings = ["Kerncijfers", "Verloop per maand", "Per wijk", "Kaart", "Dag en uur",
+                "Incidenten", "Politieprestaties", "Beschouwing"]
     found = [re.search(rf"^{h}$", text, re.M) for h in headings]
     assert all(found), [h for h, m in zip(headings, found) if not m]
     assert [m.start() for m in found] == sorted(m.start() for m in found)
@@ -131,9 +131,12 @@ def test_template_made_by_reports_run_due(folder, state, con, newest):
     wijk_part = text[found[2].start():found[3].start()]
     assert "Niet per wijk (niet openbaar): Overlast (niet-misdrijf)" in wijk_part
     assert not re.search(r"Wijkcode.*Overlast", wijk_part)
+    map_part = " ".join(text[found[3].start():found[4].start()].split())
+    assert "Niet per buurt (niet openbaar): Overlast (niet-misdrijf)" in map_part
+    assert "Woninginbraak per 1.000 inwoners per buurt" in map_part
     # detail 1: no day x hour, no incident list; no CBS clearance in the demo: geen gegevens
     assert "vanaf\ndetailniveau 2" in text or "vanaf detailniveau 2" in text
-    perf = text[found[5].start():found[6].start()]
+    perf = text[found[6].start():found[7].start()]
     assert "geen gegevens" in perf and not re.search(r"\b0\b", perf)
 
     # idempotent: nothing is due the second time
@@ -180,13 +183,16 @@ def test_invalid_templates_are_refused(folder, state, change, message):
 
 def test_detail_2_lists_the_themes_incidents_and_no_data_is_geen_gegevens(con, newest):
     template = Template("t", "burgemeester", ("woninginbraak", "N01"), "maand",
-                        ("kerncijfers", "wijken", "dag-uur", "incidenten"), "maandelijks")
+                        ("kerncijfers", "wijken", "kaart", "dag-uur", "incidenten"),
+                        "maandelijks")
     reference = date(newest.year, newest.month, 1)
     period = period_of("maand", reference)
     content = build(con, scope=Scope(frozenset({OWN}), 2), kind="thema", area=OWN,
                     reference=reference, template=template)
     sections = {s.title: s for s in content.sections}
-    assert list(sections) == ["Kerncijfers", "Per wijk", "Dag en uur", "Incidenten"]
+    assert list(sections) == ["Kerncijfers", "Per wijk", "Kaart", "Dag en uur", "Incidenten"]
+    assert [f.title for f in sections["Kaart"].figures] == [  # detail 2: N01 per buurt too
+        "Woninginbraak per 1.000 inwoners per buurt", "Overlast jeugd per 1.000 inwoners per buurt"]
     types = sorted({*indicator_types(con, "woninginbraak"), *indicator_types(con, "N01")})
     expected = direct_count(con, OWN, types, period.start, period.end, reference)
     listed = sections["Incidenten"].tables[0].rows
@@ -212,6 +218,8 @@ def test_detail_2_lists_the_themes_incidents_and_no_data_is_geen_gegevens(con, n
     assert all("geen gegevens" in p for p in key.paragraphs[1:])
     wijken = early.sections[1].tables[0].rows
     assert wijken and all(r[2] == "geen gegevens" for r in wijken)
+    assert not early.sections[2].figures  # no map of empty buurten
+    assert "Woninginbraak per buurt: geen gegevens" in early.sections[2].paragraphs[0]
 
 
 def test_old_state_database_gets_the_templates_column(tmp_path):

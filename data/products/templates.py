@@ -32,7 +32,7 @@ PERIODS = {"maand": "de vorige maand", "kwartaal": "het vorige kwartaal",
            "jaar": "het vorige kalenderjaar", "12-maanden": "de laatste twaalf maanden"}
 #: Sections the author chooses from: key -> Dutch heading (the builder's section titles).
 SECTIONS = {"kerncijfers": "Kerncijfers", "trend": "Verloop per maand",
-            "wijken": "Per wijk", "dag-uur": "Dag en uur",
+            "wijken": "Per wijk", "kaart": "Kaart", "dag-uur": "Dag en uur",
             "incidenten": "Incidenten", "politieprestaties": "Politieprestaties",
             "beschouwing": "Beschouwing"}
 #: Roles that may save a template (a beheerder for any gemeente, police for their own).

@@ -12,6 +12,8 @@ are exactly theirs:
 * ``wijken`` — ``data.queries.areas.incident_counts_by_area`` per wijk, as the tabellenboek:
   below the gemeente a detail-1 scope counts the released types only (``data.disclosure``);
   a code of which nothing is released per wijk is left out, with the note saying so;
+* ``kaart`` — the gebiedsscan's buurt map per theme code (per 1,000 inhabitants, released
+  types only for detail 1; a code with nothing released per buurt is left out, said so);
 * ``dag-uur`` — the gebiedsscan's day x hour heatmap of the theme's types (detail 2 and up);
 * ``incidenten`` — the incidentenrapport's list with the columns the detail level allows
   (detail 2 and up; counts only at detail 1);
@@ -25,10 +27,12 @@ from datetime import date, timedelta
 
 from data import disclosure
 from data.catalog import indicator_title, indicator_types
+from data.periods import add_months
 from data.products import templates as tpl
 from data.products.comparisons import (SIGNIFICANCE_NOTE, _clearance_section, _indicator_section,
                                        _load, _monthly_figure, _notes, period_label)
-from data.products.gebiedsscan import weekday_hour_figure
+from data.products.gebiedsscan import _buurten, weekday_hour_figure
+from data.products.gebiedsscan import _map_section as buurt_map
 from data.products.incidentlists import LIST_DETAIL_NOTE, incident_list_section
 from data.products.model import Content, Section, Table
 from data.products.monthly import NO_DATA, NOT_PUBLISHED, _shown
@@ -69,6 +73,8 @@ def thema(con, *, scope, area: str, reference: date, profile=None, template=None
                 figures=[_monthly_figure(con, data, code) for code in codes]))
         elif key == "wijken":
             sections.append(_wijk_section(con, scope, data, codes, titles, label, notes))
+        elif key == "kaart":
+            sections.append(_map_section(con, scope, data, codes, titles, label))
         elif key == "dag-uur":
             sections.append(_weekday_hour_section(con, scope, data, types, subject, heading))
         elif key == "incidenten":
@@ -135,6 +141,33 @@ def _wijk_section(con, scope, data, codes, titles, label, notes) -> Section:
                             note=" ".join([*release_notes,
                                            f"“{NO_DATA}”: geen bron voor deze periode (niet 0)."])))
     return Section(tpl.SECTIONS["wijken"], paragraphs, tables)
+
+
+def _map_section(con, scope, data, codes, titles, label) -> Section:
+    """The gebiedsscan's buurt map (per 1,000 inhabitants) for each theme code the scope's
+    release has per buurt; the others are named, left out."""
+    from data.queries import comparisons as q
+
+    people = q.gemeente_population(con, scope=scope, year=add_months(data.period.end, -1).year)
+    figures, paragraphs, left_out = [], [], []
+    for code in codes:
+        try:
+            buurten = _buurten(con, scope, data.area, data.period, people, group=code)
+        except disclosure.NotPublished:
+            left_out.append(code)
+            continue
+        if buurten["count"].isna().all():  # no source covers the period per buurt
+            paragraphs.append(f"{titles[code]} per buurt: {NO_DATA} voor {label} (niet 0).")
+            continue
+        drawn = buurt_map(con, scope, data.area, data.period, buurten, what=titles[code])
+        paragraphs += drawn.paragraphs
+        figures += drawn.figures
+    if left_out:
+        paragraphs.append("Niet per buurt (" + NOT_PUBLISHED + "): "
+                          + ", ".join(f"{titles[c]} ({c})" for c in left_out)
+                          + ". De politie publiceert deze cijfers niet onder gemeenteniveau, "
+                            "dus ook dit product niet op uw detailniveau.")
+    return Section(tpl.SECTIONS["kaart"], paragraphs or [f"Kaart, {label}."], figures=figures)
 
 
 def _weekday_hour_section(con, scope, data, types, subject, heading) -> Section:
