@@ -189,6 +189,12 @@ def cmd_reports(args) -> int:
         return 1 if summary["failed"] else 0
     # generate
     from data.accounts import get_profile, get_user
+    from data.products.model import TEMPLATED
+
+    if args.kind in TEMPLATED:
+        print(f"error: {args.kind} is made from a template: save one with `reports template "
+              "add`; `reports run --due` makes it", file=sys.stderr)
+        return 2
     from data.scope import OutOfScope, resolve_scope
 
     try:
