@@ -18,7 +18,7 @@ from dashboard.auth import current_scope, current_user, get_db, get_state
 from data import heavy
 from data.accounts import POLICE_ROLES, get_profile
 from data.products import archive, concepts, schedule
-from data.products.model import KINDS
+from data.products.model import KINDS, TEMPLATED
 from data.queries.products import area_options, product_area
 from data.scope import OutOfScope
 from layouts import rapportages as layout
@@ -26,7 +26,7 @@ from layouts import rapportages as layout
 
 def _kinds() -> list[tuple[str, str]]:
     return [(k, title) for k, (title, _tabular) in KINDS.items()
-            if schedule.builder_available(k)]
+            if k not in TEMPLATED and schedule.builder_available(k)]
 
 
 def _offered(state, area: str) -> list[tuple[str, str]]:
@@ -49,7 +49,37 @@ def page(search=None):
     scope = current_scope()
     areas = area_options(get_db(), scope=scope) if not scope.empty else []
     offered = _offered(get_state(), areas[0][0]) if areas else []
-    return layout.page(offered, areas, police=_police(), concept_kinds=_kinds())
+    return layout.page(offered, areas, police=_police(), concept_kinds=_kinds(),
+                       template_form=_template_form(scope))
+
+
+def _template_gemeenten(scope) -> list[tuple[str, str]]:
+    """The gemeenten the user may save a template for: every one for a beheerder, those of
+    the scope for a teamchef or analist, none for anyone else."""
+    from data.accounts import gemeente_choices
+    from data.products.templates import EDITORS
+
+    role = getattr(current_user(), "role", None)
+    if role not in EDITORS:
+        return []
+    every = gemeente_choices(get_db())
+    return every if role == "beheerder" else [(c, n) for c, n in every if c in scope.gemeenten]
+
+
+def _template_form(scope):
+    from data.accounts import FREQUENCIES, type_choices
+    from data.products import templates as tpl
+
+    gemeenten = _template_gemeenten(scope)
+    if not gemeenten:
+        return None
+    state = get_state()
+    saved = [(gm, t.name, f"{tpl.TITLES[t.soort]}, {', '.join(t.theme)}, "
+                          f"{tpl.PERIODS[t.period]}, {t.every}")
+             for gm, _ in gemeenten for t in tpl.templates(state, gm)]
+    return layout.templates_card(gemeenten, type_choices(get_db()), list(tpl.TITLES.items()),
+                                 list(tpl.PERIODS.items()), list(tpl.SECTIONS.items()),
+                                 [(f, f) for f in FREQUENCIES], saved)
 
 
 def _id(text) -> int | None:
@@ -96,7 +126,10 @@ def validation_page():
     product = type("P", (), {"title": "x", "area_name": "x", "period_label": "x",
                              "version": 1, "id": 0})()
     return html.Div([
-        layout.page([("stuurgegevens", "x")], [("GM0000", "x")], police=True),
+        layout.page([("stuurgegevens", "x")], [("GM0000", "x")], police=True,
+                    template_form=layout.templates_card(
+                        [("GM0000", "x")], [("x", "x")], [("x", "x")], [("x", "x")],
+                        [("x", "x")], [("x", "x")], [])),
         layout.concept_page(concept, Revision(0, 0, dict(concepts.EMPTY, secties={}), "", "",
                                               ""), 1),
         layout.correction_page(product)])
@@ -137,7 +170,8 @@ def register(app) -> None:
             raise OutOfScope("empty scope")
         if not isinstance(clicks, int) or clicks < 1:
             return Served((dash.no_update, dash.no_update), 0, {})
-        if not isinstance(kind, str) or kind not in KINDS or not schedule.builder_available(kind):
+        if (not isinstance(kind, str) or kind not in KINDS or kind in TEMPLATED
+                or not schedule.builder_available(kind)):
             return Served((dbc.Alert("Onbekend product.", color="warning"),
                            dash.no_update), 0, {})
         if not isinstance(area, str):
@@ -182,6 +216,41 @@ def register(app) -> None:
         return Served((layout.kinds_note(_police(), bool(offered)), options, value),
                       len(offered), {"gebied": area})
 
+    # -- themed-report templates ---------------------------------------------------------------
+
+    @data_callback(app, "rapportages/sjabloon", [Output("sjabloon-melding", "children")],
+                   [Input("sjabloon-opslaan", "n_clicks")],
+                   [State("sjabloon-gemeente", "value"), State("sjabloon-naam", "value"),
+                    State("sjabloon-soort", "value"), State("sjabloon-thema", "value"),
+                    State("sjabloon-secties", "value"), State("sjabloon-periode", "value"),
+                    State("sjabloon-frequentie", "value")],
+                   prevent_initial_call=True,
+                   running=[(Output("sjabloon-opslaan", "disabled"), True, False)])
+    def save_template(scope, clicks, gemeente, name, soort, theme, sections, period, every):
+        from data.accounts import AccountError
+        from data.products import templates as tpl
+
+        if not isinstance(clicks, int) or clicks < 1:
+            return Served((dash.no_update,), 0, {})
+        texts = (gemeente, name, soort, period, every)
+        if not all(isinstance(v, str) for v in texts) or not all(
+                isinstance(v, list) and all(isinstance(x, str) for x in v)
+                for v in (theme, sections)):
+            raise ValueError("template fields are not plain values")
+        user = current_user()
+        template = tpl.Template(name.strip(), soort, tuple(theme), period, tuple(sections), every)
+        try:
+            tpl.add(get_state(), get_db(), gemeente, template, by=user.name, user=user,
+                    scope=scope, client=flask.request.remote_addr)
+        except AccountError as exc:
+            return Served((dbc.Alert("Niet opgeslagen: kies een naam van kleine letters, "
+                                     "cijfers en streepjes, ten minste één thema en één "
+                                     "onderdeel.", color="warning", id="sjabloon-fout"),), 0,
+                          {"gemeente": gemeente, "sjabloon": name, "fout": str(exc)[:200]})
+        return Served((dbc.Alert(f"Sjabloon {template.name} opgeslagen voor {gemeente}.",
+                                 color="success", id="sjabloon-opgeslagen"),), 1,
+                      {"gemeente": gemeente, "sjabloon": template.name})
+
     # -- concepts (police only) ----------------------------------------------------------------
 
     @data_callback(app, "rapportages/concepten", [Output("concepten-lijst", "children")],
@@ -201,7 +270,8 @@ def register(app) -> None:
     def make_concept(scope, clicks, kind, area):
         if not isinstance(clicks, int) or clicks < 1:
             return Served((dash.no_update, dash.no_update), 0, {})
-        if not isinstance(kind, str) or kind not in KINDS or not schedule.builder_available(kind):
+        if (not isinstance(kind, str) or kind not in KINDS or kind in TEMPLATED
+                or not schedule.builder_available(kind)):
             return Served((dbc.Alert("Onbekend product.", color="warning"),
                            dash.no_update), 0, {})
         if not isinstance(area, str):

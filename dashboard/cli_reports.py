@@ -10,6 +10,10 @@
   (a new version when it exists): for the last complete period of the kind's frequency before
   the reference date; with the scope of USER, or without ``--as`` the scope a mayor of the
   gemeente gets.
+* ``reports template add --gemeente GM --name NAME --theme CODE,... --sections S,... --period
+  P --every FREQUENCY [--soort S] [--title T] [--as USER]``, ``reports template list``,
+  ``reports template remove --gemeente GM --name NAME`` — themed-report templates in the
+  agreement profile (``data/products/templates.py``); ``reports run --due`` makes them.
 """
 from __future__ import annotations
 
@@ -43,6 +47,104 @@ def add_reports_parser(commands) -> None:
                      help="build with this account's scope (default: the gemeente's mayor scope)")
     gen.add_argument("--json", action="store_true", help="print the product as JSON")
     gen.set_defaults(handler=cmd_reports)
+    add_template_parser(rc)
+
+
+def add_template_parser(rc) -> None:
+    from data.accounts import FREQUENCIES
+    from data.products.templates import PERIODS, SECTIONS, TITLES
+
+    tpl = rc.add_parser("template", help="themed-report templates in the agreement profiles")
+    tc = tpl.add_subparsers(dest="template_command", metavar="ACTION", required=True)
+    add = tc.add_parser("add", help="save a template (replaces one of the same name; logged)")
+    add.add_argument("--gemeente", required=True, help="the gemeente (its profile holds it)")
+    add.add_argument("--name", required=True, help="short name: a-z, 0-9 and '-'")
+    add.add_argument("--soort", default="bestuurlijk", choices=list(TITLES),
+                     help="bestuurlijke rapportage, fenomeenrapportage or "
+                          "burgemeestersrapportage")
+    add.add_argument("--theme", required=True, metavar="CODE,...",
+                     help="bundle or type codes, e.g. woninginbraak,geweld,N01")
+    add.add_argument("--sections", required=True, metavar="SECTION,...",
+                     help="in order, from: " + ", ".join(SECTIONS))
+    add.add_argument("--period", required=True, choices=list(PERIODS),
+                     help="the period covered (compared with the same period a year before)")
+    add.add_argument("--every", required=True, choices=list(FREQUENCIES),
+                     help="how often reports run --due makes it")
+    add.add_argument("--title", default="", help="subject in the title (default: the theme)")
+    add.add_argument("--as", dest="as_user", metavar="USER",
+                     help="save as this account (a teamchef or analist: only for a gemeente "
+                          "in their scope)")
+    add.set_defaults(handler=cmd_templates)
+    lst = tc.add_parser("list", help="the templates of every (or one) gemeente")
+    lst.add_argument("--gemeente")
+    lst.add_argument("--json", action="store_true", help="one JSON object per line")
+    lst.set_defaults(handler=cmd_templates)
+    rem = tc.add_parser("remove", help="remove a template (logged)")
+    rem.add_argument("--gemeente", required=True)
+    rem.add_argument("--name", required=True)
+    rem.add_argument("--as", dest="as_user", metavar="USER", help="remove as this account")
+    rem.set_defaults(handler=cmd_templates)
+
+
+def cmd_templates(args) -> int:
+    """``reports template add|list|remove``."""
+    import getpass
+
+    from dashboard.cli import _state, _store
+    from data.accounts import AccountError, get_user, list_profiles
+    from data.products import templates
+    from data.scope import OutOfScope, resolve_scope
+
+    state = _state(args)
+    if args.template_command == "list":
+        for profile in list_profiles(state):
+            if args.gemeente and profile.gm_code != args.gemeente:
+                continue
+            for t in profile.templates:
+                print(json.dumps({"gemeente": profile.gm_code, **t}, ensure_ascii=False)
+                      if args.json else
+                      f"{profile.gm_code}\t{t['name']}\t{t['soort']}\t{','.join(t['theme'])}\t"
+                      f"{t['period']}\t{t['every']}\t{','.join(t['sections'])}")
+        return 0
+    store = _store(args)
+    if not store.exists():
+        print(f"error: database {args.db_path} not found", file=sys.stderr)
+        return 1
+    con = store.read()
+    user = scope = None
+    by = f"cli:{getpass.getuser()}"
+    if args.as_user:
+        from data.accounts import get_profile
+        user = get_user(state, args.as_user)
+        if user is None:
+            print(f"error: no user {args.as_user!r}", file=sys.stderr)
+            return 1
+        scope = resolve_scope(user, con=con, profile_for=lambda c: get_profile(state, c))
+        by = f"cli:{user.name}"
+    try:
+        if args.template_command == "add":
+            template = templates.Template(
+                args.name, args.soort, tuple(_items(args.theme)), args.period,
+                tuple(_items(args.sections)), args.every, args.title)
+            templates.add(state, con, args.gemeente, template, by=by, user=user, scope=scope)
+            print(f"template {args.name} saved for {args.gemeente}")
+            return 0
+        if not templates.remove(state, con, args.gemeente, args.name, by=by, user=user,
+                                scope=scope):
+            print(f"error: {args.gemeente} has no template {args.name!r}", file=sys.stderr)
+            return 1
+        print(f"template {args.name} removed from {args.gemeente}")
+        return 0
+    except OutOfScope as exc:
+        print(f"error: refused: {exc}", file=sys.stderr)
+        return 3
+    except AccountError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+def _items(text: str) -> list[str]:
+    return [part.strip() for part in (text or "").split(",") if part.strip()]
 
 
 def _now(text: str | None) -> datetime:
@@ -87,6 +189,12 @@ def cmd_reports(args) -> int:
         return 1 if summary["failed"] else 0
     # generate
     from data.accounts import get_profile, get_user
+    from data.products.model import TEMPLATED
+
+    if args.kind in TEMPLATED:
+        print(f"error: {args.kind} is made from a template: save one with `reports template "
+              "add`; `reports run --due` makes it", file=sys.stderr)
+        return 2
     from data.scope import OutOfScope, resolve_scope
 
     try:

@@ -77,6 +77,9 @@ class Profile:
     #: Product kinds the police release ("vaststellen") with their commentary before the
     #: gemeente gets them; every other kind goes out automatically (``reports run --due``).
     vaststellen: tuple[str, ...] = ()
+    #: Themed-report templates (dicts, see ``data/products/templates.py``), scheduled like
+    #: the products by ``reports run --due``.
+    templates: tuple[dict, ...] = ()
 
 
 # -- users -----------------------------------------------------------------------------------
@@ -294,7 +297,8 @@ def get_profile(db: StateDB, gm_code: str) -> Profile:
     r = rows[0]
     return Profile(r["gm_code"], r["detail"], tuple(json.loads(r["driehoek"])),
                    json.loads(r["products"]), r["updated_at"], r["updated_by"],
-                   tuple(json.loads(r["vaststellen"] or "[]")))
+                   tuple(json.loads(r["vaststellen"] or "[]")),
+                   tuple(json.loads(r["templates"] or "[]")))
 
 
 def list_profiles(db: StateDB) -> list[Profile]:
@@ -302,10 +306,13 @@ def list_profiles(db: StateDB) -> list[Profile]:
 
 
 def set_profile(db: StateDB, gm_code: str, *, by: str, detail=None, driehoek=None,
-                products=None, vaststellen=None) -> Profile:
+                products=None, vaststellen=None, templates=None,
+                role: str = "beheerder") -> Profile:
     """Change a profile; the change is written to the protocol log in the same transaction.
-    ``vaststellen``: the product kinds that need a release by the police (None: unchanged)."""
-    from data.products.model import KINDS
+    ``vaststellen``: the product kinds that need a release by the police (None: unchanged);
+    ``templates``: the themed-report templates, validated by ``data/products/templates.py``
+    (None: unchanged); ``role``: the role of ``by`` in the log row."""
+    from data.products.model import KINDS, TEMPLATED
     from data.protocol import append_row
 
     old = get_profile(db, gm_code)
@@ -314,24 +321,26 @@ def set_profile(db: StateDB, gm_code: str, *, by: str, detail=None, driehoek=Non
                   old.driehoek if driehoek is None else tuple(driehoek),
                   old.products if products is None else dict(products),
                   now(), by,
-                  old.vaststellen if vaststellen is None else tuple(sorted(set(vaststellen))))
+                  old.vaststellen if vaststellen is None else tuple(sorted(set(vaststellen))),
+                  old.templates if templates is None else tuple(templates))
     if new.detail not in (1, 2, 3):
         raise AccountError("detail must be 1, 2 or 3")
     bad = [f for f in new.products.values() if f not in FREQUENCIES]
     if bad:
         raise AccountError(f"unknown frequency {bad[0]!r}; choose from {', '.join(FREQUENCIES)}")
-    unknown = [k for k in new.vaststellen if k not in KINDS]
+    unknown = [k for k in new.vaststellen if k not in KINDS or k in TEMPLATED]
     if unknown:
         raise AccountError(f"unknown product {unknown[0]!r}; choose from {', '.join(KINDS)}")
     with db.transaction() as con:
         con.execute("INSERT OR REPLACE INTO profiles (gm_code, detail, threshold, driehoek,"
-                    " products, updated_at, updated_by, vaststellen)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    " products, updated_at, updated_by, vaststellen, templates)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (gm_code, new.detail, RETIRED_THRESHOLD, dumps(list(new.driehoek)),
-                     dumps(new.products), new.updated_at, by, dumps(list(new.vaststellen))))
+                     dumps(new.products), new.updated_at, by, dumps(list(new.vaststellen)),
+                     dumps(list(new.templates))))
         changes = {k: {"oud": v, "nieuw": asdict(new)[k]} for k, v in asdict(old).items()
                    if k not in ("updated_at", "updated_by") and asdict(new)[k] != v}
-        append_row(con, user=by, role="beheerder", scope=None, view="beheer/profiel",
+        append_row(con, user=by, role=role, scope=None, view="beheer/profiel",
                    filters={"gemeente": gm_code, "wijzigingen": changes}, level=None, rows=1,
                    client=None, outcome="ok")
     return new

@@ -39,7 +39,8 @@ CREATE TABLE IF NOT EXISTS profiles (
     products TEXT NOT NULL,
     updated_at TEXT NOT NULL,
     updated_by TEXT NOT NULL,
-    vaststellen TEXT NOT NULL DEFAULT '[]');  -- kinds released by the police (concepts)
+    vaststellen TEXT NOT NULL DEFAULT '[]',  -- kinds released by the police (concepts)
+    templates TEXT NOT NULL DEFAULT '[]');  -- themed-report templates (data/products/templates.py)
 CREATE TABLE IF NOT EXISTS protocol_log (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     at TEXT NOT NULL,
@@ -188,6 +189,7 @@ MIGRATIONS = (
     ("users", "disabled_at", "TEXT"),
     ("protocol_log", "token_id", "INTEGER"),
     ("profiles", "vaststellen", "TEXT NOT NULL DEFAULT '[]'"),
+    ("profiles", "templates", "TEXT NOT NULL DEFAULT '[]'"),
 )
 
 

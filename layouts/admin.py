@@ -5,13 +5,14 @@ import dash_bootstrap_components as dbc
 from dash import html
 
 from data.accounts import FREQUENCIES, MIN_PASSWORD
-from data.products.model import KINDS
+from data.products.model import KINDS, TEMPLATED
 from layouts import format as fmt
 from layouts.controls import data_grid, date_input, dropdown
 from layouts.figures import data_table
 
-#: The product kinds a profile can schedule, with their titles (data.products.model.KINDS).
-PRODUCTS = {kind: title for kind, (title, _tabular) in KINDS.items()}
+#: The product kinds a profile schedules, with their titles (data.products.model.KINDS; a
+#: themed report is scheduled by its template).
+PRODUCTS = {kind: title for kind, (title, _tabular) in KINDS.items() if kind not in TEMPLATED}
 
 LOG_COLUMNS = [
     # Shown in Amsterdam time (``tijd``, data.protocol.readable), sorted by the UTC instant,

@@ -22,10 +22,12 @@ def kinds_note(police: bool, any_kind: bool) -> str:
 
 
 def page(kinds: list[tuple[str, str]], areas: list[tuple[str, str]], police: bool = False,
-         concept_kinds: list[tuple[str, str]] = ()):
+         concept_kinds: list[tuple[str, str]] = (), template_form=None):
     """``kinds``/``areas``: (value, label) choices for the "Nu maken" form (the kinds offered
     for the first area; callbacks/rapportages.py follows the chosen area); ``police``: the
-    user may prepare concepts (the "Concepten" card, with ``concept_kinds``)."""
+    user may prepare concepts (the "Concepten" card, with ``concept_kinds``);
+    ``template_form``: the "Themarapportage" card (:func:`templates_card`) for those who may
+    save templates."""
     form = dbc.Card(dbc.CardBody([
         html.H2("Nu maken", className="h6"),
         dbc.Row([
@@ -52,6 +54,7 @@ def page(kinds: list[tuple[str, str]], areas: list[tuple[str, str]], police: boo
                "zo als het gemaakt is.", className="text-muted small"),
         form if areas else html.Div(),
         concepts_card(list(concept_kinds) or kinds, areas) if police and areas else html.Div(),
+        template_form if template_form is not None else html.Div(),
         dcc.Store(id="rapportages-signal", data=0),
         html.Div(id="rapportages-lijst", className="rapportages-lijst"),
     ], className="rapportages-page")
@@ -216,3 +219,51 @@ def correction_page(product):
         dcc.Loading(html.Div(id="correctie-melding", className="mt-2")),
         dcc.Location(id="correctie-naar", refresh=True),
     ], className="correction-page")
+
+
+# -- themed-report templates (teamchef, analist, beheerder) ---------------------------------
+
+def templates_card(gemeenten, themes, titles, periods, sections, frequencies, saved):
+    """"Themarapportage": save a template in a gemeente's agreement profile. Every argument is
+    a list of (value, label) choices, ``saved`` the (gemeente, name, description) of the
+    templates there are."""
+    def options(choices):
+        return [{"label": label, "value": value} for value, label in choices]
+
+    def field(label, control_id, control, md):
+        return dbc.Col([dbc.Label(label, html_for=control_id, className="small mb-0"), control],
+                       md=md)
+    return dbc.Card(dbc.CardBody([
+        html.H2("Themarapportage", className="h6"),
+        html.P("Een sjabloon in het afsprakenprofiel: thema, periode en onderdelen. De "
+               "rapportage wordt gemaakt zoals de andere periodieke producten.",
+               className="text-muted small"),
+        dbc.Row([
+            field("Gemeente", "sjabloon-gemeente", dropdown(
+                id="sjabloon-gemeente", options=options(gemeenten),
+                value=gemeenten[0][0] if gemeenten else None, clearable=False), 4),
+            field("Naam (a-z, 0-9, -)", "sjabloon-naam", dbc.Input(
+                id="sjabloon-naam", type="text", maxLength=40), 4),
+            field("Soort", "sjabloon-soort", dropdown(
+                id="sjabloon-soort", options=options(titles), value=titles[0][0],
+                clearable=False), 4),
+        ], className="g-2"),
+        dbc.Row([
+            field("Thema (bundels en soorten)", "sjabloon-thema", dropdown(
+                id="sjabloon-thema", options=options(themes), multi=True), 6),
+            field("Periode", "sjabloon-periode", dropdown(
+                id="sjabloon-periode", options=options(periods), value=periods[0][0],
+                clearable=False), 3),
+            field("Hoe vaak", "sjabloon-frequentie", dropdown(
+                id="sjabloon-frequentie", options=options(frequencies), value="maandelijks",
+                clearable=False), 3),
+        ], className="g-2 mt-1"),
+        dbc.Label("Onderdelen", html_for="sjabloon-secties", className="small mb-0 mt-2"),
+        dbc.Checklist(id="sjabloon-secties", options=options(sections),
+                      value=[value for value, _ in sections][:3], inline=True),
+        dbc.Button("Sjabloon opslaan", id="sjabloon-opslaan", color="secondary",
+                   className="mt-2"),
+        dcc.Loading(html.Div(id="sjabloon-melding", className="mt-2")),
+        html.Ul([html.Li(f"{gm}: {name} — {description}") for gm, name, description in saved],
+                className="small mt-2 sjablonen-lijst"),
+    ]), className="mb-3")

@@ -2,7 +2,8 @@
 
 * :mod:`data.products.model` — the medium-independent content (sections, tables, figures);
 * builders, one function per kind with the signature
-  ``fn(con, *, scope, area: str, reference: date, profile) -> Content``, registered in
+  ``fn(con, *, scope, area: str, reference: date, profile) -> Content`` (the themed report,
+  ``thema``, also takes its ``template``), registered in
   :data:`BUILDERS` as ``"module:function"`` so the registry imports nothing until used;
 * rendering (HTML with print CSS, PDF, XLSX, CSV), freezing and scheduling: see the modules
   named in docs/architecture.md.
@@ -25,16 +26,21 @@ BUILDERS: dict[str, str] = {
     "halfjaarcijfers": "data.products.comparisons:halfjaarcijfers",
     "jaarafsluiting": "data.products.comparisons:jaarafsluiting",
     "gebiedsscan": "data.products.gebiedsscan:gebiedsscan",
+    "thema": "data.products.thema:thema",
 }
 assert set(BUILDERS) == set(KINDS)
 
 
-def build(con, *, scope, kind: str, area: str, reference, profile=None) -> Content:
-    """The content of product ``kind`` for ``area`` up to ``reference`` within ``scope``."""
+def build(con, *, scope, kind: str, area: str, reference, profile=None,
+          template=None) -> Content:
+    """The content of product ``kind`` for ``area`` up to ``reference`` within ``scope``;
+    ``template``: the themed report's template (kind ``thema`` only)."""
     if kind not in BUILDERS:
         raise ValueError(f"unknown product kind {kind!r}")
     module, function = BUILDERS[kind].split(":")
     builder = getattr(import_module(module), function)
     reference_day = reference.date() if hasattr(reference, "date") else reference
     with as_of(con, reference_day, scope.gemeenten) as view:  # registrations up to and including the peildatum
-        return builder(view, scope=scope, area=area, reference=reference, profile=profile)
+        extra = {"template": template} if template is not None else {}
+        return builder(view, scope=scope, area=area, reference=reference, profile=profile,
+                       **extra)

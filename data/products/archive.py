@@ -93,14 +93,15 @@ def _data_version(store) -> tuple[str, str]:
 def generate(store, state: StateDB, folder: Path, *, kind: str, area: str, reference,
              scope: Scope, profile=None, user=None, by: str | None = None, period_key: str,
              scheduled: bool = False, client: str | None = None, annotate=None,
-             on_register=None) -> tuple[Product, dict]:
+             on_register=None, template=None) -> tuple[Product, dict]:
     """Build, render, store and register one product; returns it with timings in seconds
     ({"build", "render", "total"}). ``user`` (a User or None) and ``by`` name the author.
 
     A released concept (``data/products/concepts.py``) passes ``annotate(content, version)``,
     which adds the police's commentary to the built content for the version about to be
     registered, and ``on_register(tx, product_id, version)``, run in the transaction that
-    registers the product (it records the release; raising there registers nothing)."""
+    registers the product (it records the release; raising there registers nothing).
+    ``template``: the template of a themed report (kind ``thema``)."""
     if kind not in KINDS:
         raise ValueError(f"unknown product kind {kind!r}")
     if scope.empty:
@@ -109,7 +110,7 @@ def generate(store, state: StateDB, folder: Path, *, kind: str, area: str, refer
     con = store.read()
     data_version, dataset = _data_version(store)
     content = build(con, scope=scope, kind=kind, area=area, reference=reference,
-                    profile=profile)
+                    profile=profile, template=template)
     built = time.perf_counter()
     author = by or getattr(user, "name", None) or "onbekend"
     generated_at = now()

@@ -72,6 +72,8 @@ def per_month(frame: pd.DataFrame, types, start: date, end: date) -> dict[date, 
 
 def period_label(period: Period) -> str:
     first, last = period.start, add_months(period.end, -1)
+    if first == last:
+        return f"{fmt.MONTHS_LONG[first.month - 1]} {first.year}"
     if first.year == last.year:
         return (f"{fmt.MONTHS_LONG[first.month - 1]} t/m {fmt.MONTHS_LONG[last.month - 1]} "
                 f"{last.year}")
@@ -221,10 +223,11 @@ def _notes(data: _Data) -> list[str]:
     return notes
 
 
-def _indicator_section(con, data: _Data, profile) -> tuple[Section, Section]:
-    """'Belangrijkste ontwikkelingen' (sentences) and 'Cijfers per indicator' (table)."""
+def _indicator_section(con, data: _Data, profile, codes=None) -> tuple[Section, Section]:
+    """'Belangrijkste ontwikkelingen' (sentences) and 'Cijfers per indicator' (table) of
+    ``codes`` (default: :func:`indicator_codes` of the profile)."""
     rows, changes = [], []
-    for code in indicator_codes(con, profile):
+    for code in (codes if codes is not None else indicator_codes(con, profile)):
         title = indicator_title(con, code)
         change = data.change(code)
         changes.append((title, change))

@@ -297,21 +297,23 @@ def _trend_section(con, monthly, start, end, provisional_from, first) -> Section
                                    "Voorlopige maanden zijn gearceerd." if late else "")])
 
 
-def _buurten(con, scope, resolved, period, people) -> pd.DataFrame:
-    """Every buurt of the area's gemeenten: count of all misdrijven (as released for the
-    scope), inhabitants, rate, and the Poisson test of its count against its gemeente's rate
-    (counted like the buurten when the release leaves types out)."""
+def _buurten(con, scope, resolved, period, people, group: str = "alle_misdrijven"
+             ) -> pd.DataFrame:
+    """Every buurt of the area's gemeenten: count of ``group`` (all misdrijven unless said; as
+    released for the scope: NotPublished when nothing of it is), inhabitants, rate, and the
+    Poisson test of its count against its gemeente's rate (counted like the buurten when the
+    release leaves types out)."""
     frames = []
     for gm in resolved.gemeenten:
         counts = incident_counts_by_area(con, scope=scope, level="buurt", period=period,
-                                         group="alle_misdrijven", within=gm)
+                                         group=group, within=gm)
         pop = q.buurt_population(con, scope=scope, gemeente=gm,
                                  year=add_months(period.end, -1).year)
         if disclosure.restricted(scope, "buurt"):
             gm_total = int(counts["count"].sum())
         else:
             gm_total = int(incident_counts_by_area(
-                con, scope=scope, level="gemeente", period=period, group="alle_misdrijven",
+                con, scope=scope, level="gemeente", period=period, group=group,
                 within=gm)["count"].sum())
         gm_people = people.loc[people["code"] == gm, "population"]
         gm_rate = (gm_total / float(gm_people.iloc[0])
@@ -403,21 +405,11 @@ def _burglary_section(con, scope, resolved, period, monthly, comparable, names) 
                                       start=period.start, end=period.end) if resolved.buurten
                  else burglary.weekday_hour(con, scope=scope, gemeenten=resolved.gemeenten,
                                             period=period))
-        grid = [[int(cells[(cells.weekday == d) & (cells.hour == h)]["count"].sum())
-                 for h in range(24)] for d in range(7)]
-        fig = go.Figure(go.Heatmap(z=grid, x=[f"{h:02d}" for h in range(24)],
-                                   y=list(burglary.WEEKDAYS), colorscale="Blues",
-                                   colorbar=dict(title="Aantal")))
-        fig.update_layout(margin=dict(l=48, r=12, t=24, b=36), separators=",.",
-                          yaxis=dict(autorange="reversed"), xaxis=dict(title="Uur"))
-        figures.append(Figure("Woninginbraken naar dag en uur", figure_dict(fig),
-                              "Tijdstip zoals geregistreerd (pleegtijd)."))
-        if cells["count"].sum():
-            peak = cells.sort_values(["count", "weekday", "hour"],
-                                     ascending=[False, True, True]).iloc[0]
-            paragraphs.append(f"De meeste woninginbraken vonden plaats op "
-                              f"{WEEKDAYS_LONG[int(peak.weekday)]} tussen "
-                              f"{int(peak.hour):02d}.00 en {(int(peak.hour) + 1) % 24:02d}.00 uur.")
+        figure, peak = weekday_hour_figure(cells, "Woninginbraken naar dag en uur",
+                                           "woninginbraken")
+        figures.append(figure)
+        if peak:
+            paragraphs.append(peak)
     else:
         months = burglary.attempts_by_month(con, scope=scope, gemeenten=resolved.gemeenten,
                                             start=period.start, end=period.end)
@@ -445,6 +437,25 @@ def _burglary_section(con, scope, resolved, period, monthly, comparable, names) 
     if named:
         paragraphs.append("De meeste woninginbraken per buurt: " + ", ".join(named) + ".")
     return Section("Woninginbraak", paragraphs, [table], figures)
+
+
+def weekday_hour_figure(cells: pd.DataFrame, title: str, what: str) -> tuple[Figure, str]:
+    """A day x hour heatmap of ``cells`` (columns weekday, hour, count: the query layer's
+    ``weekday_hour_counts``) and the sentence naming its busiest hour ("" when empty)."""
+    grid = [[int(cells[(cells.weekday == d) & (cells.hour == h)]["count"].sum())
+             for h in range(24)] for d in range(7)]
+    fig = go.Figure(go.Heatmap(z=grid, x=[f"{h:02d}" for h in range(24)],
+                               y=list(burglary.WEEKDAYS), colorscale="Blues",
+                               colorbar=dict(title="Aantal")))
+    fig.update_layout(margin=dict(l=48, r=12, t=24, b=36), separators=",.",
+                      yaxis=dict(autorange="reversed"), xaxis=dict(title="Uur"))
+    peak = ""
+    if cells["count"].sum():
+        top = cells.sort_values(["count", "weekday", "hour"],
+                                ascending=[False, True, True]).iloc[0]
+        peak = (f"De meeste {what} vonden plaats op {WEEKDAYS_LONG[int(top.weekday)]} tussen "
+                f"{int(top.hour):02d}.00 en {(int(top.hour) + 1) % 24:02d}.00 uur.")
+    return Figure(title, figure_dict(fig), "Tijdstip zoals geregistreerd (pleegtijd)."), peak
 
 
 def _burglary_buurten(con, scope, resolved, period, names) -> tuple[Table, list[str]]:
@@ -482,7 +493,9 @@ def _rings(geometry: dict) -> list[list]:
     return [polygon[0] for polygon in polygons if polygon]  # outer rings only
 
 
-def _map_section(con, scope, resolved, period, buurten: pd.DataFrame) -> Section:
+def _map_section(con, scope, resolved, period, buurten: pd.DataFrame,
+                 what: str = "Misdrijven") -> Section:
+    """Buurten coloured by ``what`` (the count ``buurten`` holds) per 1,000 inhabitants."""
     shapes = {}
     for gm in resolved.gemeenten:
         collection = json.loads(geometry(con, scope=scope, level="buurt", within=gm))
@@ -518,11 +531,11 @@ def _map_section(con, scope, resolved, period, buurten: pd.DataFrame) -> Section
     lats = [pt[1] for g in shapes.values() for ring in _rings(g) for pt in ring]
     ratio = 1 / math.cos(math.radians(sum(lats) / len(lats))) if lats else 1
     fig.update_layout(margin=dict(l=8, r=8, t=24, b=8), separators=",.", plot_bgcolor="white",
-                      legend=dict(title=dict(text="Misdrijven per 1.000 inwoners")),
+                      legend=dict(title=dict(text=f"{what} per 1.000 inwoners")),
                       xaxis=dict(visible=False),
                       yaxis=dict(visible=False, scaleanchor="x", scaleratio=ratio))
-    return Section("Kaart", [f"Misdrijven per 1.000 inwoners per buurt, {period_label(period)}."],
-                   figures=[Figure("Misdrijven per 1.000 inwoners per buurt", figure_dict(fig),
+    return Section("Kaart", [f"{what} per 1.000 inwoners per buurt, {period_label(period)}."],
+                   figures=[Figure(f"{what} per 1.000 inwoners per buurt", figure_dict(fig),
                                    "Klassen op kwintielen van de buurten met inwoners.")])
 
 

@@ -69,33 +69,44 @@ def incidentenrapport(con, *, scope, area: str, reference: date, profile=None) -
 
     notes = ["Bron: politieregistraties. Registraties van na de peildatum ontbreken nog."]
     if scope.detail >= 2:
-        keys = LIST_COLUMNS[min(scope.detail, 3)]
         flt = IncidentFilter(start=start, end=last, types=tuple(types),
                              areas=tuple(where.gemeenten))
-        found = count_incidents(con, scope=scope, flt=flt)
-        items: list[dict] = []
-        while len(items) < min(found, MAX_ROWS):
-            page = incident_page(con, scope=scope, flt=flt, sort=Sort("pleegdatum", False),
-                                 offset=len(items), limit=min(1000, MAX_ROWS - len(items)),
-                                 columns=",".join(keys))
-            if not page:
-                break
-            items += page
-        list_rows = [[item.get(k) for k in keys] for item in items]
-        note = (f"De eerste {dutch_int(len(items))} van {dutch_int(found)} incidenten."
-                if found > len(items) else "")
-        sections.append(Section("Incidenten", paragraphs=[
-            f"{dutch_int(found)} incidenten, oudste eerst. Kolommen volgens detailniveau "
-            f"{scope.detail} van het afsprakenprofiel."],
-            tables=[Table(f"Incidenten {label}", [COLUMN_BY_KEY[k].title for k in keys],
-                          list_rows, sheet="Incidenten", note=note)]))
+        sections.append(incident_list_section(con, scope=scope, flt=flt, label=label))
     else:
-        notes.append("Detailniveau 1 (afsprakenprofiel): dit rapport bevat aantallen, geen "
-                     "lijst van incidenten.")
+        notes.append(LIST_DETAIL_NOTE)
     return Content(kind="incidentenrapport", title=KINDS["incidentenrapport"][0],
                    area_code=where.code, area_name=where.name, period_label=label,
                    reference_date=reference, sections=sections, detail=scope.detail,
                    notes=notes)
+
+
+#: Why a product holds no incident list at detail level 1.
+LIST_DETAIL_NOTE = ("Detailniveau 1 (afsprakenprofiel): dit rapport bevat aantallen, geen "
+                    "lijst van incidenten.")
+
+
+def incident_list_section(con, *, scope, flt: IncidentFilter, label: str,
+                          title: str = "Incidenten") -> Section:
+    """The incidents of ``flt`` (at most :data:`MAX_ROWS`, oldest first) with the columns
+    ``scope``'s detail level allows (2 or 3; the same checks as the Incidenten page)."""
+    keys = LIST_COLUMNS[min(scope.detail, 3)]
+    found = count_incidents(con, scope=scope, flt=flt)
+    items: list[dict] = []
+    while len(items) < min(found, MAX_ROWS):
+        page = incident_page(con, scope=scope, flt=flt, sort=Sort("pleegdatum", False),
+                             offset=len(items), limit=min(1000, MAX_ROWS - len(items)),
+                             columns=",".join(keys))
+        if not page:
+            break
+        items += page
+    list_rows = [[item.get(k) for k in keys] for item in items]
+    note = (f"De eerste {dutch_int(len(items))} van {dutch_int(found)} incidenten."
+            if found > len(items) else "")
+    return Section(title, paragraphs=[
+        f"{dutch_int(found)} incidenten, oudste eerst. Kolommen volgens detailniveau "
+        f"{scope.detail} van het afsprakenprofiel."],
+        tables=[Table(f"Incidenten {label}", [COLUMN_BY_KEY[k].title for k in keys],
+                      list_rows, sheet="Incidenten", note=note)])
 
 
 def _moment(reference) -> datetime:

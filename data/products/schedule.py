@@ -17,6 +17,10 @@ halfjaarlijks      jan–jun, jul–dec                             ``2026-H1``
 jaarlijks          the last complete year                       ``2025``
 =================  ==========================================  ===================
 
+Themed-report templates (``Profile.templates``, ``data/products/templates.py``) are scheduled
+the same way with their own frequency: kind ``thema``, period key ``<period>-<template name>``
+(``2026-10-inbraak``); they always go out automatically (no concept).
+
 A product is generated when no scheduled product of that kind, gemeente and period exists
 yet, with the scope a mayor of that gemeente gets (``resolve_scope`` for a burgemeester: the
 profile's detail level) and ``reference`` = the end of the period (exclusive).
@@ -50,7 +54,7 @@ DEFAULT_FREQUENCY = {
     "perioderapportage": "viermaandelijks", "jaarverslag": "jaarlijks",
     "halfjaarcijfers": "halfjaarlijks", "jaarafsluiting": "jaarlijks",
     "gebiedsscan": "jaarlijks", "incidentenrapport": "tweewekelijks",
-    "operationeel_beeld": "dagelijks"}
+    "operationeel_beeld": "dagelijks", "thema": "maandelijks"}
 #: The Monday biweekly periods are counted from.
 BIWEEKLY_EPOCH = date(2024, 1, 1)
 #: The author scheduled products are registered under.
@@ -107,13 +111,15 @@ def frequency_for(profile, kind: str) -> str:
 def offered_kinds(role: str | None, profile) -> list[str]:
     """The kinds "Nu maken" offers a user of ``role`` for the gemeente of ``profile``: the
     police (teamchef, analist) every kind; anyone else the kinds the agreement profile
-    (``products``) agrees for that gemeente. Only kinds whose builder is installed."""
+    (``products``) agrees for that gemeente. Only kinds whose builder is installed; themed
+    reports come from their templates, not from here."""
     from data.accounts import POLICE_ROLES
 
-    from data.products.model import KINDS
+    from data.products.model import KINDS, TEMPLATED
 
     agreed = KINDS if role in POLICE_ROLES else (getattr(profile, "products", None) or {})
-    return [kind for kind in KINDS if kind in agreed and builder_available(kind)]
+    return [kind for kind in KINDS if kind in agreed and kind not in TEMPLATED
+            and builder_available(kind)]
 
 
 def builder_available(kind: str) -> bool:
@@ -155,18 +161,19 @@ def run_due(store, state, folder: Path, *, now: datetime, log=print) -> dict:
         con = store.read()
         for gm in _gemeenten(con):
             profile = get_profile(state, gm)
-            for kind, frequency in sorted(profile.products.items()):
-                if kind not in BUILDERS:
-                    summary["skipped"].append({"kind": kind, "area": gm, "reason": "unknown"})
+            for kind, due, key, template in _jobs(profile, now):
+                if kind not in BUILDERS or (kind == "thema" and template is None):
+                    summary["skipped"].append({"kind": kind, "area": gm, "reason": "unknown"
+                                               if kind not in BUILDERS else "needs a template"})
                     continue
-                due = latest_period(frequency, now)
-                if archive.exists(state, kind=kind, area=gm, period_key=due.key):
+                if archive.exists(state, kind=kind, area=gm, period_key=key):
                     continue
-                release = kind in profile.vaststellen
-                if release and concepts.exists(state, kind=kind, area=gm, period_key=due.key):
+                # A themed report goes out as it is built (its commentary is a placeholder).
+                release = kind in profile.vaststellen and template is None
+                if release and concepts.exists(state, kind=kind, area=gm, period_key=key):
                     continue
                 if not builder_available(kind):
-                    summary["skipped"].append({"kind": kind, "area": gm, "period": due.key,
+                    summary["skipped"].append({"kind": kind, "area": gm, "period": key,
                                                "reason": "builder not available"})
                     continue
                 reference = (datetime.combine(due.reference, datetime.min.time())
@@ -176,35 +183,49 @@ def run_due(store, state, folder: Path, *, now: datetime, log=print) -> dict:
                         started = datetime.now()
                         concept, _new = concepts.create(
                             store, state, kind=kind, area=gm, reference=reference,
-                            period_key=due.key, by=SCHEDULER, scheduled=True)
+                            period_key=key, by=SCHEDULER, scheduled=True)
                         seconds = round((datetime.now() - started).total_seconds(), 2)
                         summary["concepts"].append({"id": concept.id, "kind": kind, "area": gm,
-                                                    "period": due.key, "seconds": seconds})
+                                                    "period": key, "seconds": seconds})
                         _log(folder, log, f"{now:%Y-%m-%dT%H:%M} concept #{concept.id} {kind}"
-                                          f" {gm} {due.key} ({seconds} s)")
+                                          f" {gm} {key} ({seconds} s)")
                         continue
                     scope = mayor_scope(con, state, gm)
                     product, timing = archive.generate(
                         store, state, folder, kind=kind, area=gm, reference=reference,
-                        scope=scope, profile=profile, by=SCHEDULER, period_key=due.key,
-                        scheduled=True)
+                        scope=scope, profile=profile, by=SCHEDULER, period_key=key,
+                        scheduled=True, template=template)
                 except Exception as exc:  # noqa: BLE001 - one failure must not stop the run
-                    summary["failed"].append({"kind": kind, "area": gm, "period": due.key,
+                    summary["failed"].append({"kind": kind, "area": gm, "period": key,
                                               "error": f"{type(exc).__name__}: {exc}"[:300]})
-                    _log(folder, log, f"{now:%Y-%m-%dT%H:%M} FAILED {kind} {gm} {due.key}: "
+                    _log(folder, log, f"{now:%Y-%m-%dT%H:%M} FAILED {kind} {gm} {key}: "
                                       f"{type(exc).__name__}: {exc}"[:400])
                     continue
-                entry = {"id": product.id, "kind": kind, "area": gm, "period": due.key,
+                entry = {"id": product.id, "kind": kind, "area": gm, "period": key,
                          "version": product.version, "data_version": product.data_version,
                          "seconds": timing["total"]}
                 summary["produced"].append(entry)
                 _log(folder, log, f"{now:%Y-%m-%dT%H:%M} produced #{product.id} {kind} {gm} "
-                                  f"{due.key} v{product.version} ({timing['total']} s)")
+                                  f"{key} v{product.version} ({timing['total']} s)")
         skipped = {s["kind"] for s in summary["skipped"]}
         if skipped:
             _log(folder, log, f"{now:%Y-%m-%dT%H:%M} skipped (no builder yet): "
                               f"{', '.join(sorted(skipped))}")
     return summary
+
+
+def _jobs(profile, now):
+    """(kind, due period, period key, template or None) of everything the profile schedules:
+    its products, then its themed-report templates (key: period and template name)."""
+    from data.products.templates import Template, period_key
+
+    for kind, frequency in sorted(profile.products.items()):
+        due = latest_period(frequency, now)
+        yield kind, due, due.key, None
+    for data in profile.templates:
+        template = Template.from_dict(data)
+        due = latest_period(template.every, now)
+        yield "thema", due, period_key(due.key, template), template
 
 
 def _log(folder: Path, log, line: str) -> None:
