@@ -36,6 +36,24 @@ def _offered(state, area: str) -> list[tuple[str, str]]:
     return [(k, KINDS[k][0]) for k in kinds]
 
 
+UNKNOWN_PRODUCT = dbc.Alert("Onbekend product.", color="warning")
+
+
+def _known_kind(kind) -> bool:
+    """A kind "Nu maken" and concepts can make (themed reports come from their templates)."""
+    return (isinstance(kind, str) and kind in KINDS and kind not in TEMPLATED
+            and schedule.builder_available(kind))
+
+
+def _latest(profile, kind: str):
+    """The latest complete period of ``kind`` at the profile's frequency, and its peildatum
+    (the operational picture's is a moment)."""
+    due = schedule.latest_period(schedule.frequency_for(profile, kind), datetime.now())
+    reference = (datetime.combine(due.reference, datetime.min.time())
+                 if kind == "operationeel_beeld" else due.reference)
+    return due, reference
+
+
 def _police() -> bool:
     return getattr(current_user(), "role", None) in POLICE_ROLES
 
@@ -170,10 +188,8 @@ def register(app) -> None:
             raise OutOfScope("empty scope")
         if not isinstance(clicks, int) or clicks < 1:
             return Served((dash.no_update, dash.no_update), 0, {})
-        if (not isinstance(kind, str) or kind not in KINDS or kind in TEMPLATED
-                or not schedule.builder_available(kind)):
-            return Served((dbc.Alert("Onbekend product.", color="warning"),
-                           dash.no_update), 0, {})
+        if not _known_kind(kind):
+            return Served((UNKNOWN_PRODUCT, dash.no_update), 0, {})
         if not isinstance(area, str):
             raise OutOfScope("no area")
         con, state = get_db(), get_state()
@@ -181,9 +197,7 @@ def register(app) -> None:
         profile = get_profile(state, area)
         if kind not in dict(_offered(state, area)):  # a forged request for another kind
             raise OutOfScope(f"product {kind} is not agreed for {area}")
-        due = schedule.latest_period(schedule.frequency_for(profile, kind), datetime.now())
-        reference = (datetime.combine(due.reference, datetime.min.time())
-                     if kind == "operationeel_beeld" else due.reference)
+        due, reference = _latest(profile, kind)
         user = current_user()
         # One heavy action per user, a fixed number on the server; Busy is refused by the guard.
         with heavy.slot(state, user=user.name, kind="rapportage",
@@ -270,17 +284,12 @@ def register(app) -> None:
     def make_concept(scope, clicks, kind, area):
         if not isinstance(clicks, int) or clicks < 1:
             return Served((dash.no_update, dash.no_update), 0, {})
-        if (not isinstance(kind, str) or kind not in KINDS or kind in TEMPLATED
-                or not schedule.builder_available(kind)):
-            return Served((dbc.Alert("Onbekend product.", color="warning"),
-                           dash.no_update), 0, {})
+        if not _known_kind(kind):
+            return Served((UNKNOWN_PRODUCT, dash.no_update), 0, {})
         if not isinstance(area, str):
             raise OutOfScope("no area")
         state = get_state()
-        due = schedule.latest_period(schedule.frequency_for(get_profile(state, area), kind),
-                                     datetime.now())
-        reference = (datetime.combine(due.reference, datetime.min.time())
-                     if kind == "operationeel_beeld" else due.reference)
+        due, reference = _latest(get_profile(state, area), kind)
         concept, new = concepts.create(
             flask.current_app.config["VB_STORE"], state, kind=kind, area=area,
             reference=reference, period_key=due.key, scope=scope, user=current_user(),

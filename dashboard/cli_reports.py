@@ -91,9 +91,9 @@ def cmd_templates(args) -> int:
     import getpass
 
     from dashboard.cli import _state, _store
-    from data.accounts import AccountError, get_user, list_profiles
+    from data.accounts import AccountError, list_profiles
     from data.products import templates
-    from data.scope import OutOfScope, resolve_scope
+    from data.scope import OutOfScope
 
     state = _state(args)
     if args.template_command == "list":
@@ -114,13 +114,10 @@ def cmd_templates(args) -> int:
     user = scope = None
     by = f"cli:{getpass.getuser()}"
     if args.as_user:
-        from data.accounts import get_profile
-        user = get_user(state, args.as_user)
-        if user is None:
-            print(f"error: no user {args.as_user!r}", file=sys.stderr)
+        acting = _acting(state, con, args.as_user)
+        if acting is None:
             return 1
-        scope = resolve_scope(user, con=con, profile_for=lambda c: get_profile(state, c))
-        by = f"cli:{user.name}"
+        user, scope, by = acting
     try:
         if args.template_command == "add":
             template = templates.Template(
@@ -141,6 +138,20 @@ def cmd_templates(args) -> int:
     except AccountError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+
+
+def _acting(state, con, name: str):
+    """(user, scope, by) for ``--as NAME``: the scope resolved as the web resolves it; None
+    (with the error printed) for an unknown user."""
+    from data.accounts import get_profile, get_user
+    from data.scope import resolve_scope
+
+    user = get_user(state, name)
+    if user is None:
+        print(f"error: no user {name!r}", file=sys.stderr)
+        return None
+    scope = resolve_scope(user, con=con, profile_for=lambda c: get_profile(state, c))
+    return user, scope, f"cli:{user.name}"
 
 
 def _items(text: str) -> list[str]:
@@ -188,14 +199,14 @@ def cmd_reports(args) -> int:
                   f" {len(summary['failed'])} failed")
         return 1 if summary["failed"] else 0
     # generate
-    from data.accounts import get_profile, get_user
+    from data.accounts import get_profile
     from data.products.model import TEMPLATED
 
     if args.kind in TEMPLATED:
         print(f"error: {args.kind} is made from a template: save one with `reports template "
               "add`; `reports run --due` makes it", file=sys.stderr)
         return 2
-    from data.scope import OutOfScope, resolve_scope
+    from data.scope import OutOfScope
 
     try:
         reference = date.fromisoformat(args.reference)
@@ -204,12 +215,10 @@ def cmd_reports(args) -> int:
         return 2
     con = store.read()
     if args.as_user:
-        user = get_user(state, args.as_user)
-        if user is None:
-            print(f"error: no user {args.as_user!r}", file=sys.stderr)
+        acting = _acting(state, con, args.as_user)
+        if acting is None:
             return 1
-        scope = resolve_scope(user, con=con, profile_for=lambda c: get_profile(state, c))
-        by = f"cli:{user.name}"
+        user, scope, by = acting
     else:
         user, scope, by = None, schedule.mayor_scope(con, state, args.area), "cli:rapportages"
     profile = get_profile(state, args.area)
