@@ -247,7 +247,7 @@ def test_no_hidden_cell_is_pinned_on_real_buurten(real):
     _assert_protected(real)
     buurten = real.con.execute("SELECT count(*) FROM areas WHERE level = 'buurt' AND gm_code = ?",
                                [REAL]).fetchall()[0][0]
-    assert buurten >= 100  # Utrecht has 111 buurten of 2024
+    assert buurten >= 50  # buurten of 2024: Utrecht 111, Rotterdam 91
     assert real.verdict.stats["leaves"] > buurten  # the buurten, split by PC4
 
 
