@@ -18,15 +18,14 @@ from dashboard.auth import current_scope, current_user, get_db, get_state
 from data import heavy
 from data.accounts import POLICE_ROLES, get_profile
 from data.products import archive, concepts, schedule
-from data.products.model import KINDS, TEMPLATED
+from data.products.model import KINDS
 from data.queries.products import area_options, product_area
 from data.scope import OutOfScope
 from layouts import rapportages as layout
 
 
 def _kinds() -> list[tuple[str, str]]:
-    return [(k, title) for k, (title, _tabular) in KINDS.items()
-            if k not in TEMPLATED and schedule.builder_available(k)]
+    return [(k, title) for k, (title, _tabular) in KINDS.items() if schedule.makeable(k)]
 
 
 def _offered(state, area: str) -> list[tuple[str, str]]:
@@ -41,8 +40,7 @@ UNKNOWN_PRODUCT = dbc.Alert("Onbekend product.", color="warning")
 
 def _known_kind(kind) -> bool:
     """A kind "Nu maken" and concepts can make (themed reports come from their templates)."""
-    return (isinstance(kind, str) and kind in KINDS and kind not in TEMPLATED
-            and schedule.builder_available(kind))
+    return isinstance(kind, str) and schedule.makeable(kind)
 
 
 def _latest(profile, kind: str):

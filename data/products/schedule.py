@@ -41,9 +41,10 @@ from datetime import date, datetime, timedelta
 from importlib import import_module
 from pathlib import Path
 
-from data.accounts import FREQUENCIES, User, get_profile
+from data.accounts import FREQUENCIES, POLICE_ROLES, User, get_profile
 from data.periods import add_months
 from data.products import BUILDERS
+from data.products.model import KINDS, TEMPLATED
 from data.products import archive
 from data.scope import resolve_scope
 
@@ -113,13 +114,14 @@ def offered_kinds(role: str | None, profile) -> list[str]:
     police (teamchef, analist) every kind; anyone else the kinds the agreement profile
     (``products``) agrees for that gemeente. Only kinds whose builder is installed; themed
     reports come from their templates, not from here."""
-    from data.accounts import POLICE_ROLES
-
-    from data.products.model import KINDS, TEMPLATED
-
     agreed = KINDS if role in POLICE_ROLES else (getattr(profile, "products", None) or {})
-    return [kind for kind in KINDS if kind in agreed and kind not in TEMPLATED
-            and builder_available(kind)]
+    return [kind for kind in KINDS if kind in agreed and makeable(kind)]
+
+
+def makeable(kind) -> bool:
+    """A kind made on request ("Nu maken", concepts): a known, installed kind that is not
+    made from a template (themed reports come from ``reports run --due``)."""
+    return kind in KINDS and kind not in TEMPLATED and builder_available(kind)
 
 
 def builder_available(kind: str) -> bool:

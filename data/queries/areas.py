@@ -163,8 +163,7 @@ def _imported_counts(con, scope: Scope, level: str, period: Period, members,
             provisional=[bool(sums.get(c, (0, False))[1]) for c in frame["code"]])
     cells = coverage.area_cells(con, scope=scope, level=level, codes=frame["code"].tolist(),
                                 indicator_members=members, period=period)
-    reason = (f"{coverage.NO_DATA} op {disclosure.LEVEL_NAMES[level]} voor "
-              f"{coverage.period_label(period)}")
-    missing = coverage.Cell(None, reason=reason)
-    frame = _with_cells(frame, [cells.get(code, missing) for code in frame["code"]])
-    return frame.assign(reason=[reason if r else None for r in frame["reason"]])
+    missing = coverage.Cell(None, reason=f"{coverage.NO_DATA} op {disclosure.LEVEL_NAMES[level]}"
+                                         f" voor {coverage.period_label(period)}")
+    found = [cells.get(code) for code in frame["code"]]
+    return _with_cells(frame, [c if c is not None and c.known else missing for c in found])
