@@ -82,6 +82,13 @@ def _settle(page, path: str, drawn: str, user: str) -> None:
     if user != "beheerder":  # no data, no meldingen: no bell
         expect(page.locator("#melding-bell-link")).to_be_attached(timeout=10_000)
     expect(page.locator("._dash-loading, .dash-spinner")).to_have_count(0, timeout=20_000)
+    # every AG Grid built: header cells and rows or its "no rows" overlay (a grid caught
+    # half-built has an empty header row and an empty scroll area, which axe rightly flags)
+    page.wait_for_function("""() => Array.from(document.querySelectorAll('.ag-root'))
+        .every(g => g.querySelector('.ag-header-cell') &&
+                    (g.querySelector('.ag-center-cols-container .ag-row') ||
+                     g.querySelector('.ag-overlay-no-rows-wrapper, .ag-overlay-no-rows-center')))""",
+                           timeout=20_000)
 
 
 def _chart_texts(page) -> list[str]:
