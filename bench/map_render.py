@@ -25,14 +25,12 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import json
 import os
 import secrets
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -19,7 +19,7 @@ from data.state import StateDB
 from layouts import format as fmt
 
 from .conftest import http_login, login
-from .test_security_headers import OWN, PAGES
+from .test_security_headers import PAGES
 
 # -- the formatter ------------------------------------------------------------------------------
 

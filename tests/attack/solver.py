@@ -44,7 +44,6 @@ from scipy.optimize import linprog
 from scipy.sparse.csgraph import connected_components
 
 from data import disclosure
-from data.periods import add_months, month_range
 
 from .collect import Figure, Lattice
 
@@ -169,7 +168,6 @@ def solve(rows: list[Row], ncols: int, truth: np.ndarray, *, lp_limit: int = 400
     zero[A[b == 0].indices] = True
     A = (A @ sp.diags((~zero).astype(float))).tocsr()
     A.eliminate_zeros()
-    live = np.diff(A.indptr) > 0
     stats["zero_cells"] = int(zero.sum())
 
     # blocks: cells with the same set of equations
@@ -534,7 +532,6 @@ class Attack:
     def _prune_v(self, keys: dict) -> dict:
         present = set(keys)
         spans = defaultdict(set)
-        by_area_time = defaultdict(set)
         for leaves, m0, m1, cls in present:
             spans[(leaves, cls)].add((m0, m1))
         geo = self.geo
