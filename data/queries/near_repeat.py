@@ -83,7 +83,7 @@ def parse_params(value) -> Params:
                   number("dagen", DEFAULT.days, DAYS_BOUNDS, "periode (dagen)"))
 
 
-def params_for(scope: Scope, profile_for) -> Params:
+def params_for(profile_for, *, scope: Scope) -> Params:
     """The parameters for ``scope``: its gemeente's profile (one gemeente), the strictest
     (largest distance, longest period) over several gemeenten' profiles, defaults without any.
     ``profile_for(gm_code)`` returns the agreement profile (``data.accounts.get_profile``)."""
@@ -94,7 +94,7 @@ def params_for(scope: Scope, profile_for) -> Params:
     return Params(max(p.distance_m for p in found), max(p.days for p in found))
 
 
-def haversine_sql(lon1: str, lat1: str, lon2: str, lat2: str) -> str:
+def _haversine_sql(lon1: str, lat1: str, lon2: str, lat2: str) -> str:
     """SQL for the great-circle distance in metres between two WGS84 points."""
     return (f"(2 * 6371008.8 * asin(sqrt(pow(sin(radians({lat2} - {lat1}) / 2), 2)"
             f" + cos(radians({lat1})) * cos(radians({lat2}))"
@@ -170,7 +170,7 @@ def flagged_points(con, *, scope: Scope, points: list[tuple[float, float]],
         return []
     ref = reference or coverage(con, scope=scope).reference or date(1900, 1, 1)
     where, params_sql = area_filter(scope, "i.gm_code")
-    distance = haversine_sql("i.lon", "i.lat", "p.lon", "p.lat")
+    distance = _haversine_sql("i.lon", "i.lat", "p.lon", "p.lat")
     rows = con.execute(f"""
         WITH p AS (SELECT unnest(?::DOUBLE[]) AS lon, unnest(?::DOUBLE[]) AS lat,
                           unnest(range(?)) AS n)
