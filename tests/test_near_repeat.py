@@ -292,3 +292,40 @@ def test_the_synthesized_near_repeat_set_beats_its_control():
         pai[trigger] = (sum(r["hits"] for r in rows) / sum(r["next"] for r in rows)
                         / np.mean([r["share"] for r in rows]))
     assert pai[0.0] < 1.6 and pai[0.3] > 2 * pai[0.0], pai
+
+
+@pytest.mark.browser
+def test_beheerder_sets_the_distance_on_beheer_and_the_teamchef_map_follows(page, demo_server,
+                                                                            demo_db):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    login(page, demo_server, "beheerder")
+    page.goto(demo_server.url + "/beheer")
+    expect(page.locator("#profile-message")).to_contain_text("profiel", ignore_case=True,
+                                                             timeout=20_000)
+    assert page.locator("#profile-gemeente").inner_text().strip().endswith("(GMD001)")
+    try:
+        page.fill("#profile-nr-afstand", "2000")
+        page.click("#profile-save")
+        expect(page.locator("#profile-message")).to_contain_text("tussen 50 en 1000",
+                                                                 timeout=20_000)
+        assert state_rows(demo_db, "SELECT near_repeat FROM profiles WHERE gm_code = 'GMD001'"
+                          ) in ([], [("{}",)], [('{"afstand_m": 200, "dagen": 14}',)])
+        page.fill("#profile-nr-afstand", "300")
+        page.fill("#profile-nr-dagen", "21")
+        page.click("#profile-save")
+        expect(page.locator("#profile-message")).to_contain_text("opgeslagen", timeout=20_000)
+        assert json.loads(state_rows(demo_db, "SELECT near_repeat FROM profiles"
+                                              " WHERE gm_code = 'GMD001'")[0][0]) == {
+            "afstand_m": 300, "dagen": 21}
+        page.goto(demo_server.url + "/logout")
+        login(page, demo_server, "teamchef")
+        page.goto(demo_server.url + "/kaart?niveau=wijk&gebied=GMD001")
+        expect(page.locator("#kaart-nr-inhoud")).to_contain_text("binnen 300 m", timeout=30_000)
+        expect(page.locator("#kaart-nr-inhoud")).to_contain_text("tot 21 dagen")
+    finally:  # the other tests expect the default
+        subprocess.run([sys.executable, "-m", "dashboard", "--db", str(demo_db), "profiles",
+                        "set", "GMD001", "--near-repeat-meters", "200", "--near-repeat-days",
+                        "14"], cwd=Path(__file__).resolve().parent.parent, check=True)

@@ -74,7 +74,8 @@ def parse_params(value) -> Params:
     def number(key, default, bounds, unit):
         raw = value.get(key, default)
         if isinstance(raw, bool) or not isinstance(raw, (int, float)) or int(raw) != raw:
-            raise ValueError(f"Near-repeat {unit} moet een geheel getal zijn.")
+            raise ValueError(f"Near-repeat {unit} moet een geheel getal tussen {bounds[0]} en "
+                             f"{bounds[1]} zijn.")
         if not bounds[0] <= raw <= bounds[1]:
             raise ValueError(f"Near-repeat {unit} moet tussen {bounds[0]} en {bounds[1]} liggen.")
         return int(raw)
