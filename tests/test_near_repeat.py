@@ -104,6 +104,18 @@ def test_no_data_is_geen_gegevens_not_zero(small):
     assert counts.frame["count"].isna().all()  # <NA>, never 0
 
 
+def test_detail_2_counts_per_wijk_and_burglaries_without_a_wijk(small):
+    d2 = Scope(frozenset({"GM0001"}), 2)
+    counts = nr.wijk_counts(small, scope=d2, gemeente="GM0001", reference=date(2026, 6, 20))
+    assert counts.frame[["name", "count"]].values.tolist() == [["Oud", 1]]
+    assert (counts.start, counts.end) == (date(2026, 6, 7), date(2026, 6, 20))
+    small.execute("UPDATE incidents SET wk_code = NULL WHERE id = 'b1'")
+    counts = nr.wijk_counts(small, scope=d2, gemeente="GM0001", reference=date(2026, 6, 20))
+    assert counts.frame[["name", "count"]].values.tolist() == [["Oud", 0], ["Zonder wijk", 1]]
+    later = nr.wijk_counts(small, scope=d2, gemeente="GM0001", reference=date(2026, 6, 30))
+    assert later.frame[["name", "count"]].values.tolist() == [["Oud", 0]]  # covered: a true 0
+
+
 def test_profile_parameters_are_checked_and_stored(tmp_path):
     assert nr.parse_params("{}") == nr.Params(200, 14)
     assert nr.parse_params({"afstand_m": 300, "dagen": 21}) == nr.Params(300, 21)

@@ -235,5 +235,10 @@ def wijk_counts(con, *, scope: Scope, gemeente: str, params: Params = DEFAULT,
         GROUP BY wk_code""", [*params_sql, gemeente, TYPE, ref, ref, params.days]).df()
     frame = wijken.merge(counts, on="code", how="left")
     frame["count"] = frame["count"].fillna(0).astype("Int64")  # incidents cover the window
+    unplaced = counts.loc[counts["code"].isna(), "count"].sum()
+    if unplaced:  # registrations without a wijk still count, in a row of their own
+        frame = pd.concat([frame, pd.DataFrame({"code": [None], "name": ["Zonder wijk"],
+                                                "count": pd.array([unplaced], dtype="Int64")})],
+                          ignore_index=True)
     start = ref - timedelta(days=params.days - 1)
     return WijkCounts(frame, start, ref, False, params)
