@@ -49,9 +49,6 @@ class Params:
     distance_m: int = 200
     days: int = 14
 
-    def to_json(self) -> str:
-        return json.dumps({"afstand_m": self.distance_m, "dagen": self.days})
-
 
 DEFAULT = Params()
 
