@@ -10,6 +10,8 @@ def register_callbacks(app) -> None:
     shell.register(app)
     overview.register(app)
     kaart.register(app)
+    from callbacks import kaart_near_repeat
+    kaart_near_repeat.register(app)
     trends.register(app)
     burglary.register(app)
     driehoek.register(app)

@@ -129,6 +129,10 @@ def build_parser() -> argparse.ArgumentParser:
                       help="products the police release with their commentary first (a concept)")
     pset.add_argument("--automatisch", nargs="+", metavar="PRODUCT", default=[],
                       help="products that go out automatically again (the default)")
+    pset.add_argument("--near-repeat-meters", type=int, metavar="M",
+                      help="near-repeat zone radius in metres (50-1000, default 200)")
+    pset.add_argument("--near-repeat-days", type=int, metavar="DAYS",
+                      help="near-repeat raised-risk period in days (3-60, default 14)")
     pset.set_defaults(handler=cmd_profiles)
 
     mel = commands.add_parser("meldingen", help="alerts on high-impact incidents and raids")
@@ -350,16 +354,25 @@ def cmd_profiles(args) -> int:
                   f"{p.gm_code}: detail {p.detail}, "
                   f"driehoek {' '.join(p.driehoek)}, products "
                   + ", ".join(f"{k} {v}" for k, v in p.products.items())
-                  + (f", vaststellen {' '.join(p.vaststellen)}" if p.vaststellen else ""))
+                  + (f", vaststellen {' '.join(p.vaststellen)}" if p.vaststellen else "")
+                  + (f", near-repeat {json.dumps(p.near_repeat)}" if p.near_repeat else ""))
         return 0
     current = accounts.get_profile(state, args.gemeente)
     products = {**current.products, **dict(args.product)} if args.product else None
     release = ((set(current.vaststellen) | set(args.vaststellen)) - set(args.automatisch)
                if args.vaststellen or args.automatisch else None)
+    near_repeat = None
+    if args.near_repeat_meters is not None or args.near_repeat_days is not None:
+        near_repeat = dict(current.near_repeat)
+        if args.near_repeat_meters is not None:
+            near_repeat["afstand_m"] = args.near_repeat_meters
+        if args.near_repeat_days is not None:
+            near_repeat["dagen"] = args.near_repeat_days
     try:
         accounts.set_profile(state, args.gemeente, by=f"cli:{getpass.getuser()}",
                              detail=args.detail,
-                             driehoek=args.driehoek, products=products, vaststellen=release)
+                             driehoek=args.driehoek, products=products, vaststellen=release,
+                             near_repeat=near_repeat)
     except accounts.AccountError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -75,6 +75,16 @@ def beheer():
             html.Div("De gemeente krijgt deze producten pas als een teamchef of analist ze "
                      "heeft vastgesteld; de andere gaan automatisch uit (reports run --due).",
                      className="small text-body-secondary mb-2"),
+            dbc.Row([
+                dbc.Col([dbc.Label("Near-repeat: afstand (meter, 50–1000)",
+                                   html_for="profile-nr-afstand"),
+                         dbc.Input(id="profile-nr-afstand", type="number", min=50, max=1000,
+                                   step=10, value=200)], md=4),
+                dbc.Col([dbc.Label("Near-repeat: periode (dagen, 3–60)",
+                                   html_for="profile-nr-dagen"),
+                         dbc.Input(id="profile-nr-dagen", type="number", min=3, max=60,
+                                   step=1, value=14)], md=4),
+            ], className="mb-2"),
             dbc.Button("Opslaan", id="profile-save", color="primary", className="mt-2"),
             html.Div(id="profile-message", className="mt-2"),
         ]), className="mb-3"),

@@ -72,6 +72,11 @@ def kaart(bundles: list[tuple[str, str]], periods: list[tuple[str, str]], tile_u
                                  superClusterOptions={"radius": 50, "maxZoom": 17},
                                  pointToLayer={"variable": "vb.incidentMarker"},
                                  onEachFeature={"variable": "vb.bindIncidentPopup"}))
+    if points:
+        # Near-repeat zones (detail level 3 only), filled by 'kaart/near-repeat-laag'.
+        layers.append(dl.GeoJSON(id="kaart-nr-geo", data=None,
+                                 pointToLayer={"variable": "vb.nearRepeatZone"},
+                                 onEachFeature={"variable": "vb.bindNearRepeatPopup"}))
     controls = dbc.Row([
         dbc.Col([dbc.Label("Niveau", html_for="kaart-niveau", className="small mb-0"),
                  dropdown(id="kaart-niveau", clearable=False,
@@ -98,6 +103,9 @@ def kaart(bundles: list[tuple[str, str]], periods: list[tuple[str, str]], tile_u
         dbc.Col([
             dbc.Switch(id="kaart-punten", label="Incidenten tonen", value=False, disabled=True,
                        className="mb-0"),
+            dbc.Switch(id="kaart-nr", label="Near-repeat risico", value=False, className="mb-0"),
+            html.Div(id="kaart-nr-message", className="small text-body-secondary",
+                     role="status"),
             html.Div(id="kaart-punten-message", className="small text-body-secondary",
                      role="status"),
         ], md=6, lg=8, className="d-flex flex-wrap align-items-end gap-3", id="kaart-punten-col")
@@ -143,7 +151,48 @@ def kaart(bundles: list[tuple[str, str]], periods: list[tuple[str, str]], tile_u
                 ]),
             ])), lg=5, xxl=4, className="mb-3", id="kaart-panel-col"),
         ]),
+        near_repeat_card(),
     ], className="kaart-page")
+
+
+def near_repeat_card():
+    """The near-repeat section under the map: per wijk (detail 1–2) or the address list of the
+    flagged zones (detail 3), filled by 'kaart/near-repeat'."""
+    return dbc.Card(dbc.CardBody([
+        html.H2("Near-repeat risico woninginbraak", className="h5"),
+        html.P("Na een woninginbraak is het risico voor woningen in de buurt enkele weken "
+               "verhoogd (near-repeat). De afstand en periode staan in het afsprakenprofiel.",
+               className="small text-body-secondary mb-2"),
+        dcc.Loading(html.Div(id="kaart-nr-inhoud"), type="dot"),
+    ]), className="mb-3", id="kaart-nr-card")
+
+
+def near_repeat_wijken(title: str, note: str, header: list[str], rows: list[list[str]]):
+    """Per wijk: the count of burglaries behind a raised risk (or the released month count)."""
+    return html.Div([
+        html.P(title, className="mb-1 fw-semibold", id="kaart-nr-titel"),
+        html.Table([html.Thead(html.Tr([html.Th(h, scope="col") for h in header])),
+                    html.Tbody([html.Tr([html.Td(rows[i][0]),
+                                         html.Td(rows[i][1], className="text-end")])
+                                for i in range(len(rows))])],
+                   className="table table-sm mb-1", id="kaart-nr-tabel"),
+        html.P(note, className="small text-body-secondary mb-0"),
+    ])
+
+
+def near_repeat_list(title: str, note: str, rows: list[dict]):
+    """Detail 3: the flagged zones, newest first (date, address, buurt, days left)."""
+    header = ["Datum", "Adres", "Wijk", "Buurt", "Nog dagen verhoogd"]
+    return html.Div([
+        html.P(title, className="mb-1 fw-semibold", id="kaart-nr-titel"),
+        html.Table([html.Thead(html.Tr([html.Th(h, scope="col") for h in header])),
+                    html.Tbody([html.Tr([html.Td(r["date"]), html.Td(r["address"]),
+                                         html.Td(r["wijk"]), html.Td(r["buurt"]),
+                                         html.Td(r["left"], className="text-end")])
+                                for r in rows])],
+                   className="table table-sm mb-1", id="kaart-nr-lijst"),
+        html.P(note, className="small text-body-secondary mb-0"),
+    ])
 
 
 def search_box(detail3: bool):

@@ -89,3 +89,16 @@ def test_profile_changes_are_validated_and_logged(tmp_path):
     assert changes["detail"] == {"oud": 1, "nieuw": 2} and "threshold" not in changes
     csv_text = cli("log", "export", db=db).stdout
     assert csv_text.splitlines()[0] == "id,at,user,role,scope,view,filters,level,rows,client,outcome,detail,token_id"
+
+
+def test_profile_near_repeat_parameters_on_the_command_line(tmp_path):
+    db = tmp_path / "x.duckdb"
+    bad = cli("profiles", "set", "GM0363", "--near-repeat-meters", "5000", db=db, check=False)
+    assert bad.returncode == 1 and "tussen 50 en 1000" in bad.stderr
+    assert json.loads(cli("profiles", "show", "GM0363", "--json", db=db).stdout)[
+        "near_repeat"] == {}  # nothing changed
+    cli("profiles", "set", "GM0363", "--near-repeat-meters", "250", db=db)
+    cli("profiles", "set", "GM0363", "--near-repeat-days", "21", db=db)
+    shown = json.loads(cli("profiles", "show", "GM0363", "--json", db=db).stdout)
+    assert shown["near_repeat"] == {"afstand_m": 250, "dagen": 21}
+    assert 'near-repeat {"afstand_m": 250, "dagen": 21}' in cli("profiles", "show", db=db).stdout

@@ -152,6 +152,30 @@
     return L.marker(latlng, {icon: L.divIcon({className: "vb-incident", iconSize: [14, 14]})});
   };
 
+  // Near-repeat zones (detail level 3): a disc of the zone's radius in metres around a recent
+  // woninginbraak, darker the more days of raised risk are left; filled by 'kaart/near-repeat-laag'.
+  vb.nearRepeatZone = function (feature, latlng) {
+    var p = feature.properties || {};
+    var share = Math.max(0.15, Math.min(1, (p.days_left || 0) / (p.days || 14)));
+    return L.circle(latlng, {radius: p.radius_m || 200, className: "vb-near-repeat",
+                             color: "#b35806", weight: 1, fillColor: "#f1a340",
+                             fillOpacity: 0.15 + 0.35 * share});
+  };
+
+  vb.bindNearRepeatPopup = function (feature, layer) {
+    var p = feature.properties || {};
+    layer.bindPopup(function () {
+      var box = document.createElement("div");
+      [p.address, p.date, p.buurt, p.left].forEach(function (text) {
+        if (!text) { return; }
+        var el = document.createElement("div");
+        el.textContent = text;
+        box.appendChild(el);
+      });
+      return box;
+    });
+  };
+
   vb.bindIncidentPopup = function (feature, layer) {
     var p = feature.properties || {};
     if (p.cluster) { return; }
