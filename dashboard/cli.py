@@ -129,6 +129,11 @@ def build_parser() -> argparse.ArgumentParser:
                       help="products the police release with their commentary first (a concept)")
     pset.add_argument("--automatisch", nargs="+", metavar="PRODUCT", default=[],
                       help="products that go out automatically again (the default)")
+    pset.add_argument("--melding-types", nargs="+", metavar="CODE",
+                      help="types or bundles that count as large impact for meldingen (raids "
+                           "N06 always); 'standaard' restores the default list")
+    pset.add_argument("--melding-delivery", choices=["direct", "dagelijks"],
+                      help="meldingen by e-mail at once (direct) or as one daily digest")
     pset.set_defaults(handler=cmd_profiles)
 
     mel = commands.add_parser("meldingen", help="alerts on high-impact incidents and raids")
@@ -138,7 +143,19 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--days", type=int,
                       help="incidents registered in the last N days (default DASHBOARD_MELDING_DAYS)")
     scan.add_argument("--json", action="store_true", help="print the summary as JSON")
+    scan.add_argument("--digest", action="store_true",
+                      help="send the daily digests now (once per user and day) instead of "
+                           "from 07:00")
     scan.set_defaults(handler=cmd_meldingen)
+    send = mc.add_parser("mail", help="only send: direct mails, updates with a new teamchef "
+                                      "note and, when due, the daily digests (idempotent)")
+    send.add_argument("--days", type=int,
+                      help="meldingen of the last N days (default DASHBOARD_MELDING_DAYS)")
+    send.add_argument("--digest", action="store_true",
+                      help="send the daily digests now (once per user and day) instead of "
+                           "from 07:00")
+    send.add_argument("--json", action="store_true", help="print the summary as JSON")
+    send.set_defaults(handler=cmd_meldingen)
 
     log = commands.add_parser("log", help="the protocol log (Wet politiegegevens)")
     lc = log.add_subparsers(dest="log_command", metavar="ACTION", required=True)
@@ -341,6 +358,8 @@ def cmd_profiles(args) -> int:
 
     from data import accounts
 
+    from data.meldingen import profile_delivery, profile_types
+
     state = _state(args)
     if args.profiles_command == "show":
         profiles = ([accounts.get_profile(state, args.gemeente)] if args.gemeente
@@ -350,15 +369,26 @@ def cmd_profiles(args) -> int:
                   f"{p.gm_code}: detail {p.detail}, "
                   f"driehoek {' '.join(p.driehoek)}, products "
                   + ", ".join(f"{k} {v}" for k, v in p.products.items())
-                  + (f", vaststellen {' '.join(p.vaststellen)}" if p.vaststellen else ""))
+                  + (f", vaststellen {' '.join(p.vaststellen)}" if p.vaststellen else "")
+                  + f", meldingen {' '.join(sorted(profile_types(p)))}"
+                    f" ({profile_delivery(p)})")
         return 0
     current = accounts.get_profile(state, args.gemeente)
     products = {**current.products, **dict(args.product)} if args.product else None
     release = ((set(current.vaststellen) | set(args.vaststellen)) - set(args.automatisch)
                if args.vaststellen or args.automatisch else None)
+    melding = None
+    if args.melding_types or args.melding_delivery:
+        melding = dict(current.meldingen)
+        if args.melding_types == ["standaard"]:
+            melding.pop("types", None)
+        elif args.melding_types:
+            melding["types"] = args.melding_types
+        if args.melding_delivery:
+            melding["delivery"] = args.melding_delivery
     try:
         accounts.set_profile(state, args.gemeente, by=f"cli:{getpass.getuser()}",
-                             detail=args.detail,
+                             detail=args.detail, meldingen=melding,
                              driehoek=args.driehoek, products=products, vaststellen=release)
     except accounts.AccountError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -368,16 +398,18 @@ def cmd_profiles(args) -> int:
 
 
 def cmd_meldingen(args) -> int:
-    from data.meldingen import scan
+    from data.meldingen import mail, scan
 
     store = _store(args)
     if not store.exists():
         print(f"error: database {args.db_path} not found", file=sys.stderr)
         return 1
-    result = scan(store, _state(args), args.settings, days=args.days)
+    run = scan if args.meldingen_command == "scan" else mail
+    result = run(store, _state(args), args.settings, days=args.days,
+                 digest=True if args.digest else None)
     print(json.dumps(result) if args.json else
-          f"{result['meldingen']} new meldingen, {result['mails_sent']} mails sent, "
-          f"{result['mails_failed']} failed")
+          (f"{result['meldingen']} new meldingen, " if "meldingen" in result else "")
+          + f"{result['mails_sent']} mails sent, {result['mails_failed']} failed")
     return 0
 
 
