@@ -11,6 +11,7 @@ import flask
 from callbacks.guard import Served, data_callback
 from dashboard.auth import current_scope, current_user, get_db, get_state
 from data import accounts, protocol, tokens
+from data.meldingen import DEFAULT_TYPES, profile_delivery
 from data.scope import OutOfScope
 from layouts import format as fmt
 from layouts.admin import ACCOUNT_ROLES, PRODUCTS, account_table, token_table
@@ -163,6 +164,8 @@ def register(app) -> None:
         Output({"type": "profile-product", "product": ALL}, "value"),
         Output("profile-gemeente", "value"),
         Output("profile-vaststellen", "value"),
+        Output("profile-melding-types", "value"),
+        Output("profile-melding-delivery", "value"),
     ], [Input("profile-gemeente", "value")])
     def load_profile(_scope, gm_code):
         require_beheerder()
@@ -173,13 +176,14 @@ def register(app) -> None:
         gm_code = gm_code or (gemeenten[0][0] if gemeenten else None)
         if gm_code is None:
             return Served(("Geen gemeenten geladen.", [], types, 1, [], [""] * len(PRODUCTS),
-                           None, []), rows=0)
+                           None, [], [], "direct"), rows=0)
         p = accounts.get_profile(get_state(), gm_code)
         stamp = (f"Laatst gewijzigd {fmt.moment(p.updated_at)} door {p.updated_by}."
                  if p.updated_at else "Standaardprofiel (nog niet vastgesteld).")
         return Served((stamp, options, types, p.detail, list(p.driehoek),
                        [p.products.get(key, "") for key in PRODUCTS], gm_code,
-                       list(p.vaststellen)),
+                       list(p.vaststellen), p.meldingen.get("types", list(DEFAULT_TYPES)),
+                       profile_delivery(p)),
                       rows=1, filters={"gemeente": gm_code})
 
     @app.callback(
@@ -189,8 +193,10 @@ def register(app) -> None:
         State("profile-driehoek", "value"),
         State({"type": "profile-product", "product": ALL}, "value"),
         State("profile-vaststellen", "value"),
+        State("profile-melding-types", "value"), State("profile-melding-delivery", "value"),
         prevent_initial_call=True)
-    def save_profile(_clicks, gm_code, detail, driehoek, frequencies, vaststellen):
+    def save_profile(_clicks, gm_code, detail, driehoek, frequencies, vaststellen,
+                     melding_types, melding_delivery):
         try:
             user = require_beheerder()
             products = {k: f for k, f in zip(PRODUCTS, frequencies) if f}
@@ -199,7 +205,9 @@ def register(app) -> None:
                 raise accounts.AccountError("vaststellen must be a list of products")
             accounts.set_profile(get_state(), gm_code, by=user.name, detail=detail,
                                  driehoek=driehoek or [], products=products,
-                                 vaststellen=vaststellen or [])
+                                 vaststellen=vaststellen or [],
+                                 meldingen={"types": melding_types or [],
+                                            "delivery": melding_delivery or "direct"})
         except (OutOfScope, accounts.AccountError) as exc:
             return dbc.Alert(str(exc), color="danger", className="mb-0")
         return dbc.Alert(f"Profiel van {gm_code} opgeslagen en vastgelegd in het protocol.",
