@@ -335,3 +335,52 @@ def test_profile_meldingen_on_the_command_line(world):
                "--melding-delivery", "direct", db=world["db"])
     assert back.returncode == 0, back.stderr
     assert get_profile(world["state"], world["own"]).meldingen == {"delivery": "direct"}
+
+
+@pytest.mark.browser
+def test_own_choice_on_mijn_account_and_profile_on_beheer(world, page, browser):
+    """A user narrows the meldingen on /mijn-account (stored, logged, applied); the beheerder
+    sets the profile's types and delivery on /beheer."""
+    from .conftest import pick
+
+    state, store = world["state"], world["store"]
+    server = LiveServer(world["db"], env={"DASHBOARD_MELDING_POLL_SECONDS": "1"})
+    try:
+        login(page, server, "adviseur")
+        page.goto(server.url + "/mijn-account")
+        expect(page.locator("#mijn-melding-profiel")).to_contain_text("N06", timeout=30_000)
+        pick(page, "#mijn-melding-types", "1.6.1 Brand/ontploffing")
+        page.locator("#mijn-melding-delivery").get_by_text("dagelijks overzicht").click()
+        page.click("#mijn-melding-opslaan")
+        expect(page.locator("#mijn-melding-bericht")).to_contain_text("opgeslagen",
+                                                                      timeout=20_000)
+        assert meldingen.get_preferences(state, "adviseur") == {"types": ["1.6.1"],
+                                                                "delivery": "dagelijks"}
+        page.goto(server.url + "/meldingen")
+        expect(page.locator(".melding").first).to_be_visible(timeout=30_000)
+        shown = {page.locator(".melding").nth(i).get_attribute("id")
+                 for i in range(page.locator(".melding").count())}
+        user, scope = _scope(state, store, "adviseur")
+        expected = {f"melding-{i['id']}" for i in meldingen.list_meldingen(
+            state, store.read(), scope=scope, user=user)}
+        assert shown == expected
+        assert f"melding-{_melding(world, 'R-MOORD-1')['id']}" not in shown  # narrowed away
+        assert f"melding-{_melding(world, 'R-INVAL-1')['id']}" in shown  # raids always
+
+        admin = browser.new_context()
+        beheer = admin.new_page()
+        login(beheer, server, "beheerder")
+        beheer.goto(server.url + "/beheer")
+        pick(beheer, "#profile-gemeente", f"{world['other']}", exact=False)
+        expect(beheer.locator("#profile-melding-types")).to_contain_text("1.4.2",
+                                                                         timeout=30_000)
+        pick(beheer, "#profile-melding-types", "Geweld (bundel)")
+        beheer.locator("#profile-melding-delivery").get_by_text("direct").click()
+        beheer.click("#profile-save")
+        expect(beheer.locator("#profile-message")).to_contain_text("opgeslagen", timeout=20_000)
+        profile = get_profile(state, world["other"])
+        assert "geweld" in profile.meldingen["types"] and profile.meldingen["delivery"] == "direct"
+        admin.close()
+    finally:
+        server.stop()
+        meldingen.set_preferences(state, "adviseur", {})
