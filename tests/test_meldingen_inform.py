@@ -150,6 +150,22 @@ def test_demo_havenstad_mayor_gets_far_fewer_meldingen(demo_db, tmp_path):
             } <= meldingen.expand(meldingen.DEFAULT_TYPES)
 
 
+def test_demo_raids_carry_unit_and_om_order(demo_db):
+    """The demo generator gives every raid its fields: mostly the regional unit, some national
+    units, mostly ordered by the OM, and some left unknown (never all alike)."""
+    con = Store(demo_db).read()
+    raids = con.execute("SELECT count(*) FROM incidents WHERE type_code = 'N06'").fetchall()[0][0]
+    rows = con.execute("SELECT r.executing_unit, r.om_ordered FROM raid_details r"
+                       " JOIN incidents i USING (id) WHERE i.type_code = 'N06'").fetchall()
+    assert raids > 20 and len(rows) == raids
+    units = {u for u, _om in rows}
+    assert {"Regionale eenheid Doggerland", "Landelijke Eenheid", None} <= units
+    orders = [om for _u, om in rows]
+    assert orders.count(True) > orders.count(False) > 0 and orders.count(None) > 0
+    assert not con.execute("SELECT count(*) FROM raid_details r JOIN incidents i USING (id)"
+                           " WHERE i.type_code <> 'N06'").fetchall()[0][0]
+
+
 def test_a_user_narrows_the_profile_choice(world):
     state, con = world["state"], world["store"].read()
     user, scope = _scope(state, world["store"], "adviseur")
