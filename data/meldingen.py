@@ -428,9 +428,13 @@ def add_note(state: StateDB, *, scope: Scope, user, melding_id, text, client=Non
         raise MeldingError("Een notitie mag niet leeg zijn.")
     if len(text) > NOTE_MAX:
         raise MeldingError(f"Een notitie is ten hoogste {NOTE_MAX} tekens ({len(text)} nu).")
+    stamp = now()
     with state.transaction() as sq:
         cur = sq.execute("INSERT INTO melding_notes (melding_id, author, role, text, at)"
-                         " VALUES (?, ?, ?, ?, ?)", (melding_id, name, role, text, now()))
+                         " VALUES (?, ?, ?, ?, ?)", (melding_id, name, role, text, stamp))
+        # the author has seen the melding with the note: it is not new to them
+        sq.execute("INSERT INTO melding_acks VALUES (?, ?, ?) ON CONFLICT (melding_id, user)"
+                   " DO UPDATE SET at = excluded.at", (melding_id, name, stamp))
         append_row(sq, user=name, role=role, scope=scope, view="meldingen/notitie",
                    filters={**filters, "tekens": len(text)}, level=scope.detail, rows=1,
                    client=client, outcome="ok")

@@ -334,6 +334,14 @@ def test_note_rules_in_the_data_layer(world):
     with pytest.raises(meldingen.MeldingError):
         meldingen.add_note(state, scope=scope, user=chef, melding_id=inval, text="   ")
     assert not state.query("SELECT 1 FROM melding_notes WHERE melding_id = ?", (inval,))
+    # a note is not news to its author, but is to the mayor who had seen the melding
+    mayor, mscope = _scope(state, store, "burgemeester")
+    meldingen.acknowledge(state, scope=mscope, user=mayor, ids=[inval])
+    assert inval not in meldingen.unread(state, scope=mscope, user=mayor)
+    meldingen.add_note(state, scope=scope, user=chef, melding_id=inval, text="Rustig verlopen.")
+    assert inval not in meldingen.unread(state, scope=scope, user=chef)
+    assert inval in meldingen.unread(state, scope=mscope, user=mayor)
+    assert meldingen.unread_notes(state, scope=mscope, user=mayor) >= 1
 
 
 def test_profile_meldingen_on_the_command_line(world):
