@@ -1,4 +1,5 @@
-"""Mijn account: a user's own API tokens (created by that user only, shown once)."""
+"""Mijn account: a user's own narrowing of the meldingen, and own API tokens (created by that
+user only, shown once)."""
 from __future__ import annotations
 
 import dash_bootstrap_components as dbc
@@ -6,7 +7,8 @@ from dash import Input, Output, State, ctx
 
 from callbacks.admin import new_token_message
 from dashboard.auth import current_scope, current_user, get_state
-from data import tokens
+from data import meldingen, tokens
+from data.accounts import get_profile
 from layouts.admin import my_account, token_table
 
 
@@ -16,6 +18,36 @@ def page(_search):
 
 
 def register(app) -> None:
+    @app.callback(
+        Output("mijn-melding-types", "value"), Output("mijn-melding-delivery", "value"),
+        Output("mijn-melding-profiel", "children"), Output("mijn-melding-bericht", "children"),
+        Input("mijn-melding-opslaan", "n_clicks"),
+        State("mijn-melding-types", "value"), State("mijn-melding-delivery", "value"))
+    def own_meldingen(clicks, types, delivery):
+        """Read or save the logged-in user's own choice (never anyone else's; logged)."""
+        user, scope, state = current_user(), current_scope(), get_state()
+        message = None
+        if ctx.triggered_id == "mijn-melding-opslaan" and clicks:
+            try:
+                if not (types is None or (isinstance(types, list)
+                                          and all(isinstance(t, str) for t in types))):
+                    raise meldingen.MeldingError("types must be a list of codes")
+                meldingen.set_preferences(state, user, {"types": types or None,
+                                                        "delivery": delivery or None},
+                                          scope=scope)
+                message = dbc.Alert("Uw keuze voor meldingen is opgeslagen.", color="success",
+                                    className="mb-0")
+            except meldingen.MeldingError as exc:
+                message = dbc.Alert(str(exc), color="danger", className="mb-0")
+        own = meldingen.get_preferences(state, user.name)
+        profiles = [get_profile(state, gm) for gm in sorted(scope.gemeenten)]
+        summary = "; ".join(
+            f"{p.gm_code}: {', '.join(sorted(meldingen.profile_types(p)))} "
+            f"({meldingen.profile_delivery(p)})" for p in profiles) or "geen gemeenten"
+        return (own.get("types") or [], own.get("delivery") or "",
+                f"Afsprakenprofiel: {summary}", message)
+
+
     @app.callback(
         Output("own-token-message", "children"),
         Output("own-token-list", "children"),

@@ -12,6 +12,7 @@ from callbacks.guard import Served, data_callback
 from dashboard.auth import current_scope, current_user, get_db, get_state
 from data import accounts, protocol, tokens
 from data.queries import near_repeat
+from data.meldingen import DEFAULT_TYPES, profile_delivery
 from data.scope import OutOfScope
 from layouts import format as fmt
 from layouts.admin import ACCOUNT_ROLES, PRODUCTS, account_table, token_table
@@ -155,6 +156,12 @@ def register(app) -> None:
         return (message, account_table(users), choices, _area_options(role), clear, clear)
 
 
+    def _melding_settings(types, delivery) -> dict | None:
+        """The profile form's meldingen choice (None: not sent, the profile keeps its own)."""
+        if types is None and delivery is None:
+            return None
+        return {"types": types or [], "delivery": delivery or "direct"}
+
     @data_callback(app, "beheer/profiel-lezen", [
         Output("profile-message", "children"),
         Output("profile-gemeente", "options"),
@@ -166,6 +173,8 @@ def register(app) -> None:
         Output("profile-vaststellen", "value"),
         Output("profile-nr-afstand", "value"),
         Output("profile-nr-dagen", "value"),
+        Output("profile-melding-types", "value"),
+        Output("profile-melding-delivery", "value"),
     ], [Input("profile-gemeente", "value")])
     def load_profile(_scope, gm_code):
         require_beheerder()
@@ -176,15 +185,16 @@ def register(app) -> None:
         gm_code = gm_code or (gemeenten[0][0] if gemeenten else None)
         if gm_code is None:
             return Served(("Geen gemeenten geladen.", [], types, 1, [], [""] * len(PRODUCTS),
-                           None, [], near_repeat.DEFAULT.distance_m, near_repeat.DEFAULT.days),
-                          rows=0)
+                           None, [], near_repeat.DEFAULT.distance_m, near_repeat.DEFAULT.days,
+                           [], "direct"), rows=0)
         p = accounts.get_profile(get_state(), gm_code)
         stamp = (f"Laatst gewijzigd {fmt.moment(p.updated_at)} door {p.updated_by}."
                  if p.updated_at else "Standaardprofiel (nog niet vastgesteld).")
         nr = near_repeat.parse_params(p.near_repeat)
         return Served((stamp, options, types, p.detail, list(p.driehoek),
                        [p.products.get(key, "") for key in PRODUCTS], gm_code,
-                       list(p.vaststellen), nr.distance_m, nr.days),
+                       list(p.vaststellen), nr.distance_m, nr.days,
+                       p.meldingen.get("types", list(DEFAULT_TYPES)), profile_delivery(p)),
                       rows=1, filters={"gemeente": gm_code})
 
     @app.callback(
@@ -195,9 +205,10 @@ def register(app) -> None:
         State({"type": "profile-product", "product": ALL}, "value"),
         State("profile-vaststellen", "value"),
         State("profile-nr-afstand", "value"), State("profile-nr-dagen", "value"),
+        State("profile-melding-types", "value"), State("profile-melding-delivery", "value"),
         prevent_initial_call=True)
     def save_profile(_clicks, gm_code, detail, driehoek, frequencies, vaststellen,
-                     nr_distance=None, nr_days=None):
+                     nr_distance=None, nr_days=None, melding_types=None, melding_delivery=None):
         try:
             user = require_beheerder()
             products = {k: f for k, f in zip(PRODUCTS, frequencies) if f}
@@ -207,7 +218,8 @@ def register(app) -> None:
             accounts.set_profile(get_state(), gm_code, by=user.name, detail=detail,
                                  driehoek=driehoek or [], products=products,
                                  vaststellen=vaststellen or [],
-                                 near_repeat={"afstand_m": nr_distance, "dagen": nr_days})
+                                 near_repeat={"afstand_m": nr_distance, "dagen": nr_days},
+                                 meldingen=_melding_settings(melding_types, melding_delivery))
         except (OutOfScope, accounts.AccountError) as exc:
             return dbc.Alert(str(exc), color="danger", className="mb-0")
         return dbc.Alert(f"Profiel van {gm_code} opgeslagen en vastgelegd in het protocol.",

@@ -8,6 +8,7 @@ the Meldingen page. Badge and list are data views (scoped and logged); the badge
 from __future__ import annotations
 
 import dash
+import dash_bootstrap_components as dbc
 import flask
 from dash import ALL, Input, Output, State, ctx
 
@@ -31,17 +32,48 @@ def register(app) -> None:
     def badge(scope, _n, _acked, previous):
         if scope.empty:
             return Served(("", dash.no_update if previous == [] else []), 0, {"ongelezen": 0})
-        ids = meldingen.unread(get_state(), scope=scope, user=current_user())
+        state, user = get_state(), current_user()
+        ids = meldingen.unread(state, scope=scope, user=user)
+        notes = meldingen.unread_notes(state, scope=scope, user=user) if ids else 0
         signal = dash.no_update if previous == ids else ids
-        return Served((layout.bell(len(ids)), signal), len(ids),
-                      {"ongelezen": len(ids), "meldingen": ids[:50]})
+        return Served((layout.bell(len(ids), notes), signal), len(ids),
+                      {"ongelezen": len(ids), "meldingen": ids[:50], "notities": notes})
 
     @data_callback(app, "meldingen/lijst", [Output("meldingen-lijst", "children")],
-                   [Input("melding-signal", "data")])
-    def melding_list(scope, _signal):
-        items = meldingen.list_meldingen(get_state(), get_db(), scope=scope, user=current_user())
-        return Served((layout.melding_list(items),), len(items),
+                   [Input("melding-signal", "data"), Input("melding-noted", "data")])
+    def melding_list(scope, _signal, _noted):
+        user = current_user()
+        items = meldingen.list_meldingen(get_state(), get_db(), scope=scope, user=user)
+        can_note = getattr(user, "role", None) in meldingen.NOTE_ROLES
+        return Served((layout.melding_list(items, can_note=can_note),), len(items),
                       {"meldingen": [i["id"] for i in items][:50]})
+
+    @app.callback(Output("melding-noted", "data"), Output("melding-notitie-bericht", "children"),
+                  Input({"type": "melding-notitie-knop", "id": ALL}, "n_clicks"),
+                  State({"type": "melding-notitie-tekst", "id": ALL}, "value"),
+                  State({"type": "melding-notitie-tekst", "id": ALL}, "id"),
+                  prevent_initial_call=True)
+    def add_note(_clicks, texts, text_ids):
+        """A teamchef's note on a melding (data/meldingen.add_note checks the role and scope,
+        logs it, and logs and refuses anyone else or another gemeente's melding)."""
+        trigger = ctx.triggered_id
+        if not isinstance(trigger, dict) or not any(t.get("value") for t in ctx.triggered):
+            raise dash.exceptions.PreventUpdate
+        melding_id = trigger.get("id")
+        text = next((t for t, i in zip(texts or [], text_ids or [])
+                     if isinstance(i, dict) and i.get("id") == melding_id), None)
+        try:
+            meldingen.add_note(get_state(), scope=current_scope(), user=current_user(),
+                               melding_id=melding_id, text=text,
+                               client=flask.request.remote_addr)
+        except OutOfScope:
+            return dash.no_update, dbc.Alert("Alleen een teamchef van deze gemeente kan een "
+                                             "notitie toevoegen.", color="warning")
+        except meldingen.MeldingError as exc:
+            return dash.no_update, dbc.Alert(str(exc), color="danger")
+        return ({"notitie": melding_id, "at": now()},
+                dbc.Alert("Notitie toegevoegd; het gezag ziet hem bij de melding.",
+                          color="success"))
 
     @app.callback(Output("melding-acked", "data"),
                   Input({"type": "melding-gezien", "id": ALL}, "n_clicks"),

@@ -133,6 +133,11 @@ def build_parser() -> argparse.ArgumentParser:
                       help="near-repeat zone radius in metres (50-1000, default 200)")
     pset.add_argument("--near-repeat-days", type=int, metavar="DAYS",
                       help="near-repeat raised-risk period in days (3-60, default 14)")
+    pset.add_argument("--melding-types", nargs="+", metavar="CODE",
+                      help="types or bundles that count as large impact for meldingen (raids "
+                           "N06 always); 'standaard' restores the default list")
+    pset.add_argument("--melding-delivery", choices=["direct", "dagelijks"],
+                      help="meldingen by e-mail at once (direct) or as one daily digest")
     pset.set_defaults(handler=cmd_profiles)
 
     mel = commands.add_parser("meldingen", help="alerts on high-impact incidents and raids")
@@ -142,7 +147,19 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--days", type=int,
                       help="incidents registered in the last N days (default DASHBOARD_MELDING_DAYS)")
     scan.add_argument("--json", action="store_true", help="print the summary as JSON")
+    scan.add_argument("--digest", action="store_true",
+                      help="send the daily digests now (once per user and day) instead of "
+                           "from 07:00")
     scan.set_defaults(handler=cmd_meldingen)
+    send = mc.add_parser("mail", help="only send: direct mails, updates with a new teamchef "
+                                      "note and, when due, the daily digests (idempotent)")
+    send.add_argument("--days", type=int,
+                      help="meldingen of the last N days (default DASHBOARD_MELDING_DAYS)")
+    send.add_argument("--digest", action="store_true",
+                      help="send the daily digests now (once per user and day) instead of "
+                           "from 07:00")
+    send.add_argument("--json", action="store_true", help="print the summary as JSON")
+    send.set_defaults(handler=cmd_meldingen)
 
     log = commands.add_parser("log", help="the protocol log (Wet politiegegevens)")
     lc = log.add_subparsers(dest="log_command", metavar="ACTION", required=True)
@@ -345,6 +362,8 @@ def cmd_profiles(args) -> int:
 
     from data import accounts
 
+    from data.meldingen import profile_delivery, profile_types
+
     state = _state(args)
     if args.profiles_command == "show":
         profiles = ([accounts.get_profile(state, args.gemeente)] if args.gemeente
@@ -355,7 +374,9 @@ def cmd_profiles(args) -> int:
                   f"driehoek {' '.join(p.driehoek)}, products "
                   + ", ".join(f"{k} {v}" for k, v in p.products.items())
                   + (f", vaststellen {' '.join(p.vaststellen)}" if p.vaststellen else "")
-                  + (f", near-repeat {json.dumps(p.near_repeat)}" if p.near_repeat else ""))
+                  + (f", near-repeat {json.dumps(p.near_repeat)}" if p.near_repeat else "")
+                  + f", meldingen {' '.join(sorted(profile_types(p)))}"
+                    f" ({profile_delivery(p)})")
         return 0
     current = accounts.get_profile(state, args.gemeente)
     products = {**current.products, **dict(args.product)} if args.product else None
@@ -368,11 +389,19 @@ def cmd_profiles(args) -> int:
             near_repeat["afstand_m"] = args.near_repeat_meters
         if args.near_repeat_days is not None:
             near_repeat["dagen"] = args.near_repeat_days
+    melding = None
+    if args.melding_types or args.melding_delivery:
+        melding = dict(current.meldingen)
+        if args.melding_types == ["standaard"]:
+            melding.pop("types", None)
+        elif args.melding_types:
+            melding["types"] = args.melding_types
+        if args.melding_delivery:
+            melding["delivery"] = args.melding_delivery
     try:
         accounts.set_profile(state, args.gemeente, by=f"cli:{getpass.getuser()}",
-                             detail=args.detail,
-                             driehoek=args.driehoek, products=products, vaststellen=release,
-                             near_repeat=near_repeat)
+                             detail=args.detail, meldingen=melding, near_repeat=near_repeat,
+                             driehoek=args.driehoek, products=products, vaststellen=release)
     except accounts.AccountError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -381,16 +410,18 @@ def cmd_profiles(args) -> int:
 
 
 def cmd_meldingen(args) -> int:
-    from data.meldingen import scan
+    from data.meldingen import mail, scan
 
     store = _store(args)
     if not store.exists():
         print(f"error: database {args.db_path} not found", file=sys.stderr)
         return 1
-    result = scan(store, _state(args), args.settings, days=args.days)
+    run = scan if args.meldingen_command == "scan" else mail
+    result = run(store, _state(args), args.settings, days=args.days,
+                 digest=True if args.digest else None)
     print(json.dumps(result) if args.json else
-          f"{result['meldingen']} new meldingen, {result['mails_sent']} mails sent, "
-          f"{result['mails_failed']} failed")
+          (f"{result['meldingen']} new meldingen, " if "meldingen" in result else "")
+          + f"{result['mails_sent']} mails sent, {result['mails_failed']} failed")
     return 0
 
 

@@ -83,6 +83,10 @@ class Profile:
     #: Near-repeat parameters ({"afstand_m": ..., "dagen": ...}; empty: the defaults of
     #: ``data/queries/near_repeat.py``).
     near_repeat: dict = field(default_factory=dict)
+    #: Meldingen: which incident types count as large impact and how they are delivered,
+    #: ``{"types": [...], "delivery": "direct" | "dagelijks"}``; ``{}`` (or a missing key)
+    #: takes the defaults of ``data/meldingen.py`` (DEFAULT_TYPES, direct).
+    meldingen: dict = field(default_factory=dict)
 
 
 # -- users -----------------------------------------------------------------------------------
@@ -302,7 +306,8 @@ def get_profile(db: StateDB, gm_code: str) -> Profile:
                    json.loads(r["products"]), r["updated_at"], r["updated_by"],
                    tuple(json.loads(r["vaststellen"] or "[]")),
                    tuple(json.loads(r["templates"] or "[]")),
-                   json.loads(r["near_repeat"] or "{}"))
+                   json.loads(r["near_repeat"] or "{}"),
+                   json.loads(r["meldingen"] or "{}"))
 
 
 def list_profiles(db: StateDB) -> list[Profile]:
@@ -311,13 +316,15 @@ def list_profiles(db: StateDB) -> list[Profile]:
 
 def set_profile(db: StateDB, gm_code: str, *, by: str, detail=None, driehoek=None,
                 products=None, vaststellen=None, templates=None, near_repeat=None,
-                role: str = "beheerder") -> Profile:
+                meldingen=None, role: str = "beheerder") -> Profile:
     """Change a profile; the change is written to the protocol log in the same transaction.
     ``vaststellen``: the product kinds that need a release by the police (None: unchanged);
     ``templates``: the themed-report templates, validated by ``data/products/templates.py``
     (None: unchanged); ``near_repeat``: {"afstand_m", "dagen"} within the bounds of
-    ``data/queries/near_repeat.py`` (None: unchanged); ``role``: the role of ``by`` in the
+    ``data/queries/near_repeat.py`` (None: unchanged); ``meldingen``: the large-impact types and delivery, checked by
+    ``data.meldingen.check_settings`` (None: unchanged); ``role``: the role of ``by`` in the
     log row."""
+    from data.meldingen import check_settings
     from data.products.model import KINDS, TEMPLATED
     from data.queries.near_repeat import parse_params
     from data.protocol import append_row
@@ -336,7 +343,8 @@ def set_profile(db: StateDB, gm_code: str, *, by: str, detail=None, driehoek=Non
                   now(), by,
                   old.vaststellen if vaststellen is None else tuple(sorted(set(vaststellen))),
                   old.templates if templates is None else tuple(templates),
-                  old.near_repeat if near_repeat is None else dict(near_repeat))
+                  old.near_repeat if near_repeat is None else dict(near_repeat),
+                  old.meldingen if meldingen is None else check_settings(meldingen))
     if new.detail not in (1, 2, 3):
         raise AccountError("detail must be 1, 2 or 3")
     bad = [f for f in new.products.values() if f not in FREQUENCIES]
@@ -347,11 +355,12 @@ def set_profile(db: StateDB, gm_code: str, *, by: str, detail=None, driehoek=Non
         raise AccountError(f"unknown product {unknown[0]!r}; choose from {', '.join(KINDS)}")
     with db.transaction() as con:
         con.execute("INSERT OR REPLACE INTO profiles (gm_code, detail, threshold, driehoek,"
-                    " products, updated_at, updated_by, vaststellen, templates, near_repeat)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    " products, updated_at, updated_by, vaststellen, templates, near_repeat,"
+                    " meldingen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (gm_code, new.detail, RETIRED_THRESHOLD, dumps(list(new.driehoek)),
                      dumps(new.products), new.updated_at, by, dumps(list(new.vaststellen)),
-                     dumps(list(new.templates)), dumps(new.near_repeat)))
+                     dumps(list(new.templates)), dumps(new.near_repeat),
+                     dumps(new.meldingen)))
         changes = {k: {"oud": v, "nieuw": asdict(new)[k]} for k, v in asdict(old).items()
                    if k not in ("updated_at", "updated_by") and asdict(new)[k] != v}
         append_row(con, user=by, role=role, scope=None, view="beheer/profiel",

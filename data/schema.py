@@ -116,6 +116,13 @@ DDL = [
         type_code VARCHAR NOT NULL,
         PRIMARY KEY (group_code, type_code))""",
     INCIDENTS_DDL,
+    # Raid fields (type N06 Inval/doorzoeking, docs/import-formats.md): the unit that carried
+    # it out and whether the OM ordered it (NULL: unknown). A row only where the import (or the
+    # demo) gave one of them; a raid without a row is "onbekend" on both, never guessed.
+    """CREATE TABLE IF NOT EXISTS raid_details (
+        id VARCHAR PRIMARY KEY,
+        executing_unit VARCHAR,
+        om_ordered BOOLEAN)""",
     # Registered counts per area per period per type: imported open data (source names the
     # file or table) and monthly gemeente counts derived from incidents (source 'incidents').
     # attempt NULL means completed and attempted together.

@@ -4,7 +4,8 @@ rate-limit counters and API tokens (hashed; see ``data/tokens.py``).
 The DuckDB analytics file is read-only for the web server; everything the application itself
 writes lives here, where several gunicorn workers can write at once (SQLite serialises writers
 and WAL lets readers go on). The protocol log is append-only: triggers refuse UPDATE and DELETE.
-Meldingen, their acknowledgements, sent mails and users' e-mail addresses: ``data/meldingen.py``.
+Meldingen, their acknowledgements, sent mails (and daily digests), teamchef notes (append-only),
+users' narrowing of their meldingen and e-mail addresses: ``data/meldingen.py``.
 Generated products (Rapportages) and who opened them: ``data/products/archive.py``; concepts
 with the police's commentary (append-only revisions) and their release:
 ``data/products/concepts.py``.
@@ -41,7 +42,8 @@ CREATE TABLE IF NOT EXISTS profiles (
     updated_by TEXT NOT NULL,
     vaststellen TEXT NOT NULL DEFAULT '[]',  -- kinds released by the police (concepts)
     templates TEXT NOT NULL DEFAULT '[]',  -- themed-report templates (data/products/templates.py)
-    near_repeat TEXT NOT NULL DEFAULT '{}');  -- near-repeat distance/days (data/queries/near_repeat.py)
+    near_repeat TEXT NOT NULL DEFAULT '{}',  -- near-repeat distance/days (data/queries/near_repeat.py)
+    meldingen TEXT NOT NULL DEFAULT '{}');  -- large-impact types and delivery (data/meldingen.py)
 CREATE TABLE IF NOT EXISTS protocol_log (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     at TEXT NOT NULL,
@@ -86,8 +88,33 @@ CREATE TABLE IF NOT EXISTS melding_mails (
     address TEXT NOT NULL,
     at TEXT NOT NULL,
     outcome TEXT NOT NULL CHECK (outcome IN ('sent', 'failed')),
-    error TEXT);
+    error TEXT,
+    note_id INTEGER NOT NULL DEFAULT 0,  -- the newest teamchef note the mail carried
+    digest_day TEXT);  -- the local day of the daily digest that carried it (NULL: direct)
 CREATE INDEX IF NOT EXISTS melding_mails_user ON melding_mails (melding_id, user);
+CREATE TABLE IF NOT EXISTS melding_notes (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    melding_id INTEGER NOT NULL REFERENCES meldingen (id),
+    author TEXT NOT NULL,
+    role TEXT NOT NULL,
+    text TEXT NOT NULL,
+    at TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS melding_notes_melding ON melding_notes (melding_id, id);
+CREATE TRIGGER IF NOT EXISTS melding_notes_no_update BEFORE UPDATE ON melding_notes
+    BEGIN SELECT RAISE(ABORT, 'teamchef notes are append-only'); END;
+CREATE TRIGGER IF NOT EXISTS melding_notes_no_delete BEFORE DELETE ON melding_notes
+    BEGIN SELECT RAISE(ABORT, 'teamchef notes are append-only'); END;
+CREATE TABLE IF NOT EXISTS melding_prefs (
+    user TEXT PRIMARY KEY REFERENCES users (name) ON DELETE CASCADE,
+    settings TEXT NOT NULL DEFAULT '{}',  -- the user's narrowing: {"types": [...], "delivery"}
+    updated_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS melding_digests (
+    user TEXT NOT NULL,
+    day TEXT NOT NULL,  -- local date (Europe/Amsterdam) of the daily digest
+    address TEXT NOT NULL,
+    at TEXT NOT NULL,
+    meldingen INTEGER NOT NULL,
+    PRIMARY KEY (user, day));
 CREATE TABLE IF NOT EXISTS rate_limits (
     key TEXT PRIMARY KEY,
     count INTEGER NOT NULL,
@@ -192,6 +219,9 @@ MIGRATIONS = (
     ("profiles", "vaststellen", "TEXT NOT NULL DEFAULT '[]'"),
     ("profiles", "templates", "TEXT NOT NULL DEFAULT '[]'"),
     ("profiles", "near_repeat", "TEXT NOT NULL DEFAULT '{}'"),
+    ("profiles", "meldingen", "TEXT NOT NULL DEFAULT '{}'"),
+    ("melding_mails", "note_id", "INTEGER NOT NULL DEFAULT 0"),
+    ("melding_mails", "digest_day", "TEXT"),
 )
 
 

@@ -5,6 +5,7 @@ import dash_bootstrap_components as dbc
 from dash import html
 
 from data.accounts import FREQUENCIES, MIN_PASSWORD
+from data.meldingen import DEFAULT_TYPES, type_options
 from data.products.model import KINDS, TEMPLATED
 from layouts import format as fmt
 from layouts.controls import data_grid, date_input, dropdown
@@ -85,6 +86,12 @@ def beheer():
                          dbc.Input(id="profile-nr-dagen", type="number", min=3, max=60,
                                    step=1, value=14)], md=4),
             ], className="mb-2"),
+            *melding_choice("profile-melding", "Meldingen: soorten met grote impact",
+                            "Standaard: " + ", ".join(DEFAULT_TYPES)
+                            + ". Invallen (N06) altijd.",
+                            [{"label": "direct (één e-mail per melding)", "value": "direct"},
+                             {"label": "dagelijks (één overzicht per dag)",
+                              "value": "dagelijks"}]),
             dbc.Button("Opslaan", id="profile-save", color="primary", className="mt-2"),
             html.Div(id="profile-message", className="mt-2"),
         ]), className="mb-3"),
@@ -213,6 +220,39 @@ def token_card():
     ]), className="mb-3")
 
 
+def melding_choice(prefix: str, title: str, hint: str, delivery_options: list) -> list:
+    """The choice of large-impact types and delivery of meldingen: the profile's on /beheer
+    (``profile-melding-*``) and a user's own narrowing on /mijn-account (``mijn-melding-*``)."""
+    return [
+        dbc.Label(title, html_for=f"{prefix}-types", className="mt-2"),
+        dropdown(id=f"{prefix}-types", multi=True,
+                 options=[{"label": label, "value": code} for code, label in type_options()],
+                 placeholder=hint),
+        html.Div(hint, className="small text-body-secondary mb-2"),
+        dbc.Label("Meldingen per e-mail", html_for=f"{prefix}-delivery"),
+        dbc.RadioItems(id=f"{prefix}-delivery", options=delivery_options, inline=True,
+                       className="mb-2"),
+    ]
+
+
+def my_meldingen_card():
+    """Mijn account: the user's own narrowing of the meldingen (callbacks/account.py)."""
+    return dbc.Card(dbc.CardBody([
+        html.H2("Mijn meldingen", className="h5"),
+        html.P("Kies welke soorten u als melding wilt krijgen (een deel van wat het "
+               "afsprakenprofiel van uw gemeente als grote impact telt; leeg: alles uit het "
+               "profiel) en hoe u ze per e-mail krijgt. Invallen krijgt u altijd.",
+               className="small text-body-secondary"),
+        html.Div(id="mijn-melding-profiel", className="small mb-2"),
+        *melding_choice("mijn-melding", "Mijn soorten", "Leeg: alle soorten uit het profiel",
+                        [{"label": "zoals het profiel", "value": ""},
+                         {"label": "direct", "value": "direct"},
+                         {"label": "dagelijks overzicht", "value": "dagelijks"}]),
+        dbc.Button("Opslaan", id="mijn-melding-opslaan", color="primary", size="sm"),
+        html.Div(id="mijn-melding-bericht", className="mt-2", role="status"),
+    ]), className="mb-3")
+
+
 def my_account(user, scope_label: str):
     """Mijn account: who you are, and your own API tokens (callbacks/account.py)."""
     return html.Div([
@@ -220,6 +260,7 @@ def my_account(user, scope_label: str):
         html.Dl([html.Dt("Gebruiker"), html.Dd(user.name, id="mijn-account-naam"),
                  html.Dt("Rol"), html.Dd(user.role),
                  html.Dt("Gegevens"), html.Dd(scope_label or "geen")], className="mb-3"),
+        my_meldingen_card(),
         dbc.Card(dbc.CardBody([
             html.H2("Mijn API-tokens", className="h5"),
             html.P(["Met een persoonlijke token haalt u uw eigen gegevens op via de data-API (",

@@ -23,7 +23,7 @@ from playwright.sync_api import expect
 
 from data.catalog import HIGH_IMPACT_TYPES, crime_types
 from data.demo import build_demo, seed_state, synthesize_on_imported
-from data.meldingen import local_now
+from data.meldingen import DEFAULT_TYPES, expand, local_now
 from data.sql import scalar
 from data.store import Store
 from geo import synthetic as syn
@@ -133,9 +133,11 @@ def test_explicit_today_and_years(short_demo):
 
 # -- a filled first visit: meldingen and rapportages --------------------------------------------
 def _signal_count(con, since: datetime) -> int:
-    """High-impact and raid incidents registered since ``since`` (what becomes a melding)."""
+    """Incidents of the default large-impact types (raids included) registered since ``since``
+    (what becomes a melding under the demo's default agreement profiles)."""
     return scalar(con, "SELECT count(*) FROM incidents WHERE registered_at >= ?"
-                       " AND (high_impact OR type_code = 'N06')", [since])
+                       " AND type_code IN (SELECT unnest(?::VARCHAR[]))",
+                  [since, sorted(expand(DEFAULT_TYPES))])
 
 
 @pytest.mark.browser

@@ -1,4 +1,4 @@
-"""Meldingen (alerts) on high-impact incidents and raids: created by a real incident import into a
+"""Meldingen (alerts) on large-impact incidents and raids: created by a real incident import into a
 copy of the demo database, read through the scoped functions, mailed to a real SMTP sink
 (aiosmtpd on 127.0.0.1) and shown in the header of a real gunicorn server in Chromium."""
 from __future__ import annotations
@@ -109,7 +109,7 @@ def world(demo_db, tmp_path_factory):
            "DASHBOARD_SMTP_FROM": "veiligheidsbeeld@example.org"}
     csv = folder / "nieuw.csv"
     csv.write_text(HEADER
-                   + _row("T-HIC-1", "1.4.5", _location(store, own), street="Hoogstraat",
+                   + _row("T-HIC-1", "1.4.2", _location(store, own), street="Hoogstraat",
                           mo="MOTEKST-geweld", summary="SAMENVATTING-hic")
                    + _row("T-INVAL-1", "N06", _location(store, other), street="Invalweg",
                           mo="MOTEKST-inval", summary="SAMENVATTING-inval")
@@ -142,7 +142,7 @@ def test_scoped_reads_follow_gemeente_and_detail_level(world):
     items = [i for i in meldingen.list_meldingen(state, con, scope=scope, user=user)
              if i["id"] in _ids(world, "T-HIC-1", "T-INVAL-1")]
     assert [i["gm_code"] for i in items] == [world["own"]]
-    assert items[0]["kind"] == "high_impact" and items[0]["type_code"] == "1.4.5"
+    assert items[0]["kind"] == "high_impact" and items[0]["type_code"] == "1.4.2"
     assert not {"street", "house_number", "mo", "summary", "wijk", "buurt",
                 "incident_id"} & set(items[0])
     user2, scope2 = _scope(world, "burgemeester2")  # detail 3
@@ -176,7 +176,7 @@ def test_mails_reach_exactly_the_right_people_at_their_detail_level(world):
     mine = sink.to("burgemeester@example.org")
     assert len(mine) == 1
     _to, subject, body = mine[0]
-    assert "High Impact Crime" in subject
+    assert "Grote impact" in subject
     for secret in ("Hoogstraat", "MOTEKST", "SAMENVATTING", "Invalweg", "T-HIC-1"):
         assert secret not in body  # level 1: no address, no text, no registration number
     assert "Pleegdatum" in body
@@ -226,7 +226,7 @@ def test_badge_and_page_in_the_browser(world, page, browser):
         cards = page.locator(".melding")
         expect(cards).to_have_count(own_unread, timeout=20_000)
         hic = page.locator(f"#melding-{_ids(world, 'T-HIC-1')[0]}")
-        expect(hic).to_contain_text("High Impact Crime")
+        expect(hic).to_contain_text("Grote impact")
         expect(page.locator("#page")).not_to_contain_text("Hoogstraat")  # detail level 1
         assert page.locator(f"#melding-{_ids(world, 'T-INVAL-1')[0]}").count() == 0
 
@@ -257,7 +257,7 @@ def test_badge_and_page_in_the_browser(world, page, browser):
         # A melding created while the page is open appears without a reload.
         page.evaluate("window.__nietHerladen = true")
         csv = world["folder"] / "later.csv"
-        csv.write_text(HEADER + _row("T-HIC-2", "1.4.1", _location(world["store"], world["own"])),
+        csv.write_text(HEADER + _row("T-HIC-2", "1.6.1", _location(world["store"], world["own"])),
                        encoding="utf-8")
         result = cli("import", "incidents", csv, "--json", db=db)
         assert result.returncode == 0, result.stderr

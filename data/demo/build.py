@@ -67,6 +67,7 @@ def build_demo(store, *, seed: int = 2026, years: int = 5, progress=None,
             rows += append_incidents(con, table)
         say("sorting incidents, monthly counts ...")
         finalize_incidents(con)
+        write_raid_details(con)
         hotspots = [{"key": h.key, "name": h.name, "bu_code": geo.buurten["code"].iloc[h.bu_index],
                      "types": sorted(HOTSPOT_SHARES[h.key])} for h in geo.hotspots]
         meta = {
@@ -87,6 +88,26 @@ def build_demo(store, *, seed: int = 2026, years: int = 5, progress=None,
     summary["seconds"] = round(time.perf_counter() - started, 1)
     say(f"done in {summary['seconds']} s")
     return summary
+
+
+#: Executing units of the demo's raids (a regional and national units, as in the seed issue).
+RAID_UNITS = ("Regionale eenheid Doggerland", "Landelijke Eenheid",
+              "Dienst Speciale Interventies (DSI)")
+
+
+def write_raid_details(con) -> None:
+    """Raid fields for the demo's N06 incidents, deterministic per id: mostly the regional
+    unit, some national units; mostly ordered by the OM, a few not and some unknown; one in
+    seven raids has no unit recorded (shown as "onbekend")."""
+    units = ", ".join(f"'{u}'" for u in RAID_UNITS)
+    con.execute(f"""
+        INSERT INTO raid_details
+        SELECT id,
+               CASE WHEN hash(id || 'u') % 7 = 0 THEN NULL
+                    ELSE [{units}][1 + (CASE WHEN hash(id) % 5 < 3 THEN 0
+                                             ELSE 1 + hash(id) % 2 END)::INTEGER] END,
+               CASE hash(id || 'om') % 6 WHEN 0 THEN NULL WHEN 1 THEN false ELSE true END
+        FROM incidents WHERE type_code = 'N06'""")
 
 
 def _summary(con, geo: DemoGeography, started: float) -> dict:

@@ -23,6 +23,10 @@ from geo.projections import rd_to_wgs84
 REQUIRED = ("id", "registered_at", "occurred_at", "type_code")
 #: Optional text columns copied as they are.
 TEXT_COLUMNS = ("street", "house_number", "mo", "summary", "basisteam")
+#: Optional raid fields (type ``RAID_TYPE`` only): the executing unit, as written, and whether
+#: the OM ordered the raid (ja/nee; empty or "onbekend" is unknown). Stored in ``raid_details``.
+RAID_TYPE = "N06"
+UNKNOWN_WORDS = ("", "onbekend", "unknown", "?")
 #: Times with a UTC offset are converted to this zone; times without one are taken as written.
 LOCAL_ZONE = "Europe/Amsterdam"
 
@@ -58,6 +62,10 @@ def import_incidents(con, path):
     con.execute(f"CREATE OR REPLACE TEMP TABLE _inc_final AS SELECT {select} FROM _inc_checked"
                 f" WHERE reason IS NULL ORDER BY gm_code, occurred_at", [path.name])
     rows = append_incidents(con, con.table("_inc_final"))
+    raids = con.execute(
+        "INSERT INTO raid_details SELECT id, executing_unit, om_ordered FROM _inc_checked"
+        " WHERE reason IS NULL AND type_code = ? AND (executing_unit IS NOT NULL"
+        " OR om_ordered IS NOT NULL)", [RAID_TYPE]).fetchall()[0][0]
     if rows:
         finalize_incidents(con)
     first, last, coarse = con.execute(
@@ -66,6 +74,8 @@ def import_incidents(con, path):
 
     result = ImportResult("incidents", str(path), rows=rows)
     result.detail = {"placed_by_coordinates": points}
+    if raids:
+        result.detail["raid_details"] = raids
     if rows:
         result.detail["period"] = f"{first}..{last}"
     if coarse:
@@ -86,6 +96,7 @@ def _parse(con, csv: CsvFile, has_xy: bool, has_lonlat: bool) -> None:
     pc6 = f"upper(replace({col('pc6')}, ' ', ''))"
     pc4 = f"coalesce(left({pc6}, 4), {col('pc4')})"
     texts = ", ".join(f"{col(c)} AS {c}" for c in TEXT_COLUMNS)
+    unknown = ", ".join(f"'{w}'" for w in UNKNOWN_WORDS)
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _inc AS
         SELECT c._line, c.id, c.registered_at AS registered_raw, c.occurred_at AS occurred_raw,
@@ -104,7 +115,10 @@ def _parse(con, csv: CsvFile, has_xy: bool, has_lonlat: bool) -> None:
                {number('y') if has_xy else 'NULL::DOUBLE'} AS y,
                {number('lon') if has_lonlat else 'NULL::DOUBLE'} AS lon,
                {number('lat') if has_lonlat else 'NULL::DOUBLE'} AS lat,
-               {pc6} AS pc6, {pc4} AS pc4, {texts}
+               {pc6} AS pc6, {pc4} AS pc4, {texts},
+               nullif(trim({col('executing_unit')}), '') AS executing_unit,
+               {col('om_ordered')} AS om_raw, {bool_sql(col('om_ordered'))} AS om_ordered,
+               coalesce(lower(trim({col('om_ordered')})), '') IN ({unknown}) AS om_unknown
         FROM _csv c LEFT JOIN crime_types t ON t.code = c.type_code""")
 
 
@@ -160,6 +174,7 @@ def _check(con) -> None:
             LEFT JOIN areas a4 ON a4.code = i.pc4 AND a4.level = 'pc4')
         SELECT _line, id, registered_at, occurred_at, type_code, attempt, high_impact,
                default_high_impact, street, house_number, mo, summary, basisteam,
+               executing_unit, om_ordered,
                CASE how WHEN 'point' THEN point_bu WHEN 'pc6' THEN a6_bu END AS bu_code,
                CASE how WHEN 'point' THEN b_wk WHEN 'pc6' THEN a6_wk END AS wk_code,
                CASE how WHEN 'point' THEN b_gm WHEN 'pc6' THEN a6_gm ELSE a4_gm END AS gm_code,
@@ -186,6 +201,12 @@ def _check(con) -> None:
                          || ' (expected 0/1, ja/nee, true/false)'
                 WHEN high_impact_raw IS NOT NULL AND high_impact IS NULL
                     THEN 'bad high_impact value ' || high_impact_raw
+                WHEN om_ordered IS NULL AND NOT om_unknown
+                    THEN 'bad om_ordered value ' || om_raw
+                         || ' (expected ja/nee, or empty/onbekend when unknown)'
+                WHEN type_code <> 'N06' AND (executing_unit IS NOT NULL OR om_ordered IS NOT NULL)
+                    THEN 'executing_unit and om_ordered are for raids (type_code N06) only'
+                WHEN length(executing_unit) > 200 THEN 'executing_unit longer than 200 characters'
                 WHEN (x_raw IS NOT NULL OR y_raw IS NOT NULL) AND (x IS NULL OR y IS NULL)
                      AND how IS NULL THEN 'bad coordinates x/y ' || coalesce(x_raw, '') || ' '
                         || coalesce(y_raw, '')
