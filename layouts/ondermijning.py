@@ -12,7 +12,7 @@ import plotly.graph_objects as go
 from dash import dcc, html
 
 from layouts import format as fmt
-from layouts.controls import dropdown
+from layouts.controls import data_grid, dropdown
 from layouts.figures import (GRAPH_CONFIG, NO_DATA, STATIC_GRAPH_CONFIG, data_table,
                              message_figure, whole_number_axis)
 
@@ -61,6 +61,7 @@ def page(gemeenten: list[tuple[str, str]], gemeente: str, may_write: bool):
             html.Div(id="ond-duiding"),
             duiding_form,
             html.Div(id="ond-duiding-melding", className="mt-2"),
+            dcc.Store(id="ond-duiding-signaal"),
         ]), className="mb-3"),
         html.H2("Trend per indicator (laatste 36 maanden)", className="h5"),
         html.Div(id="ond-trends", className="mb-3"),
@@ -191,16 +192,22 @@ def _cell(value) -> str:
 
 
 def incident_table(section):
-    """The products' incident list section as a table (at most the first 500 rows here)."""
+    """The products' incident list section in the project's grid (AG Grid, 25 rows a page: a
+    plain table of hundreds of rows would hold the browser up)."""
     table = section.tables[0]
-    shown = table.rows[:500]
-    header = html.Thead(html.Tr([html.Th(h) for h in table.header]))
-    body = html.Tbody([html.Tr([html.Td("" if v is None else str(v)) for v in row])
-                       for row in shown])
-    more = (f" De eerste {fmt.integer(len(shown))} staan hieronder; de volledige lijst staat op "
-            "Incidenten en in de rapportage." if len(table.rows) > len(shown) else "")
-    return html.Div([html.P(" ".join(section.paragraphs) + more, className="small"),
-                     data_table([header, body], size="sm", className="ond-incidenten mb-0")])
+    fields = [f"c{i}" for i in range(len(table.header))]
+    rows = [{f: "" if v is None else str(v) for f, v in zip(fields, row)} for row in table.rows]
+    return html.Div([
+        html.P(" ".join(section.paragraphs), className="small"),
+        data_grid(id="ond-incidenten-grid", no_rows="Geen incidenten", rowData=rows,
+                  columnDefs=[{"field": f, "headerName": h} for f, h in zip(fields, table.header)],
+                  defaultColDef={"resizable": True, "sortable": True, "minWidth": 100},
+                  dashGridOptions={"pagination": True, "paginationPageSize": 25,
+                                   "paginationPageSizeSelector": False,
+                                   "enableCellTextSelection": True,
+                                   "suppressColumnVirtualisation": True},
+                  style={"height": "560px", "width": "100%"},
+                  className="ag-theme-quartz ond-incidenten")])
 
 
 def map_graph(section):
