@@ -103,6 +103,11 @@ GROUPS: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 
 
+def ondermijning_codes() -> list[str]:
+    """Every type code an ondermijning indicator counts."""
+    return sorted({c for i in ONDERMIJNING for c in i.codes})
+
+
 @dataclass(frozen=True)
 class CrimeType:
     code: str

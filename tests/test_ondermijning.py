@@ -18,7 +18,7 @@ from datetime import date, timedelta
 import pytest
 from playwright.sync_api import expect
 
-from data.catalog import GROUPS, ONDERMIJNING, crime_types
+from data.catalog import GROUPS, ONDERMIJNING, crime_types, ondermijning_codes
 from data.periods import Period, add_months
 from data.queries import ondermijning as q
 from data.scope import OutOfScope, Scope
@@ -133,7 +133,7 @@ def test_incident_list_needs_detail_2(con, period):
     section = q.incident_rows(con, scope=Scope(frozenset({OWN}), 3), gemeente=OWN,
                               period=period)
     assert "Straat" in section.tables[0].header
-    assert len(section.tables[0].rows) == direct(con, q.all_codes(), period.start, period.end)
+    assert len(section.tables[0].rows) == direct(con, ondermijning_codes(), period.start, period.end)
 
 
 def test_only_a_teamchef_in_scope_writes_the_duiding(tmp_path):
@@ -254,7 +254,7 @@ def test_detail_1_gets_no_list_by_a_forged_callback(server, con, period):
     ids = [r[0] for r in con.execute(
         "SELECT id FROM incidents WHERE gm_code = ? AND type_code IN (SELECT"
         " unnest(?::VARCHAR[])) AND occurred_date >= ? AND occurred_date < ? LIMIT 50",
-        [OWN, q.all_codes(), period.start, period.end]).fetchall()]
+        [OWN, ondermijning_codes(), period.start, period.end]).fetchall()]
     assert ids and not any(i in body for i in ids)
     assert "Straat" not in body and "Registratienummer" not in body
     # the same request as the teamchef does carry the list: the test can see a leak

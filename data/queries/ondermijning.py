@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from data import disclosure
-from data.catalog import ONDERMIJNING, OndermijningIndicator
+from data.catalog import ONDERMIJNING, OndermijningIndicator, ondermijning_codes
 from data.periods import Period, add_months, month_range
 from data.queries import coverage
 from data.queries.areas import incident_counts_by_area
@@ -64,15 +64,6 @@ class Picture:
     figures: tuple[Figure, ...]
 
 
-def indicators() -> tuple[OndermijningIndicator, ...]:
-    return ONDERMIJNING
-
-
-def all_codes() -> list[str]:
-    """Every type code an indicator counts."""
-    return sorted({c for i in ONDERMIJNING for c in i.codes})
-
-
 def picture(con, *, scope: Scope, gemeente: str, end: date | None = None) -> Picture:
     """The key figures and 36-month series of every indicator for ``gemeente`` (OutOfScope
     outside the scope); ``end``: first month not counted (default: the running month)."""
@@ -83,7 +74,7 @@ def picture(con, *, scope: Scope, gemeente: str, end: date | None = None) -> Pic
     months = tuple(month_range(add_months(end, -MONTHS_SHOWN), end))
     periods = [Period(m, add_months(m, 1)) for m in months]
     cells = coverage.indicator_counts(con, scope=scope, gemeenten=[gemeente],
-                                      indicators=all_codes(), periods=periods)
+                                      indicators=ondermijning_codes(), periods=periods)
     figures = []
     for ind in ONDERMIJNING:
         if not ind.codes:
@@ -158,7 +149,7 @@ def incident_rows(con, *, scope: Scope, gemeente: str, period: Period):
     ensure_detail(scope, 2)
     ensure_gemeente(scope, gemeente)
     flt = IncidentFilter(start=period.start, end=period.end - timedelta(days=1),
-                         types=tuple(all_codes()), areas=(gemeente,))
+                         types=tuple(ondermijning_codes()), areas=(gemeente,))
     return incident_list_section(con, scope=scope, flt=flt, label=coverage.period_label(period),
                                  title="Incidenten")
 
