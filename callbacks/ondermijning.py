@@ -13,7 +13,6 @@ from dash import Input, Output, State
 
 from callbacks.guard import Served, data_callback, refused_page
 from dashboard.auth import current_scope, current_user, get_db, get_state
-from data.catalog import ONDERMIJNING
 from data.periods import Period
 from data.products import ondermijning as product
 from data.queries import ondermijning as q
@@ -68,13 +67,10 @@ def register(app) -> None:
             wijken = kaart = layout.html.P("Geen gegevens.")
         else:
             period = Period(picture.start, picture.end)
-            rows, columns = q.wijk_counts(con, scope=scope, gemeente=gemeente, period=period)
-            section = product._wijk_section(con, scope, gemeente, name, period, "")
-            labels = {i.key: i.label for i in ONDERMIJNING}
-            shown = {i.key: columns[i.key] for i in ONDERMIJNING if i.codes}
-            wijken = layout.wijk_table(rows, shown, labels, section.tables[0].note)
+            wijken = layout.wijk_table(product.wijk_section(con, scope, gemeente, name, period,
+                                                            "").tables[0])
             area = _area(con, scope, gemeente)
-            kaart = layout.map_graph(product._map(con, scope, area, period))
+            kaart = layout.map_graph(product.map_section(con, scope, area, period))
         signals = q.gemeente_signals(con, scope=scope, gemeente=gemeente)
         return Served(
             (layout.status(picture, name), layout.cards(picture), layout.trends(picture),

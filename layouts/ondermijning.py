@@ -169,18 +169,19 @@ def trends(picture):
     return dbc.Row(charts)
 
 
-def wijk_table(wijken, columns, labels: dict[str, str], note: str):
-    if not wijken:
+def wijk_table(table):
+    """The product's wijk table (``data.products.ondermijning.wijk_section``): wijk names with
+    one column per indicator; its first column (the code) goes into ``data-code``."""
+    if not table.rows:
         return html.P(f"Per wijk: {NO_DATA}.")
-    keys = list(columns)
-    header = html.Thead(html.Tr([html.Th("Wijk"), *[html.Th(labels[k], className="text-end")
-                                                   for k in keys]]))
+    header = html.Thead(html.Tr([html.Th("Wijk"), *[html.Th(h, className="text-end")
+                                                   for h in table.header[2:]]]))
     body = html.Tbody([
-        html.Tr([html.Td(name), *[html.Td(_cell(columns[k][i]), className="text-end")
-                                  for k in keys]], **{"data-code": code})
-        for i, (code, name) in enumerate(wijken)])
+        html.Tr([html.Td(row[1]), *[html.Td(_cell(v), className="text-end") for v in row[2:]]],
+                **{"data-code": row[0]})
+        for row in table.rows])
     return html.Div([data_table([header, body], size="sm", className="mb-1 ond-wijken"),
-                     html.P(note, className="small text-body-secondary mb-0")])
+                     html.P(table.note, className="small text-body-secondary mb-0")])
 
 
 def _cell(value) -> str:

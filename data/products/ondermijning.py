@@ -84,8 +84,8 @@ def ondermijningsbeeld(con, *, scope, area: str, reference: date, profile=None) 
                                   if f.provisional_from else ""))
         sections.append(Section(f.indicator.label, [f"Wat het meet: {f.indicator.measures}",
                                                     sentence], figures=figures))
-    sections.append(_wijk_section(con, scope, gemeente, where.name, period, label))
-    sections.append(_map(con, scope, where, period))
+    sections.append(wijk_section(con, scope, gemeente, where.name, period, label))
+    sections.append(map_section(con, scope, where, period))
     if scope.detail >= 2:
         sections.append(q.incident_rows(con, scope=scope, gemeente=gemeente, period=period))
     else:
@@ -101,7 +101,7 @@ def ondermijningsbeeld(con, *, scope, area: str, reference: date, profile=None) 
                    detail=scope.detail, notes=notes)
 
 
-def _wijk_section(con, scope, gemeente, name, period, label) -> Section:
+def wijk_section(con, scope, gemeente, name, period, label) -> Section:
     wijken, columns = q.wijk_counts(con, scope=scope, gemeente=gemeente, period=period)
     shown = [i for i in ONDERMIJNING if i.codes]
     rows = [[code, wijk, *[columns[i.key][n] if columns[i.key][n] is not None else NO_DATA
@@ -116,7 +116,7 @@ def _wijk_section(con, scope, gemeente, name, period, label) -> Section:
               *[i.label for i in shown]], rows, sheet="Wijken", note=note)])
 
 
-def _map(con, scope, where, period) -> Section:
+def map_section(con, scope, where, period) -> Section:
     people = cq.gemeente_population(con, scope=scope, year=add_months(period.end, -1).year)
     buurten = _buurten(con, scope, where, period, people, group="ondermijning")
     if buurten["count"].isna().all():

@@ -21,6 +21,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+import pandas as pd
+
 from data import disclosure
 from data.catalog import ONDERMIJNING, OndermijningIndicator, ondermijning_codes
 from data.periods import Period, add_months, month_range
@@ -123,7 +125,7 @@ def wijk_counts(con, *, scope: Scope, gemeente: str, period: Period
         total = {}
         for frame in frames:
             for r in frame.itertuples():
-                value = None if r.count is None or str(r.count) == "<NA>" else int(r.count)
+                value = None if pd.isna(r.count) else int(r.count)
                 if r.code not in total:
                     total[r.code] = value
                 else:
