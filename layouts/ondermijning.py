@@ -69,11 +69,11 @@ def page(gemeenten: list[tuple[str, str]], gemeente: str, may_write: bool):
             dbc.Col(dbc.Card(dbc.CardBody([
                 html.H2("Kaart", className="h5"),
                 html.Div(id="ond-kaart"),
-            ])), lg=6, className="mb-3"),
+            ])), xxl=5, className="mb-3"),
             dbc.Col(dbc.Card(dbc.CardBody([
                 html.H2("Per wijk", className="h5"),
                 html.Div(id="ond-wijken"),
-            ])), lg=6, className="mb-3"),
+            ])), xxl=7, className="mb-3"),
         ]),
         dbc.Card(dbc.CardBody([
             html.H2("Incidenten", className="h5"),

@@ -341,3 +341,23 @@ def test_product_for_both_detail_levels(server, con, user, detail):
     else:
         assert "niet openbaar" not in csv_text
         assert "Straat" in csv_text and "Registratienummer" in csv_text
+
+
+# -- accessibility (axe-core, as tests/test_accessibility.py) -------------------------------------
+
+@pytest.mark.parametrize("user", ["burgemeester", "teamchef"])
+def test_page_meets_wcag_aa(page, server, user):
+    from .test_accessibility import _chart_texts, _report, axe_violations
+
+    login(page, server, user)
+    page.goto(server.url + "/ondermijning")
+    expect(page.locator("#ond-kerncijfers .key-figure").first).to_be_visible(timeout=TIMEOUT)
+    expect(page.locator("#ond-kaart-grafiek .js-plotly-plot g.trace").first).to_be_attached(
+        timeout=TIMEOUT)
+    expect(page.locator("#ond-incidenten > *").first).to_be_attached(timeout=TIMEOUT)
+    if user == "teamchef":  # AG Grid built: header cells and rows
+        expect(page.locator(".ond-incidenten .ag-row").first).to_be_attached(timeout=TIMEOUT)
+    failing = _report({"/ondermijning": axe_violations(page)}, user)
+    assert not failing, "\n".join(failing)
+    texts = _chart_texts(page)
+    assert texts and all(t.startswith("Grafiek: ") for t in texts), texts
