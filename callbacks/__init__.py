@@ -15,6 +15,8 @@ def register_callbacks(app) -> None:
     trends.register(app)
     burglary.register(app)
     driehoek.register(app)
+    from callbacks import ondermijning
+    ondermijning.register(app)
     incidenten.register(app)
     from callbacks import meldingen
     meldingen.register(app)

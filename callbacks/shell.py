@@ -11,6 +11,7 @@ from callbacks import driehoek as driehoek_cb
 from callbacks import incidenten as incidenten_cb
 from callbacks import kaart as kaart_cb
 from callbacks import meldingen as meldingen_cb
+from callbacks import ondermijning as ondermijning_cb
 from callbacks import rapportages as rapportages_cb
 from callbacks import trends as trends_cb
 from dashboard.auth import current_scope, current_user, get_db
@@ -34,6 +35,7 @@ ROUTES = {
     "/trends/woninginbraak": lambda _search: burglary_cb.page(),
     "/driehoek": driehoek_cb.page,
     "/presentatie": driehoek_cb.presentation_page,
+    "/ondermijning": ondermijning_cb.page,
     "/incidenten": incidenten_cb.page,
     "/beheer": _beheer,
     "/mijn-log": lambda _search: admin.own_log(),
@@ -54,7 +56,8 @@ def register(app) -> None:
                                       trends_cb.validation_page(), burglary_cb.validation_page(),
                                       incidenten_cb.validation_page(),
                                       meldingen_cb.page(), rapportages_cb.validation_page(),
-                                      *driehoek_cb.validation_pages()])
+                                      *driehoek_cb.validation_pages(),
+                                      ondermijning_cb.validation_page()])
 
     @app.callback(Output("page", "children"), Input("url", "pathname"), State("url", "search"))
     def route(pathname, search=None):

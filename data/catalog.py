@@ -33,6 +33,59 @@ INCIDENT_TYPES = {
 #: Types whose registrations count as High Impact Crime.
 HIGH_IMPACT_TYPES = ("1.1.1", "1.4.1", "1.4.2", "1.4.3", "1.4.4", "1.4.5", "1.4.6", "1.4.7")
 
+
+
+@dataclass(frozen=True)
+class OndermijningIndicator:
+    """One indicator of the integraal ondermijningsbeeld (issue #17 item 2): ``codes`` are the
+    SoortMisdrijf or non-crime incident types it counts; without codes the registration does
+    not hold it apart and ``no_data`` says why (shown as "geen gegevens", never 0).
+    ``in_bundle``: its codes are members of the bundle "ondermijning"."""
+    key: str
+    label: str
+    codes: tuple[str, ...]
+    measures: str
+    in_bundle: bool = False
+    no_data: str = ""
+
+
+#: The one definition of the ondermijning indicators; the bundle "ondermijning" is the union of
+#: the codes marked ``in_bundle``.
+ONDERMIJNING: tuple[OndermijningIndicator, ...] = (
+    OndermijningIndicator(
+        "drugs", "Drugs: productie en handel", ("3.1.1",),
+        "Opiumwet: bezit, handel en vervaardigen van harddrugs (lijst 1) en softdrugs "
+        "(lijst 2), F40-F45. De registratie splitst hard- en softdrugs niet uit.", True),
+    OndermijningIndicator(
+        "mensenhandel", "Mensenhandel en mensensmokkel", ("1.6.3", "3.1.2"),
+        "Mensenhandel (seksuele, arbeids- en criminele uitbuiting, F561-F565, F5293) en "
+        "mensensmokkel (F5294).", True),
+    OndermijningIndicator(
+        "wapens", "Wapens", ("3.1.3",),
+        "Wet wapens en munitie: bezit en handel van vuurwapens en overige wapens (F70-F73).",
+        True),
+    OndermijningIndicator(
+        "explosies", "Explosies en brandstichting", ("1.6.1",),
+        "Brandstichting (F13) en bomaanslagen/ontploffingen (F14). Aanslagen op woningen en "
+        "bedrijfspanden zijn in de registratie niet apart te onderscheiden van andere "
+        "brandstichtingen."),
+    OndermijningIndicator(
+        "invallen", "Invallen en doorzoekingen", ("N06",),
+        "Politie-invallen en doorzoekingen (incidentsoort N06, geen misdrijf), ook door "
+        "landelijke eenheden."),
+    OndermijningIndicator(
+        "witwassen", "Witwassen", (),
+        "Witwassen (F94).",
+        no_data="witwassen (F94) is in de registratie samengevoegd met andere bijzondere "
+                "wetten (2.7.2) en niet apart te tellen"),
+    OndermijningIndicator(
+        "drugslabs", "Opgerolde drugslabs", (),
+        "Ontmantelde drugslaboratoria en dumpingen van drugsafval.",
+        no_data="drugslabs en drugsafval (M0111) zijn in de registratie samengevoegd met "
+                "andere bodemdelicten (2.6.2); een bron met ontmantelde drugslabs is niet "
+                "gekoppeld"),
+)
+
 #: Bundles: code -> (Dutch title, member type codes). "alle_misdrijven" is filled from the list.
 GROUPS: dict[str, tuple[str, tuple[str, ...]]] = {
     "woninginbraak": ("Woninginbraak", ("1.1.1",)),
@@ -41,12 +94,18 @@ GROUPS: dict[str, tuple[str, tuple[str, ...]]] = {
     "vermogen": ("Vermogensmisdrijven", (
         "1.1.1", "1.1.2", "1.2.1", "1.2.2", "1.2.3", "1.2.4", "1.2.5", "1.4.6", "1.4.7",
         "1.5.2", "1.6.2", "2.5.1", "2.5.2")),
-    "ondermijning": ("Ondermijning", ("1.6.3", "3.1.1", "3.1.2", "3.1.3")),
+    "ondermijning": ("Ondermijning", tuple(sorted(
+        code for i in ONDERMIJNING if i.in_bundle for code in i.codes))),
     "drugs": ("Drugs", ("2.1.1", "3.1.1", "N04")),
     "vernieling": ("Vernieling en overlast", ("2.2.1", "3.6.4", "N01", "N07")),
     "fietsdiefstal": ("Fietsdiefstal", ("1.2.3",)),
     "overlast": ("Overlast (niet-misdrijf)", ("N01", "N02", "N03", "N04", "N07")),
 }
+
+
+def ondermijning_codes() -> list[str]:
+    """Every type code an ondermijning indicator counts."""
+    return sorted({c for i in ONDERMIJNING for c in i.codes})
 
 
 @dataclass(frozen=True)

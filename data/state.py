@@ -8,7 +8,8 @@ Meldingen, their acknowledgements, sent mails (and daily digests), teamchef note
 users' narrowing of their meldingen and e-mail addresses: ``data/meldingen.py``.
 Generated products (Rapportages) and who opened them: ``data/products/archive.py``; concepts
 with the police's commentary (append-only revisions) and their release:
-``data/products/concepts.py``.
+``data/products/concepts.py``. The teamchef's duiding of the integraal ondermijningsbeeld
+(append-only, newest counts): ``data/queries/ondermijning.py``.
 """
 from __future__ import annotations
 
@@ -199,6 +200,18 @@ CREATE TABLE IF NOT EXISTS concept_releases (
     at TEXT NOT NULL,
     by TEXT NOT NULL,
     role TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS ondermijning_duiding (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    gm_code TEXT NOT NULL,
+    text TEXT NOT NULL,
+    author TEXT NOT NULL,
+    role TEXT NOT NULL,
+    at TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS ondermijning_duiding_gemeente ON ondermijning_duiding (gm_code, id);
+CREATE TRIGGER IF NOT EXISTS ondermijning_duiding_no_update BEFORE UPDATE ON ondermijning_duiding
+    BEGIN SELECT RAISE(ABORT, 'the duiding is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS ondermijning_duiding_no_delete BEFORE DELETE ON ondermijning_duiding
+    BEGIN SELECT RAISE(ABORT, 'the duiding is append-only'); END;
 CREATE TABLE IF NOT EXISTS heavy_leases (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     user TEXT NOT NULL,

@@ -13,6 +13,7 @@ PAGES = {
     "/kaart": ("Kaart", "Kaart"),
     "/trends": ("Trends", "Trends en monitors"),
     "/driehoek": ("Driehoek", "Driehoeksmonitor"),
+    "/ondermijning": ("Ondermijning", "Integraal ondermijningsbeeld"),
     "/incidenten": ("Incidenten", "Incidenten"),
     "/rapportages": ("Rapportages", "Rapportages"),
     "/meldingen": ("Meldingen", "Meldingen"),

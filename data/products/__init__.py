@@ -27,6 +27,7 @@ BUILDERS: dict[str, str] = {
     "jaarafsluiting": "data.products.comparisons:jaarafsluiting",
     "gebiedsscan": "data.products.gebiedsscan:gebiedsscan",
     "thema": "data.products.thema:thema",
+    "ondermijningsbeeld": "data.products.ondermijning:ondermijningsbeeld",
 }
 assert set(BUILDERS) == set(KINDS)
 

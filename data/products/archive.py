@@ -90,6 +90,19 @@ def _data_version(store) -> tuple[str, str]:
     return meta.get("data_version") or "onbekend", name
 
 
+#: Kinds with a section that lives in the state database (builders read DuckDB only):
+#: kind -> "module:function(state, scope, content) -> content", applied before rendering.
+STATE_SECTIONS = {"ondermijningsbeeld": "data.products.ondermijning:with_duiding"}
+
+
+def _state_sections(kind: str, state: StateDB, scope: Scope):
+    from importlib import import_module
+
+    module, function = STATE_SECTIONS[kind].split(":")
+    add = getattr(import_module(module), function)
+    return lambda content, _version: add(state, scope, content)
+
+
 def generate(store, state: StateDB, folder: Path, *, kind: str, area: str, reference,
              scope: Scope, profile=None, user=None, by: str | None = None, period_key: str,
              scheduled: bool = False, client: str | None = None, annotate=None,
@@ -107,6 +120,8 @@ def generate(store, state: StateDB, folder: Path, *, kind: str, area: str, refer
     if scope.empty:
         raise OutOfScope("empty scope")
     started = time.perf_counter()
+    if annotate is None and kind in STATE_SECTIONS:  # e.g. the ondermijningsbeeld's duiding
+        annotate = _state_sections(kind, state, scope)
     con = store.read()
     data_version, dataset = _data_version(store)
     content = build(con, scope=scope, kind=kind, area=area, reference=reference,

@@ -22,7 +22,8 @@ KINDS: dict[str, tuple[str, bool]] = {
     "gebiedsscan": ("Gebiedsscan", True),
     "incidentenrapport": ("(Twee)wekelijks incidentenrapport", True),
     "operationeel_beeld": ("Dagelijks algemeen operationeel beeld", True),
-    "thema": ("Themarapportage", True),  # built from a template (data/products/templates.py)
+    "thema": ("Themarapportage", True),
+    "ondermijningsbeeld": ("Integraal ondermijningsbeeld", True),  # built from a template (data/products/templates.py)
 }
 #: Kinds built from a template of the profile, never on their own ("Nu maken", concepts).
 TEMPLATED = ("thema",)

@@ -55,7 +55,8 @@ DEFAULT_FREQUENCY = {
     "perioderapportage": "viermaandelijks", "jaarverslag": "jaarlijks",
     "halfjaarcijfers": "halfjaarlijks", "jaarafsluiting": "jaarlijks",
     "gebiedsscan": "jaarlijks", "incidentenrapport": "tweewekelijks",
-    "operationeel_beeld": "dagelijks", "thema": "maandelijks"}
+    "operationeel_beeld": "dagelijks", "thema": "maandelijks",
+    "ondermijningsbeeld": "maandelijks"}
 #: The Monday biweekly periods are counted from.
 BIWEEKLY_EPOCH = date(2024, 1, 1)
 #: The author scheduled products are registered under.
