@@ -38,6 +38,9 @@ def log_grid(grid_id: str):
     return data_grid(id=grid_id, columnDefs=LOG_COLUMNS, rowData=[],
                      defaultColDef={"sortable": True, "filter": True, "resizable": True},
                      dashGridOptions={"pagination": True, "paginationPageSize": 50},
+                     # fit the columns to the grid whenever it resizes: no stale column
+                     # widths (a header wider than the grid) after the page's layout settles
+                     columnSize="responsiveSizeToFit",
                      style={"height": "520px"}, className="ag-theme-alpine")
 
 

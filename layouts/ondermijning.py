@@ -161,10 +161,14 @@ def trend_figure(figure) -> go.Figure:
 def trends(picture):
     charts = []
     for f in picture.figures:
+        empty = f.current is None and all(c is None for c in f.counts)
+        body = (html.P(f.reason[:1].upper() + f.reason[1:], className="text-body-secondary small")
+                if empty else  # no empty chart: its text alternative would have no values
+                dcc.Graph(figure=trend_figure(f), config=STATIC_GRAPH_CONFIG,
+                          style={"height": "200px"},
+                          id={"type": "ond-trend", "key": f.indicator.key}))
         charts.append(dbc.Col(dbc.Card(dbc.CardBody([
-            html.H3(f.indicator.label, className="h6"),
-            dcc.Graph(figure=trend_figure(f), config=STATIC_GRAPH_CONFIG,
-                      style={"height": "200px"}, id={"type": "ond-trend", "key": f.indicator.key}),
+            html.H3(f.indicator.label, className="h6"), body,
         ])), md=6, xl=4, className="mb-3"))
     return dbc.Row(charts)
 

@@ -200,6 +200,7 @@ PAGES = {
     "/driehoek": ".driehoek-card .js-plotly-plot g.trace",
     f"/presentatie?gemeente={OWN}": ".pres-graph g.trace",
     "/meldingen": "#meldingen-lijst *",
+    "/ondermijning": "#ond-trends .js-plotly-plot g.trace",
     "/incidenten": "#incidenten-count:not(:empty), #page .alert",  # a mayor: the refusal
     "/rapportages": "#rapportages-lijst *",
     "/beheer": "#page h1",
