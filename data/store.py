@@ -52,6 +52,12 @@ class Store:
         """The version file the configured path points to now."""
         return Path(os.path.realpath(self.path))
 
+    def version(self) -> str:
+        """The current data version, for cache keys: the version file's name (unique per
+        import) and its modification time (for a plain database file without versions)."""
+        current = self.current_file()
+        return f"{current.name}@{current.stat().st_mtime_ns}"
+
     def read(self) -> duckdb.DuckDBPyConnection:
         """A read-only connection to the current version (reopened after a swap).
 
