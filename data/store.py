@@ -82,8 +82,13 @@ class Store:
     def version(self) -> str:
         """The current data version, for cache keys: the version file's name (unique per
         import) and its modification time (for a plain database file without versions)."""
-        current = self.current_file()
-        return f"{current.name}@{current.stat().st_mtime_ns}"
+        for _ in range(5):
+            current = self.current_file()
+            try:
+                return f"{current.name}@{current.stat().st_mtime_ns}"
+            except FileNotFoundError:
+                continue  # swapped and collected in between: resolve the link again
+        raise StoreError(f"database {self.path} does not exist")
 
     def read(self) -> duckdb.DuckDBPyConnection:
         """A read-only connection to the current version (reopened after a swap).
