@@ -35,7 +35,7 @@ def measure(db: Path, redis_url: str, user_name: str, n: int) -> dict:
     import flask_login
 
     from dashboard import create_app
-    from dashboard.auth import _scope_memo
+    from dashboard.auth import scope_memo
     from dashboard.caching import cached
     from data.accounts import get_profile, get_user, user_for_session
     from data.cache import configure
@@ -54,7 +54,7 @@ def measure(db: Path, redis_url: str, user_name: str, n: int) -> dict:
             user, con=store.read(), profile_for=lambda c: get_profile(state, c)), n)
         out["scope, cached"] = timed(lambda: resolve_scope(
             user, con=store.read(), profile_for=lambda c: get_profile(state, c),
-            memo=_scope_memo), n)
+            memo=scope_memo), n)
         out["dataset_summary, uncached"] = timed(
             lambda: dataset_summary(store.read(), scope=scope), n)
         out["dataset_summary, cached"] = timed(lambda: cached(

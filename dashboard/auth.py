@@ -73,11 +73,11 @@ def current_scope() -> Scope:
         state = get_state()
         flask.g.vb_scope = DENY if user is None else resolve_scope(
             user, con=get_db(), profile_for=lambda code: get_profile(state, code),
-            memo=_scope_memo)
+            memo=scope_memo)
     return flask.g.vb_scope
 
 
-def _scope_memo(key, compute):
+def scope_memo(key, compute):
     """resolve_scope's DuckDB lookups, cached per role and areas and data version."""
     from dashboard.caching import cached
 

@@ -24,7 +24,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import asdict
 
 #: Seconds an account entry lives in Redis without being written again.
 ACCOUNT_TTL = 300
@@ -113,10 +112,6 @@ def configure(db, redis_url: str) -> AccountCache | None:
 def accounts_for(db) -> AccountCache | None:
     """The account cache of state database ``db``, when this process has one."""
     return _ACCOUNTS.get(_state_key(db)) if _ACCOUNTS else None
-
-
-def account_dict(user) -> dict:
-    return asdict(user)
 
 
 MISSING = _MISSING
