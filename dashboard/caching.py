@@ -15,6 +15,7 @@ from data.cache import cache_key, memo
 
 #: Seconds a cached value lives (a new data version uses new keys anyway).
 TIMEOUT = 3600
+THRESHOLD = 300
 
 
 def init_cache(server: flask.Flask, settings) -> Cache:
@@ -22,7 +23,8 @@ def init_cache(server: flask.Flask, settings) -> Cache:
         config = {"CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": settings.redis_url,
                   "CACHE_KEY_PREFIX": "vb:cache:", "CACHE_DEFAULT_TIMEOUT": TIMEOUT}
     else:
-        config = {"CACHE_TYPE": "SimpleCache", "CACHE_THRESHOLD": 5000,
+        # At most THRESHOLD entries per worker, so that its memory stays bounded.
+        config = {"CACHE_TYPE": "SimpleCache", "CACHE_THRESHOLD": THRESHOLD,
                   "CACHE_DEFAULT_TIMEOUT": TIMEOUT}
     cache = Cache(server, config=config)
     server.config["VB_CACHE"] = cache
