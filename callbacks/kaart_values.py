@@ -10,6 +10,7 @@ from datetime import timedelta
 import pandas as pd
 
 from callbacks.kaart_state import (choices, eenheid_code, pick_filters, resolve, stored)
+from dashboard.caching import cached
 from data.queries import map as q
 from layouts import format as fmt
 from layouts import incidenten as incidenten_view
@@ -292,10 +293,11 @@ def current_values(con, scope, area_state, filter_state):
     if resolved is None or filters["group"] is None:
         return None
     key, period = resolved
-    frame = q.map_values(con, scope=scope, level=state["level"], period=period,
-                         group=filters["group"], measure=filters["measure"],
-                         within=state["within"], parent=state["parent"],
-                         eenheid=eenheid_code(state), lean=True)
+    args = dict(level=state["level"], period=period, group=filters["group"],
+                measure=filters["measure"], within=state["within"], parent=state["parent"],
+                eenheid=eenheid_code(state), lean=True)
+    frame = cached("map-values", lambda: q.map_values(con, scope=scope, **args), scope=scope,
+                   extra=sorted(args.items()))
     titles = dict(bundles)
     return state, filters, key, period, frame, titles[filters["group"]]
 

@@ -15,6 +15,7 @@ from callbacks import ondermijning as ondermijning_cb
 from callbacks import rapportages as rapportages_cb
 from callbacks import trends as trends_cb
 from dashboard.auth import current_scope, current_user, get_db
+from dashboard.caching import cached
 from data.queries.overview import dataset_summary
 from layouts import admin, pages
 from layouts import format as fmt
@@ -101,7 +102,9 @@ def register(app) -> None:
 
     @app.callback(Output("dataset-badge", "children"), Input("url", "pathname"))
     def badge(_pathname):
-        info = dataset_summary(get_db(), scope=current_scope())
+        scope = current_scope()
+        info = cached("dataset-summary", lambda: dataset_summary(get_db(), scope=scope),
+                      scope=scope)
         covered = (f"{fmt.month(info['first_month'])} – {fmt.month(info['last_month'])}"
                    if info["first_month"] else "geen gegevens")
         parts = [html.Span(info["name"], className="dataset-name"),

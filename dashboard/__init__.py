@@ -21,6 +21,7 @@ ASSETS = Path(__file__).resolve().parent / "assets"
 def create_app(overrides: dict | None = None) -> dash.Dash:
     """Build the app. ``overrides`` (setting name -> value) go on top of the environment."""
     from data.accounts import ensure_demo_accounts
+    from data.cache import configure as configure_cache
     from data.state import StateDB
     from data.store import Store
 
@@ -32,6 +33,7 @@ def create_app(overrides: dict | None = None) -> dash.Dash:
             "or import data first (see README.md).")
     demo = store.meta().get("demo") == "true"
     state = StateDB(settings.state_path())
+    configure_cache(state, settings.redis_url)  # the session-account cache (data/cache.py)
     demo_users = ensure_demo_accounts(state, store.read()) if demo else []
 
     server = flask.Flask(__name__)
@@ -44,6 +46,7 @@ def create_app(overrides: dict | None = None) -> dash.Dash:
     )
     from dashboard.api import init_api
     from dashboard.auth import init_auth
+    from dashboard.caching import init_cache
     from dashboard.downloads import init_downloads
     from dashboard.exports import init_exports
     from dashboard.login import init_login
@@ -53,6 +56,7 @@ def create_app(overrides: dict | None = None) -> dash.Dash:
 
     if settings.compress:
         _compress(server)
+    init_cache(server, settings)
     limiter = init_auth(server, state, settings)
     init_login(server, limiter, state, demo_users)
     init_downloads(server)

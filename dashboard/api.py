@@ -40,7 +40,7 @@ import flask
 import pandas as pd
 from werkzeug.exceptions import HTTPException
 
-from dashboard.auth import get_db, get_state
+from dashboard.auth import get_db, get_state, scope_memo
 from data import protocol
 from data.accounts import get_profile
 from data.catalog import crime_types, group_members
@@ -142,7 +142,8 @@ def rate_key() -> str:
 
 def _scope(user):
     state = get_state()
-    return resolve_scope(user, con=get_db(), profile_for=lambda code: get_profile(state, code))
+    return resolve_scope(user, con=get_db(), profile_for=lambda code: get_profile(state, code),
+                         memo=scope_memo)
 
 
 def _params() -> dict:

@@ -72,8 +72,16 @@ def current_scope() -> Scope:
         user = current_user()
         state = get_state()
         flask.g.vb_scope = DENY if user is None else resolve_scope(
-            user, con=get_db(), profile_for=lambda code: get_profile(state, code))
+            user, con=get_db(), profile_for=lambda code: get_profile(state, code),
+            memo=scope_memo)
     return flask.g.vb_scope
+
+
+def scope_memo(key, compute):
+    """resolve_scope's DuckDB lookups, cached per role and areas and data version."""
+    from dashboard.caching import cached
+
+    return cached("scope-areas", compute, scope=None, extra=key)
 
 
 class SessionInterface(SecureCookieSessionInterface):
@@ -142,6 +150,7 @@ def init_auth(server: flask.Flask, state, settings) -> Limiter:
             flask.session["vb_seen"] = time.time()
         return None
 
-    return Limiter(get_remote_address, app=server, default_limits=[],
-                   storage_uri=f"vbsqlite://{state.path.resolve()}",
-                   headers_enabled=True, strategy="fixed-window")
+    # Counters: Flask-Limiter's own Redis storage on a cluster, else the state database.
+    storage = settings.redis_url or f"vbsqlite://{state.path.resolve()}"
+    return Limiter(get_remote_address, app=server, default_limits=[], storage_uri=storage,
+                   key_prefix="vb-limits", headers_enabled=True, strategy="fixed-window")

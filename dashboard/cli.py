@@ -277,8 +277,11 @@ def cmd_import(args) -> int:
 
 
 def _state(args):
+    from data.cache import configure
     from data.state import StateDB
-    return StateDB(args.settings.state_path())
+    state = StateDB(args.settings.state_path())
+    configure(state, args.settings.redis_url)  # account changes reach every host's cache
+    return state
 
 
 def _password(args) -> str:

@@ -58,6 +58,10 @@ class Settings:
     #: Heavy actions (product generation, XLSX export) running at once on the whole server, at
     #: most one per user (``data/heavy.py``). Keep it below the number of gunicorn workers.
     heavy_slots: int = 1
+    #: Redis for a cluster of app hosts (``redis://host:6379/N``): rate-limit counters, the
+    #: session-generation cache and the shared caches. Empty: the embedded default (counters
+    #: in the state database, per-process caches, no Redis).
+    redis_url: str = ""
     extra: dict = field(default_factory=dict)
 
     # -- the one resolution of paths ---------------------------------------------------------
@@ -135,6 +139,7 @@ ENVIRONMENT = {
     "DASHBOARD_API_RATE_LIMIT": ("api_rate_limit", str),
     "DASHBOARD_PRODUCTS_DIR": ("products_dir", Path),
     "DASHBOARD_HEAVY_SLOTS": ("heavy_slots", int),
+    "DASHBOARD_REDIS_URL": ("redis_url", str),
 }
 
 

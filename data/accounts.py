@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass, field
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from data.cache import MISSING, accounts_for
 from data.state import StateDB, dumps, now
 
 ROLES = ("beheerder", "analist", "teamchef", "burgemeester", "adviseur", "dienst")
@@ -144,12 +145,41 @@ def get_user(db: StateDB, name: str) -> User | None:
 
 def user_for_session(db: StateDB, session_id: str) -> User | None:
     """The account a session cookie names (``uid.generation``), or None when that account is
-    gone or its sessions were ended since (logout, new password, new role or areas)."""
+    gone or its sessions were ended since (logout, new password, new role or areas).
+
+    With Redis configured (``data/cache.py``) the account is read from the shared,
+    write-through account cache instead of the state database on every request."""
     uid, _, generation = (session_id or "").partition(".")
-    rows = db.query("SELECT * FROM users WHERE uid = ?", (uid,))
-    if not rows or str(rows[0]["session_gen"]) != generation or rows[0]["disabled_at"]:
+    if not uid:
         return None
-    return _user(rows[0])
+    cache = accounts_for(db)
+    if cache is None:
+        rows = db.query("SELECT * FROM users WHERE uid = ?", (uid,))
+        user = _user(rows[0]) if rows else None
+    else:
+        found = cache.get(uid)
+        if found is MISSING:
+            rows = db.query("SELECT * FROM users WHERE uid = ?", (uid,))
+            found = asdict(_user(rows[0])) if rows else None
+            cache.fill(uid, found)
+        user = None if found is None else User(**{
+            **found, "gemeenten": tuple(found["gemeenten"]), "eenheden": tuple(found["eenheden"])})
+    if user is None or str(user.session_gen) != generation or user.disabled:
+        return None
+    return user
+
+
+def _publish(db: StateDB, name: str, uid: str | None = None) -> None:
+    """After a committed change of account ``name``: its new row (or, when it is gone, a
+    tombstone for ``uid``) to the shared account cache, when this process has one."""
+    cache = accounts_for(db)
+    if cache is None:
+        return
+    rows = db.query("SELECT * FROM users WHERE name = ?", (name,))
+    if rows:
+        cache.publish(rows[0]["uid"], asdict(_user(rows[0])))
+    if uid and (not rows or rows[0]["uid"] != uid):
+        cache.publish(uid, None)
 
 
 def list_users(db: StateDB) -> list[User]:
@@ -160,6 +190,7 @@ def end_sessions(db: StateDB, name: str) -> None:
     """End every session of the account now (its cookies stop working on the next request)."""
     with db.transaction() as con:
         con.execute("UPDATE users SET session_gen = session_gen + 1 WHERE name = ?", (name,))
+    _publish(db, name)
 
 
 def remove_user(db: StateDB, name: str, *, by: str | None = None) -> bool:
@@ -168,6 +199,7 @@ def remove_user(db: StateDB, name: str, *, by: str | None = None) -> bool:
     from data.protocol import append_row
 
     with db.transaction() as con:
+        found = con.execute("SELECT uid FROM users WHERE name = ?", (name,)).fetchall()
         con.execute("UPDATE api_tokens SET revoked_at = ?, revoked_by = ? WHERE user = ?"
                     " AND revoked_at IS NULL", (now(), by or "verwijderd", name))
         removed = con.execute("DELETE FROM users WHERE name = ?", (name,)).rowcount == 1
@@ -175,7 +207,9 @@ def remove_user(db: StateDB, name: str, *, by: str | None = None) -> bool:
             append_row(con, user=by, role=None, scope=None, view="beheer/account",
                        filters={"actie": "verwijderd", "gebruiker": name}, level=None, rows=1,
                        client=None, outcome="ok")
-        return removed
+    if found:
+        _publish(db, name, found[0][0])
+    return removed
 
 
 def set_password(db: StateDB, name: str, password: str, *, by: str | None = None) -> None:
@@ -192,6 +226,7 @@ def set_password(db: StateDB, name: str, password: str, *, by: str | None = None
             append_row(con, user=by, role=None, scope=None, view="beheer/account",
                        filters={"actie": "wachtwoord gewijzigd", "gebruiker": name},
                        level=None, rows=1, client=None, outcome="ok")
+    _publish(db, name)
 
 
 #: The one password rule, for the command line and /beheer alike.
@@ -228,6 +263,7 @@ def set_disabled(db: StateDB, name: str, disabled: bool, *, by: str | None = Non
                        filters={"actie": "uitgeschakeld" if disabled else "ingeschakeld",
                                 "gebruiker": name}, level=None, rows=1, client=None,
                        outcome="ok")
+    _publish(db, name)
     return get_user(db, name)
 
 
@@ -254,6 +290,7 @@ def set_role(db: StateDB, name: str, role: str, *, gemeenten=(), eenheden=()) ->
                        (role, dumps(sorted(gemeenten)), dumps(sorted(eenheden)), name)
                        ).rowcount != 1:
             raise AccountError(f"no user {name!r}")
+    _publish(db, name)
     return get_user(db, name)
 
 

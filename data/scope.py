@@ -73,7 +73,7 @@ def area_filter(scope: Scope, column: str = "gm_code") -> tuple[str, list]:
 
 
 
-def resolve_scope(user, *, con, profile_for) -> Scope:
+def resolve_scope(user, *, con, profile_for, memo=None) -> Scope:
     """The scope of a logged-in user; DENY for anyone unknown or without a data role.
 
     * analist: every gemeente of the user's regionale eenheden, detail 3;
@@ -82,27 +82,43 @@ def resolve_scope(user, *, con, profile_for) -> Scope:
       delivery): exactly the account's gemeenten, at the detail level of their
       agreement profiles (the most restrictive one when an account has several gemeenten);
     * beheerder (administration only) and anything else: nothing.
-    ``profile_for(gm_code)`` returns the gemeente's agreement profile.
+    ``profile_for(gm_code)`` returns the gemeente's agreement profile (read every time: a
+    changed profile counts at once). ``memo(key, compute)``, when given, may cache the DuckDB
+    lookups: ``key`` holds everything they depend on besides the data version (role, areas),
+    which the caller adds (``dashboard/caching.py``).
     """
     role = getattr(user, "role", None)
+    if role not in ("analist", "teamchef", "burgemeester", "adviseur", "dienst"):
+        return DENY
+    key = (role, tuple(sorted(getattr(user, "gemeenten", ()))),
+           tuple(sorted(getattr(user, "eenheden", ()))))
+    codes, label = (memo or _no_memo)(key, lambda: _areas(con, user, role))
+    if role in ("analist", "teamchef"):
+        return Scope(codes, 3, label=label)
+    if not codes:
+        return DENY
+    profiles = [profile_for(code) for code in sorted(codes)]
+    return Scope(codes, min(p.detail for p in profiles), label=label)
+
+
+def _no_memo(key, compute):
+    return compute()
+
+
+def _areas(con, user, role) -> tuple[frozenset[str], str]:
+    """The gemeenten of an account's role and areas, and the scope's label (DuckDB only)."""
     if role == "analist":
         codes = _gemeenten_where(con, "re_code IN (SELECT unnest(?::VARCHAR[]))", list(user.eenheden))
-        return Scope(codes, 3, label=", ".join(
-            eenheid_label(name) for name in _names(con, user.eenheden) or user.eenheden))
+        return codes, ", ".join(
+            eenheid_label(name) for name in _names(con, user.eenheden) or user.eenheden)
     if role == "teamchef":
         codes = _gemeenten_where(
             con, "code IN (SELECT unnest(?::VARCHAR[])) OR code IN (SELECT gm_code FROM org_gemeenten"
                  " WHERE org_code IN (SELECT unnest(?::VARCHAR[])))",
             list(user.gemeenten), list(user.gemeenten))
-        return Scope(codes, 3, label="Teamchef")
-    if role in ("burgemeester", "adviseur", "dienst"):
-        codes = _gemeenten_where(con, "code IN (SELECT unnest(?::VARCHAR[]))", list(user.gemeenten))
-        if not codes:
-            return DENY
-        profiles = [profile_for(code) for code in sorted(codes)]
-        names = _names(con, codes)
-        return Scope(codes, min(p.detail for p in profiles), label=", ".join(names))
-    return DENY
+        return codes, "Teamchef"
+    codes = _gemeenten_where(con, "code IN (SELECT unnest(?::VARCHAR[]))", list(user.gemeenten))
+    return codes, ", ".join(_names(con, codes))
 
 
 def _gemeenten_where(con, condition: str, *params) -> frozenset[str]:
