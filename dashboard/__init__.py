@@ -31,7 +31,7 @@ def create_app(overrides: dict | None = None) -> dash.Dash:
             f"Database {settings.db} not found. Build the demo with `python -m dashboard demo` "
             "or import data first (see README.md).")
     demo = store.meta().get("demo") == "true"
-    state = StateDB(settings.state_path())
+    state = StateDB(settings.state_target())
     demo_users = ensure_demo_accounts(state, store.read()) if demo else []
 
     server = flask.Flask(__name__)

@@ -21,7 +21,7 @@ from flask_limiter.util import get_remote_address
 from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFProtect
 
-import data.ratelimit  # noqa: F401  (registers the vbsqlite:// storage scheme)
+import data.ratelimit  # noqa: F401  (registers the vbsqlite:// and vbpostgresql:// schemes)
 from data.accounts import get_profile, user_for_session
 from data.scope import DENY, Scope, resolve_scope
 
@@ -143,5 +143,5 @@ def init_auth(server: flask.Flask, state, settings) -> Limiter:
         return None
 
     return Limiter(get_remote_address, app=server, default_limits=[],
-                   storage_uri=f"vbsqlite://{state.path.resolve()}",
+                   storage_uri=state.limiter_uri(),
                    headers_enabled=True, strategy="fixed-window")
