@@ -37,7 +37,7 @@ class SQLiteStorage(Storage):
             con.execute("DELETE FROM rate_limits WHERE key = ? AND expires <= ?", (key, moment))
             con.execute(
                 "INSERT INTO rate_limits (key, count, expires) VALUES (?, ?, ?)"
-                " ON CONFLICT (key) DO UPDATE SET count = count + excluded.count",
+                " ON CONFLICT (key) DO UPDATE SET count = rate_limits.count + excluded.count",
                 (key, amount, moment + expiry))
             return con.execute("SELECT count FROM rate_limits WHERE key = ?", (key,)).fetchone()[0]
 

@@ -30,8 +30,10 @@ SCHEMA_LOCK = 0x7662736368656D61
 #: pg_advisory_xact_lock key every write transaction holds ("vbwrite").
 WRITE_LOCK = 0x7662777269746500
 
+#: One row per applied migration; ``version``: 1, 2, ... in the order applied on this database.
 VERSION_TABLE = """CREATE TABLE IF NOT EXISTS schema_version (
-    name TEXT PRIMARY KEY,
+    version INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
     applied_at TEXT NOT NULL)"""
 
 #: Run at every start after the migrations (cheap and idempotent): accounts without an id get one.
@@ -233,15 +235,15 @@ class StateDB:
                         con.execute(f"ALTER TABLE {table} ADD COLUMN {column} {ddl}")
             else:
                 con.execute(entry[1])
-            con.execute("INSERT INTO schema_version (name, applied_at) VALUES (?, ?)",
+            con.execute("INSERT INTO schema_version (version, name, applied_at) VALUES"
+                        " ((SELECT coalesce(max(version), 0) + 1 FROM schema_version), ?, ?)",
                         (name, now()))
         for statement in ALWAYS:
             con.execute(statement)
 
     def schema_version(self) -> list[str]:
         """Names of the applied migrations, in the order applied."""
-        return [r[0] for r in self.query("SELECT name FROM schema_version ORDER BY applied_at,"
-                                         " name")]
+        return [r[0] for r in self.query("SELECT name FROM schema_version ORDER BY version")]
 
 
 def _sqlite(path: Path) -> sqlite3.Connection:

@@ -48,15 +48,18 @@ class Table:
 
 def statements(script: str) -> list[str]:
     """The statements of a SQLite script (trigger bodies kept whole), comments removed."""
-    out, buffer = [], ""
-    for line in _strip_comments(script).splitlines(keepends=True):
-        buffer += line
-        if sqlite3.complete_statement(buffer):
-            if buffer.strip().rstrip(";").strip():
-                out.append(buffer.strip().rstrip(";").strip())
-            buffer = ""
-    if buffer.strip():
-        out.append(buffer.strip().rstrip(";").strip())
+    text, out, start, i = _strip_comments(script), [], 0, 0
+    while i < len(text):
+        if text[i] in "'\"":
+            i = _string_end(text, i)
+            continue
+        if text[i] == ";" and sqlite3.complete_statement(text[start:i + 1]):
+            if text[start:i].strip():
+                out.append(text[start:i].strip())
+            start = i + 1
+        i += 1
+    if text[start:].strip():
+        out.append(text[start:].strip())
     return out
 
 
