@@ -300,6 +300,12 @@ def test_the_postgresql_schema_is_produced_from_the_one_sqlite_schema():
         "INSERT INTO api_tokens (user, label) VALUES (?, '50%')", SCHEMA)
     assert text == "INSERT INTO api_tokens (\"user\", label) VALUES (%s, '50%%') RETURNING id"
     assert returns_id
+    assert dialect.postgres_statement("SELECT ifnull(max(id), 0) FROM products", SCHEMA)[0] == (
+        "SELECT coalesce(max(id), 0) FROM products")
+    with pytest.raises(ValueError, match="SQLite-only"):  # refused, not silently wrong
+        dialect.postgres_statement("SELECT datetime('now')", SCHEMA)
+    assert dialect.postgres_statement("SELECT 'datetime(' FROM users WHERE user = ?", SCHEMA)[
+        0] == "SELECT 'datetime(' FROM users WHERE \"user\" = %s"
 
 
 @pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgresql", marks=needs_pg)])

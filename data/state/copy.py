@@ -53,7 +53,8 @@ def copy_to_postgres(source: str | Path, url: str, *, batch: int = 5000,
                 continue
             columns = [r[1] for r in src.execute(f"PRAGMA table_info({table})")]
             if extra := set(columns) - target.columns(table):
-                raise CopyError(f"{table}: columns {sorted(extra)} are not in this release's schema")
+                raise CopyError(f"{table}: columns {sorted(extra)} are not in this release's"
+                                " schema")
             quoted = ", ".join(dialect._quoted(c) for c in columns)
             insert = (f"INSERT INTO {table} ({quoted}) VALUES ({', '.join('?' * len(columns))})"
                       " RETURNING 1")  # RETURNING: no id lookup wanted here

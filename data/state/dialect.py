@@ -18,8 +18,10 @@ AUTOINCREMENT id, references), :func:`postgres_schema` produces the PostgreSQL D
 ``%%``), ``user`` -> ``"user"``, ``LIKE`` -> ``ILIKE`` (SQLite's LIKE ignores ASCII case),
 ``INSERT OR IGNORE`` -> ``ON CONFLICT DO NOTHING``, ``INSERT OR REPLACE`` -> ``ON CONFLICT (primary
 key) DO UPDATE SET`` every other column, ``lower(hex(randomblob(16)))`` -> 32 random hex digits,
-``json_each(?)`` -> ``json_array_elements_text(%s::json)``, and an INSERT into a table with an
-AUTOINCREMENT id gets ``RETURNING id`` so that ``cursor.lastrowid`` works as in sqlite3.
+``json_each(?)`` -> ``json_array_elements_text(%s::json)``, ``ifnull`` -> ``coalesce``. An INSERT
+into a table with an AUTOINCREMENT id gets ``RETURNING id`` so that ``cursor.lastrowid`` works as
+in sqlite3. SQLite-only functions (``datetime()``, ``strftime()``, ``group_concat()``,
+``PRAGMA`` ...) are refused with advice instead of failing inside the server.
 """
 from __future__ import annotations
 
@@ -261,7 +263,8 @@ def _trigger(statement: str) -> list[str]:
     match = _TRIGGER.match(statement.strip())
     if not match:
         raise ValueError("only guard triggers (BEFORE UPDATE/DELETE ... SELECT RAISE(ABORT, "
-                         f"'...')) translate to PostgreSQL; write this one for both: {statement[:80]}")
+                         f"'...')) translate to PostgreSQL; write this one for both: "
+                         f"{statement[:80]}")
     name, event, table, when, message = match.groups()
     argument = "'" + message.replace("'", "''") + "'"
     condition = f" WHEN ({_rewrite_words(when, placeholders=False)})" if when else ""
@@ -285,6 +288,11 @@ def guarded(schema: str) -> dict[str, set[str]]:
 
 # -- statements: SQLite flavour -> psycopg ---------------------------------------------------
 
+#: SQLite functions with no translation here: a statement using one is refused on PostgreSQL
+#: with this advice rather than failing somewhere inside the server.
+UNPORTABLE = re.compile(r"\b(datetime|julianday|strftime|date|time|group_concat|randomblob|"
+                        r"last_insert_rowid|printf|instr|total_changes|changes)\s*\(|\bPRAGMA\b",
+                        re.I)
 _INSERT = re.compile(r"^\s*INSERT\s+(?:OR\s+(IGNORE|REPLACE)\s+)?INTO\s+(\w+)\s*(\(([^)]*)\))?",
                      re.I)
 
@@ -293,10 +301,15 @@ _INSERT = re.compile(r"^\s*INSERT\s+(?:OR\s+(IGNORE|REPLACE)\s+)?INTO\s+(\w+)\s*
 def postgres_statement(sql: str, schema: str) -> tuple[str, bool]:
     """``(statement for psycopg, whether it returns the new id)``."""
     text = _rewrite_words(sql.strip().rstrip(";"), placeholders=True)
+    text = re.sub(r"\bifnull\s*\(", "coalesce(", text, flags=re.I)
     text = re.sub(r"lower\s*\(\s*hex\s*\(\s*randomblob\s*\(\s*16\s*\)\s*\)\s*\)",
                   "replace(gen_random_uuid()::text, '-', '')", text, flags=re.I)
     text = re.sub(r"\bjson_each\s*\(\s*%s\s*\)", "json_array_elements_text(%s::json) AS j(value)",
                   text, flags=re.I)
+    unportable = UNPORTABLE.search(_without_strings(text))
+    if unportable:
+        raise ValueError(f"{unportable.group(0).strip()} is SQLite-only; compute it in Python "
+                         f"(data.state.now(), uuid) or write portable SQL: {sql[:80]}")
     match = _INSERT.match(text)
     returns_id = False
     if match:
@@ -323,3 +336,16 @@ def postgres_statement(sql: str, schema: str) -> tuple[str, bool]:
 
 def _quoted(name: str) -> str:
     return f'"{name}"' if name in RESERVED else name
+
+
+def _without_strings(sql: str) -> str:
+    out, i = [], 0
+    while i < len(sql):
+        if sql[i] in "'\"":
+            j = _string_end(sql, i)
+            out.append(" " if sql[i] == "'" else sql[i:j])
+            i = j
+        else:
+            out.append(sql[i])
+            i += 1
+    return "".join(out)
