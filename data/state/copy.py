@@ -2,7 +2,7 @@
 
 The SQLite file is only read (opened read-only, never migrated or written) and copied in one
 PostgreSQL transaction: the schema of this release is created on the target, every
-table is copied in dependency order (referenced tables first) with its ids, the identity
+table is copied (COPY) in dependency order (referenced tables first) with its ids, the identity
 sequences are set past the highest id (``setval``) so new rows continue the numbering, and the
 row counts of every table are compared before COMMIT. A target with any row in any state table
 is refused; on any error nothing is left on the target. The protocol log is copied like every
@@ -55,14 +55,11 @@ def copy_to_postgres(source: str | Path, url: str, *, batch: int = 5000,
             if extra := set(columns) - target.columns(table):
                 raise CopyError(f"{table}: columns {sorted(extra)} are not in this release's"
                                 " schema")
-            quoted = ", ".join(dialect._quoted(c) for c in columns)
-            insert = (f"INSERT INTO {table} ({quoted}) VALUES ({', '.join('?' * len(columns))})"
-                      " RETURNING 1")  # RETURNING: no id lookup wanted here
             cursor = src.execute(f"SELECT {', '.join(f'[{c}]' for c in columns)} FROM {table}"
                                  f" ORDER BY rowid")
             copied = 0
             while rows := cursor.fetchmany(batch):
-                con.executemany(insert, rows)
+                con.copy_rows(table, columns, rows)
                 copied += len(rows)
             counts[table] = copied
             identity = known.get(table) and known[table].identity

@@ -349,6 +349,13 @@ class _PgConnection:
         cursor.execute(sql)
         return _Cursor(cursor, False)
 
+    def copy_rows(self, table: str, columns: list[str], rows) -> None:
+        """Bulk-load rows with COPY (``state migrate``); names are the schema's own."""
+        names = ", ".join(dialect._quoted(c) for c in columns)
+        with self._con.cursor().copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+
     def executemany(self, sql: str, seq):
         text, _ = dialect.postgres_statement(sql, self.schema)
         cursor = self._con.cursor()
