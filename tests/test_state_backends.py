@@ -353,6 +353,44 @@ def test_an_older_sqlite_state_is_migrated_and_recorded(tmp_path):
     assert "users.uid" in state.schema_version()
 
 
+@needs_pg
+def test_the_app_role_of_the_readme_cannot_change_the_log_even_without_triggers(pg_url):
+    """The production set-up of README (State on PostgreSQL): the owner creates the schema, the
+    app connects as a role without UPDATE/DELETE/TRUNCATE on the log. The app starts (no DDL
+    once the schema is current) and works; the log stays unchangeable for it even when the
+    owner's trigger is gone."""
+    import psycopg
+
+    owner = StateDB(pg_url)
+    role = "vbapp_" + uuid.uuid4().hex[:8]
+    readme = (ROOT / "README.md").read_text()
+    grants = re.search(r"CREATE ROLE vb_app.*?FROM vb_app;\n.*?FROM vb_app;", readme, re.S).group(0)
+    _admin(f"CREATE ROLE {role} LOGIN")
+    try:
+        with psycopg.connect(pg_url, autocommit=True) as con:
+            for statement in grants.replace("vb_app", role).split(";"):
+                if statement.strip() and "CREATE ROLE" not in statement:
+                    con.execute(statement)
+            # the owner drops the guard: the privileges alone must still refuse
+            con.execute("DROP TRIGGER protocol_log_no_update ON protocol_log")
+            con.execute("DROP TRIGGER protocol_log_no_delete ON protocol_log")
+            con.execute("DROP TRIGGER protocol_log_no_delete_truncate ON protocol_log")
+        app_url = pg_url.replace("postgres@", f"{role}@")
+        app = StateDB(app_url)  # starts as the app role: no DDL needed
+        user = add_user(app, "jan", "analist", PASSWORD, eenheden=["E01"])
+        protocol.record(app, user=user, scope=None, view="as/app", filters={}, rows=0,
+                        client="t")
+        with psycopg.connect(app_url, autocommit=True) as con:
+            for sql in ("UPDATE protocol_log SET view = 'x'", "DELETE FROM protocol_log",
+                        "TRUNCATE protocol_log", "UPDATE products SET kind = 'x'"):
+                with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                    con.execute(sql)
+        assert [r["view"] for r in protocol.search(owner)][0] == "as/app"
+    finally:
+        _admin(f"DROP DATABASE IF EXISTS {pg_url.rsplit('/', 1)[1]} WITH (FORCE)")
+        _admin(f"DROP ROLE IF EXISTS {role}")
+
+
 # -- moving a SQLite state to PostgreSQL -----------------------------------------------------
 
 def _digest(path) -> str:
@@ -394,7 +432,8 @@ def test_state_migrate_copies_everything_and_the_log_continues(tmp_path, pg_url)
     assert _digest(path) == digest  # the SQLite file is left untouched
 
     pg = StateDB(pg_url)
-    assert pg.row_counts() == before
+    assert {t: n for t, n in pg.row_counts().items() if t != "schema_version"} == copied
+    assert pg.schema_version() == StateDB(path).schema_version()
     assert verify(pg, "jan", PASSWORD).uid == user.uid  # a login works, same session id
     assert user_for_session(pg, user.get_id()).name == "jan"
     assert authenticate(pg, text, demo=False)[0].name == "dienst1"

@@ -192,9 +192,26 @@ class StateDB:
         """Every table of the schema (in dependency order) plus ``schema_version``."""
         return [*dialect.dependency_order(self.schema), "schema_version"]
 
+    def fingerprint(self) -> str:
+        """``schema:<hash>`` of the schema and migration list this code expects."""
+        import hashlib
+        text = json.dumps([self.schema, [migration_name(m) for m in self.migrations], ALWAYS])
+        return "schema:" + hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def _current(self, con) -> bool:
+        """PostgreSQL: whether this exact schema was applied already (then a start needs no DDL
+        and no lock, and the app may connect as a role that does not own the tables)."""
+        try:
+            return bool(con.execute("SELECT 1 FROM schema_version WHERE name = ?",
+                                    (self.fingerprint(),)).fetchall())
+        except Exception:  # noqa: BLE001 - no schema_version table yet
+            return False
+
     def _migrate(self) -> None:
         con = self.connection()
         if self.postgres:
+            if self._current(con):
+                return
             con.execute("SELECT pg_advisory_lock(?)", (SCHEMA_LOCK,))
             try:
                 con.execute("BEGIN")
@@ -240,10 +257,16 @@ class StateDB:
                         (name, now()))
         for statement in ALWAYS:
             con.execute(statement)
+        if self.postgres:
+            con.execute("DELETE FROM schema_version WHERE name LIKE 'schema:%'")
+            con.execute("INSERT INTO schema_version (version, name, applied_at) VALUES"
+                        " ((SELECT coalesce(max(version), 0) + 1 FROM schema_version), ?, ?)",
+                        (self.fingerprint(), now()))
 
     def schema_version(self) -> list[str]:
         """Names of the applied migrations, in the order applied."""
-        return [r[0] for r in self.query("SELECT name FROM schema_version ORDER BY version")]
+        return [r[0] for r in self.query("SELECT name FROM schema_version ORDER BY version")
+                if not r[0].startswith("schema:")]
 
 
 def _sqlite(path: Path) -> sqlite3.Connection:
