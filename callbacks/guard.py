@@ -23,6 +23,7 @@ import dash
 import dash_bootstrap_components as dbc
 import duckdb
 import flask
+import psycopg
 
 from dashboard.auth import current_scope, current_user, get_state
 from data import protocol
@@ -34,10 +35,12 @@ from data.scope import OutOfScope
 DATA_VIEWS: dict[str, str] = {}
 
 #: What a malformed value raises inside a view or a query (wrong type, unparsable text, a
-#: parameter SQLite or DuckDB cannot bind or convert). Deliberately not: OSError, StoreError,
-#: sqlite3.OperationalError/IntegrityError (state database unwritable), DuckDB I/O errors.
+#: parameter SQLite, PostgreSQL or DuckDB cannot bind or convert). Deliberately not: OSError,
+#: StoreError, sqlite3.OperationalError/IntegrityError and psycopg.OperationalError (state
+#: database unwritable or unreachable), DuckDB I/O errors.
 MALFORMED = (TypeError, ValueError, KeyError, AttributeError, IndexError,
-             sqlite3.InterfaceError, sqlite3.ProgrammingError, duckdb.ConversionException,
+             sqlite3.InterfaceError, sqlite3.ProgrammingError, psycopg.DataError,
+             duckdb.ConversionException,
              duckdb.TypeMismatchException, duckdb.InvalidInputException, duckdb.BinderException)
 
 #: Message for a request the page itself would never send.

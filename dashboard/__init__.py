@@ -32,7 +32,7 @@ def create_app(overrides: dict | None = None) -> dash.Dash:
             f"Database {settings.db} not found. Build the demo with `python -m dashboard demo` "
             "or import data first (see README.md).")
     demo = store.meta().get("demo") == "true"
-    state = StateDB(settings.state_path())
+    state = StateDB(settings.state_target())
     configure_cache(state, settings.redis_url)  # the session-account cache (data/cache.py)
     demo_users = ensure_demo_accounts(state, store.read()) if demo else []
 

@@ -21,7 +21,7 @@ from flask_limiter.util import get_remote_address
 from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFProtect
 
-import data.ratelimit  # noqa: F401  (registers the vbsqlite:// storage scheme)
+import data.ratelimit  # noqa: F401  (registers the vbsqlite:// and vbpostgresql:// schemes)
 from data.accounts import get_profile, user_for_session
 from data.scope import DENY, Scope, resolve_scope
 
@@ -151,6 +151,6 @@ def init_auth(server: flask.Flask, state, settings) -> Limiter:
         return None
 
     # Counters: Flask-Limiter's own Redis storage on a cluster, else the state database.
-    storage = settings.redis_url or f"vbsqlite://{state.path.resolve()}"
+    storage = settings.redis_url or state.limiter_uri()
     return Limiter(get_remote_address, app=server, default_limits=[], storage_uri=storage,
                    key_prefix="vb-limits", headers_enabled=True, strategy="fixed-window")

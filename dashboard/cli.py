@@ -67,6 +67,21 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("--json", action="store_true", help="print as JSON")
     info.set_defaults(handler=cmd_db_info)
 
+    st = commands.add_parser("state", help="the state database (SQLite or PostgreSQL)")
+    stc = st.add_subparsers(dest="state_command", metavar="ACTION", required=True)
+    sinfo = stc.add_parser("info", help="backend, applied migrations and rows per table")
+    sinfo.add_argument("--json", action="store_true", help="print as JSON")
+    sinfo.set_defaults(handler=cmd_state)
+    mig = stc.add_parser("migrate", help="copy the SQLite state into an empty PostgreSQL "
+                                         "database (the SQLite file is left untouched)")
+    mig.add_argument("--to", required=True, metavar="URL",
+                     help="postgresql://user@host:5432/name (must have no state rows yet)")
+    mig.add_argument("--from", dest="source", type=Path, metavar="FILE",
+                     help="SQLite state file (default: DASHBOARD_STATE_DB or appstate.sqlite "
+                          "beside the database)")
+    mig.add_argument("--json", action="store_true", help="print the rows per table as JSON")
+    mig.set_defaults(handler=cmd_state)
+
     users = commands.add_parser("users", help="accounts (stored in the state database)")
     uc = users.add_subparsers(dest="users_command", metavar="ACTION", required=True)
     add = uc.add_parser("add", help="create an account")
@@ -279,7 +294,7 @@ def cmd_import(args) -> int:
 def _state(args):
     from data.cache import configure
     from data.state import StateDB
-    state = StateDB(args.settings.state_path())
+    state = StateDB(args.settings.state_target())
     configure(state, args.settings.redis_url)  # account changes reach every host's cache
     return state
 
@@ -471,6 +486,35 @@ def cmd_tokens(args) -> int:
     except tokens.TokenError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    return 0
+
+
+def cmd_state(args) -> int:
+    if args.state_command == "migrate":
+        from data.state.copy import CopyError, copy_to_postgres
+
+        source = args.source or args.settings.state_path()
+        try:
+            counts = copy_to_postgres(source, args.to, progress=None if args.json else (
+                lambda msg: print(f"  {msg}", flush=True)))
+        except CopyError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        if args.json:
+            print(json.dumps(counts))
+        else:
+            print(f"Copied {sum(counts.values())} rows of {len(counts)} tables from {source}; "
+                  f"counts verified. Set DASHBOARD_STATE_URL to use it.")
+        return 0
+    state = _state(args)
+    info = {"backend": state.backend, "target": state.display(),
+            "migrations": state.schema_version(), "rows": state.row_counts()}
+    if args.json:
+        print(json.dumps(info))
+    else:
+        print(f"{info['backend']}: {info['target']}\nmigrations applied: "
+              f"{len(info['migrations'])}\n" + "\n".join(f"  {t}: {n}"
+                                                       for t, n in info["rows"].items()))
     return 0
 
 

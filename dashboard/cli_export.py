@@ -71,7 +71,7 @@ def cmd_export(args) -> int:
     store = Store(args.db_path, threads=settings.db_threads, memory_limit=memory)
     if not store.exists():
         return _error(f"database {args.db_path} does not exist", 1)
-    state = StateDB(settings.state_path())
+    state = StateDB(settings.state_target())
     user = get_user(state, args.as_user)
     if user is None:
         return _error(f"no user {args.as_user!r}", 1)

@@ -29,6 +29,9 @@ class Settings:
     #: SQLite file for mutable application state: users, agreement profiles, protocol log.
     #: Default: ``appstate.sqlite`` beside the DuckDB database.
     state_db: Path | None = None
+    #: PostgreSQL URL for the state instead (``postgresql://user@host:5432/name``): several app
+    #: hosts then share users, sessions, protocol log, meldingen... Empty: the SQLite file.
+    state_url: str = ""
     #: Minutes without a request after which a session ends.
     idle_minutes: float = 30.0
     #: Send the session cookie only over https (set when served behind TLS).
@@ -77,6 +80,10 @@ class Settings:
     def state_path(self) -> Path:
         return Path(os.path.abspath(self.state_db or self.database_path().parent / "appstate.sqlite"))
 
+    def state_target(self) -> str | Path:
+        """What ``StateDB`` opens: the PostgreSQL URL when set, else the SQLite file."""
+        return self.state_url or self.state_path()
+
     def products_path(self) -> Path:
         return Path(os.path.abspath(self.products_dir or self.database_path().parent / "products"))
 
@@ -93,7 +100,8 @@ class Settings:
         """The path settings as environment variables, for a server process started from here."""
         paths = self.resolved()
         return {"DASHBOARD_DB": str(paths.db), "DASHBOARD_STATE_DB": str(paths.state_db),
-                "DASHBOARD_PRODUCTS_DIR": str(paths.products_dir)}
+                "DASHBOARD_PRODUCTS_DIR": str(paths.products_dir),
+                **({"DASHBOARD_STATE_URL": self.state_url} if self.state_url else {})}
 
     def with_overrides(self, overrides: dict | None) -> "Settings":
         if not overrides:
@@ -123,6 +131,7 @@ ENVIRONMENT = {
     "DASHBOARD_HOST": ("host", str),
     "DASHBOARD_PORT": ("port", int),
     "DASHBOARD_STATE_DB": ("state_db", Path),
+    "DASHBOARD_STATE_URL": ("state_url", str),
     "DASHBOARD_IDLE_MINUTES": ("idle_minutes", float),
     "DASHBOARD_SECURE_COOKIES": ("secure_cookies", _boolean),
     "DASHBOARD_COMPRESS": ("compress", _boolean),

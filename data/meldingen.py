@@ -208,9 +208,10 @@ def create_meldingen(state: StateDB, con, *, days: int = DEFAULT_DAYS,
 # -- reading (scoped) ------------------------------------------------------------------------
 
 def _in_scope_sql(scope: Scope) -> tuple[str, list]:
-    """SQLite condition on meldingen.gm_code for the scope (nothing for an empty scope)."""
+    """State-database condition on meldingen.gm_code for the scope (nothing for an empty
+    scope)."""
     if scope.empty:
-        return "0", []
+        return "1 = 0", []
     return "m.gm_code IN (SELECT value FROM json_each(?))", [dumps(sorted(scope.gemeenten))]
 
 
@@ -272,7 +273,7 @@ def list_meldingen(state: StateDB, con, *, scope: Scope, user, limit: int = LIST
                          else _in_scope_sql(scope))
     where = condition
     if ids is not None:
-        where += " AND m.id IN (SELECT value FROM json_each(?))"
+        where += " AND m.id IN (SELECT CAST(value AS INTEGER) FROM json_each(?))"
         params = [*params, dumps([int(i) for i in ids])]
     rows = state.query(
         f"SELECT m.*, {_SEEN} AS seen FROM meldingen m WHERE {where}"
@@ -376,7 +377,8 @@ def acknowledge(state: StateDB, *, scope: Scope, user, ids: list[int] | None = N
             wanted = sorted({int(i) for i in ids})
             allowed = {r[0] for r in con.execute(
                 f"SELECT m.id FROM meldingen m WHERE {condition}"
-                " AND m.id IN (SELECT value FROM json_each(?))", (*params, dumps(wanted)))}
+                " AND m.id IN (SELECT CAST(value AS INTEGER) FROM json_each(?))",
+                (*params, dumps(wanted)))}
             outside = [i for i in wanted if i not in allowed]
             if outside:
                 raise OutOfScope(f"meldingen {outside} outside scope")

@@ -31,7 +31,7 @@ from data.products import build
 from data.products.model import KINDS
 from data.products.render import Provenance, render_all
 from data.scope import OutOfScope, Scope
-from data.state import StateDB, dumps, now
+from data.state import StateDB, dumps, now, unique_violation
 
 FORMATS = {"html": "text/html; charset=utf-8", "pdf": "application/pdf",
            "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -166,7 +166,7 @@ def generate(store, state: StateDB, folder: Path, *, kind: str, area: str, refer
             break
         except Exception as exc:  # noqa: BLE001 - a version clash: remove the files, retry
             _remove(target)
-            if "UNIQUE" not in str(exc):
+            if not unique_violation(exc):
                 raise
     else:
         raise RuntimeError("could not register the product (version clashes)")

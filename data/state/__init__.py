@@ -1,4 +1,5 @@
-"""Mutable application state in SQLite (WAL mode): users, agreement profiles, the protocol log,
+"""Mutable application state in SQLite (WAL mode, the embedded default) or PostgreSQL
+(``DASHBOARD_STATE_URL=postgresql://...``): users, agreement profiles, the protocol log,
 rate-limit counters and API tokens (hashed; see ``data/tokens.py``).
 
 The DuckDB analytics file is read-only for the web server; everything the application itself
@@ -10,16 +11,16 @@ Generated products (Rapportages) and who opened them: ``data/products/archive.py
 with the police's commentary (append-only revisions) and their release:
 ``data/products/concepts.py``. The teamchef's duiding of the integraal ondermijningsbeeld
 (append-only, newest counts): ``data/queries/ondermijning.py``.
+
+The schema is written once, below, in SQLite DDL; ``data/state/dialect.py`` produces the
+PostgreSQL DDL from it (guard triggers become ``vb_refuse`` trigger functions) and translates the
+state's statements; ``data/state/db.py`` holds ``StateDB`` (the one connection factory) and the
+migration runner; ``data/state/copy.py`` moves a SQLite state to PostgreSQL. Adding a table: one
+``CREATE TABLE IF NOT EXISTS`` here. Adding a column: add it to the table here and one line to
+``MIGRATIONS``. An append-only or frozen table: a guard trigger here
+(``BEFORE UPDATE|DELETE ... BEGIN SELECT RAISE(ABORT, '...'); END``), enforced on both backends.
 """
 from __future__ import annotations
-
-import contextlib
-import json
-import sqlite3
-import threading
-from contextlib import contextmanager
-from datetime import datetime, timezone
-from pathlib import Path
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
@@ -223,7 +224,9 @@ CREATE TABLE IF NOT EXISTS heavy_leases (
 """
 
 
-#: Columns added after the first release: (table, column, type and default).
+#: Schema migrations in order, each applied once per database and recorded by name in the
+#: ``schema_version`` table: ``(table, column, type and default)`` adds a column (written in
+#: SQLite DDL, translated for PostgreSQL) unless it exists; ``(name, sql)`` runs a statement.
 MIGRATIONS = (
     ("users", "uid", "TEXT"),
     ("users", "session_gen", "INTEGER NOT NULL DEFAULT 0"),
@@ -238,59 +241,6 @@ MIGRATIONS = (
 )
 
 
-def now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+from data.state.db import StateDB, dumps, now, state_errors, unique_violation  # noqa: E402
 
-
-class StateDB:
-    """One SQLite file; a connection per thread, autocommit, explicit write transactions."""
-
-    def __init__(self, path: str | Path):
-        self.path = Path(path)
-        self._local = threading.local()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.connection().executescript(SCHEMA)  # idempotent; executescript manages its own commit
-        self._migrate()
-
-    def _migrate(self) -> None:
-        """Bring a state database of an older release up to this schema (idempotent): columns
-        added since are added with their defaults; accounts without an id get one."""
-        con = self.connection()
-        for table, column, ddl in MIGRATIONS:
-            have = {r["name"] for r in con.execute(f"PRAGMA table_info({table})")}
-            if column not in have:
-                with contextlib.suppress(sqlite3.OperationalError):  # a concurrent worker won
-                    con.execute(f"ALTER TABLE {table} ADD COLUMN {column} {ddl}")
-        con.execute("UPDATE users SET uid = lower(hex(randomblob(16))) WHERE uid IS NULL")
-        con.execute("CREATE UNIQUE INDEX IF NOT EXISTS users_uid ON users (uid)")
-
-    def connection(self) -> sqlite3.Connection:
-        con = getattr(self._local, "con", None)
-        if con is None:
-            con = sqlite3.connect(self.path, timeout=30, isolation_level=None,
-                                  check_same_thread=False)
-            con.row_factory = sqlite3.Row
-            con.execute("PRAGMA journal_mode=WAL")
-            con.execute("PRAGMA synchronous=FULL")  # a logged row survives a crash
-            con.execute("PRAGMA foreign_keys=ON")
-            self._local.con = con
-        return con
-
-    @contextmanager
-    def transaction(self):
-        """BEGIN IMMEDIATE ... COMMIT; rolls back on any exception."""
-        con = self.connection()
-        con.execute("BEGIN IMMEDIATE")
-        try:
-            yield con
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-        con.execute("COMMIT")
-
-    def query(self, sql: str, params=()) -> list[sqlite3.Row]:
-        return self.connection().execute(sql, params).fetchall()
-
-
-def dumps(value) -> str:
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+__all__ = ["MIGRATIONS", "SCHEMA", "StateDB", "dumps", "now", "state_errors", "unique_violation"]
