@@ -65,6 +65,9 @@ KIND_TITLES = {"inval": "Inval/doorzoeking", "high_impact": "Grote impact"}
 WEEKDAYS = ("maandag", "dinsdag", "woensdag", "donderdag", "vrijdag", "zaterdag", "zondag")
 LOCAL_ZONE = ZoneInfo("Europe/Amsterdam")
 
+#: The melding ids of a JSON list parameter, as integers on both state backends.
+_IDS = "SELECT CAST(value AS INTEGER) FROM json_each(?)"
+
 
 def local_now() -> datetime:
     """Dutch wall-clock time without zone, as incident times are stored."""
@@ -273,7 +276,7 @@ def list_meldingen(state: StateDB, con, *, scope: Scope, user, limit: int = LIST
                          else _in_scope_sql(scope))
     where = condition
     if ids is not None:
-        where += " AND m.id IN (SELECT CAST(value AS INTEGER) FROM json_each(?))"
+        where += f" AND m.id IN ({_IDS})"
         params = [*params, dumps([int(i) for i in ids])]
     rows = state.query(
         f"SELECT m.*, {_SEEN} AS seen FROM meldingen m WHERE {where}"
@@ -308,7 +311,7 @@ def list_meldingen(state: StateDB, con, *, scope: Scope, user, limit: int = LIST
 
 def _notes(state: StateDB, melding_ids: list[int]) -> dict[int, list[dict]]:
     rows = state.query("SELECT id, melding_id, author, role, text, at FROM melding_notes"
-                       " WHERE melding_id IN (SELECT value FROM json_each(?)) ORDER BY id",
+                       f" WHERE melding_id IN ({_IDS}) ORDER BY id",
                        (dumps(melding_ids),))
     out: dict[int, list[dict]] = {}
     for r in rows:
@@ -377,13 +380,13 @@ def acknowledge(state: StateDB, *, scope: Scope, user, ids: list[int] | None = N
             wanted = sorted({int(i) for i in ids})
             allowed = {r[0] for r in con.execute(
                 f"SELECT m.id FROM meldingen m WHERE {condition}"
-                " AND m.id IN (SELECT CAST(value AS INTEGER) FROM json_each(?))",
+                f" AND m.id IN ({_IDS})",
                 (*params, dumps(wanted)))}
             outside = [i for i in wanted if i not in allowed]
             if outside:
                 raise OutOfScope(f"meldingen {outside} outside scope")
         todo = [r[0] for r in con.execute(
-            f"SELECT m.id FROM meldingen m WHERE m.id IN (SELECT value FROM json_each(?))"
+            f"SELECT m.id FROM meldingen m WHERE m.id IN ({_IDS})"
             f" AND NOT {_SEEN}", (dumps(wanted), name))]
         stamp = now()
         for melding_id in todo:
@@ -570,7 +573,7 @@ def send_mails(state: StateDB, con, settings, *, days: int = DEFAULT_DAYS,
             continue
         mailed_before = {r[0] for r in state.query(
             "SELECT DISTINCT melding_id FROM melding_mails WHERE user = ? AND outcome = 'sent'"
-            " AND melding_id IN (SELECT value FROM json_each(?))",
+            f" AND melding_id IN ({_IDS})",
             (user.name, dumps(list(todo))))}
         items = list(reversed(list_meldingen(state, con, scope=scope, user=user,
                                              ids=list(todo), limit=len(todo))))
