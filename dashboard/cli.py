@@ -53,7 +53,13 @@ def build_parser() -> argparse.ArgumentParser:
                                         "or the Misdaad-in-Kaart PC4 monthly file)")
     i = kinds.add_parser("incidents", help="incident-level registrations (layout in README)")
     p = kinds.add_parser("population", help="population CSV (area_code,year,population or CBS layouts)")
-    for sub in (b, lk, cd, c, i, p):
+    src = kinds.add_parser("source", help="a gemeente's own dataset (area_code,period,category,"
+                                          "count[,lon,lat]); replaces that source of that gemeente")
+    src.add_argument("--gemeente", required=True, help="the owner gemeente, e.g. GM0363")
+    src.add_argument("--source", required=True, help="short name of the source, e.g. handhaving")
+    src.add_argument("--title", required=True, help='title shown with every figure, e.g. "BOA-registraties"')
+    src.add_argument("--description", help="what is counted (unit, definition)")
+    for sub in (b, lk, cd, c, i, p, src):
         sub.add_argument("file", type=Path)
         sub.add_argument("--strict", action="store_true", help="any rejected row makes the import fail")
         sub.add_argument("--json", action="store_true", help="print the summary as JSON")
@@ -73,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("name")
     add.add_argument("--role", required=True,
                      choices=["beheerder", "analist", "teamchef", "burgemeester", "adviseur",
-                              "dienst"],
+                              "dienst", "gegevensbeheerder"],
                      help="dienst: a service account for a system-to-system delivery (API "
                           "tokens only, no web login, no password)")
     add.add_argument("--gemeente", nargs="+", default=[], metavar="GM",
@@ -91,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     sr.add_argument("name")
     sr.add_argument("--role", required=True,
                     choices=["beheerder", "analist", "teamchef", "burgemeester", "adviseur",
-                             "dienst"])
+                             "dienst", "gegevensbeheerder"])
     sr.add_argument("--gemeente", nargs="+", default=[], metavar="GM")
     sr.add_argument("--eenheid", nargs="+", default=[], metavar="RE")
     sr.set_defaults(handler=cmd_users)
@@ -240,7 +246,9 @@ def cmd_import(args) -> int:
         result = run_import(_store(args), args.kind, args.file, strict=args.strict,
                             rejected_file=args.rejected_file,
                             options={k: getattr(args, k, None)
-                                     for k in ("level", "vintage", "code_field", "name_field")})
+                                     for k in ("level", "vintage", "code_field", "name_field",
+                                               "gemeente", "source", "title", "description")}
+                            | ({"by": _operator()} if args.kind == "source" else {}))
     except FatalImportError as exc:
         if args.json:
             print(json.dumps({"error": str(exc), **exc.location()}))

@@ -11,8 +11,14 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from data.state import StateDB, dumps, now
 
-ROLES = ("beheerder", "analist", "teamchef", "burgemeester", "adviseur", "dienst")
-GEMEENTE_ROLES = ("burgemeester", "adviseur")
+ROLES = ("beheerder", "analist", "teamchef", "burgemeester", "adviseur", "dienst",
+         "gegevensbeheerder")
+GEMEENTE_ROLES = ("burgemeester", "adviseur", "gegevensbeheerder")
+#: The gemeente role that imports the gemeente's own sources (data/importers/sources.py) on
+#: /bronnen; it sees the gemeente's police figures like an adviseur.
+SOURCE_ROLE = "gegevensbeheerder"
+#: Police roles a gemeente can share its own sources with in its agreement profile.
+SOURCE_SHARE_ROLES = ("teamchef", "analist")
 #: A service account ("dienst") is for a system-to-system delivery (a gemeente's GIS, a daily
 #: feed): the beheerder sets its gemeenten openly, it reaches the data only through API tokens,
 #: and it never logs in on the web.
@@ -80,6 +86,9 @@ class Profile:
     #: Themed-report templates (dicts, see ``data/products/templates.py``), scheduled like
     #: the products by ``reports run --due``.
     templates: tuple[dict, ...] = ()
+    #: Police roles (of SOURCE_SHARE_ROLES) that see the gemeente's own sources; its own
+    #: gemeente users always do, other gemeenten never.
+    bronnen_delen: tuple[str, ...] = ()
 
 
 # -- users -----------------------------------------------------------------------------------
@@ -298,7 +307,8 @@ def get_profile(db: StateDB, gm_code: str) -> Profile:
     return Profile(r["gm_code"], r["detail"], tuple(json.loads(r["driehoek"])),
                    json.loads(r["products"]), r["updated_at"], r["updated_by"],
                    tuple(json.loads(r["vaststellen"] or "[]")),
-                   tuple(json.loads(r["templates"] or "[]")))
+                   tuple(json.loads(r["templates"] or "[]")),
+                   tuple(json.loads(r["bronnen_delen"] or "[]")))
 
 
 def list_profiles(db: StateDB) -> list[Profile]:
@@ -306,11 +316,12 @@ def list_profiles(db: StateDB) -> list[Profile]:
 
 
 def set_profile(db: StateDB, gm_code: str, *, by: str, detail=None, driehoek=None,
-                products=None, vaststellen=None, templates=None,
+                products=None, vaststellen=None, templates=None, bronnen_delen=None,
                 role: str = "beheerder") -> Profile:
     """Change a profile; the change is written to the protocol log in the same transaction.
     ``vaststellen``: the product kinds that need a release by the police (None: unchanged);
     ``templates``: the themed-report templates, validated by ``data/products/templates.py``
+    (None: unchanged); ``bronnen_delen``: police roles that see the gemeente's own sources
     (None: unchanged); ``role``: the role of ``by`` in the log row."""
     from data.products.model import KINDS, TEMPLATED
     from data.protocol import append_row
@@ -322,7 +333,13 @@ def set_profile(db: StateDB, gm_code: str, *, by: str, detail=None, driehoek=Non
                   old.products if products is None else dict(products),
                   now(), by,
                   old.vaststellen if vaststellen is None else tuple(sorted(set(vaststellen))),
-                  old.templates if templates is None else tuple(templates))
+                  old.templates if templates is None else tuple(templates),
+                  old.bronnen_delen if bronnen_delen is None
+                  else tuple(sorted(set(bronnen_delen))))
+    bad_share = [r for r in new.bronnen_delen if r not in SOURCE_SHARE_ROLES]
+    if bad_share:
+        raise AccountError(f"sources can be shared with {', '.join(SOURCE_SHARE_ROLES)},"
+                           f" not {bad_share[0]!r}")
     if new.detail not in (1, 2, 3):
         raise AccountError("detail must be 1, 2 or 3")
     bad = [f for f in new.products.values() if f not in FREQUENCIES]
@@ -333,11 +350,11 @@ def set_profile(db: StateDB, gm_code: str, *, by: str, detail=None, driehoek=Non
         raise AccountError(f"unknown product {unknown[0]!r}; choose from {', '.join(KINDS)}")
     with db.transaction() as con:
         con.execute("INSERT OR REPLACE INTO profiles (gm_code, detail, threshold, driehoek,"
-                    " products, updated_at, updated_by, vaststellen, templates)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    " products, updated_at, updated_by, vaststellen, templates, bronnen_delen)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (gm_code, new.detail, RETIRED_THRESHOLD, dumps(list(new.driehoek)),
                      dumps(new.products), new.updated_at, by, dumps(list(new.vaststellen)),
-                     dumps(list(new.templates))))
+                     dumps(list(new.templates)), dumps(list(new.bronnen_delen))))
         changes = {k: {"oud": v, "nieuw": asdict(new)[k]} for k, v in asdict(old).items()
                    if k not in ("updated_at", "updated_by") and asdict(new)[k] != v}
         append_row(con, user=by, role=role, scope=None, view="beheer/profiel",
@@ -372,6 +389,7 @@ def ensure_demo_accounts(db: StateDB, con) -> list[str]:
         "burgemeester": ("burgemeester", (gemeenten[0],), ()),
         "adviseur": ("adviseur", (gemeenten[0],), ()),
         "burgemeester2": ("burgemeester", (gemeenten[min(1, len(gemeenten) - 1)],), ()),
+        "gegevensbeheerder": ("gegevensbeheerder", (gemeenten[0],), ()),
     }
     if not eenheden:
         plan.pop("analist")

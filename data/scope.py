@@ -16,6 +16,8 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
+import duckdb
+
 
 class OutOfScope(PermissionError):
     """A request for data outside the user's scope. The message is safe to show."""
@@ -30,6 +32,9 @@ class Scope:
     gemeenten: frozenset[str] = frozenset()
     detail: int = 0
     label: str = ""
+    #: Gemeenten whose own sources (data/queries/sources.py) the user sees: always a subset of
+    #: ``gemeenten``; a gemeente's own users, and police roles its profile shares them with.
+    sources: frozenset[str] = frozenset()
 
     @property
     def empty(self) -> bool:
@@ -38,6 +43,8 @@ class Scope:
     def fingerprint(self) -> str:
         """A stable key for caches: two scopes with the same fingerprint see the same data."""
         text = f"{sorted(self.gemeenten)}|{self.detail}"
+        if self.sources:
+            text += f"|{sorted(self.sources)}"
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -81,28 +88,47 @@ def resolve_scope(user, *, con, profile_for) -> Scope:
     * burgemeester, adviseur and dienst (a service account for a gemeente's system-to-system
       delivery): exactly the account's gemeenten, at the detail level of their
       agreement profiles (the most restrictive one when an account has several gemeenten);
+    * gegevensbeheerder (imports the gemeente's own sources): like an adviseur;
     * beheerder (administration only) and anything else: nothing.
     ``profile_for(gm_code)`` returns the gemeente's agreement profile.
+
+    ``sources`` (the gemeenten whose own sources the user sees): a gemeente role's and a
+    service account's own gemeenten; for analist and teamchef only the gemeenten whose
+    profile shares them with that role (``Profile.bronnen_delen``).
     """
     role = getattr(user, "role", None)
     if role == "analist":
         codes = _gemeenten_where(con, "re_code IN (SELECT unnest(?::VARCHAR[]))", list(user.eenheden))
         return Scope(codes, 3, label=", ".join(
-            eenheid_label(name) for name in _names(con, user.eenheden) or user.eenheden))
+            eenheid_label(name) for name in _names(con, user.eenheden) or user.eenheden),
+            sources=_shared_sources(con, codes, role, profile_for))
     if role == "teamchef":
         codes = _gemeenten_where(
             con, "code IN (SELECT unnest(?::VARCHAR[])) OR code IN (SELECT gm_code FROM org_gemeenten"
                  " WHERE org_code IN (SELECT unnest(?::VARCHAR[])))",
             list(user.gemeenten), list(user.gemeenten))
-        return Scope(codes, 3, label="Teamchef")
-    if role in ("burgemeester", "adviseur", "dienst"):
+        return Scope(codes, 3, label="Teamchef",
+                     sources=_shared_sources(con, codes, role, profile_for))
+    if role in ("burgemeester", "adviseur", "dienst", "gegevensbeheerder"):
         codes = _gemeenten_where(con, "code IN (SELECT unnest(?::VARCHAR[]))", list(user.gemeenten))
         if not codes:
             return DENY
         profiles = [profile_for(code) for code in sorted(codes)]
         names = _names(con, codes)
-        return Scope(codes, min(p.detail for p in profiles), label=", ".join(names))
+        return Scope(codes, min(p.detail for p in profiles), label=", ".join(names),
+                     sources=codes)
     return DENY
+
+
+def _shared_sources(con, codes: frozenset[str], role: str, profile_for) -> frozenset[str]:
+    """The gemeenten of ``codes`` that have sources and share them with police ``role``."""
+    try:
+        owners = [r[0] for r in con.execute(
+            "SELECT DISTINCT owner FROM gemeente_sources WHERE owner IN"
+            " (SELECT unnest(?::VARCHAR[]))", [sorted(codes)]).fetchall()]
+    except duckdb.CatalogException:  # a database of an older release has no such table
+        return frozenset()
+    return frozenset(c for c in owners if role in getattr(profile_for(c), "bronnen_delen", ()))
 
 
 def _gemeenten_where(con, condition: str, *params) -> frozenset[str]:

@@ -40,7 +40,8 @@ CREATE TABLE IF NOT EXISTS profiles (
     updated_at TEXT NOT NULL,
     updated_by TEXT NOT NULL,
     vaststellen TEXT NOT NULL DEFAULT '[]',  -- kinds released by the police (concepts)
-    templates TEXT NOT NULL DEFAULT '[]');  -- themed-report templates (data/products/templates.py)
+    templates TEXT NOT NULL DEFAULT '[]',  -- themed-report templates (data/products/templates.py)
+    bronnen_delen TEXT NOT NULL DEFAULT '[]');  -- police roles that see the gemeente's own sources
 CREATE TABLE IF NOT EXISTS protocol_log (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     at TEXT NOT NULL,
@@ -190,6 +191,7 @@ MIGRATIONS = (
     ("protocol_log", "token_id", "INTEGER"),
     ("profiles", "vaststellen", "TEXT NOT NULL DEFAULT '[]'"),
     ("profiles", "templates", "TEXT NOT NULL DEFAULT '[]'"),
+    ("profiles", "bronnen_delen", "TEXT NOT NULL DEFAULT '[]'"),
 )
 
 
