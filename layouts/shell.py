@@ -16,6 +16,7 @@ PAGES = {
     "/incidenten": ("Incidenten", "Incidenten"),
     "/rapportages": ("Rapportages", "Rapportages"),
     "/meldingen": ("Meldingen", "Meldingen"),
+    "/bronnen": ("Bronnen", "Gemeentelijke bronnen"),
 }
 
 

@@ -45,7 +45,7 @@ def write_demo_sources(con, gm_code: str, today: date, *, seed: int, months: int
         finally:
             con.unregister("_demo_source")
         con.execute("INSERT OR REPLACE INTO gemeente_sources VALUES"
-                    " (?, ?, ?, ?, 'month', ?, ?, now(), 'demo', NULL)",
+                    " (?, ?, ?, ?, 'month', ?, ?, now()::TIMESTAMPTZ AT TIME ZONE 'UTC', 'demo', NULL)",
                     [gm_code, source, title, description, starts[0], starts[-1]])
         total += len(rows)
     return total

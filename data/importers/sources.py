@@ -16,6 +16,7 @@ source again replaces that source's rows of that gemeente only. Run inside ``Sto
 from __future__ import annotations
 
 import re
+from datetime import datetime, timezone
 from pathlib import Path
 
 from data.importers.common import FatalImportError, ImportResult
@@ -154,9 +155,9 @@ def import_source(con, path, *, gemeente: str, source: str, title: str,
         INSERT INTO gemeente_source_counts
         SELECT ?, ?, code, level, period_start, category, count, lon, lat FROM _src_checked
         WHERE reason IS NULL ORDER BY period_start, code, category""", [gemeente, source])
-    con.execute("INSERT OR REPLACE INTO gemeente_sources VALUES (?, ?, ?, ?, ?, ?, ?, now(), ?, ?)",
+    con.execute("INSERT OR REPLACE INTO gemeente_sources VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [gemeente, source, title.strip(), (description or "").strip() or None, grain,
-                 first, last, by, path.name])
+                 first, last, datetime.now(timezone.utc).replace(tzinfo=None), by, path.name])
     for name in ("_src_parsed", "_src_dated", "_src_checked", "_csv"):
         con.execute(f"DROP TABLE IF EXISTS {name}")
     result = ImportResult("source", str(path), rows=int(rows), total=int(total))

@@ -73,6 +73,9 @@ def list_sources(con, *, scope: Scope, gm_code: str | None = None) -> pd.DataFra
         WHERE {condition} ORDER BY s.imported_at DESC, s.owner, s.source""", params).df()
     for column in ("period_from", "period_to"):
         frame[column] = [pd.Timestamp(v).date() for v in frame[column]]
+    # stored as UTC without a zone
+    frame["imported_at"] = [None if pd.isna(v) else pd.Timestamp(v).tz_localize("UTC")
+                            .to_pydatetime() for v in frame["imported_at"]]
     frame["label"] = [_label(g, t) for g, t in zip(frame["gemeente"], frame["title"])]
     return frame[columns]
 

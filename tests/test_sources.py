@@ -1,0 +1,335 @@
+"""Gemeente sources (issue #17 item 1): the importer (good file, rejected rows with line
+numbers, fatal error changes nothing, re-import replaces one source of one gemeente), the CLI,
+who sees a source (scope attacks through the query layer, forged callbacks for another
+gemeente: refused and logged), and Chromium: a gegevensbeheerder uploads a file on /bronnen
+and sees it beside the police figures on /trends; another gemeente's mayor does not.
+
+Real DuckDB (copies of the demo database), a real state database, the real server."""
+from __future__ import annotations
+
+import base64
+import os
+import subprocess
+import sys
+from datetime import date
+
+import pytest
+
+from data.accounts import Profile, User, set_profile
+from data.importers import FatalImportError, run_import
+from data.queries import sources as q
+from data.scope import OutOfScope, Scope, resolve_scope
+from data.state import StateDB
+from data.store import Store
+
+from .conftest import ROOT, LiveServer, dash_callback, demo_copy, http_login, login, state_rows
+
+OWN, OTHER = "GMD001", "GMD002"
+
+GOOD = """area_code,period,category,count
+GMD001,2025-01,parkeren,12
+WKD00101,2025-01,afval,5
+BUD0010101,2025-02,afval,3
+WKD00201,2025-02,afval,3
+WKD00101,2025-13,afval,3
+XX,2025-02,afval,3
+WKD00101,2025-02,,3
+WKD00101,2025-02,afval,-1
+WKD00101,2025,afval,4
+WKD00101,2025-01,afval,7
+WKD00101,2025-03,afval,2
+"""
+
+
+@pytest.fixture
+def store(demo_db, tmp_path):
+    return Store(demo_copy(demo_db, tmp_path / "db"))
+
+
+def write(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def rows_of(store, gm, source):
+    return store.read().execute(
+        "SELECT area_code, period_start, category, count FROM gemeente_source_counts"
+        " WHERE owner = ? AND source = ? ORDER BY ALL", [gm, source]).fetchall()
+
+
+def test_import_accepts_good_rows_and_rejects_the_rest_by_line(store, tmp_path):
+    path = write(tmp_path, "boa.csv", GOOD)
+    result = run_import(store, "source", path, options={
+        "gemeente": OWN, "source": "handhaving", "title": "BOA-registraties", "by": "test"})
+    assert (result.rows, result.rejected, result.total) == (4, 7, 22)
+    rejected = (tmp_path / "boa.csv.rejected.csv").read_text()
+    for line, reason in ((5, "lies in gemeente GMD002, not in GMD001"), (6, "bad period 2025-13"),
+                         (7, "unknown area code XX"), (8, "missing category"),
+                         (9, "negative count -1"), (10, "is a year; this file is per month"),
+                         (11, "duplicate of line 3")):
+        assert any(row.startswith(f"{line},") and reason in row
+                   for row in rejected.splitlines()), (line, reason, rejected)
+    assert rows_of(store, OWN, "handhaving") == [
+        ("BUD0010101", date(2025, 2, 1), "afval", 3), ("GMD001", date(2025, 1, 1), "parkeren", 12),
+        ("WKD00101", date(2025, 1, 1), "afval", 5), ("WKD00101", date(2025, 3, 1), "afval", 2)]
+
+
+def test_periods_weeks_days_and_the_grain(store, tmp_path):
+    path = write(tmp_path, "w.csv", "gebied;datum;categorie;aantal\nWKD00101;2025-W01;x;1\n"
+                                    "WKD00101;2025-W02;x;2\nWKD00101;2025-01-15;x;9\n")
+    result = run_import(store, "source", path, options={
+        "gemeente": OWN, "source": "w", "title": "Weken"})
+    assert (result.rows, result.rejected, result.detail["grain"]) == (2, 1, "week")
+    assert [r[1] for r in rows_of(store, OWN, "w")] == [date(2024, 12, 30), date(2025, 1, 6)]
+
+
+def test_fatal_errors_change_nothing(store, tmp_path):
+    run_import(store, "source", write(tmp_path, "a.csv", GOOD), options={
+        "gemeente": OWN, "source": "handhaving", "title": "BOA"})
+    before = rows_of(store, OWN, "handhaving")
+    version = store.path.resolve()
+    bad_files = {
+        "missing.csv": "area_code,period,count\nGMD001,2025-01,3\n",       # no category column
+        "empty.csv": "",
+        "others.csv": "area_code,period,category,count\nWKD00201,2025-01,x,3\n",  # nothing own
+        "latin1.csv": None,
+    }
+    for name, text in bad_files.items():
+        path = tmp_path / name
+        if text is None:
+            path.write_bytes("area_code,period,category,count\nGMD001,2025-01,caf\xe9,3\n"
+                             .encode("latin-1"))
+        else:
+            path.write_text(text)
+        with pytest.raises(FatalImportError):
+            run_import(store, "source", path, options={
+                "gemeente": OWN, "source": "handhaving", "title": "BOA"})
+    for options in ({"gemeente": OWN, "source": "Bad Name!", "title": "x"},
+                    {"gemeente": "GMX999", "source": "ok", "title": "x"},
+                    {"gemeente": OWN, "source": "ok", "title": ""}):
+        with pytest.raises(FatalImportError):
+            run_import(store, "source", write(tmp_path, "ok.csv", GOOD), options=options)
+    assert store.path.resolve() == version  # no new version was swapped in
+    assert rows_of(store, OWN, "handhaving") == before
+
+
+def test_reimport_replaces_that_source_of_that_gemeente_only(store, tmp_path):
+    opts = {"source": "handhaving", "title": "BOA"}
+    run_import(store, "source", write(tmp_path, "a.csv", GOOD), options={"gemeente": OWN, **opts})
+    other = "area_code,period,category,count\nWKD00201,2025-01,x,8\n"
+    run_import(store, "source", write(tmp_path, "b.csv", other), options={"gemeente": OTHER, **opts})
+    again = "area_code,period,category,count\nWKD00101,2026-01,afval,1\n"
+    run_import(store, "source", write(tmp_path, "c.csv", again), options={"gemeente": OWN, **opts})
+    assert rows_of(store, OWN, "handhaving") == [("WKD00101", date(2026, 1, 1), "afval", 1)]
+    assert rows_of(store, OTHER, "handhaving") == [("WKD00201", date(2025, 1, 1), "x", 8)]
+    assert len(rows_of(store, OWN, "boa")) > 0  # the demo's own sources are untouched
+
+
+def test_cli_import_source(demo_db, tmp_path):
+    db = demo_copy(demo_db, tmp_path / "db")
+    path = write(tmp_path, "boa.csv", GOOD)
+    env = {**os.environ, "DASHBOARD_STATE_DB": str(tmp_path / "state.sqlite")}
+
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "dashboard", "--db", str(db), "import",
+                               "source", *args], cwd=ROOT, env=env, capture_output=True,
+                              text=True, timeout=120)
+    done = cli("--gemeente", OWN, "--source", "handhaving", "--title", "BOA-registraties",
+               "--json", str(path))
+    assert done.returncode == 0, done.stderr
+    assert '"rows": 4' in done.stdout and '"rejected": 7' in done.stdout
+    fatal = cli("--gemeente", OWN, "--source", "handhaving", "--title", "BOA",
+                str(write(tmp_path, "bad.csv", "a,b\n1,2\n")))
+    assert fatal.returncode == 2 and "category" in fatal.stderr
+
+
+# -- who sees a source ------------------------------------------------------------------------
+
+def test_scope_sources_follow_role_gemeente_and_profile(demo_db, tmp_path):
+    con = Store(demo_db).read()
+    state = StateDB(tmp_path / "state.sqlite")
+
+    def scope(user):
+        return resolve_scope(user, con=con, profile_for=lambda c: Profile(c) if c != OWN
+                             else __import__("data.accounts").accounts.get_profile(state, c))
+    own = scope(User("g", "gegevensbeheerder", gemeenten=(OWN,)))
+    assert own.sources == {OWN} and own.detail == 1
+    assert scope(User("b", "burgemeester", gemeenten=(OWN,))).sources == {OWN}
+    assert scope(User("b2", "burgemeester", gemeenten=(OTHER,))).sources == {OTHER}
+    teamchef = User("t", "teamchef", gemeenten=(OWN,))
+    analist = User("a", "analist", eenheden=("REDL",))
+    assert not scope(teamchef).sources and not scope(analist).sources
+    set_profile(state, OWN, by="test", bronnen_delen=["teamchef"])
+    assert scope(teamchef).sources == {OWN} and not scope(analist).sources
+    set_profile(state, OWN, by="test", bronnen_delen=["teamchef", "analist"])
+    assert scope(analist).sources == {OWN}
+    assert not scope(User("x", "beheerder")).sources
+
+
+def test_queries_refuse_a_source_outside_the_scope(demo_db):
+    con = Store(demo_db).read()
+    own = Scope(frozenset({OWN}), 1, "Havenstad", frozenset({OWN}))
+    other = Scope(frozenset({OTHER}), 3, "Veendijk", frozenset({OTHER}))
+    police = Scope(frozenset({OWN, OTHER}), 3, "Teamchef")  # sees the gemeenten, not the sources
+    assert set(q.list_sources(con, scope=own)["source"]) == {"boa", "overlast"}
+    for scope in (other, police, Scope()):
+        assert q.list_sources(con, scope=scope).empty
+        with pytest.raises(OutOfScope):
+            q.source_series(con, scope=scope, gm_code=OWN, source="boa")
+        with pytest.raises(OutOfScope):
+            q.source_map_values(con, scope=scope, gm_code=OWN, source="boa", level="wijk",
+                                start=date(2025, 1, 1), end=date(2025, 1, 31))
+        assert q.source_totals(con, scope=scope, gm_code=OWN, reference=date(2026, 1, 1)).empty
+    # sources is never wider than gemeenten: a forged Scope with sources outside gemeenten
+    forged = Scope(frozenset({OTHER}), 3, "x", frozenset({OWN}))
+    with pytest.raises(OutOfScope):
+        q.source_series(con, scope=forged, gm_code=OWN, source="boa")
+
+
+def test_series_and_map_values_say_geen_gegevens_outside_the_source(demo_db):
+    con = Store(demo_db).read()
+    own = Scope(frozenset({OWN}), 1, "Havenstad", frozenset({OWN}))
+    info = q.get_source(con, scope=own, gm_code=OWN, source="boa")
+    before = date(info["period_from"].year - 1, 1, 1)
+    series = q.source_series(con, scope=own, gm_code=OWN, source="boa", start=before,
+                             end=info["period_to"])
+    outside = series[series["period_start"] < info["period_from"]]
+    assert len(outside) >= 12 and outside["count"].isna().all()
+    assert outside["reason"].str.startswith("geen gegevens").all()
+    inside = series[series["period_start"] >= info["period_from"]]
+    assert inside["count"].notna().all() and int(inside["count"].sum()) == int(info["total"])
+    assert series.attrs["label"] == "Bron: gemeente Havenstad — BOA-registraties"
+    yearly = q.source_series(con, scope=own, gm_code=OWN, source="boa", grain="year")
+    assert yearly.attrs["grain"] == "year"
+    weekly = q.source_series(con, scope=own, gm_code=OWN, source="boa", grain="week")
+    assert weekly.attrs["grain"] == "month"  # never finer than the source
+    last = info["period_to"]
+    values = q.source_map_values(con, scope=own, gm_code=OWN, source="boa", level="wijk",
+                                 start=last, end=date(last.year, last.month, 28))
+    direct = con.execute("SELECT sum(count) FROM gemeente_source_counts WHERE owner = ? AND"
+                         " source = 'boa' AND period_start = ?", [OWN, last]).fetchall()[0][0]
+    assert int(values["count"].sum()) == int(direct)
+    early = q.source_map_values(con, scope=own, gm_code=OWN, source="boa", level="wijk",
+                                start=before, end=date(before.year, 1, 31))
+    assert early["count"].isna().all() and early["reason"].notna().all()
+
+
+# -- the server: forged requests, then the browser -------------------------------------------
+
+@pytest.fixture(scope="module")
+def server(demo_db, tmp_path_factory):
+    server = LiveServer(demo_copy(demo_db, tmp_path_factory.mktemp("sources")))
+    yield server
+    server.stop()
+
+
+def _upload_values(gm, name="handhaving", title="BOA-registraties", text=GOOD,
+                   filename="boa.csv"):
+    contents = "data:text/csv;base64," + base64.b64encode(text.encode()).decode()
+    return {"bronnen-upload.contents": contents, "bronnen-upload.filename": filename,
+            "bronnen-gemeente.value": gm, "bronnen-naam.value": name,
+            "bronnen-titel.value": title, "bronnen-refresh.data": 0}
+
+
+def _refused(server, user, view):
+    return state_rows(server.db, "SELECT count(*) FROM protocol_log WHERE user = ? AND view = ?"
+                      " AND outcome = 'refused'", (user, view))[0][0]
+
+
+def test_forged_uploads_and_deletes_are_refused_and_logged(server):
+    db_before = server.db.resolve()
+    # a gegevensbeheerder of Havenstad uploading for Veendijk
+    session = http_login(server, "gegevensbeheerder")
+    before = _refused(server, "gegevensbeheerder", "bronnen/upload")
+    answer = dash_callback(session, server, "bronnen-result.children", _upload_values(OTHER),
+                           trigger="bronnen-upload.contents")
+    assert answer.status_code == 200 and "geen toegang" in answer.text
+    assert _refused(server, "gegevensbeheerder", "bronnen/upload") == before + 1
+    # a wrong file: a clear error, logged, nothing changed
+    wrong = dash_callback(session, server, "bronnen-result.children",
+                          _upload_values(OWN, filename="boa.xlsx"),
+                          trigger="bronnen-upload.contents")
+    assert "alleen CSV" in wrong.text
+    # Havenstad's own mayor is no gegevensbeheerder; Veendijk's mayor even less
+    for name in ("burgemeester", "burgemeester2"):
+        other = http_login(server, name)
+        answer = dash_callback(other, server, "bronnen-result.children", _upload_values(OWN),
+                               trigger="bronnen-upload.contents")
+        assert "geen toegang" in answer.text, name
+        assert _refused(server, name, "bronnen/upload") == 1
+    # deleting Havenstad's source from Veendijk's session
+    mayor2 = http_login(server, "burgemeester2")
+    key = {"type": "bronnen-verwijder", "key": f"{OWN}/boa"}
+    spec = {"bronnen-upload.contents": None}
+    answer = _delete(mayor2, server, key, spec)
+    assert "geen toegang" in answer.text
+    assert _refused(server, "burgemeester2", "bronnen/verwijderen") == 1
+    assert server.db.resolve() == db_before  # nothing was written
+    # the list of another gemeente shows nothing of Havenstad
+    listing = dash_callback(mayor2, server, "bronnen-list.children",
+                            {"bronnen-refresh.data": 0})
+    assert "BOA-registraties" not in listing.text and "bronnen-leeg" in listing.text
+    # a forged trends request for Havenstad's source
+    chart = dash_callback(mayor2, server, "trends-bron-note.children",
+                          {"trends-bron.value": f"{OWN}|boa", "trends-grain.value": "maand"})
+    assert "geen toegang" in chart.text and "BOA" not in chart.text
+    assert _refused(server, "burgemeester2", "trends/bronnen") == 1
+
+
+def _delete(session, server, key, values):
+    """The manage callback as a click on a delete button with id ``key`` sends it."""
+    import json
+
+    spec = next(s for s in session.get(server.url + "/_dash-dependencies").json()
+                if s["output"].strip(".").startswith("bronnen-result.children"))
+    outputs = [{"id": part.rsplit(".", 1)[0], "property": part.rsplit(".", 1)[1]}
+               for part in spec["output"].strip(".").split("...")]
+    inputs = [{"id": "bronnen-upload", "property": "contents", "value": None},
+              [{"id": key, "property": "n_clicks", "value": 1}]]
+    state = [{"id": d["id"], "property": d["property"], "value": values.get(
+        f"{d['id']}.{d['property']}")} for d in spec["state"]]
+    return session.post(server.url + "/_dash-update-component", json={
+        "output": spec["output"], "outputs": outputs, "inputs": inputs, "state": state,
+        "changedPropIds": [json.dumps(key, separators=(",", ":"), sort_keys=True)
+                           + ".n_clicks"]})
+
+
+def test_gegevensbeheerder_uploads_and_sees_it_beside_police_figures(server, page, tmp_path):
+    from playwright.sync_api import expect
+
+    csv = tmp_path / "overlast-jeugd.csv"
+    csv.write_text("area_code,period,category,count\n" + "".join(
+        f"WKD00101,2026-{m:02d},jeugd,{m + 40}\n" for m in range(1, 11))
+        + "WKD00201,2026-01,jeugd,3\n", encoding="utf-8")
+    page.set_default_timeout(60_000)
+    login(page, server, "gegevensbeheerder")
+    page.goto(server.url + "/bronnen")
+    expect(page.locator("#bronnen-tabel")).to_contain_text("BOA-registraties")
+    page.fill("#bronnen-naam", "jeugd")
+    page.fill("#bronnen-titel", "Jeugdoverlast")
+    page.locator("#bronnen-upload input[type=file]").set_input_files(str(csv))
+    expect(page.locator("#bronnen-ok")).to_contain_text("10 rijen geïmporteerd")
+    expect(page.locator("#bronnen-afgewezen")).to_contain_text("lies in gemeente GMD002")
+    expect(page.locator("#bronnen-tabel")).to_contain_text("Jeugdoverlast")
+    assert state_rows(server.db, "SELECT count(*) FROM protocol_log WHERE user ="
+                      " 'gegevensbeheerder' AND view = 'bronnen/upload' AND outcome = 'ok'"
+                      )[0][0] == 1
+    # beside the police trend, labelled with its source
+    page.goto(server.url + "/trends")
+    expect(page.locator("#trends-graph .main-svg").first).to_be_visible()
+    from .conftest import pick
+    pick(page, "#trends-bron", "Havenstad — Jeugdoverlast (alle categorieën)")
+    expect(page.locator("#trends-bron-note")).to_contain_text(
+        "Bron: gemeente Havenstad — Jeugdoverlast")
+    expect(page.locator("#trends-bron-graph")).to_contain_text("Jeugdoverlast")
+    # another gemeente's mayor sees neither the source nor the chart
+    page.context.clear_cookies()
+    login(page, server, "burgemeester2")
+    page.goto(server.url + "/trends")
+    expect(page.locator("#trends-graph .main-svg").first).to_be_visible()
+    expect(page.locator("#trends-bronnen")).to_be_hidden()
+    assert "Jeugdoverlast" not in page.content()
+    page.goto(server.url + "/bronnen")
+    expect(page.locator("#bronnen-leeg")).to_be_visible()
+    expect(page.locator("#bronnen-form")).to_be_hidden()
