@@ -90,7 +90,7 @@ def source_list(frame: pd.DataFrame, *, deletable: set[str]):
         rows.append(html.Tr([
             html.Td(r.gemeente), html.Td([html.Strong(r.title), html.Br(),
                                           html.Small(r.description or "", className="text-muted")]),
-            html.Td(r.source), html.Td(", ".join(r.categories or [])),
+            html.Td(r.source), html.Td(", ".join(_categories(r.categories))),
             html.Td(f"{fmt.month(r.period_from)} – {fmt.month(r.period_to)}"
                     f" ({GRAIN_NL.get(r.grain, r.grain)})"),
             html.Td(fmt.integer(r.rows), className="text-end"),
@@ -111,7 +111,7 @@ def source_options(frame: pd.DataFrame) -> list[tuple[str, str]]:
     for r in frame.itertuples():
         out.append((f"{r.owner}|{r.source}", f"{r.gemeente} — {r.title} (alle categorieën)"))
         out += [(f"{r.owner}|{r.source}|{c}", f"{r.gemeente} — {r.title}: {c}")
-                for c in (r.categories or [])]
+                for c in _categories(r.categories)]
     return out
 
 
@@ -158,3 +158,8 @@ def series_note(series: pd.DataFrame) -> str:
     if missing:
         text += f" · {missing} perioden: {NO_DATA} (buiten de periode van de bron)"
     return text
+
+
+def _categories(value) -> list[str]:
+    """A list column's value (DuckDB gives a numpy array, or None) as a list."""
+    return [] if value is None else [str(v) for v in value]
