@@ -298,10 +298,17 @@ def _delete(session, server, key, values):
 def test_gegevensbeheerder_uploads_and_sees_it_beside_police_figures(server, page, tmp_path):
     from playwright.sync_api import expect
 
+    from urllib.parse import quote
+
+    from data.periods import add_months
+
+    # the last 12 complete months before the demo's today (the map's default period)
+    this_month = date.today().replace(day=1)
+    months = [add_months(this_month, -k) for k in range(12, 0, -1)]
     csv = tmp_path / "overlast-jeugd.csv"
     csv.write_text("area_code,period,category,count\n" + "".join(
-        f"WKD00101,2026-{m:02d},jeugd,{m + 40}\n" for m in range(1, 11))
-        + "WKD00201,2026-01,jeugd,3\n", encoding="utf-8")
+        f"WKD00101,{m:%Y-%m},jeugd,{41 + i}\n" for i, m in enumerate(months))
+        + f"WKD00201,{months[0]:%Y-%m},jeugd,3\n", encoding="utf-8")
     page.set_default_timeout(60_000)
     login(page, server, "gegevensbeheerder")
     page.goto(server.url + "/bronnen")
@@ -309,7 +316,7 @@ def test_gegevensbeheerder_uploads_and_sees_it_beside_police_figures(server, pag
     page.fill("#bronnen-naam", "jeugd")
     page.fill("#bronnen-titel", "Jeugdoverlast")
     page.locator("#bronnen-upload input[type=file]").set_input_files(str(csv))
-    expect(page.locator("#bronnen-ok")).to_contain_text("10 rijen geïmporteerd")
+    expect(page.locator("#bronnen-ok")).to_contain_text("12 rijen geïmporteerd")
     expect(page.locator("#bronnen-afgewezen")).to_contain_text("lies in gemeente GMD002")
     expect(page.locator("#bronnen-tabel")).to_contain_text("Jeugdoverlast")
     assert state_rows(server.db, "SELECT count(*) FROM protocol_log WHERE user ="
@@ -323,6 +330,14 @@ def test_gegevensbeheerder_uploads_and_sees_it_beside_police_figures(server, pag
     expect(page.locator("#trends-bron-note")).to_contain_text(
         "Bron: gemeente Havenstad — Jeugdoverlast")
     expect(page.locator("#trends-bron-graph")).to_contain_text("Jeugdoverlast")
+    # on the map: the source as a "Soort", per wijk, labelled with its source
+    page.goto(server.url + "/kaart?niveau=wijk&gebied=GMD001&type="
+              + quote("bron:GMD001|jeugd"))
+    expect(page.locator("#kaart-subtitle")).to_contain_text("Jeugdoverlast")
+    panel = page.locator("#kaart-panel")
+    expect(panel).to_contain_text("Bron: gemeente Havenstad — Jeugdoverlast")
+    expect(panel).to_contain_text("Centrum")
+    expect(panel).to_contain_text(str(sum(range(41, 53))))  # 558 in Centrum
     # another gemeente's mayor sees neither the source nor the chart
     page.context.clear_cookies()
     login(page, server, "burgemeester2")
@@ -330,6 +345,12 @@ def test_gegevensbeheerder_uploads_and_sees_it_beside_police_figures(server, pag
     expect(page.locator("#trends-graph .main-svg").first).to_be_visible()
     expect(page.locator("#trends-bronnen")).to_be_hidden()
     assert "Jeugdoverlast" not in page.content()
+    page.goto(server.url + "/kaart")
+    page.locator("#kaart-type").click()
+    from .conftest import choices
+    expect(choices(page).first).to_be_visible()
+    assert not any("Bron: gemeente" in t for t in choices(page).all_inner_texts())
+    page.keyboard.press("Escape")
     page.goto(server.url + "/bronnen")
     expect(page.locator("#bronnen-leeg")).to_be_visible()
     expect(page.locator("#bronnen-form")).to_be_hidden()
