@@ -163,6 +163,7 @@ def register(app) -> None:
         Output({"type": "profile-product", "product": ALL}, "value"),
         Output("profile-gemeente", "value"),
         Output("profile-vaststellen", "value"),
+        Output("profile-bronnen", "value"),
     ], [Input("profile-gemeente", "value")])
     def load_profile(_scope, gm_code):
         require_beheerder()
@@ -173,13 +174,13 @@ def register(app) -> None:
         gm_code = gm_code or (gemeenten[0][0] if gemeenten else None)
         if gm_code is None:
             return Served(("Geen gemeenten geladen.", [], types, 1, [], [""] * len(PRODUCTS),
-                           None, []), rows=0)
+                           None, [], []), rows=0)
         p = accounts.get_profile(get_state(), gm_code)
         stamp = (f"Laatst gewijzigd {fmt.moment(p.updated_at)} door {p.updated_by}."
                  if p.updated_at else "Standaardprofiel (nog niet vastgesteld).")
         return Served((stamp, options, types, p.detail, list(p.driehoek),
                        [p.products.get(key, "") for key in PRODUCTS], gm_code,
-                       list(p.vaststellen)),
+                       list(p.vaststellen), list(p.bronnen_delen)),
                       rows=1, filters={"gemeente": gm_code})
 
     @app.callback(
@@ -189,17 +190,21 @@ def register(app) -> None:
         State("profile-driehoek", "value"),
         State({"type": "profile-product", "product": ALL}, "value"),
         State("profile-vaststellen", "value"),
+        State("profile-bronnen", "value"),
         prevent_initial_call=True)
-    def save_profile(_clicks, gm_code, detail, driehoek, frequencies, vaststellen):
+    def save_profile(_clicks, gm_code, detail, driehoek, frequencies, vaststellen, bronnen):
         try:
             user = require_beheerder()
             products = {k: f for k, f in zip(PRODUCTS, frequencies) if f}
             if not (vaststellen is None or (isinstance(vaststellen, list)
                                            and all(isinstance(v, str) for v in vaststellen))):
                 raise accounts.AccountError("vaststellen must be a list of products")
+            if not (bronnen is None or (isinstance(bronnen, list)
+                                        and all(isinstance(v, str) for v in bronnen))):
+                raise accounts.AccountError("bronnen must be a list of roles")
             accounts.set_profile(get_state(), gm_code, by=user.name, detail=detail,
                                  driehoek=driehoek or [], products=products,
-                                 vaststellen=vaststellen or [])
+                                 vaststellen=vaststellen or [], bronnen_delen=bronnen or [])
         except (OutOfScope, accounts.AccountError) as exc:
             return dbc.Alert(str(exc), color="danger", className="mb-0")
         return dbc.Alert(f"Profiel van {gm_code} opgeslagen en vastgelegd in het protocol.",

@@ -135,6 +135,9 @@ def build_parser() -> argparse.ArgumentParser:
                       help="products the police release with their commentary first (a concept)")
     pset.add_argument("--automatisch", nargs="+", metavar="PRODUCT", default=[],
                       help="products that go out automatically again (the default)")
+    pset.add_argument("--bronnen-delen", nargs="*", metavar="ROLE", choices=["teamchef", "analist"],
+                      help="police roles that see the gemeente's own sources (none: only the"
+                           " gemeente's users)")
     pset.set_defaults(handler=cmd_profiles)
 
     mel = commands.add_parser("meldingen", help="alerts on high-impact incidents and raids")
@@ -358,7 +361,9 @@ def cmd_profiles(args) -> int:
                   f"{p.gm_code}: detail {p.detail}, "
                   f"driehoek {' '.join(p.driehoek)}, products "
                   + ", ".join(f"{k} {v}" for k, v in p.products.items())
-                  + (f", vaststellen {' '.join(p.vaststellen)}" if p.vaststellen else ""))
+                  + (f", vaststellen {' '.join(p.vaststellen)}" if p.vaststellen else "")
+                  + (f", bronnen gedeeld met {' '.join(p.bronnen_delen)}"
+                     if p.bronnen_delen else ""))
         return 0
     current = accounts.get_profile(state, args.gemeente)
     products = {**current.products, **dict(args.product)} if args.product else None
@@ -367,7 +372,8 @@ def cmd_profiles(args) -> int:
     try:
         accounts.set_profile(state, args.gemeente, by=f"cli:{getpass.getuser()}",
                              detail=args.detail,
-                             driehoek=args.driehoek, products=products, vaststellen=release)
+                             driehoek=args.driehoek, products=products, vaststellen=release,
+                             bronnen_delen=args.bronnen_delen)
     except accounts.AccountError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

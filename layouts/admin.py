@@ -75,6 +75,12 @@ def beheer():
             html.Div("De gemeente krijgt deze producten pas als een teamchef of analist ze "
                      "heeft vastgesteld; de andere gaan automatisch uit (reports run --due).",
                      className="small text-body-secondary mb-2"),
+            dbc.Label("Gemeentelijke bronnen delen met", html_for="profile-bronnen"),
+            dbc.Checklist(id="profile-bronnen", inline=True, value=[], options=[
+                {"label": "Teamchef", "value": "teamchef"},
+                {"label": "Analist", "value": "analist"}]),
+            html.Div("De eigen gebruikers van de gemeente zien haar bronnen altijd; andere "
+                     "gemeenten nooit.", className="small text-body-secondary mb-2"),
             dbc.Button("Opslaan", id="profile-save", color="primary", className="mt-2"),
             html.Div(id="profile-message", className="mt-2"),
         ]), className="mb-3"),

@@ -354,3 +354,30 @@ def test_gegevensbeheerder_uploads_and_sees_it_beside_police_figures(server, pag
     page.goto(server.url + "/bronnen")
     expect(page.locator("#bronnen-leeg")).to_be_visible()
     expect(page.locator("#bronnen-form")).to_be_hidden()
+
+
+def test_teamchef_sees_sources_only_when_the_profile_shares_them(server):
+    """The agreement profile's flag, set with the real CLI, decides the teamchef's view; the
+    teamchef's forged request before that is refused and logged."""
+    values = {"trends-bron.value": f"{OWN}|boa", "trends-grain.value": "maand"}
+    teamchef = http_login(server, "teamchef")
+    before = dash_callback(teamchef, server, "trends-bron-note.children", values)
+    assert "geen toegang" in before.text and "BOA" not in before.text
+    assert _refused(server, "teamchef", "trends/bronnen") == 1
+    env = {**os.environ, "DASHBOARD_STATE_DB": str(server.db.parent / "appstate.sqlite")}
+
+    def profile(*args):
+        done = subprocess.run([sys.executable, "-m", "dashboard", "--db", str(server.db),
+                               "profiles", "set", OWN, *args], cwd=ROOT, env=env,
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+    profile("--bronnen-delen", "teamchef")
+    after = dash_callback(teamchef, server, "trends-bron-note.children", values)
+    note = after.json()["response"]["trends-bron-note"]["children"]
+    assert note.startswith("Bron: gemeente Havenstad — BOA-registraties")
+    analist = http_login(server, "analist")
+    assert "geen toegang" in dash_callback(analist, server, "trends-bron-note.children",
+                                           values).text
+    profile("--bronnen-delen")  # shared with nobody again
+    assert "geen toegang" in dash_callback(teamchef, server, "trends-bron-note.children",
+                                           values).text
