@@ -163,3 +163,32 @@ def series_note(series: pd.DataFrame) -> str:
 def _categories(value) -> list[str]:
     """A list column's value (DuckDB gives a numpy array, or None) as a list."""
     return [] if value is None else [str(v) for v in value]
+
+
+def totals_section(frame: pd.DataFrame, name: str):
+    """The driehoek's "Gemeentelijke bronnen": the last 12 months against the 12 before, per
+    source, each labelled with its source; nothing when the gemeente has no visible sources."""
+    if frame.empty:
+        return ""
+
+    def cell(value):
+        return NO_DATA if pd.isna(value) else fmt.integer(value)
+
+    rows = []
+    for r in frame.itertuples():
+        change = ("" if pd.isna(r.current) or pd.isna(r.previous) or not r.previous
+                  else fmt.percent_change((r.current - r.previous) / r.previous * 100))
+        rows.append(html.Tr([html.Td(r.label), html.Td(cell(r.current), className="text-end",
+                                                       title=r.reason or None),
+                             html.Td(cell(r.previous), className="text-end",
+                                     title=r.reason or None),
+                             html.Td(change, className="text-end")]))
+    return dbc.Card(dbc.CardBody([
+        html.H2(f"Gemeentelijke bronnen van {name}", className="h5"),
+        html.P("Eigen gegevens van de gemeente, geen politiecijfers.",
+               className="small text-body-secondary"),
+        data_table([html.Thead(html.Tr([html.Th("Bron"),
+                                        html.Th("Laatste 12 maanden", className="text-end"),
+                                        html.Th("12 maanden daarvoor", className="text-end"),
+                                        html.Th("Verschil", className="text-end")])),
+                    html.Tbody(rows)], size="sm", id="driehoek-bronnen-tabel")]))

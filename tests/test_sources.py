@@ -381,3 +381,31 @@ def test_teamchef_sees_sources_only_when_the_profile_shares_them(server):
     profile("--bronnen-delen")  # shared with nobody again
     assert "geen toegang" in dash_callback(teamchef, server, "trends-bron-note.children",
                                            values).text
+
+
+def test_driehoek_lists_the_sources_with_12_month_totals(server):
+    from data.periods import add_months
+
+    mayor = http_login(server, "burgemeester")
+    answer = dash_callback(mayor, server, "driehoek-bronnen.children",
+                           {"driehoek-gemeente.value": OWN}).json()
+    text = str(answer["response"]["driehoek-bronnen"]["children"])
+    assert "Bron: gemeente Havenstad — BOA-registraties" in text
+    reference = date.today().replace(day=1)
+    con = Store(server.db).read()
+    current, previous = (con.execute(
+        "SELECT sum(count) FROM gemeente_source_counts WHERE owner = ? AND source = 'boa' AND"
+        " period_start >= ? AND period_start < ?", [OWN, add_months(reference, -12 * (k + 1)),
+                                                   add_months(reference, -12 * k)]
+    ).fetchall()[0][0] for k in (0, 1))
+    from layouts import format as fmt
+    assert f"'{fmt.integer(current)}'" in text and f"'{fmt.integer(previous)}'" in text
+    # another gemeente's mayor asking for Havenstad: refused and logged
+    mayor2 = http_login(server, "burgemeester2")
+    forged = dash_callback(mayor2, server, "driehoek-bronnen.children",
+                           {"driehoek-gemeente.value": OWN})
+    assert "geen toegang" in forged.text and "BOA" not in forged.text
+    assert _refused(server, "burgemeester2", "driehoek/bronnen") == 1
+    own = dash_callback(mayor2, server, "driehoek-bronnen.children",
+                        {"driehoek-gemeente.value": OTHER}).json()
+    assert "BOA" not in str(own["response"])
