@@ -409,3 +409,32 @@ def test_driehoek_lists_the_sources_with_12_month_totals(server):
     own = dash_callback(mayor2, server, "driehoek-bronnen.children",
                         {"driehoek-gemeente.value": OTHER}).json()
     assert "BOA" not in str(own["response"])
+
+
+def test_themed_report_section_for_sources(demo_db):
+    """The 'bronnen' section of a themed report: each visible source's total in the period
+    and a year before, labelled; nothing for a scope that does not see the sources."""
+    from data.periods import add_months
+    from data.products.templates import Template
+    from data.products.thema import thema
+
+    con = Store(demo_db).read()
+    template = Template("bronnen", "bestuurlijk", ("woninginbraak",), "maand",
+                        ("kerncijfers", "bronnen"), "maandelijks")
+    reference = date.today().replace(day=1)
+    own = Scope(frozenset({OWN}), 1, "Havenstad", frozenset({OWN}))
+    content = thema(con, scope=own, area=OWN, reference=reference, template=template)
+    section = next(s for s in content.sections if s.title == "Gemeentelijke bronnen")
+    table = section.tables[0]
+    rows = {r[0]: r[1:] for r in table.rows}
+    assert set(rows) == {"Bron: gemeente Havenstad — BOA-registraties",
+                         "Bron: gemeente Havenstad — Overlastmeldingen"}
+    last = add_months(reference, -1)
+    direct = [con.execute("SELECT sum(count) FROM gemeente_source_counts WHERE owner = ? AND"
+                          " source = 'boa' AND period_start = ?", [OWN, m]).fetchall()[0][0]
+              for m in (last, add_months(last, -12))]
+    assert list(rows["Bron: gemeente Havenstad — BOA-registraties"]) == direct
+    police = Scope(frozenset({OWN}), 3, "Teamchef")  # the profile shares nothing
+    content = thema(con, scope=police, area=OWN, reference=reference, template=template)
+    section = next(s for s in content.sections if s.title == "Gemeentelijke bronnen")
+    assert not section.tables and "Geen gemeentelijke bronnen" in section.paragraphs[0]

@@ -27,6 +27,7 @@ GRAINS = ("day", "week", "month", "year")
 #: DuckDB interval per grain.
 INTERVAL = {"day": "INTERVAL 1 DAY", "week": "INTERVAL 7 DAY", "month": "INTERVAL 1 MONTH",
             "year": "INTERVAL 1 YEAR"}
+GRAIN_PER = {"day": "per dag", "week": "per week", "month": "per maand", "year": "per jaar"}
 GRAIN_NL = {"day": "deze dag", "week": "deze week", "month": "deze maand", "year": "dit jaar"}
 
 
@@ -202,20 +203,18 @@ def source_map_values(con, *, scope: Scope, gm_code: str, source: str, level: st
     return out
 
 
-def source_totals(con, *, scope: Scope, gm_code: str, reference: date) -> pd.DataFrame:
-    """Per source of the gemeente: the total of the 12 months before ``reference`` (a first
-    of a month) and of the 12 months before those, each NA with a reason when the source does
-    not cover the whole window. Columns: source, title, label, current, previous, reason."""
-    reference = pd.Timestamp(reference).date().replace(day=1)
-    windows = ((date(reference.year - 1, reference.month, 1), reference),
-               (date(reference.year - 2, reference.month, 1),
-                date(reference.year - 1, reference.month, 1)))
+def period_totals(con, *, scope: Scope, gm_code: str,
+                  windows: list[tuple[date, date]]) -> pd.DataFrame:
+    """Per source of the gemeente the scope sees: its total in each window ``[start, end)``,
+    NA (with the first reason) where the source does not cover the whole window. Columns:
+    source, title, label, one ``w0``, ``w1``, ... per window, reason."""
     rows = []
     for info in list_sources(con, scope=scope, gm_code=gm_code).to_dict("records"):
         values, reasons = [], []
         for lo, hi in windows:
+            lo, hi = pd.Timestamp(lo).date(), pd.Timestamp(hi).date()
             covered = lo >= info["period_from"] and hi <= _end_of(info["period_to"], info["grain"])
-            aligned = info["grain"] != "year" or (lo.month == 1)
+            aligned = _aligned(lo, info["grain"]) and _aligned(hi, info["grain"])
             if covered and aligned:
                 condition, params = _visible(scope)
                 n = con.execute(
@@ -226,11 +225,33 @@ def source_totals(con, *, scope: Scope, gm_code: str, reference: date) -> pd.Dat
                 values.append(int(n))
             else:
                 values.append(pd.NA)
-                reasons.append("geen gegevens: de bron dekt niet de hele periode")
+                reasons.append(f"geen gegevens: {info['title']} dekt niet de hele periode"
+                               + ("" if aligned else f" (de bron telt {GRAIN_PER[info['grain']]})"))
         rows.append((info["source"], info["title"], info["label"], *values,
                      reasons[0] if reasons else None))
-    out = pd.DataFrame(rows, columns=["source", "title", "label", "current", "previous",
-                                      "reason"])
+    names = [f"w{i}" for i in range(len(windows))]
+    out = pd.DataFrame(rows, columns=["source", "title", "label", *names, "reason"])
+    for column in names:
+        out[column] = out[column].astype("Int64")
+    return out
+
+
+def _aligned(day: date, grain: str) -> bool:
+    """Whether a window boundary falls on a period boundary of the source's grain."""
+    return {"day": True, "week": day.isoweekday() == 1, "month": day.day == 1,
+            "year": (day.month, day.day) == (1, 1)}[grain]
+
+
+def source_totals(con, *, scope: Scope, gm_code: str, reference: date) -> pd.DataFrame:
+    """Per source of the gemeente: the total of the 12 months before ``reference`` (a first
+    of a month) and of the 12 months before those, each NA with a reason when the source does
+    not cover the whole window. Columns: source, title, label, current, previous, reason."""
+    reference = pd.Timestamp(reference).date().replace(day=1)
+    windows = [(date(reference.year - 1, reference.month, 1), reference),
+               (date(reference.year - 2, reference.month, 1),
+                date(reference.year - 1, reference.month, 1))]
+    out = period_totals(con, scope=scope, gm_code=gm_code, windows=windows).rename(
+        columns={"w0": "current", "w1": "previous"})
     for column in ("current", "previous"):
         out[column] = out[column].astype("Int64")
     return out
