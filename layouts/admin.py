@@ -107,6 +107,7 @@ def beheer():
 ACCOUNT_ROLES = {
     "burgemeester": "Burgemeester (gemeenten)",
     "adviseur": "Adviseur (gemeenten)",
+    "gegevensbeheerder": "Gegevensbeheerder (gemeente: eigen bronnen importeren)",
     "teamchef": "Teamchef (gemeenten, districten of basisteams)",
     "analist": "Analist (regionale eenheden)",
     "beheerder": "Beheerder (geen politiecijfers)",
