@@ -438,3 +438,31 @@ def test_themed_report_section_for_sources(demo_db):
     content = thema(con, scope=police, area=OWN, reference=reference, template=template)
     section = next(s for s in content.sections if s.title == "Gemeentelijke bronnen")
     assert not section.tables and "Geen gemeentelijke bronnen" in section.paragraphs[0]
+
+
+def test_api_series_for_own_gemeente_and_refused_for_another(server):
+    """GET /api/v1/sources: the owner's users get the series (null with a reason outside the
+    source's span); another gemeente's token is refused (403) and the refusal logged."""
+    import requests
+
+    from data.tokens import create_token
+
+    state = StateDB(server.db.parent / "appstate.sqlite")
+
+    def call(user, **params):
+        token = create_token(state, user, label="test", by=user)[1]
+        return requests.get(f"{server.url}/api/v1/sources", params=params, timeout=60,
+                            headers={"Authorization": f"Bearer {token}"})
+    own = call("burgemeester", gemeente=OWN, source="boa", grain="year")
+    assert own.status_code == 200, own.text
+    body = own.json()
+    assert body["label"] == "Bron: gemeente Havenstad — BOA-registraties"
+    assert body["grain"] == "year" and body["rows"]
+    assert any(r["count"] is None and r["reason"].startswith("geen gegevens")
+               for r in body["rows"])  # the first and last year are partly covered
+    before = _refused(server, "burgemeester2", "api/bronnen")
+    forged = call("burgemeester2", gemeente=OWN, source="boa")
+    assert forged.status_code == 403 and "BOA" not in forged.text
+    assert _refused(server, "burgemeester2", "api/bronnen") == before + 1
+    assert call("burgemeester", gemeente=OWN).status_code == 400  # source is required
+    assert call("burgemeester", gemeente=OWN, source="boa", extra="x").status_code == 400
