@@ -295,9 +295,19 @@ def _delete(session, server, key, values):
                            + ".n_clicks"]})
 
 
-def test_gegevensbeheerder_uploads_and_sees_it_beside_police_figures(server, page, tmp_path):
+@pytest.fixture
+def patient_expect():
+    """Assertions that wait up to 30 s: the machine is shared, pages can be slow."""
     from playwright.sync_api import expect
 
+    expect.set_options(timeout=30_000)
+    yield expect
+    expect.set_options(timeout=5_000)
+
+
+def test_gegevensbeheerder_uploads_and_sees_it_beside_police_figures(server, page, tmp_path,
+                                                                     patient_expect):
+    expect = patient_expect
     from urllib.parse import quote
 
     from data.periods import add_months
@@ -466,3 +476,29 @@ def test_api_series_for_own_gemeente_and_refused_for_another(server):
     assert _refused(server, "burgemeester2", "api/bronnen") == before + 1
     assert call("burgemeester", gemeente=OWN).status_code == 400  # source is required
     assert call("burgemeester", gemeente=OWN, source="boa", extra="x").status_code == 400
+
+
+def test_gegevensbeheerder_uploads_and_deletes_over_http(server):
+    """The page's own requests: an upload with a fatal error changes nothing and says why; a
+    good upload lands; the delete button removes that source only; each is logged."""
+    session = http_login(server, "gegevensbeheerder")
+    version = server.db.resolve()
+    fatal = dash_callback(session, server, "bronnen-result.children",
+                          _upload_values(OWN, name="tijdelijk", text="a;b\n1;2\n"),
+                          trigger="bronnen-upload.contents")
+    assert "Niet ge\\u00efmporteerd" in fatal.text and "category" in fatal.text
+    assert server.db.resolve() == version
+    good = dash_callback(session, server, "bronnen-result.children",
+                         _upload_values(OWN, name="tijdelijk", title="Tijdelijk"),
+                         trigger="bronnen-upload.contents")
+    assert "4 rijen ge\\u00efmporteerd" in good.text and "7 rijen afgewezen" in good.text
+    assert rows_of(Store(server.db), OWN, "tijdelijk")
+    answer = _delete(session, server, {"type": "bronnen-verwijder", "key": f"{OWN}/tijdelijk"},
+                     {})
+    assert "verwijderd" in answer.text
+    assert not rows_of(Store(server.db), OWN, "tijdelijk")
+    assert rows_of(Store(server.db), OWN, "boa")  # the other sources stay
+    logged = state_rows(server.db, "SELECT view, outcome FROM protocol_log WHERE user ="
+                        " 'gegevensbeheerder' AND filters LIKE '%tijdelijk%' ORDER BY id")
+    assert logged == [("bronnen/upload", "refused"), ("bronnen/upload", "ok"),
+                      ("bronnen/verwijderen", "ok")]
