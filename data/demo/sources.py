@@ -2,7 +2,7 @@
 "Overlastmeldingen" per buurt, monthly, for the largest demo gemeente (Havenstad)."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 import numpy as np
 import pandas as pd
@@ -45,7 +45,8 @@ def write_demo_sources(con, gm_code: str, today: date, *, seed: int, months: int
         finally:
             con.unregister("_demo_source")
         con.execute("INSERT OR REPLACE INTO gemeente_sources VALUES"
-                    " (?, ?, ?, ?, 'month', ?, ?, now()::TIMESTAMPTZ AT TIME ZONE 'UTC', 'demo', NULL)",
-                    [gm_code, source, title, description, starts[0], starts[-1]])
+                    " (?, ?, ?, ?, 'month', ?, ?, ?, 'demo', NULL)",
+                    [gm_code, source, title, description, starts[0], starts[-1],
+                     datetime(today.year, today.month, today.day)])  # deterministic
         total += len(rows)
     return total
