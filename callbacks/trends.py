@@ -99,16 +99,16 @@ def register(app) -> None:
 
 def register_sources(app) -> None:
     @data_callback(app, "trends/bronnen", [
-        Output("trends-bron-note", "children"), Output("trends-bron-graph", "figure"),
+        Output("trends-bron-note", "children"), Output("trends-bron-chart", "children"),
     ], [Input("trends-bron", "value"), Input("trends-grain", "value")])
     def source_chart(scope, key, grain):
         if key is None:
-            return Served(("", bronnen.message_figure("")), rows=0)
+            return Served(("", ""), rows=0)
         owner, source, category = bronnen.parse_key(key)
         series = sources.source_series(get_db(), scope=scope, gm_code=owner, source=source,
                                        category=category,
                                        grain=SOURCE_GRAIN.get(grain, "month"))
-        return Served((bronnen.series_note(series), bronnen.series_figure(series)),
+        return Served((bronnen.series_note(series), bronnen.series_chart(series)),
                       rows=len(series), filters={"gemeente": owner, "bron": source,
                                                  "categorie": category, "per": grain})
 

@@ -131,8 +131,8 @@ def trends_section(sources: list[tuple[str, str]]):
         controls.dropdown(id="trends-bron", clearable=False,
                           options=[{"label": t, "value": k} for k, t in sources],
                           value=sources[0][0] if sources else None),
-        dcc.Loading(dcc.Graph(id="trends-bron-graph", config=GRAPH_CONFIG,
-                              style={"height": "300px"}), type="dot"),
+        # the chart itself comes with the data (series_chart): no empty chart without sources
+        dcc.Loading(html.Div(id="trends-bron-chart"), type="dot"),
         html.Div(id="trends-bron-note", className="small text-body-secondary"),
     ]), className="mb-3", id="trends-bronnen",
         style=None if sources else {"display": "none"})
@@ -150,6 +150,11 @@ def series_figure(series: pd.DataFrame) -> go.Figure:
                       margin={"l": 50, "r": 10, "t": 40, "b": 40}, showlegend=False,
                       yaxis={"rangemode": "tozero"})
     return fig
+
+
+def series_chart(series: pd.DataFrame):
+    return dcc.Graph(id="trends-bron-graph", figure=series_figure(series), config=GRAPH_CONFIG,
+                     style={"height": "300px"})
 
 
 def series_note(series: pd.DataFrame) -> str:
