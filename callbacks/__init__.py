@@ -25,3 +25,5 @@ def register_callbacks(app) -> None:
     admin.register(app)
     from callbacks import account
     account.register(app)
+    from callbacks import bronnen
+    bronnen.register(app)

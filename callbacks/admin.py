@@ -175,6 +175,7 @@ def register(app) -> None:
         Output("profile-nr-dagen", "value"),
         Output("profile-melding-types", "value"),
         Output("profile-melding-delivery", "value"),
+        Output("profile-bronnen", "value"),
     ], [Input("profile-gemeente", "value")])
     def load_profile(_scope, gm_code):
         require_beheerder()
@@ -186,7 +187,7 @@ def register(app) -> None:
         if gm_code is None:
             return Served(("Geen gemeenten geladen.", [], types, 1, [], [""] * len(PRODUCTS),
                            None, [], near_repeat.DEFAULT.distance_m, near_repeat.DEFAULT.days,
-                           [], "direct"), rows=0)
+                           [], "direct", []), rows=0)
         p = accounts.get_profile(get_state(), gm_code)
         stamp = (f"Laatst gewijzigd {fmt.moment(p.updated_at)} door {p.updated_by}."
                  if p.updated_at else "Standaardprofiel (nog niet vastgesteld).")
@@ -194,7 +195,8 @@ def register(app) -> None:
         return Served((stamp, options, types, p.detail, list(p.driehoek),
                        [p.products.get(key, "") for key in PRODUCTS], gm_code,
                        list(p.vaststellen), nr.distance_m, nr.days,
-                       p.meldingen.get("types", list(DEFAULT_TYPES)), profile_delivery(p)),
+                       p.meldingen.get("types", list(DEFAULT_TYPES)), profile_delivery(p),
+                       list(p.bronnen_delen)),
                       rows=1, filters={"gemeente": gm_code})
 
     @app.callback(
@@ -206,20 +208,26 @@ def register(app) -> None:
         State("profile-vaststellen", "value"),
         State("profile-nr-afstand", "value"), State("profile-nr-dagen", "value"),
         State("profile-melding-types", "value"), State("profile-melding-delivery", "value"),
+        State("profile-bronnen", "value"),
         prevent_initial_call=True)
     def save_profile(_clicks, gm_code, detail, driehoek, frequencies, vaststellen,
-                     nr_distance=None, nr_days=None, melding_types=None, melding_delivery=None):
+                     nr_distance=None, nr_days=None, melding_types=None, melding_delivery=None,
+                     bronnen=None):
         try:
             user = require_beheerder()
             products = {k: f for k, f in zip(PRODUCTS, frequencies) if f}
             if not (vaststellen is None or (isinstance(vaststellen, list)
                                            and all(isinstance(v, str) for v in vaststellen))):
                 raise accounts.AccountError("vaststellen must be a list of products")
+            if not (bronnen is None or (isinstance(bronnen, list)
+                                        and all(isinstance(v, str) for v in bronnen))):
+                raise accounts.AccountError("bronnen must be a list of roles")
             accounts.set_profile(get_state(), gm_code, by=user.name, detail=detail,
                                  driehoek=driehoek or [], products=products,
                                  vaststellen=vaststellen or [],
                                  near_repeat={"afstand_m": nr_distance, "dagen": nr_days},
-                                 meldingen=_melding_settings(melding_types, melding_delivery))
+                                 meldingen=_melding_settings(melding_types, melding_delivery),
+                                 bronnen_delen=bronnen or [])
         except (OutOfScope, accounts.AccountError) as exc:
             return dbc.Alert(str(exc), color="danger", className="mb-0")
         return dbc.Alert(f"Profiel van {gm_code} opgeslagen en vastgelegd in het protocol.",

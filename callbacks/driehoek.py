@@ -5,6 +5,8 @@ from the URL or the selector, checked against the scope (OutOfScope -> refusal, 
 """
 from __future__ import annotations
 
+from datetime import date
+
 import flask
 from dash import Input, Output, State, ctx
 
@@ -16,6 +18,8 @@ from data.queries import driehoek as q
 from data.queries import performance
 from data.queries.trends import gemeente_options
 from data.scope import OutOfScope, ensure_gemeente
+from data.queries import sources
+from layouts import bronnen
 from layouts import driehoek as layout
 
 
@@ -51,6 +55,17 @@ def register(app) -> None:
              layout.performance_line(clearance)),
             rows=len(monitor.indicators) + (clearance.latest() is not None),
             filters={"gemeente": gemeente, "indicatoren": [i.code for i in monitor.indicators]})
+
+    @data_callback(app, "driehoek/bronnen", [Output("driehoek-bronnen", "children")],
+                   [Input("driehoek-gemeente", "value")])
+    def source_totals(scope, requested):
+        con = get_db()
+        gemeente = _gemeente(scope, con, requested)
+        totals = sources.source_totals(con, scope=scope, gm_code=gemeente,
+                                       reference=date.today().replace(day=1))
+        name = dict(gemeente_options(con, scope=scope)).get(gemeente, gemeente)
+        return Served((bronnen.totals_section(totals, name),), rows=len(totals),
+                      filters={"gemeente": gemeente})
 
     @data_callback(app, "driehoek/presentatie", [
         Output("pres-slide", "children"),

@@ -27,7 +27,7 @@ from dash import Input, Output, State, ctx
 
 from callbacks.guard import Served, data_callback
 from callbacks.kaart_state import (checked_highlight, choices, crumbs, drill, eenheid_code,
-                                   home, offered_levels, parse_search, period_label,
+                                   home, is_source, offered_levels, parse_search, period_label,
                                    pick_filters, resolve, search_target, selection_title,
                                    stored, with_home)
 from callbacks.kaart_values import (PANEL_ROWS, csv_text, current_values, hideout,
@@ -252,7 +252,8 @@ def register(app) -> None:
             note = " ".join(filter(None, [
                 f"{what} niet op de kaart: er is geen grens van de indeling"
                 " (wel in de tabel en de CSV).", note]))
-        if disclosure.restricted(scope, state["level"]):
+        own_source = is_source(filters["group"])  # a gemeente source: no police release rules
+        if disclosure.restricted(scope, state["level"]) and not own_source:
             note = " ".join(filter(None, [disclosure.release(
                 con, scope=scope, level=state["level"], indicator=filters["group"]).note(),
                 disclosure.LIST_NOTE, note]))
@@ -261,7 +262,7 @@ def register(app) -> None:
                 f"De {view.number(len(rows))} hoogste van {view.number(len(frame))} gebieden;"
                 " de CSV bevat ze allemaal.", note]))
         links = ({code: incidents_href(code, filters, period) for code in codes}
-                 if scope.detail >= 2 else None)
+                 if scope.detail >= 2 and not own_source else None)
         panel = view.panel(selection_title(state), total_label, total, header, rows, codes, note,
                            links)
         legend = view.legend(f"{title} · {view.MEASURE_LABELS[measure]}",
@@ -315,7 +316,7 @@ def register(app) -> None:
         bundles, periods = choices(con, scope)
         filters = pick_filters(filter_state, bundles, periods)
         resolved = q.pick_period(periods, filters["period"])
-        if resolved is None or filters["group"] is None:
+        if resolved is None or filters["group"] is None or is_source(filters["group"]):
             return Served(("Geen incidenten beschikbaar.", EMPTY_COLLECTION, False), rows=0)
         key, period = resolved
         data = q.incident_points(con, scope=scope, within=state["within"],
@@ -355,6 +356,8 @@ def register(app) -> None:
         if result is None:
             return Served(("", dash.no_update), rows=0)
         _state, filters, _key, period, _frame, _title = result
+        if is_source(filters["group"]):  # a gemeente source has no incidents
+            return Served(("", dash.no_update), rows=0)
         return Served(("", incidents_href(code, filters, period)), rows=0,
                       filters={"gebied": code})
 
@@ -429,9 +432,9 @@ EMPTY_COLLECTION = {"type": "FeatureCollection", "features": []}
 def page(_search=None):
     """The map page with its choices; the view itself comes from the URL via the callbacks."""
     con, scope = get_db(), current_scope()
-    periods = [(key, period_label(key, period))
-               for key, period in q.period_options(con, scope=scope)]
-    return view.kaart(q.bundle_options(con, scope=scope), periods,
+    bundles, options = choices(con, scope)  # police bundles, then the gemeente sources
+    periods = [(key, period_label(key, period)) for key, period in options]
+    return view.kaart(bundles, periods,
                       flask.current_app.config["VB_SETTINGS"].tile_url,
                       points=not scope.empty and scope.detail >= 3,
                       levels=offered_levels(scope), start=home(scope))

@@ -132,9 +132,23 @@ def search_target(result: dict) -> dict:
 
 
 def choices(con, scope):
+    """(bundles, periods) for the controls; the gemeente sources the scope sees follow the
+    police bundles as choices ``bron:<owner>|<source>`` (callbacks/kaart_values.py)."""
     bundles = q.bundle_options(con, scope=scope)
+    if bundles:
+        from data.queries.sources import list_sources
+        bundles = bundles + [(f"{SOURCE_PREFIX}{r.owner}|{r.source}", r.label)
+                             for r in list_sources(con, scope=scope).itertuples()]
     periods = q.period_options(con, scope=scope)
     return bundles, periods
+
+
+#: A "Soort" choice that is a gemeente source rather than a police bundle.
+SOURCE_PREFIX = "bron:"
+
+
+def is_source(group) -> bool:
+    return isinstance(group, str) and group.startswith(SOURCE_PREFIX)
 
 
 def period_label(key: str, period) -> str:

@@ -9,7 +9,8 @@ from datetime import timedelta
 
 import pandas as pd
 
-from callbacks.kaart_state import (choices, eenheid_code, pick_filters, resolve, stored)
+from callbacks.kaart_state import (SOURCE_PREFIX, choices, eenheid_code, is_source, pick_filters,
+                                   resolve, stored)
 from dashboard.caching import cached
 from data.queries import map as q
 from layouts import format as fmt
@@ -293,13 +294,62 @@ def current_values(con, scope, area_state, filter_state):
     if resolved is None or filters["group"] is None:
         return None
     key, period = resolved
+    titles = dict(bundles)
+    if is_source(filters["group"]):
+        filters["measure"] = "count"  # a gemeente source is shown as counts only
+        frame = source_values(con, scope, state, period, filters["group"], bundles[0][0])
+        return state, filters, key, period, frame, titles[filters["group"]]
     args = dict(level=state["level"], period=period, group=filters["group"],
                 measure=filters["measure"], within=state["within"], parent=state["parent"],
                 eenheid=eenheid_code(state), lean=True)
     frame = cached("map-values", lambda: q.map_values(con, scope=scope, **args), scope=scope,
                    extra=sorted(args.items()))
-    titles = dict(bundles)
     return state, filters, key, period, frame, titles[filters["group"]]
+
+
+def source_values(con, scope, state, period, group: str, skeleton: str):
+    """The map frame of a gemeente source: the areas of the view (as the police bundle
+    ``skeleton`` lists them, so levels, names and ranks work as for every measure) with the
+    source's counts; areas outside the owner gemeente, levels the source has no figures for
+    and periods it does not cover wholly are "geen gegevens", never 0."""
+    from data.queries import sources
+
+    owner, source = group[len(SOURCE_PREFIX):].split("|", 1)
+    info = sources.get_source(con, scope=scope, gm_code=owner, source=source)  # OutOfScope
+    frame = q.map_values(con, scope=scope, level=state["level"], period=period,
+                         group=skeleton, measure="count", within=state["within"],
+                         parent=state["parent"], eenheid=eenheid_code(state), lean=True)
+    last = period.end - timedelta(days=1)
+    counts, reasons = {}, {}
+    if state["level"] in ("wijk", "buurt", "pc4"):
+        values = sources.source_map_values(con, scope=scope, gm_code=owner, source=source,
+                                           level=state["level"], start=period.start, end=last)
+        counts = {c: n for c, n in zip(values["area_code"], values["count"]) if not pd.isna(n)}
+        reasons = {c: r for c, r in zip(values["area_code"], values["reason"]) if r}
+    elif state["level"] == "gemeente":
+        series = sources.source_series(con, scope=scope, gm_code=owner, source=source,
+                                       grain=info["grain"], start=period.start, end=last)
+        if len(series) and series["count"].notna().all():
+            counts = {owner: int(series["count"].sum())}
+        else:
+            reasons = {owner: f"geen gegevens: {info['title']} dekt deze periode niet (geheel)"}
+    outside = f"geen gegevens: {info['title']} is een bron van gemeente {info['gemeente']}"
+    frame = frame.copy()
+    frame["count"] = pd.array([counts.get(c) for c in frame["code"]], dtype="Int64")
+    frame["reason"] = [None if c in counts else reasons.get(c, outside) for c in frame["code"]]
+    frame["previous"] = pd.array([None] * len(frame), dtype="Int64")
+    frame["change"] = frame["previous"]
+    frame["change_pct"] = pd.array([None] * len(frame), dtype="Float64")
+    frame["per_1000"] = frame["change_pct"]
+    frame["value"] = frame["count"].astype("Float64")
+    frame["rank"] = (frame.groupby("parent_code")["value"]
+                     .rank(method="min", ascending=False).astype("Int64"))
+    frame["ranked"] = frame.groupby("parent_code")["value"].transform("count").astype("Int64")
+    total = frame["count"].sum() if frame["count"].notna().all() and len(frame) else None
+    frame["parent_total"] = pd.array([total] * len(frame), dtype="Int64")
+    frame["source"] = info["label"].removeprefix("Bron: ")
+    frame["provisional"] = False
+    return frame
 
 
 def panel_total(con, scope, state, filters, period, frame) -> tuple[str, str]:

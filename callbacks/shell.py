@@ -6,6 +6,7 @@ from dash import Input, Output, State, dcc, html
 from flask_wtf.csrf import generate_csrf
 
 from callbacks import account as account_cb
+from callbacks import bronnen as bronnen_cb
 from callbacks import burglary as burglary_cb
 from callbacks import driehoek as driehoek_cb
 from callbacks import incidenten as incidenten_cb
@@ -43,6 +44,7 @@ ROUTES = {
     "/mijn-account": account_cb.page,
     "/meldingen": meldingen_cb.page,
     "/rapportages": rapportages_cb.page,
+    "/bronnen": bronnen_cb.page,
 }
 
 
@@ -58,7 +60,8 @@ def register(app) -> None:
                                       incidenten_cb.validation_page(),
                                       meldingen_cb.page(), rapportages_cb.validation_page(),
                                       *driehoek_cb.validation_pages(),
-                                      ondermijning_cb.validation_page()])
+                                      ondermijning_cb.validation_page(),
+                                      bronnen_cb.validation_page()])
 
     @app.callback(Output("page", "children"), Input("url", "pathname"), State("url", "search"))
     def route(pathname, search=None):

@@ -10,7 +10,12 @@ from data.queries import trends as q
 from data.scope import OutOfScope
 from data.stats import poisson_change
 from data.disclosure import NotPublished
+from data.queries import sources
+from layouts import bronnen
 from layouts import trends as layout
+
+#: Trends' grains as a gemeente source's grains (a source has no quarters: per month).
+SOURCE_GRAIN = {"week": "week", "maand": "month", "kwartaal": "month", "jaar": "year"}
 
 
 def _codes(value) -> list[str]:
@@ -23,6 +28,8 @@ def _codes(value) -> list[str]:
 
 
 def register(app) -> None:
+    register_sources(app)
+
     @data_callback(app, "trends", [
         Output("trends-status", "children"),
         Output("trends-graph", "figure"),
@@ -90,6 +97,22 @@ def register(app) -> None:
                      "maat": measure, "gebied": area_codes, "vergelijk": compare})
 
 
+def register_sources(app) -> None:
+    @data_callback(app, "trends/bronnen", [
+        Output("trends-bron-note", "children"), Output("trends-bron-chart", "children"),
+    ], [Input("trends-bron", "value"), Input("trends-grain", "value")])
+    def source_chart(scope, key, grain):
+        if key is None:
+            return Served(("", ""), rows=0)
+        owner, source, category = bronnen.parse_key(key)
+        series = sources.source_series(get_db(), scope=scope, gm_code=owner, source=source,
+                                       category=category,
+                                       grain=SOURCE_GRAIN.get(grain, "month"))
+        return Served((bronnen.series_note(series), bronnen.series_chart(series)),
+                      rows=len(series), filters={"gemeente": owner, "bron": source,
+                                                 "categorie": category, "per": grain})
+
+
 def page(search):
     """The page for the router, with the controls set from the URL query string. Options list
     only what the scope allows; the data arrive through ``fill``. A link naming a gemeente
@@ -104,7 +127,8 @@ def page(search):
         return layout.refused(refused_page("trends", search, exc))
     return layout.trends(q.gemeente_options(con, scope=scope),
                          q.indicator_options(con, scope=scope), state,
-                         q.area_options(con, scope=scope))
+                         q.area_options(con, scope=scope),
+                         bronnen.source_options(sources.list_sources(con, scope=scope)))
 
 
 def validation_page():

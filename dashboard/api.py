@@ -63,9 +63,13 @@ GEOJSON_TYPE = "application/geo+json"
 CSV_TYPE = "text/csv; charset=utf-8; header=present"
 
 #: Endpoint -> protocol-log view name.
-VIEWS = {"api.counts": "api/counts", "api.incidents": "api/incidents"}
+VIEWS = {"api.counts": "api/counts", "api.incidents": "api/incidents",
+         "api.source_series": "api/bronnen"}
 #: The operations and the one method they answer (anything else under them: 405).
-OPERATIONS = {"counts", "incidents", "openapi.json"}
+OPERATIONS = {"counts", "incidents", "openapi.json", "sources"}
+#: A gemeente source's name (data/importers/sources.py: SLUG) and the grains of its series.
+SOURCE_NAME = r"^[a-z0-9][a-z0-9_-]{0,39}$"
+SOURCE_GRAINS = ("day", "week", "month", "year")
 
 # -- what a parameter may be (the description below is built from the same values) ------------
 
@@ -428,6 +432,31 @@ def counts_handler(con, scope, user):
     return flask.jsonify({**query, "rows": rows}), len(rows), filters
 
 
+def sources_handler(con, scope, user):
+    """A gemeente source's series (data/queries/sources.py): every period with its count, or
+    null with the reason where the source does not cover it."""
+    from data.queries import sources
+
+    args = flask.request.args
+    _known_only(args, f"{PREFIX}/sources")
+    gemeente, source = _one(args, "gemeente"), _one(args, "source")
+    if gemeente is None or not re.fullmatch(GEMEENTE_CODE, gemeente):
+        raise BadParameter("gemeente: geef een gemeentecode zoals GM0363.")
+    if source is None or not re.fullmatch(SOURCE_NAME, source):
+        raise BadParameter("source: geef de naam van een gemeentelijke bron (a-z, 0-9, - of _).")
+    category = _text(args, "category", 100)
+    grain = _choice(args, "grain", SOURCE_GRAINS, "month")
+    series = sources.source_series(con, scope=scope, gm_code=gemeente, source=source,
+                                   category=category, grain=grain)  # OutOfScope: 403
+    rows = [{"period": p.isoformat(), "count": None if pd.isna(n) else int(n),
+             "reason": r if isinstance(r, str) else None}
+            for p, n, r in zip(series["period_start"], series["count"], series["reason"])]
+    filters = {"gemeente": gemeente, "source": source, "category": category,
+               "grain": series.attrs["grain"]}
+    return flask.jsonify({**filters, "label": series.attrs["label"], "rows": rows}), \
+        len(rows), filters
+
+
 def counts_geojson(query: dict, rows: list[dict], shapes: dict[str, str]) -> str:
     """The rows as a GeoJSON FeatureCollection (RFC 7946): one Feature per row, ``id`` the
     area code, the row's fields as properties exactly as in the JSON answer (a null count keeps
@@ -489,6 +518,11 @@ def init_api(server: flask.Flask, limiter) -> None:
     @limited
     def incidents():
         return serve("api/incidents", incidents_handler)
+
+    @bp.get("/sources")
+    @limited
+    def source_series():
+        return serve("api/bronnen", sources_handler)
 
     @bp.get("/openapi.json")
     @limited
@@ -724,6 +758,28 @@ OPENAPI: dict = {
                 **_ERRORS,
             },
         }},
+        f"{PREFIX}/sources": {"get": {
+            "operationId": "getSourceSeries",
+            "summary": "Gemeentelijke bron: aantallen per periode",
+            "parameters": [
+                {**_param("gemeente", "De gemeente die de bron bezit; een bron die u niet mag "
+                          "zien (een andere gemeente, of niet gedeeld) of die niet bestaat "
+                          "geeft 403.", {"type": "string", "pattern": GEMEENTE_CODE}),
+                 "required": True},
+                {**_param("source", "Naam van de bron (zoals bij de import).",
+                          {"type": "string", "pattern": SOURCE_NAME}), "required": True},
+                _param("category", "Alleen deze categorie.",
+                       {"type": "string", "minLength": 1, "maxLength": 100}),
+                _param("grain", "Periode; nooit fijner dan de bron zelf telt.",
+                       {"type": "string", "enum": list(SOURCE_GRAINS), "default": "month"}),
+            ],
+            "responses": {
+                "200": {"description": "Elke periode van de bron met het aantal; null met een "
+                                       "reden buiten de periode die de bron dekt.",
+                        "headers": _PROVENANCE_HEADERS, "content": _json("SourceSeries")},
+                **_ERRORS,
+            },
+        }},
         f"{PREFIX}/openapi.json": {"get": {
             "operationId": "getOpenAPI",
             "summary": "Deze beschrijving (openbaar, zonder gegevens)",
@@ -770,6 +826,23 @@ OPENAPI: dict = {
                                  "venster.", "schema": {"type": "integer", "minimum": 0}}}),
         },
         "schemas": {
+            "SourceSeries": {
+                "type": "object", "additionalProperties": False,
+                "required": ["gemeente", "source", "category", "grain", "label", "rows"],
+                "properties": {
+                    "gemeente": {"type": "string"}, "source": {"type": "string"},
+                    "category": {"type": ["string", "null"]},
+                    "grain": {"type": "string", "enum": list(SOURCE_GRAINS)},
+                    "label": {"type": "string", "description": "'Bron: gemeente <naam> — "
+                                                               "<titel>'"},
+                    "rows": {"type": "array", "items": {
+                        "type": "object", "additionalProperties": False,
+                        "required": ["period", "count", "reason"],
+                        "properties": {"period": {"type": "string", "format": "date"},
+                                       "count": {"type": ["integer", "null"], "minimum": 0},
+                                       "reason": {"type": ["string", "null"]}}}},
+                },
+            },
             "Error": {
                 "type": "object", "required": ["error", "status"],
                 "additionalProperties": False,

@@ -53,7 +53,13 @@ def build_parser() -> argparse.ArgumentParser:
                                         "or the Misdaad-in-Kaart PC4 monthly file)")
     i = kinds.add_parser("incidents", help="incident-level registrations (layout in README)")
     p = kinds.add_parser("population", help="population CSV (area_code,year,population or CBS layouts)")
-    for sub in (b, lk, cd, c, i, p):
+    src = kinds.add_parser("source", help="a gemeente's own dataset (area_code,period,category,"
+                                          "count[,lon,lat]); replaces that source of that gemeente")
+    src.add_argument("--gemeente", required=True, help="the owner gemeente, e.g. GM0363")
+    src.add_argument("--source", required=True, help="short name of the source, e.g. handhaving")
+    src.add_argument("--title", required=True, help='title shown with every figure, e.g. "BOA-registraties"')
+    src.add_argument("--description", help="what is counted (unit, definition)")
+    for sub in (b, lk, cd, c, i, p, src):
         sub.add_argument("file", type=Path)
         sub.add_argument("--strict", action="store_true", help="any rejected row makes the import fail")
         sub.add_argument("--json", action="store_true", help="print the summary as JSON")
@@ -88,7 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("name")
     add.add_argument("--role", required=True,
                      choices=["beheerder", "analist", "teamchef", "burgemeester", "adviseur",
-                              "dienst"],
+                              "dienst", "gegevensbeheerder"],
                      help="dienst: a service account for a system-to-system delivery (API "
                           "tokens only, no web login, no password)")
     add.add_argument("--gemeente", nargs="+", default=[], metavar="GM",
@@ -106,7 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     sr.add_argument("name")
     sr.add_argument("--role", required=True,
                     choices=["beheerder", "analist", "teamchef", "burgemeester", "adviseur",
-                             "dienst"])
+                             "dienst", "gegevensbeheerder"])
     sr.add_argument("--gemeente", nargs="+", default=[], metavar="GM")
     sr.add_argument("--eenheid", nargs="+", default=[], metavar="RE")
     sr.set_defaults(handler=cmd_users)
@@ -153,6 +159,9 @@ def build_parser() -> argparse.ArgumentParser:
                            "N06 always); 'standaard' restores the default list")
     pset.add_argument("--melding-delivery", choices=["direct", "dagelijks"],
                       help="meldingen by e-mail at once (direct) or as one daily digest")
+    pset.add_argument("--bronnen-delen", nargs="*", metavar="ROLE", choices=["teamchef", "analist"],
+                      help="police roles that see the gemeente's own sources (none: only the"
+                           " gemeente's users)")
     pset.set_defaults(handler=cmd_profiles)
 
     mel = commands.add_parser("meldingen", help="alerts on high-impact incidents and raids")
@@ -276,7 +285,9 @@ def cmd_import(args) -> int:
         result = run_import(_store(args), args.kind, args.file, strict=args.strict,
                             rejected_file=args.rejected_file,
                             options={k: getattr(args, k, None)
-                                     for k in ("level", "vintage", "code_field", "name_field")})
+                                     for k in ("level", "vintage", "code_field", "name_field",
+                                               "gemeente", "source", "title", "description")}
+                            | ({"by": _operator()} if args.kind == "source" else {}))
     except FatalImportError as exc:
         if args.json:
             print(json.dumps({"error": str(exc), **exc.location()}))
@@ -394,7 +405,9 @@ def cmd_profiles(args) -> int:
                   + (f", vaststellen {' '.join(p.vaststellen)}" if p.vaststellen else "")
                   + (f", near-repeat {json.dumps(p.near_repeat)}" if p.near_repeat else "")
                   + f", meldingen {' '.join(sorted(profile_types(p)))}"
-                    f" ({profile_delivery(p)})")
+                    f" ({profile_delivery(p)})"
+                  + (f", bronnen gedeeld met {' '.join(p.bronnen_delen)}"
+                     if p.bronnen_delen else ""))
         return 0
     current = accounts.get_profile(state, args.gemeente)
     products = {**current.products, **dict(args.product)} if args.product else None
@@ -419,7 +432,8 @@ def cmd_profiles(args) -> int:
     try:
         accounts.set_profile(state, args.gemeente, by=f"cli:{getpass.getuser()}",
                              detail=args.detail, meldingen=melding, near_repeat=near_repeat,
-                             driehoek=args.driehoek, products=products, vaststellen=release)
+                             driehoek=args.driehoek, products=products, vaststellen=release,
+                             bronnen_delen=args.bronnen_delen)
     except accounts.AccountError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -12,8 +12,14 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from data.cache import MISSING, accounts_for
 from data.state import StateDB, dumps, now
 
-ROLES = ("beheerder", "analist", "teamchef", "burgemeester", "adviseur", "dienst")
-GEMEENTE_ROLES = ("burgemeester", "adviseur")
+ROLES = ("beheerder", "analist", "teamchef", "burgemeester", "adviseur", "dienst",
+         "gegevensbeheerder")
+GEMEENTE_ROLES = ("burgemeester", "adviseur", "gegevensbeheerder")
+#: The gemeente role that imports the gemeente's own sources (data/importers/sources.py) on
+#: /bronnen; it sees the gemeente's police figures like an adviseur.
+SOURCE_ROLE = "gegevensbeheerder"
+#: Police roles a gemeente can share its own sources with in its agreement profile.
+SOURCE_SHARE_ROLES = ("teamchef", "analist")
 #: A service account ("dienst") is for a system-to-system delivery (a gemeente's GIS, a daily
 #: feed): the beheerder sets its gemeenten openly, it reaches the data only through API tokens,
 #: and it never logs in on the web.
@@ -88,6 +94,9 @@ class Profile:
     #: ``{"types": [...], "delivery": "direct" | "dagelijks"}``; ``{}`` (or a missing key)
     #: takes the defaults of ``data/meldingen.py`` (DEFAULT_TYPES, direct).
     meldingen: dict = field(default_factory=dict)
+    #: Police roles (of SOURCE_SHARE_ROLES) that see the gemeente's own sources; its own
+    #: gemeente users always do, other gemeenten never.
+    bronnen_delen: tuple[str, ...] = ()
 
 
 # -- users -----------------------------------------------------------------------------------
@@ -344,7 +353,8 @@ def get_profile(db: StateDB, gm_code: str) -> Profile:
                    tuple(json.loads(r["vaststellen"] or "[]")),
                    tuple(json.loads(r["templates"] or "[]")),
                    json.loads(r["near_repeat"] or "{}"),
-                   json.loads(r["meldingen"] or "{}"))
+                   json.loads(r["meldingen"] or "{}"),
+                   tuple(json.loads(r["bronnen_delen"] or "[]")))
 
 
 def list_profiles(db: StateDB) -> list[Profile]:
@@ -353,14 +363,15 @@ def list_profiles(db: StateDB) -> list[Profile]:
 
 def set_profile(db: StateDB, gm_code: str, *, by: str, detail=None, driehoek=None,
                 products=None, vaststellen=None, templates=None, near_repeat=None,
-                meldingen=None, role: str = "beheerder") -> Profile:
+                meldingen=None, bronnen_delen=None, role: str = "beheerder") -> Profile:
     """Change a profile; the change is written to the protocol log in the same transaction.
     ``vaststellen``: the product kinds that need a release by the police (None: unchanged);
     ``templates``: the themed-report templates, validated by ``data/products/templates.py``
     (None: unchanged); ``near_repeat``: {"afstand_m", "dagen"} within the bounds of
-    ``data/queries/near_repeat.py`` (None: unchanged); ``meldingen``: the large-impact types and delivery, checked by
-    ``data.meldingen.check_settings`` (None: unchanged); ``role``: the role of ``by`` in the
-    log row."""
+    ``data/queries/near_repeat.py`` (None: unchanged); ``meldingen``: the large-impact types
+    and delivery, checked by ``data.meldingen.check_settings`` (None: unchanged);
+    ``bronnen_delen``: police roles that see the gemeente's own sources (None: unchanged);
+    ``role``: the role of ``by`` in the log row."""
     from data.meldingen import check_settings
     from data.products.model import KINDS, TEMPLATED
     from data.queries.near_repeat import parse_params
@@ -381,7 +392,13 @@ def set_profile(db: StateDB, gm_code: str, *, by: str, detail=None, driehoek=Non
                   old.vaststellen if vaststellen is None else tuple(sorted(set(vaststellen))),
                   old.templates if templates is None else tuple(templates),
                   old.near_repeat if near_repeat is None else dict(near_repeat),
-                  old.meldingen if meldingen is None else check_settings(meldingen))
+                  old.meldingen if meldingen is None else check_settings(meldingen),
+                  old.bronnen_delen if bronnen_delen is None
+                  else tuple(sorted(set(bronnen_delen))))
+    bad_share = [r for r in new.bronnen_delen if r not in SOURCE_SHARE_ROLES]
+    if bad_share:
+        raise AccountError(f"sources can be shared with {', '.join(SOURCE_SHARE_ROLES)},"
+                           f" not {bad_share[0]!r}")
     if new.detail not in (1, 2, 3):
         raise AccountError("detail must be 1, 2 or 3")
     bad = [f for f in new.products.values() if f not in FREQUENCIES]
@@ -393,11 +410,11 @@ def set_profile(db: StateDB, gm_code: str, *, by: str, detail=None, driehoek=Non
     with db.transaction() as con:
         con.execute("INSERT OR REPLACE INTO profiles (gm_code, detail, threshold, driehoek,"
                     " products, updated_at, updated_by, vaststellen, templates, near_repeat,"
-                    " meldingen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    " meldingen, bronnen_delen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (gm_code, new.detail, RETIRED_THRESHOLD, dumps(list(new.driehoek)),
                      dumps(new.products), new.updated_at, by, dumps(list(new.vaststellen)),
                      dumps(list(new.templates)), dumps(new.near_repeat),
-                     dumps(new.meldingen)))
+                     dumps(new.meldingen), dumps(list(new.bronnen_delen))))
         changes = {k: {"oud": v, "nieuw": asdict(new)[k]} for k, v in asdict(old).items()
                    if k not in ("updated_at", "updated_by") and asdict(new)[k] != v}
         append_row(con, user=by, role=role, scope=None, view="beheer/profiel",
@@ -432,6 +449,7 @@ def ensure_demo_accounts(db: StateDB, con) -> list[str]:
         "burgemeester": ("burgemeester", (gemeenten[0],), ()),
         "adviseur": ("adviseur", (gemeenten[0],), ()),
         "burgemeester2": ("burgemeester", (gemeenten[min(1, len(gemeenten) - 1)],), ()),
+        "gegevensbeheerder": ("gegevensbeheerder", (gemeenten[0],), ()),
     }
     if not eenheden:
         plan.pop("analist")

@@ -160,6 +160,35 @@ DDL = [
         period_start DATE NOT NULL,
         count INTEGER NOT NULL,
         provisional BOOLEAN NOT NULL DEFAULT false)""",
+    # Gemeente sources: a gemeente's own datasets (BOA registrations, overlast reports, ...),
+    # owned by that gemeente (``owner``) and imported per gemeente (data/importers/sources.py).
+    # Not police figures: shown beside them, always labelled with the source
+    # (data/queries/sources.py decides who sees them).
+    """CREATE TABLE IF NOT EXISTS gemeente_sources (
+        owner VARCHAR NOT NULL,
+        source VARCHAR NOT NULL,
+        title VARCHAR NOT NULL,
+        description VARCHAR,
+        grain VARCHAR NOT NULL CHECK (grain IN ('day', 'week', 'month', 'year')),
+        period_from DATE NOT NULL,
+        period_to DATE NOT NULL,
+        imported_at TIMESTAMP NOT NULL,
+        imported_by VARCHAR,
+        file VARCHAR,
+        PRIMARY KEY (owner, source))""",
+    # One count per area, period and category of a gemeente source. ``area_code`` lies in the
+    # owner gemeente (the gemeente itself, one of its wijken, buurten or PC4s); ``period_start``
+    # is the first day of the period at the source's grain.
+    """CREATE TABLE IF NOT EXISTS gemeente_source_counts (
+        owner VARCHAR NOT NULL,
+        source VARCHAR NOT NULL,
+        area_code VARCHAR NOT NULL,
+        level VARCHAR NOT NULL CHECK (level IN ('gemeente', 'wijk', 'buurt', 'pc4')),
+        period_start DATE NOT NULL,
+        category VARCHAR NOT NULL,
+        count INTEGER NOT NULL CHECK (count >= 0),
+        lon DOUBLE,
+        lat DOUBLE)""",
     # Every import that changed the database.
     """CREATE TABLE IF NOT EXISTS imports (
         imported_at TIMESTAMP NOT NULL,

@@ -16,6 +16,8 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
+import duckdb
+
 
 class OutOfScope(PermissionError):
     """A request for data outside the user's scope. The message is safe to show."""
@@ -30,6 +32,9 @@ class Scope:
     gemeenten: frozenset[str] = frozenset()
     detail: int = 0
     label: str = ""
+    #: Gemeenten whose own sources (data/queries/sources.py) the user sees: always a subset of
+    #: ``gemeenten``; a gemeente's own users, and police roles its profile shares them with.
+    sources: frozenset[str] = frozenset()
 
     @property
     def empty(self) -> bool:
@@ -38,6 +43,8 @@ class Scope:
     def fingerprint(self) -> str:
         """A stable key for caches: two scopes with the same fingerprint see the same data."""
         text = f"{sorted(self.gemeenten)}|{self.detail}"
+        if self.sources:
+            text += f"|{sorted(self.sources)}"
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -81,24 +88,33 @@ def resolve_scope(user, *, con, profile_for, memo=None) -> Scope:
     * burgemeester, adviseur and dienst (a service account for a gemeente's system-to-system
       delivery): exactly the account's gemeenten, at the detail level of their
       agreement profiles (the most restrictive one when an account has several gemeenten);
+    * gegevensbeheerder (imports the gemeente's own sources): like an adviseur;
     * beheerder (administration only) and anything else: nothing.
     ``profile_for(gm_code)`` returns the gemeente's agreement profile (read every time: a
     changed profile counts at once). ``memo(key, compute)``, when given, may cache the DuckDB
     lookups: ``key`` holds everything they depend on besides the data version (role, areas),
     which the caller adds (``dashboard/caching.py``).
+
+    ``sources`` (the gemeenten whose own sources the user sees): a gemeente role's and a
+    service account's own gemeenten; for analist and teamchef only the gemeenten whose
+    profile shares them with that role (``Profile.bronnen_delen``).
     """
     role = getattr(user, "role", None)
-    if role not in ("analist", "teamchef", "burgemeester", "adviseur", "dienst"):
+    if role not in ("analist", "teamchef", "burgemeester", "adviseur", "dienst",
+                    "gegevensbeheerder"):
         return DENY
     key = (role, tuple(sorted(getattr(user, "gemeenten", ()))),
            tuple(sorted(getattr(user, "eenheden", ()))))
-    codes, label = (memo or _no_memo)(key, lambda: _areas(con, user, role))
+    memo = memo or _no_memo
+    codes, label = memo(key, lambda: _areas(con, user, role))
     if role in ("analist", "teamchef"):
-        return Scope(codes, 3, label=label)
+        owners = memo((*key, "source-owners"), lambda: _source_owners(con, codes))
+        return Scope(codes, 3, label=label, sources=frozenset(
+            c for c in owners if role in getattr(profile_for(c), "bronnen_delen", ())))
     if not codes:
         return DENY
     profiles = [profile_for(code) for code in sorted(codes)]
-    return Scope(codes, min(p.detail for p in profiles), label=label)
+    return Scope(codes, min(p.detail for p in profiles), label=label, sources=codes)
 
 
 def _no_memo(key, compute):
@@ -119,6 +135,16 @@ def _areas(con, user, role) -> tuple[frozenset[str], str]:
         return codes, "Teamchef"
     codes = _gemeenten_where(con, "code IN (SELECT unnest(?::VARCHAR[]))", list(user.gemeenten))
     return codes, ", ".join(_names(con, codes))
+
+
+def _source_owners(con, codes: frozenset[str]) -> tuple[str, ...]:
+    """The gemeenten of ``codes`` that have own sources (DuckDB only)."""
+    try:
+        return tuple(sorted(r[0] for r in con.execute(
+            "SELECT DISTINCT owner FROM gemeente_sources WHERE owner IN"
+            " (SELECT unnest(?::VARCHAR[]))", [sorted(codes)]).fetchall()))
+    except duckdb.CatalogException:  # a database of an older release has no such table
+        return ()
 
 
 def _gemeenten_where(con, condition: str, *params) -> frozenset[str]:

@@ -95,6 +95,12 @@ def beheer():
                             [{"label": "direct (één e-mail per melding)", "value": "direct"},
                              {"label": "dagelijks (één overzicht per dag)",
                               "value": "dagelijks"}]),
+            dbc.Label("Gemeentelijke bronnen delen met", html_for="profile-bronnen"),
+            dbc.Checklist(id="profile-bronnen", inline=True, value=[], options=[
+                {"label": "Teamchef", "value": "teamchef"},
+                {"label": "Analist", "value": "analist"}]),
+            html.Div("De eigen gebruikers van de gemeente zien haar bronnen altijd; andere "
+                     "gemeenten nooit.", className="small text-body-secondary mb-2"),
             dbc.Button("Opslaan", id="profile-save", color="primary", className="mt-2"),
             html.Div(id="profile-message", className="mt-2"),
         ]), className="mb-3"),
@@ -121,6 +127,7 @@ def beheer():
 ACCOUNT_ROLES = {
     "burgemeester": "Burgemeester (gemeenten)",
     "adviseur": "Adviseur (gemeenten)",
+    "gegevensbeheerder": "Gegevensbeheerder (gemeente: eigen bronnen importeren)",
     "teamchef": "Teamchef (gemeenten, districten of basisteams)",
     "analist": "Analist (regionale eenheden)",
     "beheerder": "Beheerder (geen politiecijfers)",

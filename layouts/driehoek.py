@@ -86,6 +86,7 @@ def driehoek(gemeenten: list[tuple[str, str]], chosen: str):
         html.Div(id="driehoek-status", className="mb-2"),
         dcc.Loading(html.Div(id="driehoek-cards", className="driehoek-cards"), type="dot"),
         html.Div(id="driehoek-performance", className="mt-3"),
+        html.Div(id="driehoek-bronnen", className="mt-3"),
         html.Div("Significant: de verandering is groter dan normale schommeling (exacte "
                  "Poisson-toets, 95%). Klik op een indicator voor de trend.",
                  className="small text-body-secondary mt-2"),

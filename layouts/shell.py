@@ -17,6 +17,7 @@ PAGES = {
     "/incidenten": ("Incidenten", "Incidenten"),
     "/rapportages": ("Rapportages", "Rapportages"),
     "/meldingen": ("Meldingen", "Meldingen"),
+    "/bronnen": ("Bronnen", "Gemeentelijke bronnen"),
 }
 
 

@@ -68,10 +68,12 @@ def search_for(gemeenten, indicator: str, grain: str, measure: str, areas=(),
 
 
 def trends(gemeenten: list[tuple[str, str]], indicators: list[tuple[str, str]], state: dict,
-           areas: list[tuple[str, str]] = ()):
+           areas: list[tuple[str, str]] = (), sources: list[tuple[str, str]] = ()):
     """The page; ``state`` from :func:`parse_search`. An out-of-scope gemeente in the URL stays
     in the value (so the callback refuses) but never gets a label here. ``areas``: (code,
-    label) of the wijken and buurten in scope."""
+    label) of the wijken and buurten in scope; ``sources``: (key, label) of the gemeente
+    sources the scope sees (layouts/bronnen.py: the "Gemeentelijke bronnen" chart)."""
+    from layouts import bronnen
     return html.Div([
         dcc.Location(id="trends-url", refresh=False),
         html.Div([
@@ -118,6 +120,7 @@ def trends(gemeenten: list[tuple[str, str]], indicators: list[tuple[str, str]], 
                                   style={"height": "380px"}), type="dot"),
             html.Div(id="trends-note", className="small text-body-secondary"),
         ]), className="mb-3"),
+        bronnen.trends_section(sources),
         dbc.Card(dbc.CardBody([
             html.H2("Cumulatief dit jaar t.o.v. vorig jaar", className="h5"),
             html.Div(id="trends-ytd-note", className="small mb-2"),

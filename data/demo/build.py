@@ -19,6 +19,7 @@ from data.demo.geography import (BASISTEAMS, DISTRICT, METRIC, ORIGIN, RE_CODE, 
                                  DemoGeography, build_geography, gm_code)
 from data.demo.patterns import BURGLARY_WIJK_FACTOR, EFFECT_GROUPS, HOTSPOT_SHARES, type_table
 from data.demo.texts import TextTable
+from data.demo.sources import write_demo_sources
 from data.incidents import append_incidents, finalize_incidents
 from data.sql import scalar
 from geo.boundaries import write_boundaries
@@ -68,6 +69,7 @@ def build_demo(store, *, seed: int = 2026, years: int = 5, progress=None,
         say("sorting incidents, monthly counts ...")
         finalize_incidents(con)
         write_raid_details(con)
+        write_demo_sources(con, geo.gemeenten["code"].iloc[0], today, seed=seed)
         hotspots = [{"key": h.key, "name": h.name, "bu_code": geo.buurten["code"].iloc[h.bu_index],
                      "types": sorted(HOTSPOT_SHARES[h.key])} for h in geo.hotspots]
         meta = {

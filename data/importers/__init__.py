@@ -27,6 +27,8 @@ def _importer(kind: str):
         from data.importers.incidents import import_incidents as fn
     elif kind == "population":
         from data.importers.population import import_population as fn
+    elif kind == "source":
+        from data.importers.sources import import_source as fn
     else:
         raise ValueError(f"unknown import kind {kind!r}")
     return fn

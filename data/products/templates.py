@@ -34,7 +34,7 @@ PERIODS = {"maand": "de vorige maand", "kwartaal": "het vorige kwartaal",
 SECTIONS = {"kerncijfers": "Kerncijfers", "trend": "Verloop per maand",
             "wijken": "Per wijk", "kaart": "Kaart", "dag-uur": "Dag en uur",
             "incidenten": "Incidenten", "politieprestaties": "Politieprestaties",
-            "beschouwing": "Beschouwing"}
+            "beschouwing": "Beschouwing", "bronnen": "Gemeentelijke bronnen"}
 #: Roles that may save a template (a beheerder for any gemeente, police for their own).
 EDITORS = ("beheerder", *POLICE_ROLES)
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")

@@ -19,11 +19,16 @@ are exactly theirs:
   (detail 2 and up; counts only at detail 1);
 * ``politieprestaties`` — the clearance section of the comparison products ("geen gegevens"
   when no CBS figures are loaded);
-* ``beschouwing`` — a placeholder for the police's commentary.
+* ``beschouwing`` — a placeholder for the police's commentary;
+* ``bronnen`` — the gemeente's own sources the scope sees (``data.queries.sources``): each
+  source's total in the period and a year before, labelled with the source ("geen gegevens"
+  where it does not cover a period wholly).
 """
 from __future__ import annotations
 
 from datetime import date, timedelta
+
+from pandas import NA
 
 from data import disclosure
 from data.catalog import indicator_title, indicator_types
@@ -92,6 +97,8 @@ def thema(con, *, scope, area: str, reference: date, profile=None, template=None
                 "CBS-cijfers over opgehelderde misdrijven geladen)."]))
         elif key == "beschouwing":
             sections.append(Section(heading, [COMMENTARY_PLACEHOLDER]))
+        elif key == "bronnen":
+            sections.append(_source_section(con, scope, data, period, label, heading))
     notes.extend(n for n in _notes(data) if n != SIGNIFICANCE_NOTE or "kerncijfers" in
                  template.sections)
     notes.insert(0, "Thema: " + ", ".join(f"{titles[c]} ({c})" for c in codes) + f"; periode: "
@@ -101,6 +108,27 @@ def thema(con, *, scope, area: str, reference: date, profile=None, template=None
                    area_code=data.area.code, area_name=data.area.name, period_label=label,
                    reference_date=reference, sections=sections, detail=scope.detail,
                    notes=notes)
+
+
+def _source_section(con, scope, data, period, label, heading) -> Section:
+    """The gemeente's own sources (not police figures), each labelled with its source."""
+    from data.queries.sources import period_totals
+
+    totals = period_totals(con, scope=scope, gm_code=data.area.code,
+                           windows=[(period.start, period.end),
+                                    (data.previous.start, data.previous.end)])
+    if totals.empty:
+        return Section(heading, [f"Geen gemeentelijke bronnen van {data.area.name} die u kunt"
+                                 " zien."])
+    rows = [[r.label, None if r.w0 is NA else int(r.w0), None if r.w1 is NA else int(r.w1)]
+            for r in totals.itertuples()]
+    reasons = sorted({r for r in totals["reason"].dropna()})
+    return Section(heading, [f"Eigen gegevens van de gemeente {data.area.name}, geen"
+                             f" politiecijfers; {label} en dezelfde periode een jaar eerder."],
+                   [Table(f"Gemeentelijke bronnen, {label}", ["Bron", label,
+                                                               period_label(data.previous)],
+                          rows, sheet="Gemeentelijke bronnen",
+                          note="; ".join(reasons))])
 
 
 def _wijk_section(con, scope, data, codes, titles, label, notes) -> Section:

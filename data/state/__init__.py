@@ -45,7 +45,8 @@ CREATE TABLE IF NOT EXISTS profiles (
     vaststellen TEXT NOT NULL DEFAULT '[]',  -- kinds released by the police (concepts)
     templates TEXT NOT NULL DEFAULT '[]',  -- themed-report templates (data/products/templates.py)
     near_repeat TEXT NOT NULL DEFAULT '{}',  -- near-repeat distance/days (data/queries/near_repeat.py)
-    meldingen TEXT NOT NULL DEFAULT '{}');  -- large-impact types and delivery (data/meldingen.py)
+    meldingen TEXT NOT NULL DEFAULT '{}',  -- large-impact types and delivery (data/meldingen.py)
+    bronnen_delen TEXT NOT NULL DEFAULT '[]');  -- police roles that see the gemeente's own sources
 CREATE TABLE IF NOT EXISTS protocol_log (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     at TEXT NOT NULL,
@@ -238,6 +239,7 @@ MIGRATIONS = (
     ("profiles", "meldingen", "TEXT NOT NULL DEFAULT '{}'"),
     ("melding_mails", "note_id", "INTEGER NOT NULL DEFAULT 0"),
     ("melding_mails", "digest_day", "TEXT"),
+    ("profiles", "bronnen_delen", "TEXT NOT NULL DEFAULT '[]'"),
 )
 
 
