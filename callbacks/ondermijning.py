@@ -71,10 +71,12 @@ def register(app) -> None:
                                                             "").tables[0])
             area = _area(con, scope, gemeente)
             kaart = layout.map_graph(product.map_section(con, scope, area, period))
-        signals = q.gemeente_signals(con, scope=scope, gemeente=gemeente)
+        signals = (q.gemeente_signals(con, scope=scope, gemeente=gemeente,
+                                      reference=picture.end)
+                   if picture.start is not None else None)
         return Served(
             (layout.status(picture, name), layout.cards(picture), layout.trends(picture),
-             kaart, wijken, layout.signals(signals),
+             kaart, wijken, layout.signals(signals, name),
              layout.search_for(gemeente)),
             rows=len(picture.figures),
             filters={"gemeente": gemeente,

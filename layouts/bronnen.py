@@ -170,7 +170,7 @@ def _categories(value) -> list[str]:
     return [] if value is None else [str(v) for v in value]
 
 
-def totals_section(frame: pd.DataFrame, name: str):
+def totals_section(frame: pd.DataFrame, name: str, table_id: str = "driehoek-bronnen-tabel"):
     """The driehoek's "Gemeentelijke bronnen": the last 12 months against the 12 before, per
     source, each labelled with its source; nothing when the gemeente has no visible sources."""
     if frame.empty:
@@ -196,4 +196,4 @@ def totals_section(frame: pd.DataFrame, name: str):
                                         html.Th("Laatste 12 maanden", className="text-end"),
                                         html.Th("12 maanden daarvoor", className="text-end"),
                                         html.Th("Verschil", className="text-end")])),
-                    html.Tbody(rows)], size="sm", id="driehoek-bronnen-tabel")]))
+                    html.Tbody(rows)], size="sm", id=table_id)]))

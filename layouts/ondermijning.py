@@ -236,5 +236,12 @@ def duiding(item):
                     id="ond-duiding-tekst-getoond")
 
 
-def signals(result: dict):
-    return html.P(result["message"], className="mb-0", id="ond-signalen-tekst")
+def signals(totals, name: str):
+    """The gemeente's own sources beside the police figures (the driehoek's table of
+    ``layouts/bronnen.py``), or why there are none."""
+    from data.queries.ondermijning import NO_SIGNALS
+    from layouts.bronnen import totals_section
+
+    if totals is None or totals.empty:
+        return html.P(NO_SIGNALS, className="mb-0", id="ond-signalen-tekst")
+    return totals_section(totals, name, table_id="ond-signalen-tabel")

@@ -181,7 +181,15 @@ def test_mayor_sees_counts_without_list_and_raids_not_per_wijk(page, server, con
     table = page.locator(".ond-wijken")
     expect(table).to_contain_text("niet openbaar", timeout=TIMEOUT)
     expect(page.locator("#ond-wijken")).to_contain_text("Invallen en doorzoekingen publiceert")
-    expect(page.locator("#ond-signalen-tekst")).to_have_text(q.NO_SIGNALS)
+    # the gemeente's own sources beside the police figures, labelled, with the same window
+    signals = page.locator("#ond-signalen-tabel")
+    for source, title in (("boa", "BOA-registraties"), ("overlast", "Overlastmeldingen")):
+        total = con.execute(
+            "SELECT sum(count) FROM gemeente_source_counts WHERE owner = ? AND source = ?"
+            " AND period_start >= ? AND period_start < ?",
+            [OWN, source, period.start, period.end]).fetchall()[0][0]
+        row = signals.locator("tr", has_text=title)
+        expect(row).to_contain_text(f"{total:,}".replace(",", "."), timeout=TIMEOUT)
     expect(page.locator("#ond-kaart-grafiek")).to_be_visible(timeout=TIMEOUT)
     expect(page.locator("#ond-duiding-opslaan")).to_be_hidden()
 
@@ -199,6 +207,9 @@ def test_teamchef_sees_streets_writes_duiding_the_mayor_reads_it(browser, server
         " ORDER BY occurred_at LIMIT 1", [OWN, period.start, period.end]).fetchall()[0][0]
     expect(incidents.locator(".ag-center-cols-container")).to_contain_text(street)
     expect(chef.locator("#ond-duiding-leeg")).to_be_visible(timeout=TIMEOUT)
+    # the profile does not share the gemeente's sources with the teamchef
+    expect(chef.locator("#ond-signalen-tekst")).to_have_text(q.NO_SIGNALS)
+    expect(chef.locator("#ond-signalen-tabel")).to_have_count(0)
     text = "Drugshandel rond het station neemt toe.\n\nWe zetten in op de aanpak van panden."
     chef.fill("#ond-duiding-tekst", text)
     chef.click("#ond-duiding-opslaan")
@@ -330,7 +341,13 @@ def test_product_for_both_detail_levels(server, con, user, detail):
             assert cells[1] == "geen gegevens", line
     text = pdf_text(os.path.join(folder, files["pdf"]["name"]))
     assert "Integraal ondermijningsbeeld" in text and "Duiding door de teamchef" in text
-    assert "Signalen van de gemeente" in text and q.NO_SIGNALS in text
+    assert "Signalen van de gemeente" in text
+    # the mayor's product has the gemeente's own sources; the teamchef's (not shared) says so
+    # (read in the CSV: the PDF's table cell breaks "BOA-registraties" at its hyphen)
+    if user is None:
+        assert "BOA-registraties" in csv_text and q.NO_SIGNALS not in text
+    else:
+        assert "BOA-registraties" not in csv_text and "BOA-" not in text
     assert "Drugshandel rond het station" in text  # the duiding written on the page
     wijk_lines = [x for x in csv_text.splitlines() if x.startswith("WKD001")]
     assert wijk_lines

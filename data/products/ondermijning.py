@@ -30,6 +30,8 @@ from data.queries.products import product_area
 from layouts import format as fmt
 from layouts.ondermijning import mark, trend_figure
 
+SIGNALS_TITLE = "Signalen van de gemeente"
+
 KIND = "ondermijningsbeeld"
 TITLE = "Integraal ondermijningsbeeld"
 DUIDING_TITLE = "Duiding door de teamchef"
@@ -90,8 +92,7 @@ def ondermijningsbeeld(con, *, scope, area: str, reference: date, profile=None) 
         sections.append(q.incident_rows(con, scope=scope, gemeente=gemeente, period=period))
     else:
         sections.append(Section("Incidenten", [LIST_DETAIL_NOTE]))
-    signals = q.gemeente_signals(con, scope=scope, gemeente=gemeente)
-    sections.append(Section("Signalen van de gemeente", [signals["message"]]))
+    sections.append(_signals_section(con, scope, gemeente, where.name, period))
     notes = [SOURCE_NOTE, "Indicatoren: " + "; ".join(
         f"{i.label} ({', '.join(i.codes) or 'geen code'})" for i in ONDERMIJNING) + "."]
     if disclosure.restricted(scope, "wijk"):
@@ -138,3 +139,14 @@ def with_duiding(state, scope, content: Content) -> Content:
         section = Section(DUIDING_TITLE, commentary=Commentary(
             item.text, f"— {item.author}, {item.role}, {fmt.moment(item.at)}", label=""))
     return replace(content, sections=[section, *content.sections])
+
+
+def _signals_section(con, scope, gemeente: str, name: str, period: Period) -> Section:
+    """"Signalen van de gemeente": its own sources the scope sees over the product's period
+    and the year before (the themed reports' section), or why there are none."""
+    from data.products.thema import source_section
+
+    if q.gemeente_signals(con, scope=scope, gemeente=gemeente, reference=period.end).empty:
+        return Section(SIGNALS_TITLE, [q.NO_SIGNALS])
+    return source_section(con, scope=scope, gm_code=gemeente, name=name, period=period,
+                          previous=period.shifted(-12), heading=SIGNALS_TITLE)

@@ -98,7 +98,9 @@ def thema(con, *, scope, area: str, reference: date, profile=None, template=None
         elif key == "beschouwing":
             sections.append(Section(heading, [COMMENTARY_PLACEHOLDER]))
         elif key == "bronnen":
-            sections.append(_source_section(con, scope, data, period, label, heading))
+            sections.append(source_section(con, scope=scope, gm_code=data.area.code,
+                                           name=data.area.name, period=period,
+                                           previous=data.previous, heading=heading))
     notes.extend(n for n in _notes(data) if n != SIGNIFICANCE_NOTE or "kerncijfers" in
                  template.sections)
     notes.insert(0, "Thema: " + ", ".join(f"{titles[c]} ({c})" for c in codes) + f"; periode: "
@@ -110,23 +112,26 @@ def thema(con, *, scope, area: str, reference: date, profile=None, template=None
                    notes=notes)
 
 
-def _source_section(con, scope, data, period, label, heading) -> Section:
-    """The gemeente's own sources (not police figures), each labelled with its source."""
+def source_section(con, *, scope, gm_code: str, name: str, period, previous,
+                   heading: str) -> Section:
+    """The gemeente's own sources (not police figures) in ``period`` and ``previous``, each
+    labelled with its source; "geen gegevens" (None) where a source does not cover a period.
+    Used by the themed reports and the integraal ondermijningsbeeld."""
     from data.queries.sources import period_totals
 
-    totals = period_totals(con, scope=scope, gm_code=data.area.code,
+    label = period_label(period)
+    totals = period_totals(con, scope=scope, gm_code=gm_code,
                            windows=[(period.start, period.end),
-                                    (data.previous.start, data.previous.end)])
+                                    (previous.start, previous.end)])
     if totals.empty:
-        return Section(heading, [f"Geen gemeentelijke bronnen van {data.area.name} die u kunt"
-                                 " zien."])
+        return Section(heading, [f"Geen gemeentelijke bronnen van {name} die u kunt zien."])
     rows = [[r.label, None if r.w0 is NA else int(r.w0), None if r.w1 is NA else int(r.w1)]
             for r in totals.itertuples()]
     reasons = sorted({r for r in totals["reason"].dropna()})
-    return Section(heading, [f"Eigen gegevens van de gemeente {data.area.name}, geen"
+    return Section(heading, [f"Eigen gegevens van de gemeente {name}, geen"
                              f" politiecijfers; {label} en dezelfde periode een jaar eerder."],
                    [Table(f"Gemeentelijke bronnen, {label}", ["Bron", label,
-                                                               period_label(data.previous)],
+                                                               period_label(previous)],
                           rows, sheet="Gemeentelijke bronnen",
                           note="; ".join(reasons))])
 

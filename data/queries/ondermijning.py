@@ -14,7 +14,7 @@ incidents, the teamchef's duiding and the gemeente's own signals.
 * :func:`write_duiding` / :func:`latest_duiding` — the teamchef's interpretation: append-only
   rows in the state database (``ondermijning_duiding``); the newest counts. Only a teamchef
   whose scope holds the gemeente writes; everyone whose scope holds it reads.
-* :func:`gemeente_signals` — the gemeente's own sources (issue #17 item 1), not yet connected.
+* :func:`gemeente_signals` — the gemeente's own sources the scope sees (``data/queries/sources``).
 """
 from __future__ import annotations
 
@@ -40,8 +40,9 @@ NOT_PUBLISHED = "niet openbaar"
 DUIDING_ROLES = ("teamchef",)
 #: Longest duiding accepted (characters).
 DUIDING_MAX = 5000
-#: Until the gemeente's own sources are connected (issue #17 item 1).
-NO_SIGNALS = "Nog geen gemeentelijke bronnen gekoppeld."
+#: When the scope sees no source of the gemeente (none imported, or not shared with the role).
+NO_SIGNALS = ("Geen gemeentelijke bronnen die u kunt zien (de gemeente heeft er geen"
+              " ingelezen, of deelt ze niet met uw rol).")
 
 
 @dataclass(frozen=True)
@@ -197,9 +198,13 @@ class DuidingError(ValueError):
     """A duiding that cannot be saved; the message is Dutch and safe to show."""
 
 
-def gemeente_signals(con, *, scope: Scope, gemeente: str) -> dict:
-    """The gemeente's own signals beside the police figures. Gemeente-owned sources
-    (issue #17 item 1, ``data/queries/sources.py``) are not connected yet: this is the one
-    place to wire them in. Returns {"connected": bool, "message": str, "rows": list}."""
+def gemeente_signals(con, *, scope: Scope, gemeente: str, reference: date):
+    """The gemeente's own signals beside the police figures: its sources the scope sees
+    (``data/queries/sources.py``: the gemeente's own users, police roles its profile shares
+    them with), each total over the 12 months before ``reference`` and the 12 before those,
+    NA with a reason where a source does not cover a window. Columns: source, title, label,
+    current, previous, reason (empty: no sources to show, see :data:`NO_SIGNALS`)."""
+    from data.queries.sources import source_totals
+
     ensure_gemeente(scope, gemeente)
-    return {"connected": False, "message": NO_SIGNALS, "rows": []}
+    return source_totals(con, scope=scope, gm_code=gemeente, reference=reference)
