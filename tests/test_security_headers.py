@@ -201,6 +201,7 @@ PAGES = {
     f"/presentatie?gemeente={OWN}": ".pres-graph g.trace",
     "/meldingen": "#meldingen-lijst *",
     "/ondermijning": "#ond-trends .js-plotly-plot g.trace",
+    "/bronnen": "#page h1",
     "/incidenten": "#incidenten-count:not(:empty), #page .alert",  # a mayor: the refusal
     "/rapportages": "#rapportages-lijst *",
     "/beheer": "#page h1",
