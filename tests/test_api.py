@@ -138,8 +138,9 @@ def test_openapi_is_public_and_valid(api, spec):
 
     validate_spec(spec)
     assert spec == json.loads(json.dumps(OPENAPI))
-    assert set(spec["paths"]) == {"/api/v1/counts", "/api/v1/incidents", "/api/v1/openapi.json"}
-    for path in ("counts", "incidents"):
+    assert set(spec["paths"]) == {"/api/v1/counts", "/api/v1/incidents", "/api/v1/sources",
+                                  "/api/v1/openapi.json"}
+    for path in ("counts", "incidents", "sources"):
         responses = spec["paths"][f"/api/v1/{path}"]["get"]["responses"]
         assert {"200", "400", "401", "403", "429"} <= set(responses)
 
