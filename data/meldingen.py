@@ -230,9 +230,17 @@ def _visible_sql(state: StateDB, scope: Scope, name: str) -> tuple[str, list]:
 
 
 #: SQLite: the newest teamchef note of melding m ('' when none), and "the user saw it".
-_LAST_NOTE = "coalesce((SELECT max(n.at) FROM melding_notes n WHERE n.melding_id = m.id), '')"
+#: The newest teamchef note of melding ``m`` (0: none). Seen means acknowledged with that note
+#: (``melding_acks.notes_seen``): compared by id, never by clock, so an acknowledgement in the
+#: same millisecond as a new note does not swallow it.
+_LAST_NOTE = "coalesce((SELECT max(n.id) FROM melding_notes n WHERE n.melding_id = m.id), 0)"
 _SEEN = (f"EXISTS (SELECT 1 FROM melding_acks a WHERE a.melding_id = m.id AND a.user = ?"
-         f" AND a.at >= {_LAST_NOTE})")
+         f" AND a.notes_seen >= {_LAST_NOTE})")
+#: Acknowledge melding ? for user ? at ? with the notes it has now (the melding id once more).
+_ACK = ("INSERT INTO melding_acks (melding_id, user, at, notes_seen) VALUES (?, ?, ?,"
+        " (SELECT coalesce(max(id), 0) FROM melding_notes WHERE melding_id = ?))"
+        " ON CONFLICT (melding_id, user) DO UPDATE SET at = excluded.at,"
+        " notes_seen = excluded.notes_seen")
 
 
 def _user_name(user) -> str | None:
@@ -259,7 +267,7 @@ def unread_notes(state: StateDB, *, scope: Scope, user) -> int:
         return 0
     condition, params = _visible_sql(state, scope, name)
     return state.query(
-        f"SELECT count(*) FROM meldingen m WHERE {condition} AND {_LAST_NOTE} <> ''"
+        f"SELECT count(*) FROM meldingen m WHERE {condition} AND {_LAST_NOTE} > 0"
         f" AND NOT {_SEEN}", (*params, name))[0][0]
 
 
@@ -390,8 +398,7 @@ def acknowledge(state: StateDB, *, scope: Scope, user, ids: list[int] | None = N
             f" AND NOT {_SEEN}", (dumps(wanted), name))]
         stamp = now()
         for melding_id in todo:
-            con.execute("INSERT INTO melding_acks VALUES (?, ?, ?) ON CONFLICT (melding_id, user)"
-                        " DO UPDATE SET at = excluded.at", (melding_id, name, stamp))
+            con.execute(_ACK, (melding_id, name, stamp, melding_id))
     return len(todo)
 
 
@@ -438,8 +445,7 @@ def add_note(state: StateDB, *, scope: Scope, user, melding_id, text, client=Non
         cur = sq.execute("INSERT INTO melding_notes (melding_id, author, role, text, at)"
                          " VALUES (?, ?, ?, ?, ?)", (melding_id, name, role, text, stamp))
         # the author has seen the melding with the note: it is not new to them
-        sq.execute("INSERT INTO melding_acks VALUES (?, ?, ?) ON CONFLICT (melding_id, user)"
-                   " DO UPDATE SET at = excluded.at", (melding_id, name, stamp))
+        sq.execute(_ACK, (melding_id, name, stamp, melding_id))
         append_row(sq, user=name, role=role, scope=scope, view="meldingen/notitie",
                    filters={**filters, "tekens": len(text)}, level=scope.detail, rows=1,
                    client=client, outcome="ok")

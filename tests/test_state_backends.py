@@ -419,7 +419,7 @@ def test_state_migrate_copies_everything_and_the_log_continues(tmp_path, pg_url)
         tx.execute("INSERT INTO meldingen (incident_id, gm_code, kind, type_code, occurred_at,"
                     " registered_at, created_at) VALUES ('i1', ?, 'inval', 't', 'o', 'r', 'c')",
                     (OWN,))
-        tx.execute("INSERT INTO melding_acks VALUES (1, 'jan', 'nu')")
+        tx.execute("INSERT INTO melding_acks (melding_id, user, at) VALUES (1, 'jan', 'nu')")
     before = {t: n for t, n in sq.row_counts().items()}
     last = sq.query("SELECT max(id) FROM protocol_log")[0][0]
     digest = _digest(path)

@@ -83,6 +83,7 @@ CREATE TABLE IF NOT EXISTS melding_acks (
     melding_id INTEGER NOT NULL REFERENCES meldingen (id),
     user TEXT NOT NULL,
     at TEXT NOT NULL,
+    notes_seen INTEGER NOT NULL DEFAULT 0,  -- newest melding_notes id seen (data/meldingen.py)
     PRIMARY KEY (melding_id, user));
 CREATE TABLE IF NOT EXISTS melding_mails (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -240,6 +241,7 @@ MIGRATIONS = (
     ("melding_mails", "note_id", "INTEGER NOT NULL DEFAULT 0"),
     ("melding_mails", "digest_day", "TEXT"),
     ("profiles", "bronnen_delen", "TEXT NOT NULL DEFAULT '[]'"),
+    ("melding_acks", "notes_seen", "INTEGER NOT NULL DEFAULT 0"),
 )
 
 
