@@ -16,22 +16,11 @@ from data import protocol
 from data.accounts import get_profile
 from data.queries import driehoek as q
 from data.queries import performance
-from data.queries.trends import gemeente_options
-from data.scope import OutOfScope, ensure_gemeente
+from data.queries.trends import chosen_gemeente, gemeente_options
+from data.scope import OutOfScope
 from data.queries import sources
 from layouts import bronnen
 from layouts import driehoek as layout
-
-
-def _gemeente(scope, con, requested) -> str:
-    """The requested gemeente (OutOfScope outside the scope), or the first in scope by name."""
-    if isinstance(requested, str) and requested:
-        ensure_gemeente(scope, requested)
-        return requested
-    options = gemeente_options(con, scope=scope)
-    if not options:
-        raise OutOfScope("empty scope")
-    return options[0][0]
 
 
 def register(app) -> None:
@@ -44,10 +33,9 @@ def register(app) -> None:
     ], [Input("driehoek-gemeente", "value")])
     def fill(scope, requested):
         con = get_db()
-        gemeente = _gemeente(scope, con, requested)
+        gemeente, name = chosen_gemeente(con, scope=scope, requested=requested)
         profile = get_profile(get_state(), gemeente)
         monitor = q.monitor(con, scope=scope, gemeente=gemeente, indicators=profile.driehoek)
-        name = dict(gemeente_options(con, scope=scope)).get(gemeente, gemeente)
         clearance = performance.clearance(con, scope=scope, gemeenten=(gemeente,))
         return Served(
             (layout.status(monitor, name), layout.cards(monitor),
@@ -60,10 +48,9 @@ def register(app) -> None:
                    [Input("driehoek-gemeente", "value")])
     def source_totals(scope, requested):
         con = get_db()
-        gemeente = _gemeente(scope, con, requested)
+        gemeente, name = chosen_gemeente(con, scope=scope, requested=requested)
         totals = sources.source_totals(con, scope=scope, gm_code=gemeente,
                                        reference=date.today().replace(day=1))
-        name = dict(gemeente_options(con, scope=scope)).get(gemeente, gemeente)
         return Served((bronnen.totals_section(totals, name),), rows=len(totals),
                       filters={"gemeente": gemeente})
 
@@ -80,14 +67,13 @@ def register(app) -> None:
         con = get_db()
         state = layout.parse_search(search)
         state["auto"] = layout.auto_choice(auto, state["auto"])  # the page's choice, in the URL
-        gemeente = _gemeente(scope, con, state["gemeente"])
+        gemeente, name = chosen_gemeente(con, scope=scope, requested=state["gemeente"])
         codes = q.known_indicators(con, scope=scope,
                                    codes=get_profile(get_state(), gemeente).driehoek)
         dia = state["dia"]
         step = {"pres-next": 1, "pres-auto": 1, "pres-prev": -1}.get(ctx.triggered_id, 0)
         if codes:
             dia = (min(dia, len(codes)) - 1 + step) % len(codes) + 1
-        name = dict(gemeente_options(con, scope=scope)).get(gemeente, gemeente)
         item = (q.indicator(con, scope=scope, gemeente=gemeente, code=codes[dia - 1])
                 if codes else None)
         href = layout.presentation_href(gemeente, dia, state["auto"])
@@ -120,7 +106,7 @@ def page(search):
     con, scope = get_db(), current_scope()
     state = layout.parse_search(search)
     try:
-        gemeente = _gemeente(scope, con, state["gemeente"])
+        gemeente = chosen_gemeente(con, scope=scope, requested=state["gemeente"])[0]
     except OutOfScope as exc:
         _refuse(exc, search, "driehoek")
         return layout.refused(refusal(str(exc)))
@@ -131,7 +117,7 @@ def presentation_page(search):
     con, scope = get_db(), current_scope()
     state = layout.parse_search(search)
     try:
-        _gemeente(scope, con, state["gemeente"])
+        chosen_gemeente(con, scope=scope, requested=state["gemeente"])
     except OutOfScope as exc:
         _refuse(exc, search, "driehoek/presentatie")
         return layout.presentation_refused(refusal(str(exc)))

@@ -36,8 +36,7 @@ def _gemeente(con, scope: Scope, area_state) -> str | None:
 
 
 def _params(gemeente: str) -> nr.Params:
-    return nr.params_for(lambda code: get_profile(get_state(), code),
-                         scope=Scope(frozenset({gemeente}), 1))
+    return nr.params_for(lambda code: get_profile(get_state(), code), [gemeente])
 
 
 def _address(row) -> str:

@@ -16,19 +16,14 @@ from dashboard.auth import current_scope, current_user, get_db, get_state
 from data.periods import Period
 from data.products import ondermijning as product
 from data.queries import ondermijning as q
-from data.queries.trends import gemeente_options
-from data.scope import OutOfScope, ensure_gemeente
+from data.queries import coverage
+from data.queries.trends import chosen_gemeente, gemeente_options
+from data.scope import OutOfScope
 from layouts import ondermijning as layout
 
 
 def _gemeente(scope, con, requested) -> str:
-    if isinstance(requested, str) and requested:
-        ensure_gemeente(scope, requested)
-        return requested
-    options = gemeente_options(con, scope=scope)
-    if not options:
-        raise OutOfScope("empty scope")
-    return options[0][0]
+    return chosen_gemeente(con, scope=scope, requested=requested)[0]
 
 
 def _may_write() -> bool:
@@ -60,8 +55,7 @@ def register(app) -> None:
     ], [Input("ond-gemeente", "value")])
     def fill(scope, requested):
         con = get_db()
-        gemeente = _gemeente(scope, con, requested)
-        name = dict(gemeente_options(con, scope=scope)).get(gemeente, gemeente)
+        gemeente, name = chosen_gemeente(con, scope=scope, requested=requested)
         picture = q.picture(con, scope=scope, gemeente=gemeente)
         if picture.start is None:
             wijken = kaart = layout.html.P("Geen gegevens.")
@@ -92,7 +86,7 @@ def register(app) -> None:
                                                                      "pagina"),
                                      color="secondary", className="mb-0",
                                      id="ond-geen-lijst"),), 0, {"gemeente": gemeente})
-        picture_end = q.picture(con, scope=scope, gemeente=gemeente).end
+        picture_end = coverage.newest_month(con, scope=scope)  # the picture's end
         if picture_end is None:
             return Served((layout.html.P("Geen gegevens."),), 0, {"gemeente": gemeente})
         period = product.period_of(picture_end)

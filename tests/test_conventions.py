@@ -29,8 +29,8 @@ UNSCOPED = {"data.queries.info.database_info", "data.queries.info.format_info",
             # parameter parsers: they read no data, the functions using their result check scope
             "data.queries.incidents.parse_filter", "data.queries.incidents.parse_sort",
             "data.queries.incidents.parse_day",
-            # the near-repeat parameters of a profile (bounds check; no data read)
-            "data.queries.near_repeat.parse_params",
+            # the near-repeat parameters of profiles (bounds check; settings, no data read)
+            "data.queries.near_repeat.parse_params", "data.queries.near_repeat.params_for",
             # picks from options a scoped query (period_options) returned
             "data.queries.map.pick_period",
             # read only the typed text (clean it; is it a PC6 or an address?); search_areas

@@ -131,8 +131,7 @@ def test_profile_parameters_are_checked_and_stored(tmp_path):
     assert accounts.get_profile(db, "GM0001").near_repeat == {}  # nothing changed
     accounts.set_profile(db, "GM0001", by="test", near_repeat={"afstand_m": 300.0, "dagen": 7})
     assert accounts.get_profile(db, "GM0001").near_repeat == {"afstand_m": 300, "dagen": 7}
-    params = nr.params_for(lambda gm: accounts.get_profile(db, gm),
-                           scope=Scope(frozenset({"GM0001"}), 1))
+    params = nr.params_for(lambda gm: accounts.get_profile(db, gm), ["GM0001"])
     assert params == nr.Params(300, 7)
     changed = db.query("SELECT filters FROM protocol_log WHERE view = 'beheer/profiel'")
     assert "near_repeat" in changed[-1]["filters"]

@@ -81,12 +81,13 @@ def parse_params(value) -> Params:
                   number("dagen", DEFAULT.days, DAYS_BOUNDS, "periode (dagen)"))
 
 
-def params_for(profile_for, *, scope: Scope) -> Params:
-    """The parameters for ``scope``: its gemeente's profile (one gemeente), the strictest
+def params_for(profile_for, gemeenten) -> Params:
+    """The parameters agreed for ``gemeenten`` (codes): one gemeente's profile, the strictest
     (largest distance, longest period) over several gemeenten' profiles, defaults without any.
-    ``profile_for(gm_code)`` returns the agreement profile (``data.accounts.get_profile``)."""
+    ``profile_for(gm_code)`` returns the agreement profile (``data.accounts.get_profile``).
+    Settings, not data: no scope is needed (the queries that use them take one)."""
     found = [parse_params(getattr(profile_for(gm), "near_repeat", {}) or {})
-             for gm in sorted(scope.gemeenten)]
+             for gm in sorted(gemeenten)]
     if not found:
         return DEFAULT
     return Params(max(p.distance_m for p in found), max(p.days for p in found))

@@ -208,21 +208,25 @@ def period_totals(con, *, scope: Scope, gm_code: str,
     """Per source of the gemeente the scope sees: its total in each window ``[start, end)``,
     NA (with the first reason) where the source does not cover the whole window. Columns:
     source, title, label, one ``w0``, ``w1``, ... per window, reason."""
+    windows = [(pd.Timestamp(lo).date(), pd.Timestamp(hi).date()) for lo, hi in windows]
+    infos = list_sources(con, scope=scope, gm_code=gm_code).to_dict("records")
+    sums: dict[str, tuple] = {}
+    if infos and windows:  # every source and window in one statement
+        condition, params = _visible(scope)
+        columns = ", ".join("coalesce(sum(count) FILTER (WHERE period_start >= ?"
+                            " AND period_start < ?), 0)" for _ in windows)
+        sums = {r[0]: r[1:] for r in con.execute(
+            f"SELECT source, {columns} FROM gemeente_source_counts WHERE {condition}"
+            f" AND owner = ? GROUP BY source",
+            [*(d for window in windows for d in window), *params, gm_code]).fetchall()}
     rows = []
-    for info in list_sources(con, scope=scope, gm_code=gm_code).to_dict("records"):
+    for info in infos:
         values, reasons = [], []
-        for lo, hi in windows:
-            lo, hi = pd.Timestamp(lo).date(), pd.Timestamp(hi).date()
+        for i, (lo, hi) in enumerate(windows):
             covered = lo >= info["period_from"] and hi <= _end_of(info["period_to"], info["grain"])
             aligned = _aligned(lo, info["grain"]) and _aligned(hi, info["grain"])
             if covered and aligned:
-                condition, params = _visible(scope)
-                n = con.execute(
-                    f"SELECT coalesce(sum(count), 0) FROM gemeente_source_counts WHERE"
-                    f" {condition} AND owner = ? AND source = ? AND period_start >= ?"
-                    f" AND period_start < ?", [*params, gm_code, info["source"], lo, hi]
-                ).fetchall()[0][0]
-                values.append(int(n))
+                values.append(int(sums.get(info["source"], (0,) * len(windows))[i]))
             else:
                 values.append(pd.NA)
                 reasons.append(f"geen gegevens: {info['title']} dekt niet de hele periode"

@@ -65,6 +65,19 @@ def gemeente_options(con, *, scope: Scope) -> list[tuple[str, str]]:
         "ORDER BY 2", params).fetchall()]
 
 
+def chosen_gemeente(con, *, scope: Scope, requested) -> tuple[str, str]:
+    """(code, name) of the gemeente a page asks for (from its URL or selector): ``requested``
+    when the scope holds it (OutOfScope otherwise), else the first gemeente in scope by name
+    (OutOfScope for an empty scope)."""
+    options = gemeente_options(con, scope=scope)
+    if isinstance(requested, str) and requested:
+        ensure_gemeente(scope, requested)
+        return requested, dict(options).get(requested, requested)
+    if not options:
+        raise OutOfScope("empty scope")
+    return options[0]
+
+
 def indicator_options(con, *, scope: Scope) -> list[tuple[str, str]]:
     """(code, title) of the bundles, then every single type (crime and non-crime)."""
     if scope.empty:
