@@ -358,3 +358,26 @@ def test_a_product_whose_period_no_source_covers_says_so_on_its_first_page(con, 
     text = _pdf_text(content, tmp_path)
     assert text.index("Geen gegevens: de geladen bronnen") < text.index("Cijfers per indicator")
     assert "Alle misdrijven: geen gegevens voor deze periode." in text
+
+
+def test_ondermijning_and_near_repeat_on_real_data_say_geen_gegevens_never_zero(con):
+    """On the real database (CBS yearly counts per gemeente, monthly PC4 woninginbraak, no
+    incidents) the integraal ondermijningsbeeld has no monthly figure for any of its
+    indicators: each is "geen gegevens" with a reason, never 0; the near-repeat model says the
+    data cannot carry it; the gemeente has no own sources to show."""
+    from data.queries import near_repeat, ondermijning, sources
+
+    scope = Scope(frozenset({AMSTERDAM}), 1, sources=frozenset({AMSTERDAM}))
+    picture = ondermijning.picture(con, scope=scope, gemeente=AMSTERDAM)
+    assert picture.end is not None and len(picture.figures) >= 5
+    for figure in picture.figures:
+        assert figure.current is None and figure.previous is None, figure.indicator.key
+        assert all(c is None for c in figure.counts), figure.indicator.key
+        assert figure.reason.startswith("geen gegevens"), figure.reason
+    # the CBS year figures are there, so "geen gegevens" is about months, not a missing gemeente
+    assert coverage.covered_years(con, scope=scope)
+    cover = near_repeat.coverage(con, scope=scope)
+    assert cover.reason and cover.reason.startswith("geen gegevens")
+    assert sources.list_sources(con, scope=scope, gm_code=AMSTERDAM).empty
+    assert ondermijning.gemeente_signals(con, scope=scope, gemeente=AMSTERDAM,
+                                         reference=picture.end).empty
