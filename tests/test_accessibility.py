@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import LiveServer, demo_copy, login, logout
+from .conftest import LiveServer, demo_copy, login, logout, pick
 from .test_security_headers import PAGES
 
 AXE = (Path(__file__).parent / "vendor" / "axe.min.js").read_text()
@@ -267,3 +267,12 @@ def test_dropdowns_are_one_named_tab_stop(page, filled_demo):
     assert len(shown) > 1
     expect(page.get_by_role("button", name="Indicatoren driehoeksmonitor " + ", ".join(shown)
                             + " " + count, exact=True)).to_have_id("profile-driehoek")
+    # the count appears only from the second value on: the name must take it up then too
+    areas = page.locator("#account-areas")
+    pick(page, "#account-areas", "Havenstad", exact=False)
+    expect(areas.locator(".dash-dropdown-value-count")).to_have_count(0)
+    page.keyboard.press("Escape")
+    pick(page, "#account-areas", "Veendijk", exact=False)
+    expect(areas.locator(".dash-dropdown-value-count")).to_have_text("2 gekozen")
+    expect(page.get_by_role("button", name=re.compile(r"^Gebieden .*Havenstad.*Veendijk.* 2 gekozen$"))
+           ).to_have_id("account-areas")

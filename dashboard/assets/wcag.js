@@ -37,7 +37,13 @@
      value only), then the value texts in the order they are shown ("Geweld, Drugs, 2 gekozen":
      the visible text is part of the name, 2.5.3). */
   function dropdownName(button) {
-    var own = (button.getAttribute("aria-labelledby") || "").split(/\s+/).filter(Boolean);
+    /* The component's own list ("<id>-value-count <id>-value") is kept aside the first time:
+       the count exists only with two or more values, so an id missing now may appear later
+       (React does not set the unchanged attribute again). */
+    if (!button.hasAttribute("data-vb-labelledby")) {
+      button.setAttribute("data-vb-labelledby", button.getAttribute("aria-labelledby") || "");
+    }
+    var own = button.getAttribute("data-vb-labelledby").split(/\s+/).filter(Boolean);
     var label = button.id && document.querySelector('label[for="' + CSS.escape(button.id) + '"]');
     if (label && !label.id) { label.id = button.id + "-label"; }
     var parts = own.filter(function (id) { return !label || id !== label.id; })
