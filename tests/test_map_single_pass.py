@@ -234,8 +234,13 @@ def test_a_restricted_buurt_layer_counts_the_year_before_and_the_wijk_in_one_pas
 def test_map_values_equal_the_old_definition_on_real_data(con):  # noqa: F811
     """../shared/data (CBS gemeente counts, the PC4 woninginbraak file, real geography; no
     incidents): the gemeente, eenheid and PC4 layers come from the other sources."""
-    gemeenten = _gemeenten(con)
+    # the gemeenten of one regionale eenheid (its wide PC4 layer is some hundred areas)
+    eenheid = con.execute("SELECT re_code FROM areas WHERE level = 'gemeente' GROUP BY 1"
+                          " ORDER BY count(*), 1 LIMIT 1").fetchall()[0][0]
+    gemeenten = [r[0] for r in con.execute(
+        "SELECT code FROM areas WHERE level = 'gemeente' AND re_code = ? ORDER BY code",
+        [eenheid]).fetchall()]
     years = [Period(date(y, 1, 1), date(y + 1, 1, 1)) for y in (2012, 2020, 2024)]
-    for scope in (Scope(frozenset(gemeenten), 3), Scope(frozenset(gemeenten[:3]), 1)):
+    for scope in (Scope(frozenset(gemeenten), 3), Scope(frozenset(gemeenten[:2]), 1)):
         compared = _compare(con, scope, years, ("alle_misdrijven", "woninginbraak"))
         assert compared > 0

@@ -277,11 +277,12 @@ def map_values(con, *, scope: Scope, level: str, period: Period, group: str, mea
     and provisional (the count includes months in which late registrations can still follow,
     or figures the source marks provisional).
 
-    ``lean=True`` (the Kaart page) leaves out what the chosen measure does not show, each an
-    extra pass over the incidents at buurt level: the year before (``previous``, ``change``,
-    ``change_pct`` are <NA>) unless the measure is ``change``, the population unless it is
-    ``per_1000``, and the parent totals of a buurt or PC6 layer without ``parent`` (whose
-    panel total is the gemeente's). The API asks for everything.
+    ``lean=True`` (the Kaart page) leaves out what the chosen measure does not show: the year
+    before (``previous``, ``change``, ``change_pct`` are <NA>; it doubles the months scanned)
+    unless the measure is ``change``, the population (a query) unless it is ``per_1000``, and
+    the parent totals of a buurt or PC6 layer without ``parent`` (whose panel total is the
+    gemeente's). The API asks for everything. The count, the year before and the parent totals
+    come from one pass over the data (:func:`data.queries.areas.map_counts`).
     """
     _check(scope, level, within)
     scope = narrow(con, scope=scope, eenheid=eenheid)
