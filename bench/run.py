@@ -8,6 +8,7 @@ and as bare DuckDB SQL, and the import rates. Prints numbers; asserts nothing.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -354,7 +355,8 @@ def main() -> int:
 
 
 def _print_timings(title: str, rows) -> None:
-    print(f"\n{title}   median / p95")
+    print(f"\n{title}   median / p95   (load average after:"
+          f" {' '.join(f'{v:.2f}' for v in os.getloadavg())})")
     for name, samples in rows:
         print(f"  {name:<78} {statistics.median(samples):7.1f} / {p95(samples):7.1f}")
 

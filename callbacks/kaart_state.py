@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs
 
+from dashboard.caching import cached
 from data.queries import map as q
 from data.scope import OutOfScope
 from layouts import format as fmt
@@ -76,7 +77,13 @@ def resolve(con, scope, level, area_code) -> dict:
     """Check a (level, area) choice against the scope and complete it: ``within`` (the gemeente),
     ``parent`` (a wijk for buurten, a PC4 for PC6), ``eenheid`` (a regionale eenheid that
     narrows a gemeente or wide wijk, buurt or PC4 layer) and the names for breadcrumb and titles.
-    Raises OutOfScope for an area outside the scope (or unknown)."""
+    Raises OutOfScope for an area outside the scope (or unknown; a refusal is never cached).
+    Asked by every Kaart callback of a view: cached per scope and data version."""
+    return cached("kaart-resolve", lambda: _resolve(con, scope, level, area_code), scope=scope,
+                  extra=(level, area_code))
+
+
+def _resolve(con, scope, level, area_code) -> dict:
     if scope.empty:
         raise OutOfScope("empty scope")
     if level not in offered_levels(scope):
@@ -133,7 +140,12 @@ def search_target(result: dict) -> dict:
 
 def choices(con, scope):
     """(bundles, periods) for the controls; the gemeente sources the scope sees follow the
-    police bundles as choices ``bron:<owner>|<source>`` (callbacks/kaart_values.py)."""
+    police bundles as choices ``bron:<owner>|<source>`` (callbacks/kaart_values.py). Asked by
+    every Kaart callback: cached per scope and data version."""
+    return cached("kaart-choices", lambda: _choices(con, scope), scope=scope)
+
+
+def _choices(con, scope):
     bundles = q.bundle_options(con, scope=scope)
     if bundles:
         from data.queries.sources import list_sources

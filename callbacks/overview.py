@@ -7,6 +7,7 @@ from dash import Input, Output, html
 
 from callbacks.guard import Served, data_callback
 from dashboard.auth import current_user, get_db
+from dashboard.caching import cached
 from data.periods import Period
 from data.queries import coverage
 from data.queries import overview as q
@@ -45,9 +46,8 @@ def register(app) -> None:
             period = Period(date(years[0], 1, 1), date(years[0] + 1, 1, 1))
             subtitle = (f"{scope.label or 'Uw gebied'} · nieuwste jaar met gegevens: "
                         f"{years[0]} (geen maandcijfers)")
-        trend_period = Period(period.shifted(-24).start, period.end)
-        trend = q.monthly_series(con, scope=scope, group="alle_misdrijven", period=trend_period)
-        table = q.gemeente_table(con, scope=scope, period=period)
+        trend, table, key_figures = cached(
+            "overview", lambda: _figures(con, scope, period), scope=scope, extra=(period,))
         note = ("Lichte, gearceerde maanden zijn voorlopig: late registraties kunnen nog volgen."
                 if trend["provisional"].any() else "")
         if trend.empty:
@@ -56,7 +56,17 @@ def register(app) -> None:
         figure = (figures.message_figure("Geen maandcijfers: geen gegevens.") if trend.empty
                   else figures.monthly_trend(trend))
         return Served(
-            (subtitle, figures.key_figure_cards(q.key_figures(con, scope=scope, period=period)),
+            (subtitle, figures.key_figure_cards(key_figures),
              figure, note, figures.gemeente_table(table)),
             rows=len(table),
             filters={"periode": [str(period.start), str(period.end)]})
+
+
+def _figures(con, scope, period: Period) -> tuple:
+    """The page's figures for ``period`` (cached per scope, period and data version): the
+    monthly series of the period and the 24 months before it, the gemeente table and the key
+    figures."""
+    trend_period = Period(period.shifted(-24).start, period.end)
+    return (q.monthly_series(con, scope=scope, group="alle_misdrijven", period=trend_period),
+            q.gemeente_table(con, scope=scope, period=period),
+            q.key_figures(con, scope=scope, period=period))

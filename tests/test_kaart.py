@@ -356,6 +356,32 @@ def test_link_reproduces_the_view_and_out_of_scope_area_is_refused(page, demo_se
 
 
 @pytest.mark.browser
+def test_a_view_cached_for_the_analist_is_still_refused_to_the_mayor(page, browser,
+                                                                     demo_server, con):
+    """The Kaart's checked view state and choices are cached per scope (callbacks/kaart_state):
+    after the analist opened a wijk layer of GMD002 (twice, so both workers hold it), the same
+    link is refused to the mayor of GMD001, and nothing of GMD002 reaches that page."""
+    link = demo_server.url + "/kaart?niveau=wijk&gebied=GMD002&type=alle_misdrijven&periode=12m"
+    login(page, demo_server, "analist")
+    for _ in range(2):
+        page.goto(link)
+        _wait_for_panel(page, "Wijken in")
+    mayor = browser.new_context().new_page()
+    try:
+        login(mayor, demo_server, "burgemeester")
+        for _ in range(2):
+            mayor.goto(link)
+            expect(mayor.locator("#kaart-message")).to_contain_text(
+                "geen toegang", ignore_case=True, timeout=20_000)
+        time.sleep(1)
+        assert mayor.locator("#kaart-panel tbody tr").count() == 0
+        name = con.execute("SELECT name FROM areas WHERE code = 'GMD002'").fetchall()[0][0]
+        assert name not in mayor.content()
+    finally:
+        mayor.context.close()
+
+
+@pytest.mark.browser
 @pytest.mark.parametrize("width,height", [(1920, 1080), (1366, 768)])
 def test_layout_does_not_overlap(page, demo_server, tmp_path, width, height):
     page.set_viewport_size({"width": width, "height": height})

@@ -24,40 +24,74 @@ PARENT_COLUMNS = {"gemeente": "re_code", "wijk": "gm_code", "buurt": "wk_code",
                   "pc4": "gm_code", "pc6": "pc4"}
 
 
-def _raw_counts(con, scope: Scope, level: str, period: Period, members,
-                within: str | None) -> pd.DataFrame:
-    """``members``: the crime type codes that count (a release's members: a bundle's or one
-    type's)."""
+def _raw_counts(con, scope: Scope, level: str, periods: list[Period], members,
+                within: str | None, parent_level: str | None = None
+                ) -> tuple[pd.DataFrame, list[list], dict[str, int] | None]:
+    """Counts per area of ``level`` from the incidents, for every period of ``periods`` and,
+    with ``parent_level``, per area of that level too, in one scan of the incidents (one
+    statement: a count per period, grouping sets for the two levels). ``members``: the crime
+    type codes that count (a release's members: a bundle's or one type's); the parent level
+    must have the same disclosure condition as ``level`` (the caller checks).
+
+    Returns the frame of ``periods[0]`` (code, name, gm_code, parent_code, count), the counts
+    of further periods (lists in the frame's order) and {parent area: count of
+    ``periods[0]``} (every parent area in scope, zeros included) or None."""
     column = LEVEL_COLUMNS[level]
     where_i, params_i = area_filter(scope, "i.gm_code")
     released, params_r = disclosure.rows(scope, level, "i")
     where_a, params_a = area_filter(scope, "a.gm_code")
     within_i, within_a = ("AND i.gm_code = ?", "AND a.gm_code = ?") if within else ("", "")
     extra = [within] if within else []
-    return con.execute(f"""
+    counts = ", ".join(f"count(*) FILTER (WHERE i.occurred_date >= ? AND i.occurred_date < ?)"
+                       f" AS n{k}" for k in range(len(periods)))
+    dates = [d for p in periods for d in (p.start, p.end)]
+    totals = ", ".join(f"coalesce(h.n{k}, 0)::BIGINT" for k in range(len(periods)))
+    if parent_level is None:
+        keys, group_by = f"i.{column} AS code, NULL AS pcode, 0 AS g", f"i.{column}"
+    else:
+        parent = LEVEL_COLUMNS[parent_level]
+        keys = f"i.{column} AS code, i.{parent} AS pcode, grouping(i.{column}) AS g"
+        group_by = f"GROUPING SETS ((i.{column}), (i.{parent}))"
+    parents_sql, parents_params = "", []
+    if parent_level is not None:
+        parents_sql = f"""
+        UNION ALL
+        SELECT 1, a.code, NULL, NULL, NULL, {totals}
+        FROM areas a LEFT JOIN hits h ON h.pcode = a.code AND h.g = 1
+        WHERE a.level = ? AND {where_a} {within_a}"""
+        parents_params = [parent_level, *params_a, *extra]
+    rows = con.execute(f"""
         WITH hits AS (
-            SELECT i.{column} AS code, count(*) AS n
+            SELECT {keys}, {counts}
             FROM incidents i
             WHERE {where_i} {within_i}
               AND i.occurred_date >= ? AND i.occurred_date < ?
               AND list_contains(?::VARCHAR[], i.type_code)
               AND {released}
-            GROUP BY i.{column})
-        SELECT a.code, a.name, a.gm_code, a.{PARENT_COLUMNS[level]} AS parent_code,
-               coalesce(hits.n, 0)::BIGINT AS count
-        FROM areas a LEFT JOIN hits ON hits.code = a.code
-        WHERE a.level = ? AND {where_a} {within_a}
-        ORDER BY a.code""",
-        [*params_i, *extra, period.start, period.end, list(members), *params_r, level, *params_a,
-         *extra]).df()
+            GROUP BY {group_by})
+        SELECT 0 AS part, a.code, a.name, a.gm_code, a.{PARENT_COLUMNS[level]}, {totals}
+        FROM areas a LEFT JOIN hits h ON h.code = a.code AND h.g = 0
+        WHERE a.level = ? AND {where_a} {within_a}{parents_sql}
+        ORDER BY part, 2""",
+        [*dates, *params_i, *extra, min(p.start for p in periods), max(p.end for p in periods),
+         list(members), *params_r, level, *params_a, *extra, *parents_params]).fetchall()
+    own = [r for r in rows if r[0] == 0]
+    frame = pd.DataFrame([r[1:6] for r in own],
+                         columns=["code", "name", "gm_code", "parent_code", "count"])
+    if not own:  # (the frame of an empty result as DuckDB gives it)
+        frame = frame.astype({"count": "int64"})
+    others = [[r[5 + k] for r in own] for k in range(1, len(periods))]
+    parents = None if parent_level is None else {r[1]: r[5] for r in rows if r[0] == 1}
+    return frame, others, parents
 
 
-def _gemeente_counts(con, scope: Scope, period: Period, group: str,
-                     within: str | None) -> pd.DataFrame:
+def _gemeente_counts(con, scope: Scope, periods: list[Period], group: str,
+                     within: str | None) -> tuple[pd.DataFrame, list[list]]:
     """Gemeente level from ``data.queries.coverage`` (the monthly gemeente counts of the
     incidents, imported CBS counts at their own grain, or PC4 woninginbraak summed), so the
-    national layer never scans the incident table. A gemeente no source covers for ``period``
-    has no count (<NA>) and its ``reason``."""
+    national layer never scans the incident table. A gemeente no source covers for a period
+    has no count (<NA>) and its ``reason``. The frame holds ``periods[0]``; the list, the
+    counts of every further period (one pass over the monthly counts for all of them)."""
     where, params = area_filter(scope, "a.code")
     within_sql, extra = ("AND a.code = ?", [within]) if within else ("", [])
     frame = con.execute(f"""
@@ -65,9 +99,11 @@ def _gemeente_counts(con, scope: Scope, period: Period, group: str,
         FROM areas a
         WHERE a.level = 'gemeente' AND {where} {within_sql}
         ORDER BY a.code""", [*params, *extra]).df()
-    cells = coverage.gemeente_counts(con, scope=scope, gemeenten=frame["code"].tolist(),
-                                     indicator=group, periods=[period])
-    return _with_cells(frame, [cells[(code, period)] for code in frame["code"]])
+    codes = frame["code"].tolist()
+    cells = coverage.gemeente_counts(con, scope=scope, gemeenten=codes, indicator=group,
+                                     periods=periods)
+    return (_with_cells(frame, [cells[(code, periods[0])] for code in codes]),
+            [[cells[(code, p)].value for code in codes] for p in periods[1:]])
 
 
 def _with_cells(frame: pd.DataFrame, cells: list) -> pd.DataFrame:
@@ -78,10 +114,12 @@ def _with_cells(frame: pd.DataFrame, cells: list) -> pd.DataFrame:
         provisional=[bool(c.provisional) for c in cells])
 
 
-def _eenheid_counts(con, scope: Scope, period: Period, group: str) -> pd.DataFrame:
+def _eenheid_counts(con, scope: Scope, periods: list[Period], group: str
+                    ) -> tuple[pd.DataFrame, list[list]]:
     """Regionale eenheden with at least one gemeente in scope, each with the sum of the
     counts of *its gemeenten in scope* (not of the whole eenheid); no count when one of those
-    gemeenten has none."""
+    gemeenten has none. As :func:`_gemeente_counts`: ``periods[0]`` in the frame, the counts
+    of further periods in the list."""
     where, params = area_filter(scope, "g.code")
     members = con.execute(f"""
         SELECT e.code, coalesce(e.name, e.code) AS name, coalesce(e.parent_code, 'NL00'),
@@ -92,11 +130,12 @@ def _eenheid_counts(con, scope: Scope, period: Period, group: str) -> pd.DataFra
         ORDER BY e.code""", params).fetchall()
     codes = [gm for *_, gms in members for gm in gms]
     cells = coverage.gemeente_counts(con, scope=scope, gemeenten=codes, indicator=group,
-                                     periods=[period])
+                                     periods=periods)
     frame = pd.DataFrame([(code, name, None, parent) for code, name, parent, _ in members],
                          columns=["code", "name", "gm_code", "parent_code"])
-    return _with_cells(frame, [coverage.total(cells[(gm, period)] for gm in gms)
-                               for *_, gms in members])
+    sums = [[coverage.total(cells[(gm, p)] for gm in gms) for *_, gms in members]
+            for p in periods]
+    return _with_cells(frame, sums[0]), [[c.value for c in cs] for cs in sums[1:]]
 
 
 def incident_counts_by_area(con, *, scope: Scope, level: str, period: Period, group: str,
@@ -106,19 +145,69 @@ def incident_counts_by_area(con, *, scope: Scope, level: str, period: Period, gr
     count (Int64). Below the gemeente the bundle counts the members the scope's release has
     (``data.disclosure.release``; NotPublished when it has none)."""
     if level == "gemeente":
-        frame = _gemeente_counts(con, scope, period, group, within)
+        frame = _gemeente_counts(con, scope, [period], group, within)[0]
     elif level == "eenheid":  # not below gemeente level: exact, as for gemeenten
-        frame = _eenheid_counts(con, scope, period, group)
+        frame = _eenheid_counts(con, scope, [period], group)[0]
     else:
         release = disclosure.release(con, scope=scope, level=level, indicator=group)
         span = coverage.incident_span(con, scope=scope)
         if span is not None and span.start <= period.start and period.end <= span.end:
-            frame = _raw_counts(con, scope, level, period, release.members, within)
+            frame = _raw_counts(con, scope, level, [period], release.members, within)[0]
             frame = frame.assign(source=coverage.source_title(coverage.INCIDENTS), reason=None,
                                  provisional=_provisional(con, scope, frame, period))
         else:
             frame = _imported_counts(con, scope, level, period, release.members, within)
     return frame.assign(count=frame["count"].astype("Int64"))
+
+
+def map_counts(con, *, scope: Scope, level: str, periods: list[Period], group: str,
+               within: str | None = None, parent_level: str | None = None
+               ) -> tuple[pd.DataFrame, list[list], dict | None]:
+    """:func:`incident_counts_by_area` of ``periods[0]``, the counts of the further periods
+    and the counts per area of ``parent_level`` (None: not asked), each exactly as
+    :func:`incident_counts_by_area` gives them, but in one pass over the data where they share
+    a source: one statement over the monthly counts for a gemeente or eenheid layer, one scan
+    of the incidents below the gemeente for the periods the incidents cover (and for the
+    parent level when the disclosure model counts the same registrations there).
+
+    Returns (frame, [counts of ``periods[k]`` in the frame's order for k >= 1],
+    {parent area: count} or None)."""
+    period = periods[0]
+    if level in ("gemeente", "eenheid"):
+        frame, others = (_gemeente_counts(con, scope, periods, group, within)
+                         if level == "gemeente" else _eenheid_counts(con, scope, periods, group))
+        parents = None
+    else:
+        release = disclosure.release(con, scope=scope, level=level, indicator=group)
+        span = coverage.incident_span(con, scope=scope)
+        inside = [p for p in periods
+                  if span is not None and span.start <= p.start and p.end <= span.end]
+        shared = (parent_level is not None and parent_level != "gemeente"
+                  and disclosure.rows(scope, level, "i") == disclosure.rows(scope, parent_level, "i"))
+        if period in inside:
+            scanned = [period] + [p for p in inside if p != period]
+            frame, found, parents = _raw_counts(con, scope, level, scanned, release.members,
+                                                within, parent_level if shared else None)
+            frame = frame.assign(source=coverage.source_title(coverage.INCIDENTS), reason=None,
+                                 provisional=_provisional(con, scope, frame, period))
+            by_period = dict(zip(scanned[1:], found))
+        else:
+            frame = _imported_counts(con, scope, level, period, release.members, within)
+            by_period, parents = {}, None
+        frame = frame.assign(count=frame["count"].astype("Int64"))
+        others = []
+        for p in periods[1:]:
+            if p not in by_period:
+                alone = incident_counts_by_area(con, scope=scope, level=level, period=p,
+                                                group=group, within=within)
+                values = dict(zip(alone["code"], alone["count"]))
+                by_period[p] = [values.get(code) for code in frame["code"]]
+            others.append(by_period[p])
+    if parent_level is not None and parents is None:
+        above = incident_counts_by_area(con, scope=scope, level=parent_level, period=period,
+                                        group=group, within=within)
+        parents = dict(zip(above["code"], above["count"]))
+    return frame, others, parents
 
 
 def _provisional(con, scope: Scope, frame: pd.DataFrame, period: Period) -> list[bool]:

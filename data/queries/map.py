@@ -17,7 +17,7 @@ import pandas as pd
 
 from data.periods import Period, months_before
 from data.queries import coverage
-from data.queries.areas import incident_counts_by_area
+from data.queries.areas import incident_counts_by_area, map_counts
 from data.queries.overview import dataset_summary
 from data.scope import OutOfScope, Scope, area_filter, ensure_detail, ensure_gemeente
 
@@ -32,6 +32,8 @@ VIEW_LEVELS = ("eenheid", *MAP_LEVELS)
 WIDE_LEVELS = ("wijk", "buurt", "pc4")
 #: Level -> the level whose code may narrow it down to one parent area (besides a gemeente).
 PARENT_LEVEL = {"buurt": "wijk", "pc6": "pc4"}
+#: Level -> the level of its parent area in the map's panel (whose total it shows).
+PARENT_LEVEL_OF = {"wijk": "gemeente", "pc4": "gemeente", "buurt": "wijk", "pc6": "pc4"}
 MEASURES = ("count", "per_1000", "change")
 #: The detail level a level needs (others: any scope). Detail 1 and 2 aggregate down to buurt
 #: and PC4; a PC6 area holds a handful of addresses, as detailed as an address list (which
@@ -233,24 +235,24 @@ def pick_period(options: list[tuple[str, Period]], key: str | None
     return next(((k, p) for k, p in options if k == key), options[0])
 
 
-def _population(con, codes: list[str], year: int) -> pd.DataFrame:
-    return con.execute("""
+def _population(con, codes: list[str], year: int) -> dict[str, int]:
+    return dict(con.execute("""
         SELECT code, arg_max(population, year) AS population FROM population
         WHERE code IN (SELECT unnest(?::VARCHAR[])) AND year <= ?
-        GROUP BY code""", [codes, year]).df()
+        GROUP BY code""", [codes, year]).fetchall())
 
 
-def _eenheid_population(con, scope: Scope, year: int) -> pd.DataFrame:
+def _eenheid_population(con, scope: Scope, year: int) -> dict[str, int]:
     """Inhabitants of the gemeenten in scope, summed per eenheid (as the counts are)."""
     where, params = area_filter(scope, "g.code")
-    return con.execute(f"""
+    return dict(con.execute(f"""
         WITH p AS (
             SELECT code, arg_max(population, year) AS population FROM population
             WHERE year <= ? GROUP BY code)
         SELECT g.re_code AS code, sum(p.population)::BIGINT AS population
         FROM areas g JOIN p ON p.code = g.code
         WHERE g.level = 'gemeente' AND {where}
-        GROUP BY g.re_code""", [year, *params]).df()
+        GROUP BY g.re_code""", [year, *params]).fetchall())
 
 
 def map_values(con, *, scope: Scope, level: str, period: Period, group: str, measure: str,
@@ -275,67 +277,62 @@ def map_values(con, *, scope: Scope, level: str, period: Period, group: str, mea
     and provisional (the count includes months in which late registrations can still follow,
     or figures the source marks provisional).
 
-    ``lean=True`` (the Kaart page) leaves out what the chosen measure does not show, each an
-    extra pass over the incidents at buurt level: the year before (``previous``, ``change``,
-    ``change_pct`` are <NA>) unless the measure is ``change``, the population unless it is
-    ``per_1000``, and the parent totals of a buurt or PC6 layer without ``parent`` (whose
-    panel total is the gemeente's). The API asks for everything.
+    ``lean=True`` (the Kaart page) leaves out what the chosen measure does not show: the year
+    before (``previous``, ``change``, ``change_pct`` are <NA>; it doubles the months scanned)
+    unless the measure is ``change``, the population (a query) unless it is ``per_1000``, and
+    the parent totals of a buurt or PC6 layer without ``parent`` (whose panel total is the
+    gemeente's). The API asks for everything. The count, the year before and the parent totals
+    come from one pass over the data (:func:`data.queries.areas.map_counts`).
     """
     _check(scope, level, within)
     scope = narrow(con, scope=scope, eenheid=eenheid)
     if measure not in MEASURES:
         raise ValueError(f"unknown measure {measure!r}")
-    frame = incident_counts_by_area(con, scope=scope, level=level, period=period, group=group,
-                                    within=within)
     previous_period = period.shifted(-12)
     # Where the data start: inside one gemeente, that gemeente's start (and a far cheaper
     # question than the whole scope's).
     first = (None if lean and measure != "change" else
              dataset_summary(con, scope=replace(scope, gemeenten=frozenset({within}))
                              if within else scope)["first_month"])
-    if first is not None and previous_period.start >= first:
-        before = incident_counts_by_area(con, scope=scope, level=level, period=previous_period,
-                                         group=group, within=within)
-        frame = frame.merge(before[["code", "count"]].rename(columns={"count": "previous"}),
-                            on="code", how="left")
-    else:
-        frame["previous"] = pd.array([pd.NA] * len(frame), dtype="Int64")
-    frame["previous"] = frame["previous"].astype("Int64")
-    frame["count"] = frame["count"].astype("Int64")
-
+    with_previous = first is not None and previous_period.start >= first
     # Parent totals: for a wijk or buurt parent counted as the children are; a gemeente's total
     # is its full count (its children may count fewer types, see data.disclosure).
+    parent_level = (None if level in ("gemeente", "eenheid")
+                    or (lean and level in ("buurt", "pc6") and parent is None)
+                    else PARENT_LEVEL_OF[level])
+    # Count, the year before and the parent level together: one pass (data.queries.areas).
+    frame, others, parents = map_counts(
+        con, scope=scope, level=level, group=group, within=within, parent_level=parent_level,
+        periods=[period, previous_period] if with_previous else [period])
+    codes, parent_codes = frame["code"].tolist(), frame["parent_code"].tolist()
+    counts = frame["count"].tolist()
+    previous = others[0] if with_previous else [None] * len(codes)
     if level in ("gemeente", "eenheid"):
         # a total over an area without a count is no number (coverage.total)
-        totals = (frame.groupby("parent_code")["count"]
-                  .agg(lambda s: s.sum() if s.notna().all() else pd.NA).reset_index())
-        totals = totals.rename(columns={"parent_code": "code", "count": "parent_total"})
-    elif lean and level in ("buurt", "pc6") and parent is None:
-        totals = pd.DataFrame({"code": pd.Series(dtype="object"),
-                               "parent_total": pd.Series(dtype="Int64")})
+        sums: dict = {}
+        for code, n in zip(parent_codes, counts):
+            if not _missing(code):
+                sums[code] = (None if _missing(n) or sums.get(code, 0) is None
+                              else sums.get(code, 0) + n)
+        parent_totals = [None if _missing(code) else sums[code] for code in parent_codes]
+    elif parents is None:
+        parent_totals = [None] * len(codes)
     else:
-        parent_level = {"wijk": "gemeente", "pc4": "gemeente",
-                        "buurt": "wijk", "pc6": "pc4"}[level]
-        totals = incident_counts_by_area(con, scope=scope, level=parent_level, period=period,
-                                         group=group, within=within)[["code", "count"]]
-        totals = totals.rename(columns={"count": "parent_total"})
-    frame = frame.merge(totals, left_on="parent_code", right_on="code", how="left",
-                        suffixes=("", "_p")).drop(columns=["code_p"])
-    frame["parent_total"] = frame["parent_total"].astype("Int64")
+        parent_totals = [None if _missing(code) else parents.get(code) for code in parent_codes]
+    frame = frame.assign(previous=_ints(previous), parent_total=_ints(parent_totals))
 
     if parent is not None:
         frame = frame[frame["parent_code"] == parent].reset_index(drop=True)
+        codes = frame["code"].tolist()
 
     year = (period.end.replace(day=1).year if period.end.month > 1 else period.end.year - 1)
     if lean and measure != "per_1000":
-        population = pd.DataFrame({"code": pd.Series(dtype="object"),
-                                   "population": pd.Series(dtype="Int64")})
+        population = {}
     elif level == "eenheid":
         population = _eenheid_population(con, scope, year)
     else:
-        population = _population(con, frame["code"].tolist(), year)
-    frame = frame.merge(population, on="code", how="left")
-    frame["population"] = frame["population"].astype("Int64")
+        population = _population(con, codes, year)
+    frame["population"] = _ints([population.get(code) for code in codes])
 
     count = frame["count"].astype("Float64")
     previous = frame["previous"].astype("Float64")
@@ -345,12 +342,20 @@ def map_values(con, *, scope: Scope, level: str, period: Period, group: str, mea
     frame["change_pct"] = ((count - previous) / previous.where(previous > 0) * 100.0).round(1)
     frame["value"] = {"count": count, "per_1000": frame["per_1000"],
                       "change": frame["change_pct"]}[measure]
-    frame["rank"] = (frame.groupby("parent_code")["value"]
-                     .rank(method="min", ascending=False).astype("Int64"))
-    frame["ranked"] = frame.groupby("parent_code")["value"].transform("count").astype("Int64")
+    by_parent = frame.groupby("parent_code")["value"]
+    frame["rank"] = by_parent.rank(method="min", ascending=False).astype("Int64")
+    frame["ranked"] = by_parent.transform("count").astype("Int64")
     return frame[["code", "name", "parent_code", "count", "previous", "change", "change_pct",
                   "population", "per_1000", "value", "rank", "ranked", "parent_total",
                   "source", "reason", "provisional"]]
+
+
+def _missing(value) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, float) and value != value)
+
+
+def _ints(values: list) -> pd.api.extensions.ExtensionArray:
+    return pd.array([None if _missing(v) else int(v) for v in values], dtype="Int64")
 
 
 def incident_points(con, *, scope: Scope, within: str, parent: str | None = None,
