@@ -220,7 +220,7 @@ def table(frame, measure: str, scope, limit: int | None = None
     header.append(f"Rang (van {view.number(ranked)})")  # in this list, 1 = highest
     rows = []
     for _, row in frame.iterrows():
-        cells = [row["name"] or row["code"], row["code"],
+        cells = [shown_name(row["name"], row["code"]), row["code"],
                  NO_DATA if dash_na(row["count"]) else view.number(row["count"])]
         if measure == "per_1000":
             cells += [view.number(row["population"]), view.number(row["per_1000"], 1)]
@@ -239,6 +239,12 @@ def plain(series, kind) -> list:
     """A column as a list of plain Python ``kind`` values, None where missing (<NA>, NaN)."""
     return [None if missing else kind(v)
             for v, missing in zip(series.tolist(), series.isna().tolist())]
+
+
+def shown_name(name, code: str) -> str:
+    """An area's name, or its code when it has none (None, NaN or empty: a boundary without a
+    name would otherwise show as "nan")."""
+    return code if name is None or dash_na(name) or not str(name).strip() else str(name)
 
 
 def dash_na(value) -> bool:
@@ -265,7 +271,7 @@ def hideout(frame, measure: str, scope) -> dict:
             shown = NO_DATA
         elif measure != "count":
             shown = f"{shown} (aantal {view.number(count)})"
-        tips[code] = [str(name or code), shown, rank, ranked]
+        tips[code] = [shown_name(name, code), shown, rank, ranked]
     return {"values": values, "breaks": classes.breaks, "up": classes.up,
             "colors": classes.colors, "legend": classes.legend(values.values()),
             "unknown": view.UNKNOWN_COLOR, "label": view.MEASURE_LABELS[measure], "tips": tips}

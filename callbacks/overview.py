@@ -29,25 +29,23 @@ def register(app) -> None:
         Output("overview-gemeenten", "children"),
     ], [Input("overview-cards", "id")])
     def fill(scope, _):
-        con = get_db()
-        period = q.last_complete_months(con, scope=scope, months=12)
-        subtitle = (f"{scope.label or 'Uw gebied'} · laatste 12 volledige maanden: "
-                    f"{fmt.period(period.start, period.end)}" if period else "")
-        if period is None:  # no monthly data at all: the newest year some source covers
-            years = coverage.covered_years(con, scope=scope)
-            if not years:  # e.g. the beheerder, who sees no police data at all
-                user = current_user()
-                sentence = (BEHEERDER_SENTENCE if user and user.role == "beheerder"
-                            else "Geen gegevens beschikbaar voor uw gebied.")
-                short = ("Geen politiecijfers voor de rol beheerder." if user and
-                         user.role == "beheerder" else "Geen gegevens voor uw gebied.")
-                return Served((sentence, [], figures.message_figure(short), "",
-                               html.Div(short, className="text-body-secondary")), rows=0)
-            period = Period(date(years[0], 1, 1), date(years[0] + 1, 1, 1))
+        data = cached("overview", lambda: overview_data(get_db(), scope), scope=scope)
+        period = data["period"]
+        if period is None:  # e.g. the beheerder, who sees no police data at all
+            user = current_user()
+            sentence = (BEHEERDER_SENTENCE if user and user.role == "beheerder"
+                        else "Geen gegevens beschikbaar voor uw gebied.")
+            short = ("Geen politiecijfers voor de rol beheerder." if user and
+                     user.role == "beheerder" else "Geen gegevens voor uw gebied.")
+            return Served((sentence, [], figures.message_figure(short), "",
+                           html.Div(short, className="text-body-secondary")), rows=0)
+        if data["yearly"]:  # no monthly data at all: the newest year some source covers
             subtitle = (f"{scope.label or 'Uw gebied'} · nieuwste jaar met gegevens: "
-                        f"{years[0]} (geen maandcijfers)")
-        trend, table, key_figures = cached(
-            "overview", lambda: _figures(con, scope, period), scope=scope, extra=(period,))
+                        f"{period.start.year} (geen maandcijfers)")
+        else:
+            subtitle = (f"{scope.label or 'Uw gebied'} · laatste 12 volledige maanden: "
+                        f"{fmt.period(period.start, period.end)}")
+        trend, table = data["trend"], data["table"]
         note = ("Lichte, gearceerde maanden zijn voorlopig: late registraties kunnen nog volgen."
                 if trend["provisional"].any() else "")
         if trend.empty:
@@ -56,17 +54,27 @@ def register(app) -> None:
         figure = (figures.message_figure("Geen maandcijfers: geen gegevens.") if trend.empty
                   else figures.monthly_trend(trend))
         return Served(
-            (subtitle, figures.key_figure_cards(key_figures),
+            (subtitle, figures.key_figure_cards(data["key_figures"]),
              figure, note, figures.gemeente_table(table)),
             rows=len(table),
             filters={"periode": [str(period.start), str(period.end)]})
 
 
-def _figures(con, scope, period: Period) -> tuple:
-    """The page's figures for ``period`` (cached per scope, period and data version): the
-    monthly series of the period and the 24 months before it, the gemeente table and the key
-    figures."""
+def overview_data(con, scope) -> dict:
+    """The overview's figures for ``scope``: the period (the last 12 complete months, else the
+    newest year some source covers; None without any data), the monthly trend over 36 months,
+    the key figures and the per-gemeente table. They depend on the data and the scope only, so
+    the callback keeps them per data version and scope (``dashboard.caching.cached``): the
+    Overzicht is the page every login opens."""
+    period, yearly = q.last_complete_months(con, scope=scope, months=12), False
+    if period is None:
+        years = coverage.covered_years(con, scope=scope)
+        if not years:
+            return {"period": None}
+        period, yearly = Period(date(years[0], 1, 1), date(years[0] + 1, 1, 1)), True
     trend_period = Period(period.shifted(-24).start, period.end)
-    return (q.monthly_series(con, scope=scope, group="alle_misdrijven", period=trend_period),
-            q.gemeente_table(con, scope=scope, period=period),
-            q.key_figures(con, scope=scope, period=period))
+    return {"period": period, "yearly": yearly,
+            "trend": q.monthly_series(con, scope=scope, group="alle_misdrijven",
+                                      period=trend_period),
+            "table": q.gemeente_table(con, scope=scope, period=period),
+            "key_figures": q.key_figures(con, scope=scope, period=period)}

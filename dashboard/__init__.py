@@ -73,6 +73,7 @@ def create_app(overrides: dict | None = None) -> dash.Dash:
         suppress_callback_exceptions=False,
         on_error=callback_error,
     )
+    _serve_plotly(app)
     # Every page is Dutch (WCAG 3.1.1; the login page has its own frame with the same).
     app.index_string = app.index_string.replace("<html>", '<html lang="nl">', 1)
     from callbacks import register_callbacks
@@ -94,11 +95,84 @@ def _compress(server: flask.Flask) -> None:
     """Compress responses (Flask-Compress: zstd, brotli or gzip, whatever the browser takes).
     The national buurt shapes shrink from 3.7 MB to about 0.6 MB. Streamed responses (the
     incident exports) are left as they are: they are written window by window, and a
-    compressor in between would hold them up."""
+    compressor in between would hold them up. Static files (Dash's bundles, plotly.js, the
+    assets) are compressed once per worker and kept (:class:`_StaticCompressed`): a first visit
+    fetches 3 MB of scripts, and compressing them anew for every visitor cost the server
+    more than sending them."""
     from flask_compress import Compress
 
-    server.config.update(COMPRESS_MIMETYPES=COMPRESSED_TYPES, COMPRESS_STREAMS=False)
+    server.config.update(COMPRESS_MIMETYPES=COMPRESSED_TYPES, COMPRESS_STREAMS=False,
+                         COMPRESS_CACHE_BACKEND=_StaticCompressed,
+                         COMPRESS_CACHE_KEY=_static_key)
     Compress(server)
+
+    @server.after_request
+    def assets(response: flask.Response) -> flask.Response:
+        """Runs before the compressor (after_request functions run last-registered first).
+        Dash sends ``/assets/`` files as file streams, which the compressor leaves alone:
+        read them into the response. Their links carry the file's time (``?m=``), so a
+        changed file gets a new link: the browser may keep them a year, as Dash's bundles."""
+        if flask.request.path.startswith("/assets/") and response.status_code == 200:
+            if response.is_streamed:
+                response.direct_passthrough = False
+                response.set_data(response.get_data())
+            if flask.request.args.get("m"):
+                response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+        return response
+
+
+def _static_key(request: flask.Request) -> str | None:
+    """Flask-Compress's cache key: the link of a static file (it names the file's version),
+    None for everything else (pages, callback answers, data: never cached)."""
+    from dashboard.security import STATIC_PREFIXES
+
+    if request.method == "GET" and request.path.startswith(STATIC_PREFIXES):
+        return request.full_path
+    return None
+
+
+class _StaticCompressed:
+    """Flask-Compress's cache backend: compressed static files, per worker process, keyed by
+    algorithm and link (:func:`_static_key`). A response without a static key (its key ends
+    in ``;None``) is neither looked up nor kept."""
+
+    def __init__(self):
+        self._kept: dict[str, bytes] = {}
+
+    def get(self, key: str) -> bytes | None:
+        return None if key.endswith(";None") else self._kept.get(key)
+
+    def set(self, key: str, value: bytes) -> None:
+        if not key.endswith(";None") and len(self._kept) < 500:
+            self._kept[key] = value
+
+
+#: plotly.js for dcc.Graph: the "cartesian" dist bundle (bar, scatter, heatmap, box, pie, ...:
+#: every trace the app draws) of the plotly.js version the installed plotly package ships,
+#: 1.5 MB instead of that package's full 4.8 MB bundle (dashboard/licenses/README.md).
+PLOTLY_BUNDLE = Path(__file__).resolve().parent / "vendor" / "plotly-cartesian.min.js"
+
+
+def _serve_plotly(app: dash.Dash) -> None:
+    """dcc.Graph loads plotly.js when the first chart is drawn, from the link Dash gives it to
+    the plotly package's full bundle (``window._dashPlotlyJSURL`` with ``serve_locally``):
+    that link serves :data:`PLOTLY_BUNDLE` instead. The fixed rule wins over Dash's
+    ``<package>/<path>`` rule (Werkzeug matches static rules first). The link has no version
+    in it, so the browser revalidates (ETag) rather than keeping it blindly."""
+    import hashlib
+
+    body = PLOTLY_BUNDLE.read_bytes()
+    etag = hashlib.sha256(body).hexdigest()[:20]
+
+    def plotly_js():
+        response = flask.Response(body, mimetype="application/javascript")
+        response.set_etag(etag)
+        response.headers["Cache-Control"] = "no-cache"
+        return response.make_conditional(flask.request)
+
+    app.server.add_url_rule(
+        f"{app.config.requests_pathname_prefix}_dash-component-suites/plotly/package_data/"
+        "plotly.min.js", "plotly_js", plotly_js)
 
 
 def _secret_key(settings: Settings, demo: bool) -> str:

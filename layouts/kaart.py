@@ -140,6 +140,10 @@ def kaart(bundles: list[tuple[str, str]], periods: list[tuple[str, str]], tile_u
                               html.Span(tile_credit(tile_url))], className="kaart-attribution"),
                 ], className="kaart-map-wrap"),
                 html.Div(id="kaart-legend", className="kaart-legend mt-2"),
+                # Filled by assets/choropleth.js when a large layer is drawn on canvas
+                # (its areas are then no tab stops): how to open one by keyboard.
+                html.Div(id="kaart-canvas-note", className="small text-body-secondary",
+                         role="status"),
             ], className="p-2")), lg=7, xxl=8, className="mb-3", id="kaart-map-col"),
             dbc.Col(dbc.Card(dbc.CardBody([
                 dcc.Loading(html.Div(id="kaart-panel"), type="dot"),

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import random
 
+import pandas as pd
 import pytest
 
 from callbacks.kaart_values import NOISE, UNIT, class_breaks, nice_round, quantile
+from data.scope import Scope
 from layouts import kaart as view
 
 #: Twelve wijken, registrations per 1,000 inhabitants (spread like the demo's Havenstad).
@@ -128,3 +130,19 @@ def test_nice_round_prefers_the_coarsest_step_within_tolerance():
     assert nice_round(183, 10, 1) == 180
     assert nice_round(2.37, 0.1, 0.1) == 2.4
     assert nice_round(2.37, 0.01, 0.1) == 2.4  # never finer than the unit
+
+
+@pytest.mark.parametrize("missing", [None, float("nan"), pd.NA, "", " "])
+def test_an_area_without_a_name_is_shown_by_its_code_never_as_nan(missing):
+    """Boundaries without a name (the national buurten have some) are listed and tooltipped
+    by their code: pandas reads a missing name as NaN, which is truthy and printed "nan"."""
+    from callbacks.kaart_values import hideout, table
+
+    frame = pd.DataFrame({"code": ["BU1", "BU2"], "name": pd.Series([missing, "Oost"],
+                                                                    dtype=object),
+                          "value": [3.0, 5.0], "count": [3, 5]})
+    scope = Scope(frozenset({"GM1"}), 3, "Test")
+    _header, rows, _codes = table(frame, "count", scope)
+    assert [row[0] for row in rows] == ["Oost", "BU1"]
+    tips = hideout(frame, "count", scope)["tips"]
+    assert tips["BU1"][0] == "BU1" and tips["BU2"][0] == "Oost"

@@ -321,7 +321,8 @@ def test_panel_fits_at_1366_and_ranks_within_the_list(page, demo_server):
                  "niveau=pc6&gebied=GMD001&maat=change", "niveau=buurt&gebied=GMD001&maat=per_1000"):
         page.goto(f"{demo_server.url}/kaart?{view}")
         _wait_for_panel(page)
-        page.locator(CHOROPLETH).first.wait_for(timeout=30_000)
+        # areas drawn: SVG paths, or on canvas above vb.CANVAS_ABOVE (the 2,143 PC6 of GMD001)
+        page.wait_for_function("window.vb.layers.some(l => l._map)", timeout=30_000)
         fit = page.evaluate("""() => {
             const wrap = document.querySelector('.kaart-table-wrap');
             const card = document.querySelector('#kaart-panel-col .card').getBoundingClientRect();

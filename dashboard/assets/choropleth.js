@@ -11,6 +11,52 @@
   vb.hideout = {};
   vb.layers = [];  // the drawn area layers (registered by bindTooltip)
 
+  // Layers of more areas than this are drawn on one canvas (Leaflet's canvas renderer) instead
+  // of one SVG path per area: Chromium took 2.2 s to lay out and paint the 13,594 paths of the
+  // national buurt layer. Canvas areas are no DOM elements, so they cannot be tab stops: a
+  // layer that small keeps its SVG paths (and keyboard access, see `keyboard`); on a larger one
+  // the search field leads to an area inside its gemeente, drawn as SVG again.
+  vb.CANVAS_ABOVE = vb.CANVAS_ABOVE || 1500;
+  vb.batch = 0;  // features of the GeoJSON being added (counted by the addData wrapper)
+
+  // dash-leaflet hands a whole FeatureCollection to L.GeoJSON.addData, which calls
+  // onEachFeature (`vb.bindTooltip`) per area before adding it: remember the collection's size
+  // so each area can be given its renderer before it is drawn.
+  function countBatches() {
+    var proto = window.L && window.L.GeoJSON && window.L.GeoJSON.prototype;
+    if (!proto) { return false; }
+    if (proto.vbCounted) { return true; }
+    var addData = proto.addData;
+    proto.addData = function (geojson) {
+      var features = geojson && (Array.isArray(geojson) ? geojson : geojson.features);
+      if (!features || vb.batch) { return addData.call(this, geojson); }
+      vb.batch = features.length;
+      vb.batchId = (vb.batchId || 0) + 1;
+      try { return addData.call(this, geojson); } finally { vb.batch = 0; }
+    };
+    proto.vbCounted = true;
+    return true;
+  }
+  if (!countBatches()) { document.addEventListener("DOMContentLoaded", countBatches); }
+
+  // Says under the map when a layer is drawn on canvas, and how to reach an area by keyboard.
+  vb.canvas = false;  // whether the areas drawn last are on canvas
+  function announce(large) {
+    vb.canvas = large;
+    var note = document.getElementById("kaart-canvas-note");
+    if (!note) { return; }
+    note.textContent = large
+      ? "Deze laag telt " + vb.batch.toLocaleString("nl-NL") + " gebieden en is als één " +
+        "afbeelding getekend. Met het toetsenbord opent u een gebied via het zoekveld of de tabel."
+      : "";
+  }
+
+  // One canvas per map, shared by the areas of large layers.
+  function canvasOf(map) {
+    if (!map._vbCanvas) { map._vbCanvas = window.L.canvas({padding: 0.5}); }
+    return map._vbCanvas;
+  }
+
   function codeOf(feature) {
     return feature.id !== undefined ? feature.id : (feature.properties || {}).code;
   }
@@ -29,7 +75,9 @@
     var h = (context && context.hideout && context.hideout.values) ? context.hideout : vb.hideout;
     var code = codeOf(feature);
     // The class names the area on its SVG path (set when the path is created).
-    var style = {weight: 1, color: "#ffffff", opacity: 1, fillOpacity: 0.85,
+    // (dashArray null: setStyle merges, and an area first drawn without a value, dashed,
+    // must lose the dashes once it has one)
+    var style = {weight: 1, color: "#ffffff", opacity: 1, fillOpacity: 0.85, dashArray: null,
                  className: "vb-area vb-area-" + code};
     var value = h.values ? h.values[code] : undefined;
     if (value === undefined || value === null) {
@@ -114,8 +162,11 @@
     return window.dash_clientside.no_update;
   };
 
-  vb.bindTooltip = function (feature, layer) {
+  vb.bindTooltip = function (feature, layer, context) {
     var code = codeOf(feature);
+    var large = vb.batch > vb.CANVAS_ABOVE;
+    if (large && context && context.map) { layer.options.renderer = canvasOf(context.map); }
+    if (vb.batchId !== vb.announced) { vb.announced = vb.batchId; announce(large); }
     if (vb.layers.length > 200000) { vb.layers = vb.layers.filter(function (l) { return l._map; }); }
     vb.layers.push(layer);
     var name = (feature.properties || {}).name || code;

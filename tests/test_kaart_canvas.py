@@ -1,0 +1,145 @@
+"""Large map layers on canvas (#18 item 6): above ``vb.CANVAS_ABOVE`` areas the choropleth is
+drawn by Leaflet's canvas renderer instead of an SVG path per area (assets/choropleth.js). The
+demo's layers are small, so these tests lower the threshold in the page before its scripts run;
+the page itself, the server and the data are the real ones (Debian's Chromium, gunicorn, the
+demo database). Smaller layers keep their SVG paths and tab stops
+(test_kaart_mayor.test_keyboard_only_from_gemeente_to_wijk_to_buurt runs at the default)."""
+from __future__ import annotations
+
+import re
+import shutil
+
+import duckdb
+import pytest
+from playwright.sync_api import expect
+
+from callbacks.kaart_values import class_breaks
+
+from .conftest import login
+from .test_kaart import CHOROPLETH, _wait_for_panel
+
+#: Set before assets/choropleth.js runs: layers of more than 5 areas go on canvas.
+LOW_THRESHOLD = "window.vb = {CANVAS_ABOVE: 5};"
+
+#: A point inside ``code``'s area, in page coordinates (searched on a grid over its pixel
+#: bounds with the hit test Leaflet's canvas renderer itself uses), or null.
+POINT_INSIDE = """(code) => {
+  const layer = window.vb.layers.find(l => l._map && l.feature.id === code);
+  if (!layer) { return null; }
+  const map = layer._map, b = layer._pxBounds, box = map.getContainer().getBoundingClientRect();
+  for (let i = 1; i < 20; i++) {
+    for (let j = 1; j < 20; j++) {
+      const p = L.point(b.min.x + (b.max.x - b.min.x) * i / 20,
+                        b.min.y + (b.max.y - b.min.y) * j / 20);
+      const others = window.vb.layers.some(o => o !== layer && o._map && o._containsPoint(p));
+      if (layer._containsPoint(p) && !others) {
+        const c = map.layerPointToContainerPoint(p);
+        return [box.left + c.x, box.top + c.y];
+      }
+    }
+  }
+  return null;
+}"""
+
+
+@pytest.fixture(scope="module")
+def con(demo_db, tmp_path_factory):
+    copy = tmp_path_factory.mktemp("kaart-canvas") / "demo.duckdb"
+    shutil.copyfile(demo_db, copy)
+    connection = duckdb.connect(str(copy), read_only=True)
+    yield connection
+    connection.close()
+
+
+def _rgb(color: str) -> str:
+    color = color.lstrip("#")
+    return "rgb({}, {}, {})".format(*(int(color[i:i + 2], 16) for i in (0, 2, 4)))
+
+
+def _drawn(page) -> dict:
+    """Per drawn area: its renderer ("canvas"/"svg"), fill colour and dash pattern."""
+    return page.evaluate("""() => Object.fromEntries(window.vb.layers.filter(l => l._map).map(
+        l => [l.feature.id, [l._renderer instanceof L.Canvas ? "canvas" : "svg",
+                             l.options.fillColor, l.options.dashArray || null]]))""")
+
+
+@pytest.mark.browser
+def test_a_large_layer_is_drawn_on_canvas_in_the_classes_the_legend_names(page, demo_server, con):
+    page.add_init_script(LOW_THRESHOLD)
+    login(page, demo_server, "burgemeester")
+    page.goto(f"{demo_server.url}/kaart?niveau=buurt&gebied=GMD001&type=woninginbraak"
+              f"&maat=per_1000")
+    _wait_for_panel(page, "Buurten in Havenstad")
+    buurten = con.execute("SELECT count(*) FROM areas WHERE level = 'buurt'"
+                          " AND gm_code = 'GMD001'").fetchall()[0][0]
+    page.wait_for_function(f"window.vb.layers.filter(l => l._map).length === {buurten}"
+                           " && Object.keys(window.vb.hideout.values || {}).length > 20")
+    expect(page.locator(".leaflet-overlay-pane canvas")).to_have_count(1)
+    expect(page.locator(CHOROPLETH)).to_have_count(0)  # no SVG path per area
+    expect(page.locator("#kaart-canvas-note")).to_have_text(re.compile(
+        rf"Deze laag telt {buurten} gebieden .* zoekveld of de tabel\."))
+    values = page.evaluate("window.vb.hideout.values")
+    classes = class_breaks(list(values.values()), "per_1000")
+    drawn = _drawn(page)
+    assert len(drawn) == buurten and {r for r, _, _ in drawn.values()} == {"canvas"}
+    for code, (_, fill, dash) in drawn.items():
+        if code in values:
+            assert _rgb(fill) == _rgb(classes.colors[classes.index(values[code])]), code
+            assert dash is None
+        else:  # no value: the grey, dashed "geen gegevens" of the legend, never a class colour
+            assert (fill, dash) == ("#d9d9d9", "4 3"), code
+    legend = page.locator("#kaart-legend .kaart-legend-item").all_inner_texts()
+    assert legend[-1].strip() == "geen gegevens"
+    # The pixels are there: the canvas is not blank where the first area lies.
+    code = sorted(values)[0]
+    x, y = page.evaluate(POINT_INSIDE, code)
+    box = page.locator(".leaflet-overlay-pane canvas").bounding_box()
+    colour = page.evaluate("""([x, y]) => {
+        const canvas = document.querySelector('.leaflet-overlay-pane canvas');
+        const r = canvas.getBoundingClientRect(), scale = canvas.width / r.width;
+        return [...canvas.getContext('2d').getImageData(
+            Math.round((x - r.left) * scale), Math.round((y - r.top) * scale), 1, 1).data];
+    }""", [x, y])
+    assert box and colour[3] > 0, colour
+
+
+@pytest.mark.browser
+def test_canvas_areas_show_tooltips_and_drill_down_by_mouse(page, demo_server, con):
+    page.add_init_script(LOW_THRESHOLD)
+    login(page, demo_server, "burgemeester")
+    page.goto(f"{demo_server.url}/kaart?niveau=wijk&gebied=GMD001&maat=count")
+    _wait_for_panel(page, "Wijken in Havenstad")
+    page.wait_for_function("window.vb.layers.filter(l => l._map).length > 5"
+                           " && Object.keys(window.vb.hideout.values || {}).length > 5")
+    expect(page.locator(CHOROPLETH)).to_have_count(0)
+    wijk, name = con.execute("SELECT code, name FROM areas WHERE level = 'wijk'"
+                             " AND gm_code = 'GMD001' ORDER BY code LIMIT 1").fetchall()[0]
+    x, y = page.evaluate(POINT_INSIDE, wijk)
+    page.mouse.move(x, y)
+    expect(page.locator(".leaflet-tooltip")).to_contain_text(f"{name} ({wijk})", timeout=10_000)
+    page.mouse.click(x, y)
+    expect(page).to_have_url(re.compile(rf"niveau=buurt&gebied={wijk}&"), timeout=20_000)
+    _wait_for_panel(page, f"Buurten in {name}")
+    buurten = con.execute("SELECT count(*) FROM areas WHERE level = 'buurt'"
+                          " AND parent_code = ?", [wijk]).fetchall()[0][0]
+    page.wait_for_function(f"window.vb.layers.filter(l => l._map).length === {buurten}")
+    expected = "canvas" if buurten > 5 else "svg"
+    assert {r for r, _, _ in _drawn(page).values()} == {expected}
+    if expected == "svg":  # back below the threshold: paths (tab stops) and no canvas note
+        expect(page.locator(CHOROPLETH)).to_have_count(buurten)
+        expect(page.locator("#kaart-canvas-note")).to_have_text("")
+
+
+@pytest.mark.browser
+def test_a_small_layer_keeps_svg_paths_and_says_nothing(page, demo_server):
+    """At the default threshold a gemeente's own layers stay SVG: tab stops, no canvas note."""
+    login(page, demo_server, "burgemeester")
+    page.goto(f"{demo_server.url}/kaart?niveau=buurt&gebied=GMD001&maat=count")
+    _wait_for_panel(page, "Buurten in Havenstad")
+    page.wait_for_function("Object.keys(window.vb.hideout.values || {}).length > 20")
+    assert page.evaluate("window.vb.CANVAS_ABOVE") == 1500
+    assert {r for r, _, _ in _drawn(page).values()} == {"svg"}
+    assert page.locator(CHOROPLETH).count() == len(_drawn(page))
+    assert page.locator(f"{CHOROPLETH}[tabindex='0']").count() == len(_drawn(page))
+    expect(page.locator(".leaflet-overlay-pane canvas")).to_have_count(0)
+    expect(page.locator("#kaart-canvas-note")).to_have_text("")
