@@ -125,7 +125,6 @@ def make_product(ctx: Context, job: jobs.Job, report: Progress) -> dict:
                         filters=filters, rows=0, client=job.client, outcome="refused",
                         detail=f"jobs: {exc.detail}")
         raise Refused(NO_ACCESS, exc.detail) from exc
-    test_delay(ctx, report)
     report(1, 3)
     now = datetime.fromisoformat(job.payload.get("now") or datetime.now().isoformat())
     due, reference = schedule.latest_for(profile, kind, now)
@@ -160,7 +159,6 @@ def export_xlsx(ctx: Context, job: jobs.Job, report: Progress) -> dict:
         raise Refused(NO_ACCESS, exc.detail) from exc
     except (FilterError, ExportTooLarge) as exc:
         raise Refused(str(exc), "jobs: invalid export request") from exc
-    test_delay(ctx, report)
     report(0, req.total)
     folder = ctx.settings.exports_path()
     folder.mkdir(parents=True, exist_ok=True)
@@ -240,6 +238,7 @@ def run(job_id: str, settings) -> dict | None:
     report = Progress(ctx.state, job_id)
     try:
         with _slot(ctx, job):
+            test_delay(ctx, report)  # before the work and its checks: as if queued that long
             result = HANDLERS[job.kind](ctx, job, report)
     except Refused as exc:
         logger.info("job %s refused: %s", job_id, exc.detail)
