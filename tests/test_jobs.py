@@ -270,6 +270,9 @@ def test_celery_worker_killed_mid_job_the_job_is_redelivered_and_makes_one_produ
         assert found.pid != workers[0].proc.pid  # the prefork pool process runs it
         workers[0].kill()
         assert jobs.get(state, job).status == "running"  # nobody finished it
+        # Redis hands the unacknowledged message out again once the visibility timeout has
+        # passed: at a worker's start, else at kombu's periodic check (about every 100 s)
+        time.sleep(6)
         workers.append(Worker(env, tmp_path / "worker2.log", "w2"))
         status = wait(session, live, job, timeout=180)
         assert status["status"] == "done", status
