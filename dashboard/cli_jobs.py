@@ -53,11 +53,7 @@ def cmd_jobs(args) -> int:
             return 1
         found = [job]
     else:
-        sql, params = "SELECT id FROM jobs", ()
-        if args.user:
-            sql, params = sql + " WHERE user = ?", (args.user,)
-        found = [jobs.get(state, r[0]) for r in state.query(sql + " ORDER BY created_at DESC",
-                                                             params)]
+        found = jobs.recent(state, user=args.user)
     for job in found:
         if args.json:
             print(json.dumps(_describe(job), ensure_ascii=False))

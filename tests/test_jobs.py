@@ -295,10 +295,47 @@ def test_celery_worker_killed_mid_job_the_job_is_redelivered_and_makes_one_produ
         from data.jobs.tasks import run
         assert run(job, from_environment({**env}).resolved()) is None
         assert len(state.query("SELECT 1 FROM products WHERE job = ?", (job,))) == 1
+        command_line_jobs(env, state, tmp_path)
     finally:
         for worker in workers:
             worker.stop()
         live.stop()
+
+
+def command_line_jobs(env, state, tmp_path):
+    """``--background`` queues the command for the worker, which runs the command's own code:
+    reports run --due, meldingen mail, an import."""
+    population = tmp_path / "population.csv"
+    population.write_text("area_code,year,population\nGMD001,2026,123456\n")
+    commands = {"reports-due": ["reports", "run", "--due"],
+                "meldingen-mail": ["meldingen", "mail"],
+                "import": ["import", "population", str(population)]}
+    queued = {}
+    env = {**env, "DASHBOARD_JOB_TEST_DELAY": "0"}
+    for kind, argv in commands.items():
+        out = subprocess.run([sys.executable, "-m", "dashboard", *argv, "--background",
+                              "--json"], cwd=ROOT, env=env, capture_output=True, text=True,
+                             timeout=120)
+        assert out.returncode == 0, out.stderr
+        queued[kind] = json.loads(out.stdout)["job"]
+    deadline = time.time() + 300
+    while any(jobs.get(state, j).status not in ("done", "failed") for j in queued.values()):
+        assert time.time() < deadline, [jobs.get(state, j) for j in queued.values()]
+        time.sleep(1)
+    for kind, job_id in queued.items():
+        found = jobs.get(state, job_id)
+        assert (found.status, found.kind, found.user.startswith("cli:")) == ("done", kind, True)
+    assert set(jobs.get(state, queued["reports-due"]).result) >= {"produced", "failed"}
+    assert "mails_sent" in jobs.get(state, queued["meldingen-mail"]).result
+    from data.store import Store
+    con = Store(Path(env["DASHBOARD_DB"])).read()
+    assert con.execute("SELECT population FROM population WHERE code = 'GMD001' AND"
+                       " year = 2026").fetchall() == [(123456,)]
+    # the local backend has no worker that outlives the command: refused, nothing queued
+    local = subprocess.run([sys.executable, "-m", "dashboard", "meldingen", "mail",
+                            "--background"], cwd=ROOT, env={**env, "DASHBOARD_JOBS": "local"},
+                           capture_output=True, text=True, timeout=120)
+    assert local.returncode == 2 and "DASHBOARD_JOBS=celery" in local.stderr
 
 
 def test_generate_with_the_same_job_id_returns_the_first_product(folder, state):

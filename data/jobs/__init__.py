@@ -235,6 +235,13 @@ def reap(state: StateDB, backend: str = "local") -> list[str]:
     return requeued
 
 
+def recent(state: StateDB, *, user: str | None = None) -> list[Job]:
+    """Every stored job (the last day's), or one user's, newest first."""
+    where, params = ("WHERE user = ?", (user,)) if user else ("", ())
+    return [_job(r) for r in state.query(f"SELECT * FROM jobs {where} ORDER BY created_at DESC",
+                                         params)]
+
+
 def active(state: StateDB, user: str) -> list[Job]:
     return [_job(r) for r in state.query(
         "SELECT * FROM jobs WHERE user = ? AND status IN ('queued', 'running')"
@@ -242,5 +249,5 @@ def active(state: StateDB, user: str) -> list[Job]:
 
 
 __all__ = ["ACTIVE", "Busy", "FAILED", "Job", "KINDS", "LOST", "MAX_ATTEMPTS", "USER_BUSY",
-           "active", "check", "claim", "clean", "fail", "finish", "get", "new_id", "progress", "reap", "requeue",
+           "active", "check", "claim", "clean", "fail", "finish", "get", "new_id", "progress", "reap", "recent", "requeue",
            "status_for", "submit", "valid_job_id"]
