@@ -50,6 +50,16 @@ def _latest(profile, kind: str):
     return schedule.latest_for(profile, kind, datetime.now())
 
 
+def _own_job(job_id: str):
+    """The current user's job (OutOfScope for an unknown job or another user's), its result
+    and the filters its status view logs."""
+    job = job_state(flask.current_app.config["VB_SETTINGS"], get_state(), job_id,
+                    current_user().name)
+    if job is None:
+        raise OutOfScope("unknown job or another user's")
+    return job, job.result or {}, {"taak": job.id, "status": job.status}
+
+
 def _not_released(text: str):
     return dbc.Alert(text, color="warning", id="concept-niet-vastgesteld")
 
@@ -220,13 +230,8 @@ def register(app) -> None:
         reloads) or the Dutch error. Logged when the status changes."""
         if not isinstance(job_id, str):
             return Served((dash.no_update, dash.no_update, True, False), 0, {})
-        job = job_state(flask.current_app.config["VB_SETTINGS"], get_state(), job_id,
-                        current_user().name)
-        if job is None:
-            raise OutOfScope("unknown job or another user's")
-        filters = {"taak": job.id, "status": job.status}
+        job, made, filters = _own_job(job_id)
         if job.status == "done":
-            made = job.result or {}
             seconds = made.get("seconds")
             message = dbc.Alert(
                 f"Gemaakt: {made.get('title')}, {made.get('area_name')}, "
@@ -416,13 +421,8 @@ def register(app) -> None:
     def release_status(scope, _n, job_id):
         if not isinstance(job_id, str):
             return Served((dash.no_update, dash.no_update, dash.no_update, True, False), 0, {})
-        job = job_state(flask.current_app.config["VB_SETTINGS"], get_state(), job_id,
-                        current_user().name)
-        if job is None:
-            raise OutOfScope("unknown job or another user's")
-        filters = {"taak": job.id, "status": job.status}
+        job, made, filters = _own_job(job_id)
         if job.status == "done":
-            made = job.result or {}
             seconds = made.get("seconds")
             message = dbc.Alert([
                 f"Vastgesteld: {made.get('title')}, {made.get('area_name')}, "
