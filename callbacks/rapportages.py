@@ -1,7 +1,9 @@
 """Rapportages: the list of products the user may open, the "Nieuw" count in the navigation
 and "Nu maken". All three are data views (scoped, logged); the files themselves are served by
-``dashboard/rapportages.py``. "Nu maken" is a heavy action (``data/heavy.py``): one at a time
-per user, a fixed number on the server; its button is disabled while it works."""
+``dashboard/rapportages.py``. "Nu maken" submits a background job (``data/jobs``): one active
+job per user, the queue bounds the server; a timer follows the job (queued, progress, the product
+or the error) and its button stays disabled until the job ended. Releasing a concept still
+generates in the request, under a lease of ``data/heavy.py``."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -15,6 +17,8 @@ from dash import ALL, Input, Output, State, html
 from callbacks.guard import Served, data_callback, refusal
 from data import protocol
 from dashboard.auth import current_scope, current_user, get_db, get_state
+from dashboard.jobs import status as job_state
+from dashboard.jobs import submit as submit_job
 from data import heavy
 from data.accounts import POLICE_ROLES, get_profile
 from data.products import archive, concepts, schedule
@@ -44,12 +48,7 @@ def _known_kind(kind) -> bool:
 
 
 def _latest(profile, kind: str):
-    """The latest complete period of ``kind`` at the profile's frequency, and its peildatum
-    (the operational picture's is a moment)."""
-    due = schedule.latest_period(schedule.frequency_for(profile, kind), datetime.now())
-    reference = (datetime.combine(due.reference, datetime.min.time())
-                 if kind == "operationeel_beeld" else due.reference)
-    return due, reference
+    return schedule.latest_for(profile, kind, datetime.now())
 
 
 def _police() -> bool:
@@ -176,41 +175,66 @@ def register(app) -> None:
 
     @data_callback(app, "rapportages/maken",
                    [Output("rapportages-melding", "children"),
-                    Output("rapportages-signal", "data")],
+                    Output("rapportages-taak-status", "children", allow_duplicate=True),
+                    Output("rapportages-taak", "data"),
+                    Output("rapportages-taak-tik", "disabled", allow_duplicate=True),
+                    Output("rapportages-maak", "disabled", allow_duplicate=True)],
                    [Input("rapportages-maak", "n_clicks")],
                    [State("rapportages-soort", "value"), State("rapportages-gebied", "value")],
-                   prevent_initial_call=True,
-                   running=[(Output("rapportages-maak", "disabled"), True, False)])
+                   prevent_initial_call=True)
     def make(scope, clicks, kind, area):
+        """Submit the product job (``data/jobs``) and return at once; :func:`make_status`
+        follows it. The job builds the scope again on its side when it runs."""
         if scope.empty:
             raise OutOfScope("empty scope")
         if not isinstance(clicks, int) or clicks < 1:
-            return Served((dash.no_update, dash.no_update), 0, {})
+            return Served((dash.no_update,) * 5, 0, {})
         if not _known_kind(kind):
-            return Served((UNKNOWN_PRODUCT, dash.no_update), 0, {})
+            return Served((UNKNOWN_PRODUCT, *(dash.no_update,) * 4), 0, {})
         if not isinstance(area, str):
             raise OutOfScope("no area")
         con, state = get_db(), get_state()
         product_area(con, scope=scope, area=area)  # OutOfScope outside the scope
-        profile = get_profile(state, area)
         if kind not in dict(_offered(state, area)):  # a forged request for another kind
             raise OutOfScope(f"product {kind} is not agreed for {area}")
-        due, reference = _latest(profile, kind)
-        user = current_user()
-        # One heavy action per user, a fixed number on the server; Busy is refused by the guard.
-        with heavy.slot(state, user=user.name, kind="rapportage",
-                        slots=flask.current_app.config["VB_SETTINGS"].heavy_slots):
-            product, timing = archive.generate(
-                flask.current_app.config["VB_STORE"], state, _folder(), kind=kind, area=area,
-                reference=reference, scope=scope, profile=profile, user=user,
-                period_key=due.key, client=flask.request.remote_addr)
-        message = dbc.Alert(
-            f"Gemaakt: {product.title}, {product.area_name}, {product.period_label} "
-            f"(versie {product.version}, {round(timing['total'])} s).", color="success",
-            id="rapportages-gemaakt")
-        return Served((message, product.id), 1,
-                      {"product": product.id, "soort": kind, "gebied": area,
-                       "periode": due.key})
+        # One active job per user (Busy, refused by the guard); the queue bounds the server.
+        job = submit_job(flask.current_app.config["VB_SETTINGS"], state, kind="product",
+                         user=current_user().name, client=flask.request.remote_addr,
+                         payload={"kind": kind, "area": area, "now": datetime.now().isoformat()})
+        return Served((None, layout.job_status(job.public()), job.id, False, True), 1,
+                      {"taak": job.id, "soort": kind, "gebied": area})
+
+    @data_callback(app, "rapportages/taak",
+                   [Output("rapportages-taak-status", "children"),
+                    Output("rapportages-signal", "data"),
+                    Output("rapportages-taak-tik", "disabled"),
+                    Output("rapportages-maak", "disabled")],
+                   [Input("rapportages-taak-tik", "n_intervals")],
+                   [State("rapportages-taak", "data")], prevent_initial_call=True,
+                   log="on_change")
+    def make_status(scope, _n, job_id):
+        """The user's own "Nu maken" job: queued, progress, then the product (the list
+        reloads) or the Dutch error. Logged when the status changes."""
+        if not isinstance(job_id, str):
+            return Served((dash.no_update, dash.no_update, True, False), 0, {})
+        job = job_state(flask.current_app.config["VB_SETTINGS"], get_state(), job_id,
+                        current_user().name)
+        if job is None:
+            raise OutOfScope("unknown job or another user's")
+        filters = {"taak": job.id, "status": job.status}
+        if job.status == "done":
+            made = job.result or {}
+            seconds = made.get("seconds")
+            message = dbc.Alert(
+                f"Gemaakt: {made.get('title')}, {made.get('area_name')}, "
+                f"{made.get('period_label')} (versie {made.get('version')}"
+                + (f", {round(seconds)} s)." if seconds is not None else ")."),
+                color="success", id="rapportages-gemaakt")
+            return Served((message, made.get("product"), True, False), 1,
+                          {**filters, "product": made.get("product")})
+        finished = job.status == "failed"
+        return Served((layout.job_status(job.public()), dash.no_update, finished,
+                       not finished), 0, filters)
 
     @data_callback(app, "rapportages/soorten",
                    [Output("rapportages-soort-uitleg", "children"),

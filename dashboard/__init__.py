@@ -50,6 +50,7 @@ def create_app(overrides: dict | None = None) -> dash.Dash:
     from dashboard.cluster import init_cluster
     from dashboard.downloads import init_downloads
     from dashboard.exports import init_exports
+    from dashboard.jobs import init_jobs
     from dashboard.login import init_login
     from dashboard.rapportages import init_rapportages
     from dashboard.security import init_security
@@ -63,6 +64,7 @@ def create_app(overrides: dict | None = None) -> dash.Dash:
     init_login(server, limiter, state, demo_users)
     init_downloads(server)
     init_exports(server)
+    init_jobs(server)
     init_rapportages(server)
     init_api(server, limiter)
     app = dash.Dash(

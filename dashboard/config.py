@@ -72,6 +72,20 @@ class Settings:
     #: client address of the login limits, API limits and the protocol log is then the one the
     #: nearest of them saw; 0 (no proxy) ignores the header, which a client could forge.
     proxies: int = 0
+    #: Background jobs (product generation, XLSX export, imports, ``reports run --due``, mail;
+    #: ``data/jobs``): ``local`` runs them in a process pool beside each web process (no Redis),
+    #: ``celery`` sends them through Redis (``DASHBOARD_REDIS_URL``) to a Celery worker
+    #: (``celery -A dashboard.worker worker``).
+    jobs: str = "local"
+    #: Celery: seconds after which Redis hands a task that was not acknowledged (its worker was
+    #: killed mid-job) to another worker. Longer than the longest job.
+    jobs_visibility_timeout: int = 3600
+    #: Test hook: seconds each job waits before its work (with progress), so a test can kill a
+    #: worker mid-job. Honoured only on a demo database; 0 elsewhere.
+    job_test_delay: float = 0.0
+    #: Finished XLSX exports of background jobs: default ``exports`` beside the DuckDB database
+    #: (shared by all workers and hosts, like the products folder); removed after a day.
+    exports_dir: Path | None = None
     extra: dict = field(default_factory=dict)
 
     # -- the one resolution of paths ---------------------------------------------------------
@@ -94,6 +108,9 @@ class Settings:
     def products_path(self) -> Path:
         return Path(os.path.abspath(self.products_dir or self.database_path().parent / "products"))
 
+    def exports_path(self) -> Path:
+        return Path(os.path.abspath(self.exports_dir or self.database_path().parent / "exports"))
+
     def secret_key_path(self) -> Path:
         """Demo mode's generated secret key, shared by every worker and every restart."""
         return self.database_path().parent / ".demo_secret_key"
@@ -101,13 +118,14 @@ class Settings:
     def resolved(self) -> "Settings":
         """The same settings with every path absolute (for handing to another process)."""
         return replace(self, db=self.database_path(), state_db=self.state_path(),
-                       products_dir=self.products_path())
+                       products_dir=self.products_path(), exports_dir=self.exports_path())
 
     def environment(self) -> dict[str, str]:
         """The path settings as environment variables, for a server process started from here."""
         paths = self.resolved()
         return {"DASHBOARD_DB": str(paths.db), "DASHBOARD_STATE_DB": str(paths.state_db),
                 "DASHBOARD_PRODUCTS_DIR": str(paths.products_dir),
+                "DASHBOARD_EXPORTS_DIR": str(paths.exports_dir),
                 **({"DASHBOARD_STATE_URL": self.state_url} if self.state_url else {})}
 
     def with_overrides(self, overrides: dict | None) -> "Settings":
@@ -115,7 +133,7 @@ class Settings:
             return self
         known = {f.name for f in fields(self)}
         clean = {k: v for k, v in overrides.items() if k in known}
-        for name in ("db", "state_db", "products_dir"):
+        for name in ("db", "state_db", "products_dir", "exports_dir"):
             if clean.get(name) is not None:
                 clean[name] = Path(clean[name])
         extra = {k: v for k, v in overrides.items() if k not in known}
@@ -158,6 +176,10 @@ ENVIRONMENT = {
     "DASHBOARD_REDIS_URL": ("redis_url", str),
     "DASHBOARD_INSTANCE": ("instance", str),
     "DASHBOARD_PROXIES": ("proxies", int),
+    "DASHBOARD_JOBS": ("jobs", str),
+    "DASHBOARD_JOBS_VISIBILITY_TIMEOUT": ("jobs_visibility_timeout", int),
+    "DASHBOARD_JOB_TEST_DELAY": ("job_test_delay", float),
+    "DASHBOARD_EXPORTS_DIR": ("exports_dir", Path),
 }
 
 
@@ -171,4 +193,6 @@ def from_environment(environ: dict | None = None) -> Settings:
                 values[name] = convert(environ[variable])
             except ValueError as exc:
                 raise SystemExit(f"{variable}: invalid value {environ[variable]!r} ({exc})") from exc
+    if values.get("jobs", "local") not in ("local", "celery"):
+        raise SystemExit(f"DASHBOARD_JOBS: invalid value {values['jobs']!r} (local or celery)")
     return Settings(**values)

@@ -43,9 +43,13 @@ def page(kinds: list[tuple[str, str]], areas: list[tuple[str, str]], police: boo
         html.P(kinds_note(police, bool(kinds)), id="rapportages-soort-uitleg",
                className="text-muted small mb-0 mt-1"),
         html.P("Maakt het product voor de laatste volledige periode, binnen uw eigen "
-               "toegang. Dit duurt enkele seconden; u kunt één rapportage of export tegelijk "
-               "laten maken.", className="text-muted small mb-0 mt-2"),
-        dcc.Loading(html.Div(id="rapportages-melding", className="mt-2")),
+               "toegang. Dit gebeurt op de achtergrond; u kunt één rapportage of export "
+               "tegelijk laten maken.", className="text-muted small mb-0 mt-2"),
+        html.Div(id="rapportages-melding", className="mt-2"),
+        html.Div(id="rapportages-taak-status", className="mt-2", role="status",
+                 **{"aria-live": "polite"}),
+        dcc.Store(id="rapportages-taak", data=None),
+        dcc.Interval(id="rapportages-taak-tik", interval=1000, disabled=True),
     ]), className="mb-3")
     return html.Div([
         html.H1("Rapportages", className="h3"),
@@ -58,6 +62,24 @@ def page(kinds: list[tuple[str, str]], areas: list[tuple[str, str]], police: boo
         dcc.Store(id="rapportages-signal", data=0),
         html.Div(id="rapportages-lijst", className="rapportages-lijst"),
     ], className="rapportages-page")
+
+
+def job_status(job: dict | None):
+    """The "Nu maken" job as the user reads it: queued, working (with progress), or failed
+    (a finished product is shown by the callback with a link to it)."""
+    if job is None:
+        return dbc.Alert("Onbekende taak.", color="warning", id="rapportages-taak-fout")
+    if job["status"] == "failed":
+        return dbc.Alert(f"Niet gemaakt: {job['error']}", color="danger",
+                         id="rapportages-taak-fout")
+    if job["status"] == "queued":
+        return dbc.Alert("In de wachtrij…", color="info", id="rapportages-taak-wacht")
+    done, total = job["done"], job["total"]
+    percent = int(100 * done / total) if total else 0
+    return dbc.Alert([html.Span("Bezig…", className="me-2"),
+                      dbc.Progress(value=percent, label=f"{percent}%", className="mt-1",
+                                   id="rapportages-taak-voortgang")],
+                     color="info", id="rapportages-taak-bezig")
 
 
 def _when(text: str) -> str:

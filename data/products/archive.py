@@ -106,7 +106,7 @@ def _state_sections(kind: str, state: StateDB, scope: Scope):
 def generate(store, state: StateDB, folder: Path, *, kind: str, area: str, reference,
              scope: Scope, profile=None, user=None, by: str | None = None, period_key: str,
              scheduled: bool = False, client: str | None = None, annotate=None,
-             on_register=None, template=None) -> tuple[Product, dict]:
+             on_register=None, template=None, job: str | None = None) -> tuple[Product, dict]:
     """Build, render, store and register one product; returns it with timings in seconds
     ({"build", "render", "total"}). ``user`` (a User or None) and ``by`` name the author.
 
@@ -114,11 +114,19 @@ def generate(store, state: StateDB, folder: Path, *, kind: str, area: str, refer
     which adds the police's commentary to the built content for the version about to be
     registered, and ``on_register(tx, product_id, version)``, run in the transaction that
     registers the product (it records the release; raising there registers nothing).
-    ``template``: the template of a themed report (kind ``thema``)."""
+    ``template``: the template of a themed report (kind ``thema``).
+
+    ``job``: the background job (``data/jobs``) making it, recorded with the product (unique).
+    A retried job whose product is registered already gets that product back (timings None)
+    instead of a second one; one that died before registering builds it again from scratch
+    (its files are written under a fresh folder name; a half-written folder is never
+    registered)."""
     if kind not in KINDS:
         raise ValueError(f"unknown product kind {kind!r}")
     if scope.empty:
         raise OutOfScope("empty scope")
+    if job is not None and (made := product_of_job(state, job)) is not None:
+        return made, {"build": None, "render": None, "total": None}
     started = time.perf_counter()
     if annotate is None and kind in STATE_SECTIONS:  # e.g. the ondermijningsbeeld's duiding
         annotate = _state_sections(kind, state, scope)
@@ -147,19 +155,20 @@ def generate(store, state: StateDB, folder: Path, *, kind: str, area: str, refer
                 cursor = tx.execute(
                     "INSERT INTO products (kind, area_code, area_name, gemeenten, period_key,"
                     " period_label, reference_date, version, data_version, generated_at,"
-                    " generated_by, detail, threshold, scheduled, folder, files)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    " generated_by, detail, threshold, scheduled, folder, files, job)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (kind, area, content.area_name, dumps(gemeenten), period_key,
                      content.period_label, _iso(content.reference_date), version, data_version,
                      generated_at, author, content.detail, RETIRED_THRESHOLD, int(scheduled),
-                     str(target), dumps(manifest)))
+                     str(target), dumps(manifest), job))
                 product_id = cursor.lastrowid
                 protocol.append_row(
                     tx, user=author, role=getattr(user, "role", None) or "systeem",
                     scope=scope, view="rapportages/genereer",
                     filters={"product": product_id, "soort": kind, "gebied": area,
                              "periode": period_key, "versie": version,
-                             "dataversie": data_version, "gepland": scheduled},
+                             "dataversie": data_version, "gepland": scheduled,
+                             **({"taak": job} if job is not None else {})},
                     level=scope.detail, rows=rows, client=client, outcome="ok")
                 if on_register is not None:
                     on_register(tx, product_id, version)
@@ -168,6 +177,8 @@ def generate(store, state: StateDB, folder: Path, *, kind: str, area: str, refer
             _remove(target)
             if not unique_violation(exc):
                 raise
+            if job is not None and (made := product_of_job(state, job)) is not None:
+                return made, {"build": None, "render": None, "total": None}  # a twin won
     else:
         raise RuntimeError("could not register the product (version clashes)")
     product = get_product(state, product_id)
@@ -217,6 +228,11 @@ def _remove(target: Path) -> None:
 
 def get_product(state: StateDB, product_id: int) -> Product | None:
     rows = state.query("SELECT * FROM products WHERE id = ?", (int(product_id),))
+    return _product(rows[0]) if rows else None
+
+
+def product_of_job(state: StateDB, job: str) -> Product | None:
+    rows = state.query("SELECT * FROM products WHERE job = ?", (job,))
     return _product(rows[0]) if rows else None
 
 

@@ -110,6 +110,15 @@ def frequency_for(profile, kind: str) -> str:
     return (getattr(profile, "products", None) or {}).get(kind) or DEFAULT_FREQUENCY[kind]
 
 
+def latest_for(profile, kind: str, now: datetime):
+    """The latest complete period of ``kind`` at the profile's frequency at ``now`` (what
+    "Nu maken" makes), and its peildatum (the operational picture's is a moment)."""
+    due = latest_period(frequency_for(profile, kind), now)
+    reference = (datetime.combine(due.reference, datetime.min.time())
+                 if kind == "operationeel_beeld" else due.reference)
+    return due, reference
+
+
 def offered_kinds(role: str | None, profile) -> list[str]:
     """The kinds "Nu maken" offers a user of ``role`` for the gemeente of ``profile``: the
     police (teamchef, analist) every kind; anyone else the kinds the agreement profile

@@ -160,6 +160,7 @@ CREATE TABLE IF NOT EXISTS products (
     scheduled INTEGER NOT NULL DEFAULT 0,
     folder TEXT NOT NULL,
     files TEXT NOT NULL,
+    job TEXT,  -- the background job that made it (data/jobs): a retried job finds it here
     UNIQUE (kind, area_code, period_key, version));
 CREATE TRIGGER IF NOT EXISTS products_frozen BEFORE UPDATE ON products
     BEGIN SELECT RAISE(ABORT, 'a generated product is frozen'); END;
@@ -215,6 +216,26 @@ CREATE TRIGGER IF NOT EXISTS ondermijning_duiding_no_update BEFORE UPDATE ON ond
     BEGIN SELECT RAISE(ABORT, 'the duiding is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS ondermijning_duiding_no_delete BEFORE DELETE ON ondermijning_duiding
     BEGIN SELECT RAISE(ABORT, 'the duiding is append-only'); END;
+CREATE TABLE IF NOT EXISTS jobs (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    user TEXT NOT NULL,
+    payload TEXT NOT NULL DEFAULT '{}',  -- parameters only, never a scope (data/jobs)
+    backend TEXT NOT NULL,  -- local | celery
+    status TEXT NOT NULL CHECK (status IN ('queued', 'running', 'done', 'failed')),
+    done INTEGER NOT NULL DEFAULT 0,
+    total INTEGER NOT NULL DEFAULT 0,
+    result TEXT,
+    error TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    host TEXT,
+    pid INTEGER,
+    client TEXT,
+    created_at TEXT NOT NULL,
+    started_at TEXT,
+    updated_at TEXT NOT NULL,
+    finished_at TEXT);
+CREATE INDEX IF NOT EXISTS jobs_user ON jobs (user, status);
 CREATE TABLE IF NOT EXISTS heavy_leases (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     user TEXT NOT NULL,
@@ -242,6 +263,9 @@ MIGRATIONS = (
     ("melding_mails", "digest_day", "TEXT"),
     ("profiles", "bronnen_delen", "TEXT NOT NULL DEFAULT '[]'"),
     ("melding_acks", "notes_seen", "INTEGER NOT NULL DEFAULT 0"),
+    ("products", "job", "TEXT"),
+    ("products_job_unique",
+     "CREATE UNIQUE INDEX IF NOT EXISTS products_job ON products (job)"),
 )
 
 
