@@ -29,6 +29,9 @@ from .test_state_backends import PG_ADMIN, PG_MISSING
 
 SCRIPT = ROOT / "deploy" / "cluster"
 REDIS_DB = int(os.environ.get("VB_TEST_CLUSTER_REDIS_DB", "11"))
+#: Jobs wait this long (a test hook of the demo database) so that a test can kill the worker
+#: mid-job; Redis hands an unacknowledged job to a new worker after VISIBILITY seconds.
+JOB_DELAY, VISIBILITY = 10, 5
 HAPROXY = shutil.which("haproxy") or shutil.which("haproxy", path="/usr/sbin:/sbin")
 
 
@@ -70,7 +73,9 @@ class Cluster:
     def run(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
         return subprocess.run(
             [sys.executable, str(SCRIPT), *args, "--dir", str(self.dir)], cwd=ROOT,
-            env={**os.environ, "DASHBOARD_TILE_URL": ""}, capture_output=True, text=True,
+            env={**os.environ, "DASHBOARD_TILE_URL": "", "DASHBOARD_JOB_TEST_DELAY": str(JOB_DELAY),
+                 "DASHBOARD_JOBS_VISIBILITY_TIMEOUT": str(VISIBILITY)},
+            capture_output=True, text=True,
             timeout=timeout)
 
     def start(self) -> None:
@@ -159,7 +164,7 @@ def _login(address: str, where: Endpoint, name: str):
 def test_the_script_reports_every_part_running_and_healthy(cluster):
     report = cluster.status()
     assert report["state"] == cluster.state_url and report["redis"].endswith(f"/{REDIS_DB}")
-    for name in ("app-a", "app-b", "balancer"):
+    for name in ("app-a", "app-b", "worker", "balancer"):
         assert report["processes"][name]["running"], report
     assert {report["processes"][f"app-{i}"]["balancer"] for i in "ab"} == {"UP"}
     assert (cluster.dir / "haproxy.cfg").is_file() and (cluster.dir / "log" / "app-a.log").is_file()
@@ -279,6 +284,66 @@ def test_killing_an_instance_loses_no_request_and_no_session(cluster):
     for _ in range(6):
         assert mayor.get(cluster.balancer.url + "/_dash-layout").status_code == 200
     assert set(served) == {"a", "b"}, served
+
+
+def _job(session, cluster, job: str) -> dict:
+    answer = session.get(f"{cluster.balancer.url}/jobs/{job}")
+    assert answer.status_code == 200, answer.text[:300]
+    return answer.json()
+
+
+def _wait_job(session, cluster, job, until, timeout: float = 180) -> dict:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        status = _job(session, cluster, job)
+        if until(status):
+            return status
+        assert status["status"] != "failed", status
+        time.sleep(0.5)
+    raise AssertionError(f"job {job}: {status}")
+
+
+@needs_cluster
+def test_a_product_job_survives_killing_the_worker_and_an_instance_mid_job(cluster):
+    """"Nu maken" through the balancer runs on the Celery worker; the worker and app instance A
+    are killed (-9) while it runs; `start` brings both back; the job is handed to the new
+    worker, finishes, and makes exactly one product, logged once."""
+    state = cluster.state()
+    mayor = _login("127.0.0.35", cluster.balancer, "burgemeester")
+    submitted = dash_callback(mayor, cluster.balancer, "rapportages-melding.children", {
+        "rapportages-maak.n_clicks": 1, "rapportages-soort.value": "stuurgegevens",
+        "rapportages-gebied.value": "GMD001"}, trigger="rapportages-maak.n_clicks")
+    assert submitted.status_code == 200, submitted.text[:300]
+    job = submitted.json()["response"]["rapportages-taak"]["data"]
+    _wait_job(mayor, cluster, job, lambda s: s["status"] == "running" and s["done"] >= 2)
+    worker = cluster.status()["processes"]["worker"]["pid"]
+    cluster.kill("worker")
+    cluster.kill("app-a")
+    assert _job(mayor, cluster, job)["status"] == "running"  # not lost, not failed: waiting
+    cluster.start()  # starts what is missing: the worker and instance A
+    assert cluster.status()["processes"]["worker"]["pid"] != worker
+    done = _wait_job(mayor, cluster, job, lambda s: s["status"] == "done")
+    product = done["result"]["product"]
+    # Exactly one product for the period, made by this job, on the second attempt, by the worker.
+    row = state.query("SELECT kind, area_code, period_key, job FROM products WHERE id = ?",
+                      (product,))[0]
+    assert (row["kind"], row["area_code"], row["job"]) == ("stuurgegevens", "GMD001", job)
+    assert state.query("SELECT count(*) FROM products WHERE kind = ? AND area_code = ?"
+                       " AND period_key = ?", (row["kind"], row["area_code"],
+                                               row["period_key"]))[0][0] == 1
+    attempts, pid = state.query("SELECT attempts, pid FROM jobs WHERE id = ?", (job,))[0]
+    assert attempts >= 2
+    assert b"celery" in Path(f"/proc/{pid}/cmdline").read_bytes()  # the new worker's process
+    logged = state.query("SELECT count(*) FROM protocol_log WHERE view = 'rapportages/genereer'"
+                         " AND filters LIKE ?", (f"%{job}%",))[0][0]
+    assert logged == 1
+    folder = cluster.dir / "shared" / "products"
+    assert any(folder.rglob("*.pdf")), "the product's files are in the shared folder"
+    # Both instances serve it: the list of A and of B name the new product.
+    for where in cluster.instances.values():
+        listed = dash_callback(mayor, where, "rapportages-lijst.children",
+                               {"rapportages-signal.data": 0})
+        assert listed.status_code == 200 and "Maandelijkse stuurgegevens" in listed.text
 
 
 # -- the parts an instance adds for the balancer (no cluster needed) ----------------------------
