@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import shlex
 import shutil
 import signal
 import subprocess
@@ -91,8 +92,8 @@ class Cluster:
         """``python -m dashboard`` with the cluster's settings (``deploy/cluster env``)."""
         env = dict(os.environ)
         for line in self.run("env").stdout.splitlines():
-            key, _, value = line.removeprefix("export ").partition("=")
-            env[key] = value.strip("'")
+            key, _, value = shlex.split(line)[1].partition("=")  # export KEY=quoted value
+            env[key] = value
         return subprocess.run([sys.executable, "-m", "dashboard", *args], cwd=ROOT, env=env,
                               capture_output=True, text=True, timeout=300)
 
