@@ -98,6 +98,8 @@ def export_href(kind: str, params: dict, column_state) -> str:
     if kind == "csv-komma":
         query["sep"] = ","
     query["job"] = uuid.uuid4().hex
+    if kind == "xlsx":
+        query["taak"] = "1"  # a background job (dashboard/exports.py), the page polls it
     path = "/incidenten/export.xlsx" if kind == "xlsx" else "/incidenten/export.csv"
     return path + "?" + urlencode(query)
 

@@ -2,8 +2,8 @@
 and "Nu maken". All three are data views (scoped, logged); the files themselves are served by
 ``dashboard/rapportages.py``. "Nu maken" submits a background job (``data/jobs``): one active
 job per user, the queue bounds the server; a timer follows the job (queued, progress, the product
-or the error) and its button stays disabled until the job ended. Releasing a concept still
-generates in the request, under a lease of ``data/heavy.py``."""
+or the error) and its button stays disabled until the job ended. Releasing a concept
+("Vaststellen") is a job of its own the same way."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -19,7 +19,6 @@ from data import protocol
 from dashboard.auth import current_scope, current_user, get_db, get_state
 from dashboard.jobs import status as job_state
 from dashboard.jobs import submit as submit_job
-from data import heavy
 from data.accounts import POLICE_ROLES, get_profile
 from data.products import archive, concepts, schedule
 from data.products.model import KINDS
@@ -49,6 +48,20 @@ def _known_kind(kind) -> bool:
 
 def _latest(profile, kind: str):
     return schedule.latest_for(profile, kind, datetime.now())
+
+
+def _own_job(job_id: str):
+    """The current user's job (OutOfScope for an unknown job or another user's), its result
+    and the filters its status view logs."""
+    job = job_state(flask.current_app.config["VB_SETTINGS"], get_state(), job_id,
+                    current_user().name)
+    if job is None:
+        raise OutOfScope("unknown job or another user's")
+    return job, job.result or {}, {"taak": job.id, "status": job.status}
+
+
+def _not_released(text: str):
+    return dbc.Alert(text, color="warning", id="concept-niet-vastgesteld")
 
 
 def _police() -> bool:
@@ -217,13 +230,8 @@ def register(app) -> None:
         reloads) or the Dutch error. Logged when the status changes."""
         if not isinstance(job_id, str):
             return Served((dash.no_update, dash.no_update, True, False), 0, {})
-        job = job_state(flask.current_app.config["VB_SETTINGS"], get_state(), job_id,
-                        current_user().name)
-        if job is None:
-            raise OutOfScope("unknown job or another user's")
-        filters = {"taak": job.id, "status": job.status}
+        job, made, filters = _own_job(job_id)
         if job.status == "done":
-            made = job.result or {}
             seconds = made.get("seconds")
             message = dbc.Alert(
                 f"Gemaakt: {made.get('title')}, {made.get('area_name')}, "
@@ -369,16 +377,20 @@ def register(app) -> None:
     # its own output first: DATA_VIEWS is keyed by a callback's first output
     @data_callback(app, "rapportages/concept/vaststellen",
                    [Output("concept-knoppen", "children"),
-                    Output("concept-melding", "children", allow_duplicate=True)],
+                    Output("concept-melding", "children", allow_duplicate=True),
+                    Output("concept-taak", "data"),
+                    Output("concept-taak-tik", "disabled", allow_duplicate=True),
+                    Output("concept-vaststellen", "disabled", allow_duplicate=True)],
                    [Input("concept-vaststellen", "n_clicks")],
                    [State("concept-id", "data"), State("concept-duiding", "value"),
                     State({"type": "concept-beschouwing", "index": ALL}, "value"),
                     State({"type": "concept-reden", "index": ALL}, "value")],
-                   prevent_initial_call=True,
-                   running=[(Output("concept-vaststellen", "disabled"), True, False)])
+                   prevent_initial_call=True)
     def release(scope, clicks, concept_id, duiding, beschouwingen, reden):
+        """Save what is on screen, then release it as a background job (``data/jobs``, kind
+        ``release``); :func:`release_status` follows it."""
         if not isinstance(clicks, int) or clicks < 1:
-            return Served((dash.no_update, dash.no_update), 0, {})
+            return Served((dash.no_update,) * 5, 0, {})
         state, user = get_state(), current_user()
         client = flask.request.remote_addr
         concept = concepts.checked(state, user=user, scope=scope, concept_id=concept_id,
@@ -388,25 +400,44 @@ def register(app) -> None:
             if _changed(state, concept, duiding, sections, reason):  # release what is on screen
                 concepts.save(state, concept, user=user, scope=scope, duiding=duiding,
                               sections=sections, reason=reason, client=client)
-            with heavy.slot(state, user=user.name, kind="rapportage",
-                            slots=flask.current_app.config["VB_SETTINGS"].heavy_slots):
-                product, timing = concepts.release(
-                    flask.current_app.config["VB_STORE"], state, _folder(), concept,
-                    user=user, scope=scope, client=client)
-        except concepts.ConceptClosed as exc:
-            text = ("Geef de reden van de correctie." if "reason" in str(exc)
-                    else "Dit concept is al vastgesteld.")
-            return Served((dash.no_update,
-                           dbc.Alert(text, color="warning", id="concept-niet-vastgesteld")),
-                          0, {"concept": concept.id})
-        message = dbc.Alert([
-            f"Vastgesteld: {product.title}, {product.area_name}, {product.period_label}, "
-            f"versie {product.version} ({round(timing['total'])} s). De gemeente ziet het nu. ",
-            html.A("Openen (PDF)", href=f"/rapportages/{product.id}.pdf", target="_blank")],
-            color="success", id="concept-vastgesteld")
-        return Served((html.A("Terug naar Rapportages", href="/rapportages"), message), 1,
-                      {"concept": concept.id, "product": product.id,
-                       "versie": product.version})
+        except concepts.ConceptClosed:
+            return Served((dash.no_update, _not_released("Dit concept is al vastgesteld."),
+                           dash.no_update, dash.no_update, dash.no_update), 0,
+                          {"concept": concept.id})
+        job = submit_job(flask.current_app.config["VB_SETTINGS"], state, kind="release",
+                         user=user.name, client=client, payload={"concept": concept.id})
+        return Served((dash.no_update, layout.job_status(job.public(), "concept"), job.id,
+                       False, True), 1, {"concept": concept.id, "taak": job.id})
+
+    @data_callback(app, "rapportages/concept/taak",
+                   [Output("concept-taak-status", "children"),
+                    Output("concept-knoppen", "children", allow_duplicate=True),
+                    Output("concept-melding", "children", allow_duplicate=True),
+                    Output("concept-taak-tik", "disabled"),
+                    Output("concept-vaststellen", "disabled")],
+                   [Input("concept-taak-tik", "n_intervals")],
+                   [State("concept-taak", "data")], prevent_initial_call=True,
+                   log="on_change")
+    def release_status(scope, _n, job_id):
+        if not isinstance(job_id, str):
+            return Served((dash.no_update, dash.no_update, dash.no_update, True, False), 0, {})
+        job, made, filters = _own_job(job_id)
+        if job.status == "done":
+            seconds = made.get("seconds")
+            message = dbc.Alert([
+                f"Vastgesteld: {made.get('title')}, {made.get('area_name')}, "
+                f"{made.get('period_label')}, versie {made.get('version')}"
+                + (f" ({round(seconds)} s)" if seconds is not None else "")
+                + ". De gemeente ziet het nu. ",
+                html.A("Openen (PDF)", href=f"/rapportages/{made.get('product')}.pdf",
+                       target="_blank")], color="success", id="concept-vastgesteld")
+            return Served((None, html.A("Terug naar Rapportages", href="/rapportages"),
+                           message, True, True), 1, {**filters, "product": made.get("product")})
+        if job.status == "failed":
+            return Served((None, dash.no_update, _not_released(job.error), True, False), 0,
+                          filters)
+        return Served((layout.job_status(job.public(), "concept"), dash.no_update,
+                       dash.no_update, False, True), 0, filters)
 
     @data_callback(app, "rapportages/correctie",
                    [Output("correctie-melding", "children"), Output("correctie-naar", "href")],

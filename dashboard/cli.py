@@ -15,6 +15,8 @@ from dashboard.config import from_environment
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from dashboard.cli_jobs import add_background
+
     parser = argparse.ArgumentParser(
         prog="python -m dashboard",
         description="Veiligheidsbeeld: crime and incident dashboard for het gezag.")
@@ -66,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--rejected-file", type=Path,
                          help="where rejected rows go (default: <file>.rejected.csv)")
         sub.set_defaults(handler=cmd_import)
+        add_background(sub)
 
     db = commands.add_parser("db", help="inspect the database")
     dbc = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
@@ -184,6 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
                            "from 07:00")
     send.add_argument("--json", action="store_true", help="print the summary as JSON")
     send.set_defaults(handler=cmd_meldingen)
+    add_background(send)
 
     log = commands.add_parser("log", help="the protocol log (Wet politiegegevens)")
     lc = log.add_subparsers(dest="log_command", metavar="ACTION", required=True)
@@ -214,6 +218,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_export_parser(commands)
     from dashboard.cli_reports import add_reports_parser
     add_reports_parser(commands)
+    from dashboard.cli_jobs import add_jobs_parser
+    add_jobs_parser(commands)
     return parser
 
 
@@ -226,6 +232,7 @@ def main(argv: list[str] | None = None) -> int:
     # database, the products folder and the demo secret key all come from these settings.
     args.settings = from_environment().with_overrides({"db": args.db} if args.db else None).resolved()
     args.db_path = args.settings.db
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     return args.handler(args) or 0
 
 
@@ -279,8 +286,12 @@ def cmd_demo(args) -> int:
 
 
 def cmd_import(args) -> int:
+    from dashboard.cli_jobs import background, import_argv
     from data.importers import FatalImportError, run_import
 
+    queued = background(args, "import", {"argv": import_argv(args)})
+    if queued is not None:
+        return queued
     try:
         result = run_import(_store(args), args.kind, args.file, strict=args.strict,
                             rejected_file=args.rejected_file,
@@ -442,8 +453,14 @@ def cmd_profiles(args) -> int:
 
 
 def cmd_meldingen(args) -> int:
+    from dashboard.cli_jobs import background
     from data.meldingen import mail, scan
 
+    if args.meldingen_command == "mail":
+        queued = background(args, "meldingen-mail",
+                            {"days": args.days, "digest": True if args.digest else None})
+        if queued is not None:
+            return queued
     store = _store(args)
     if not store.exists():
         print(f"error: database {args.db_path} not found", file=sys.stderr)

@@ -2,7 +2,7 @@
 
 * ``reports run --due [--now ISO] [--json]`` — generate whatever is due for every gemeente
   according to its agreement profile (``data/products/schedule.py``); idempotent, safe to run
-  from cron every hour; one log line per product (stdout and ``reports.log`` in the products
+  from cron every hour (``--background``: queued for the Celery worker, ``dashboard/cli_jobs.py``); one log line per product (stdout and ``reports.log`` in the products
   folder); a kind the profile wants released (``profiles set --vaststellen``) becomes a concept
   for the police instead. Exit code 1 when a product failed, else 0.
 * ``reports list [--json]`` — the stored products, newest first.
@@ -34,6 +34,8 @@ def add_reports_parser(commands) -> None:
     run.add_argument("--now", help="ISO date or time to use as 'now' (default: the clock)")
     run.add_argument("--json", action="store_true", help="print the summary as JSON")
     run.set_defaults(handler=cmd_reports)
+    from dashboard.cli_jobs import add_background
+    add_background(run)
     lst = rc.add_parser("list", help="stored products, newest first")
     lst.add_argument("--json", action="store_true", help="one JSON object per line")
     lst.set_defaults(handler=cmd_reports)
@@ -190,6 +192,12 @@ def cmd_reports(args) -> int:
         except ValueError:
             print(f"error: --now: not an ISO date or time: {args.now!r}", file=sys.stderr)
             return 2
+        from dashboard.cli_jobs import background
+
+        queued = background(args, "reports-due",
+                            {"now": now.isoformat() if args.now else None})
+        if queued is not None:
+            return queued
         summary = schedule.run_due(store, state, folder, now=now,
                                    log=None if args.json else print)
         if args.json:

@@ -14,9 +14,14 @@ export links (``dashboard/assets/incidenten.js``) ask this first so that a refus
 message on the page instead of replacing it (``data/export_jobs.py``; it carries counts only and is
 not logged, the export itself is).
 
-The XLSX export is a heavy action (``data/heavy.py``): while the user already runs one, or every
-heavy slot of the server is taken, it is refused at once with a 429 and a Dutch message (logged as
-refused); ``check=1`` gives the same answer, so the page shows it.
+The XLSX export is heavy. The page's link carries ``taak=1``: the request is checked as above,
+then a background job (``data/jobs``, kind ``export-xlsx``) is submitted and the answer is at
+once ``202 {"job", "status", "bestand"}``; the page polls ``/jobs/<id>`` and downloads
+``/jobs/<id>/bestand`` (``dashboard/jobs.py``) when it is done. The job checks the request
+against the owner's scope again when it runs. While the user has a job active it is refused
+with a 429 and a Dutch message (logged as refused); ``check=1`` gives the same answer, so the
+page shows it. Without ``taak`` (scripts) the workbook is built in the request under a lease of
+``data/heavy.py`` (one per user, ``DASHBOARD_HEAVY_SLOTS`` on the server; 429 when busy).
 """
 from __future__ import annotations
 
@@ -27,7 +32,7 @@ from datetime import datetime
 import flask
 
 from dashboard.auth import current_scope, current_user, get_db, get_state
-from data import heavy, protocol
+from data import heavy, jobs, protocol
 from data.export import (SEPARATORS, ExportTooLarge, check_xlsx_size, csv_chunks,
                          export_queries, provenance, xlsx_file)
 from data.export_jobs import Progress, job_status, valid_job_id
@@ -99,7 +104,8 @@ def init_exports(server: flask.Flask) -> None:
             return None, _text(str(exc), 400)
 
     def start(req: ExportRequest, user) -> Progress | flask.Response:
-        progress = Progress(get_state(), job=req.job, user=user.name, total=req.total)
+        progress = Progress(get_state(), job=req.job, user=user.name, total=req.total,
+                            kind=f"export-{req.format}")
         if not progress.start():
             return _text("job: dit nummer is al in gebruik; kies een ander.", 409)
         return progress
@@ -113,6 +119,24 @@ def init_exports(server: flask.Flask) -> None:
         response.headers["Retry-After"] = "60"
         return response
 
+    def background(req: ExportRequest, user, kind: str) -> flask.Response:
+        """Submit the export as a job (the browser's job id when it sent one); 202 at once."""
+        from dashboard.jobs import submit
+
+        args = {k: flask.request.args.getlist(k) for k in flask.request.args
+                if k not in ("job", "taak", "check")}
+        try:
+            job = submit(flask.current_app.config["VB_SETTINGS"], get_state(), kind=kind,
+                         user=user.name, payload={"args": args}, job_id=req.job,
+                         client=flask.request.remote_addr, total=req.total)
+        except ValueError:
+            return _text("job: dit nummer is al in gebruik; kies een ander.", 409)
+        response = flask.jsonify(job=job.id, status=f"/jobs/{job.id}",
+                                 bestand=f"/jobs/{job.id}/bestand", rows=req.total)
+        response.status_code = 202
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
     def prepare(fmt: str, heavy_kind: str | None = None):
         """(request, user, provenance, progress, lease) of an export that may start, or the
         response that ends it here: a refusal, the answer to ``check=1``, or a job-id clash.
@@ -122,6 +146,14 @@ def init_exports(server: flask.Flask) -> None:
         if error is not None:
             return error
         user, check, lease = current_user(), flask.request.args.get("check"), None
+        if heavy_kind is not None and flask.request.args.get("taak"):
+            try:
+                if check:
+                    jobs.check(get_state(), user=user.name, kind=heavy_kind)
+                    return flask.Response(status=204)
+                return background(req, user, heavy_kind)
+            except heavy.Busy as exc:
+                return busy(fmt, exc)
         if heavy_kind is not None:
             slots = flask.current_app.config["VB_SETTINGS"].heavy_slots
             try:

@@ -1,66 +1,69 @@
-"""Progress of running exports, shared by all gunicorn workers through the state database.
+"""Progress of exports streamed in the request (the CSV; the XLSX of scripts), kept as jobs.
 
 The browser generates a job id, starts an export with ``job=<id>`` and polls
 ``/incidenten/export-status?job=<id>`` (served by any worker) for ``{total, done, finished}``.
-Only the user who started a job can read it. Rows older than a day are dropped when a new job
-starts. :class:`Progress` throttles its writes (at most one per ``interval`` seconds).
+The rows live in the ``jobs`` table of ``data/jobs`` (kind ``export-csv`` or ``export-xlsx``,
+backend ``request``: the request itself does the work, no pool or worker runs it), so
+``/jobs/<id>`` answers for them too and there is one job store. Only the user who started a job
+can read it. :class:`Progress` throttles its writes (at most one per ``interval`` seconds).
+
+Why the CSV stays in the request: it is streamed as it is produced (the first bytes leave at
+once, memory stays flat, no file is written), it takes no heavy lease, and a browser download
+cannot follow a job without a second copy on disk. The XLSX (a whole workbook in a file, minutes
+for a big one) is a background job (``dashboard/exports.py``).
 """
 from __future__ import annotations
 
-import re
+import os
+import socket
 import time
-from datetime import datetime, timedelta, timezone
 
+from data import jobs
+from data.jobs import valid_job_id  # noqa: F401 - the export routes validate ids with it
 from data.state import StateDB, now
 
-JOB_ID = re.compile(r"^[A-Za-z0-9-]{8,64}$")
 #: Seconds between two progress writes of one export.
 INTERVAL = 0.5
-KEEP = timedelta(days=1)
+KEEP = jobs.KEEP
 
 
-def valid_job_id(job) -> bool:
-    return isinstance(job, str) and JOB_ID.match(job) is not None
-
-
-def start_job(db: StateDB, *, job: str, user: str, total: int) -> bool:
+def start_job(db: StateDB, *, job: str, user: str, total: int, kind: str = "export-csv") -> bool:
     """Register (or restart) ``job`` for ``user``. False when the id belongs to someone else."""
     if not valid_job_id(job):
         raise ValueError("invalid job id")
     stamp = now()
-    cutoff = (datetime.now(timezone.utc) - KEEP).isoformat(timespec="milliseconds")
     with db.transaction() as con:
-        con.execute("DELETE FROM export_jobs WHERE started_at < ?", (cutoff,))
-        owner = con.execute("SELECT user FROM export_jobs WHERE job = ?", (job,)).fetchone()
+        jobs.clean(con)
+        owner = con.execute("SELECT user FROM jobs WHERE id = ?", (job,)).fetchone()
         if owner is not None and owner["user"] != user:
             return False
+        con.execute("DELETE FROM jobs WHERE id = ?", (job,))
         con.execute(
-            "INSERT OR REPLACE INTO export_jobs (job, user, total, done, finished, started_at,"
-            " updated_at, error) VALUES (?, ?, ?, 0, 0, ?, ?, NULL)",
-            (job, user, int(total), stamp, stamp))
+            "INSERT INTO jobs (id, kind, user, payload, backend, status, total, attempts, host,"
+            " pid, created_at, started_at, updated_at) VALUES (?, ?, ?, '{}', 'request',"
+            " 'running', ?, 1, ?, ?, ?, ?, ?)",
+            (job, kind, user, int(total), socket.gethostname(), os.getpid(), stamp, stamp,
+             stamp))
     return True
 
 
 def update_job(db: StateDB, *, job: str, user: str, done: int, finished: bool = False,
                error: str | None = None) -> None:
+    status = "failed" if error is not None else ("done" if finished else "running")
     with db.transaction() as con:
-        con.execute("UPDATE export_jobs SET done = ?, finished = ?, error = ?, updated_at = ?"
-                    " WHERE job = ? AND user = ?",
-                    (int(done), int(finished), error, now(), job, user))
+        con.execute("UPDATE jobs SET done = ?, status = ?, error = ?, updated_at = ?"
+                    " WHERE id = ? AND user = ? AND backend = 'request'",
+                    (int(done), status, error, now(), job, user))
 
 
 def job_status(db: StateDB, *, job: str, user: str) -> dict | None:
     """``{total, done, finished, error}`` of the user's own job; None for an unknown job or
     someone else's."""
-    if not valid_job_id(job):
+    found = jobs.status_for(db, job, user)
+    if found is None:
         return None
-    rows = db.query("SELECT total, done, finished, error FROM export_jobs"
-                    " WHERE job = ? AND user = ?", (job, user))
-    if not rows:
-        return None
-    row = rows[0]
-    return {"total": row["total"], "done": row["done"], "finished": bool(row["finished"]),
-            "error": row["error"]}
+    return {"total": found.total, "done": found.done,
+            "finished": found.status in ("done", "failed"), "error": found.error}
 
 
 class Progress:
@@ -68,8 +71,9 @@ class Progress:
     seconds to the job's row; without a job id it only remembers the count."""
 
     def __init__(self, db: StateDB | None, *, job: str | None, user: str, total: int,
-                 interval: float = INTERVAL):
+                 interval: float = INTERVAL, kind: str = "export-csv"):
         self.db, self.job, self.user, self.total = db, job, user, int(total)
+        self.kind = kind
         self.interval = interval
         self.done = 0
         self._last = 0.0
@@ -77,7 +81,8 @@ class Progress:
     def start(self) -> bool:
         if self.job is None:
             return True
-        return start_job(self.db, job=self.job, user=self.user, total=self.total)
+        return start_job(self.db, job=self.job, user=self.user, total=self.total,
+                         kind=self.kind)
 
     def __call__(self, done: int) -> None:
         self.done = done

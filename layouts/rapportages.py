@@ -64,22 +64,20 @@ def page(kinds: list[tuple[str, str]], areas: list[tuple[str, str]], police: boo
     ], className="rapportages-page")
 
 
-def job_status(job: dict | None):
-    """The "Nu maken" job as the user reads it: queued, working (with progress), or failed
-    (a finished product is shown by the callback with a link to it)."""
-    if job is None:
-        return dbc.Alert("Onbekende taak.", color="warning", id="rapportages-taak-fout")
+def job_status(job: dict, prefix: str = "rapportages", failed: str = "Niet gemaakt"):
+    """A job ("Nu maken", or with ``prefix="concept"`` a release) as the user reads it:
+    queued, working (with progress), or failed (the callback shows a finished product)."""
     if job["status"] == "failed":
-        return dbc.Alert(f"Niet gemaakt: {job['error']}", color="danger",
-                         id="rapportages-taak-fout")
+        return dbc.Alert(f"{failed}: {job['error']}", color="danger",
+                         id=f"{prefix}-taak-fout")
     if job["status"] == "queued":
-        return dbc.Alert("In de wachtrij…", color="info", id="rapportages-taak-wacht")
+        return dbc.Alert("In de wachtrij…", color="info", id=f"{prefix}-taak-wacht")
     done, total = job["done"], job["total"]
     percent = int(100 * done / total) if total else 0
     return dbc.Alert([html.Span("Bezig…", className="me-2"),
                       dbc.Progress(value=percent, label=f"{percent}%", className="mt-1",
-                                   id="rapportages-taak-voortgang")],
-                     color="info", id="rapportages-taak-bezig")
+                                   id=f"{prefix}-taak-voortgang")],
+                     color="info", id=f"{prefix}-taak-bezig")
 
 
 def _when(text: str) -> str:
@@ -218,7 +216,11 @@ def concept_page(concept, revision, corrected_version: int | None, released=None
         html.P("Lege velden komen niet in het product. Voorbeeld toont het opgeslagen concept "
                "precies zoals de gemeente het krijgt.", className="text-muted small"),
         buttons,
-        dcc.Loading(html.Div(id="concept-melding", className="mt-2")),
+        html.Div(id="concept-melding", className="mt-2"),
+        html.Div(id="concept-taak-status", className="mt-2", role="status",
+                 **{"aria-live": "polite"}),
+        dcc.Store(id="concept-taak", data=None),
+        dcc.Interval(id="concept-taak-tik", interval=1000, disabled=True),
         html.P(revision_text(revision), id="concept-revisie", className="text-muted small"),
     ], className="concept-page")
 

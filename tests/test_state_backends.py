@@ -315,7 +315,8 @@ def test_migrations_are_recorded_and_applied_once_under_a_lock(backend, tmp_path
     import data.state as package
     target = (tmp_path / "s.sqlite") if backend == "sqlite" else request.getfixturevalue("pg_url")
     first = StateDB(target)
-    assert first.schema_version() == [f"{t}.{c}" for t, c, _ in package.MIGRATIONS]
+    from data.state.db import migration_name
+    assert first.schema_version() == [migration_name(m) for m in package.MIGRATIONS]
     # one line adds a column; four "hosts" start at once; it is added once and recorded once
     monkeypatch.setattr(package, "MIGRATIONS",
                         (*package.MIGRATIONS, ("users", "note", "TEXT NOT NULL DEFAULT ''")))

@@ -40,7 +40,7 @@ from data.heavy import USER_BUSY, Busy, _alive
 from data.state import StateDB, dumps, now
 
 JOB_ID = re.compile(r"^[A-Za-z0-9-]{8,64}$")
-KINDS = ("product", "export-xlsx", "import", "reports-due", "meldingen-mail")
+KINDS = ("product", "release", "export-xlsx", "import", "reports-due", "meldingen-mail")
 ACTIVE = ("queued", "running")
 #: Attempts before a job whose process keeps dying is given up.
 MAX_ATTEMPTS = 3
@@ -113,6 +113,28 @@ def status_for(state: StateDB, job_id: str, user: str | None) -> Job | None:
     return job if job is not None and user is not None and job.user == user else None
 
 
+def _busy(con, user: str, kind: str) -> Busy | None:
+    rows = con.execute("SELECT kind FROM jobs WHERE user = ? AND status IN ('queued', 'running')"
+                       " AND backend <> 'request' AND updated_at >= ?",
+                       (user, _ago(STALE))).fetchall()
+    if rows:
+        return Busy("user", f"jobs: {kind} refused, {rows[0]['kind']} of this user still active")
+    return None
+
+
+def clean(con) -> None:
+    """Inside a transaction: drop jobs older than :data:`KEEP` (finished, or long dead)."""
+    con.execute("DELETE FROM jobs WHERE updated_at < ?", (_ago(KEEP.total_seconds()),))
+
+
+def check(state: StateDB, *, user: str, kind: str) -> None:
+    """Raise :class:`Busy` if :func:`submit` would refuse the user now (for ``check=1``)."""
+    with state.transaction() as con:
+        refusal = _busy(con, user, kind)
+    if refusal is not None:
+        raise refusal
+
+
 def submit(state: StateDB, *, kind: str, user: str, payload: dict, backend: str,
            job_id: str | None = None, client: str | None = None, total: int = 0,
            exclusive: bool = True) -> Job:
@@ -126,21 +148,18 @@ def submit(state: StateDB, *, kind: str, user: str, payload: dict, backend: str,
         raise ValueError("invalid job id")
     stamp = now()
     with state.transaction() as con:
-        con.execute("DELETE FROM jobs WHERE status IN ('done', 'failed') AND updated_at < ?",
-                    (_ago(KEEP.total_seconds()),))
+        clean(con)
         if con.execute("SELECT 1 FROM jobs WHERE id = ?", (job_id,)).fetchall():
             raise ValueError("job id in use")
-        busy = con.execute(
-            "SELECT kind FROM jobs WHERE user = ? AND status IN ('queued', 'running')"
-            " AND updated_at >= ?", (user, _ago(STALE))).fetchall() if exclusive else []
-        if not busy:
+        busy = _busy(con, user, kind) if exclusive else None
+        if busy is None:
             con.execute(
                 "INSERT INTO jobs (id, kind, user, payload, backend, status, total, host, pid,"
                 " client, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?,"
                 " ?, ?)", (job_id, kind, user, dumps(payload), backend, int(total),
                            socket.gethostname(), os.getpid(), client, stamp, stamp))
-    if busy:
-        raise Busy("user", f"jobs: {kind} refused, {busy[0]['kind']} of this user still active")
+    if busy is not None:
+        raise busy
     return get(state, job_id)
 
 
@@ -216,6 +235,13 @@ def reap(state: StateDB, backend: str = "local") -> list[str]:
     return requeued
 
 
+def recent(state: StateDB, *, user: str | None = None) -> list[Job]:
+    """Every stored job (the last day's), or one user's, newest first."""
+    where, params = ("WHERE user = ?", (user,)) if user else ("", ())
+    return [_job(r) for r in state.query(f"SELECT * FROM jobs {where} ORDER BY created_at DESC",
+                                         params)]
+
+
 def active(state: StateDB, user: str) -> list[Job]:
     return [_job(r) for r in state.query(
         "SELECT * FROM jobs WHERE user = ? AND status IN ('queued', 'running')"
@@ -223,5 +249,5 @@ def active(state: StateDB, user: str) -> list[Job]:
 
 
 __all__ = ["ACTIVE", "Busy", "FAILED", "Job", "KINDS", "LOST", "MAX_ATTEMPTS", "USER_BUSY",
-           "active", "claim", "fail", "finish", "get", "new_id", "progress", "reap", "requeue",
+           "active", "check", "claim", "clean", "fail", "finish", "get", "new_id", "progress", "reap", "recent", "requeue",
            "status_for", "submit", "valid_job_id"]

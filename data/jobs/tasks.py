@@ -125,7 +125,6 @@ def make_product(ctx: Context, job: jobs.Job, report: Progress) -> dict:
                         filters=filters, rows=0, client=job.client, outcome="refused",
                         detail=f"jobs: {exc.detail}")
         raise Refused(NO_ACCESS, exc.detail) from exc
-    test_delay(ctx, report)
     report(1, 3)
     now = datetime.fromisoformat(job.payload.get("now") or datetime.now().isoformat())
     due, reference = schedule.latest_for(profile, kind, now)
@@ -133,9 +132,38 @@ def make_product(ctx: Context, job: jobs.Job, report: Progress) -> dict:
         ctx.store, ctx.state, ctx.settings.products_path(), kind=kind, area=area,
         reference=reference, scope=scope, profile=profile, user=user, period_key=due.key,
         client=job.client, job=job.id)
+    return made(product, timing)
+
+
+def made(product, timing: dict) -> dict:
+    """A product job's result (what the page shows; ``seconds`` None for a retried job)."""
     return {"product": product.id, "title": product.title, "area_name": product.area_name,
             "period_label": product.period_label, "version": product.version,
             "seconds": timing["total"]}
+
+
+def release_concept(ctx: Context, job: jobs.Job, report: Progress) -> dict:
+    """"Vaststellen": the concept's latest commentary, released as the owner (a police role
+    whose scope covers it, checked again now)."""
+    from data.products import concepts
+
+    user, scope = account(ctx, job)
+    try:
+        concept = concepts.checked(ctx.state, user=user, scope=scope,
+                                   concept_id=job.payload.get("concept"),
+                                   view="rapportages/concept/vaststellen", client=job.client)
+    except OutOfScope as exc:
+        raise Refused(NO_ACCESS, exc.detail) from exc
+    report(1, 3)
+    try:
+        product, timing = concepts.release(ctx.store, ctx.state, ctx.settings.products_path(),
+                                           concept, user=user, scope=scope, client=job.client,
+                                           job=job.id)
+    except concepts.ConceptClosed as exc:
+        text = ("Geef de reden van de correctie." if "reason" in str(exc)
+                else "Dit concept is al vastgesteld.")
+        raise Refused(text, str(exc)) from exc
+    return {**made(product, timing), "concept": concept.id}
 
 
 def export_xlsx(ctx: Context, job: jobs.Job, report: Progress) -> dict:
@@ -160,7 +188,6 @@ def export_xlsx(ctx: Context, job: jobs.Job, report: Progress) -> dict:
         raise Refused(NO_ACCESS, exc.detail) from exc
     except (FilterError, ExportTooLarge) as exc:
         raise Refused(str(exc), "jobs: invalid export request") from exc
-    test_delay(ctx, report)
     report(0, req.total)
     folder = ctx.settings.exports_path()
     folder.mkdir(parents=True, exist_ok=True)
@@ -224,10 +251,10 @@ def import_file(ctx: Context, job: jobs.Job, report: Progress) -> dict:
     return {"exit": code}
 
 
-HANDLERS = {"product": make_product, "export-xlsx": export_xlsx, "import": import_file,
+HANDLERS = {"product": make_product, "release": release_concept, "export-xlsx": export_xlsx, "import": import_file,
             "reports-due": reports_due, "meldingen-mail": meldingen_mail}
 #: Kinds that take a heavy lease while they run on the local backend (the total limit).
-HEAVY = {"product": "rapportage", "export-xlsx": "export-xlsx"}
+HEAVY = {"product": "rapportage", "release": "rapportage", "export-xlsx": "export-xlsx"}
 
 
 def run(job_id: str, settings) -> dict | None:
@@ -240,6 +267,7 @@ def run(job_id: str, settings) -> dict | None:
     report = Progress(ctx.state, job_id)
     try:
         with _slot(ctx, job):
+            test_delay(ctx, report)  # before the work and its checks: as if queued that long
             result = HANDLERS[job.kind](ctx, job, report)
     except Refused as exc:
         logger.info("job %s refused: %s", job_id, exc.detail)

@@ -384,11 +384,14 @@ def preview(store, state: StateDB, concept: Concept, *, user, scope: Scope,
 
 
 def release(store, state: StateDB, folder: Path, concept: Concept, *, user, scope: Scope,
-            client: str | None = None) -> tuple[archive.Product, dict]:
+            client: str | None = None, job: str | None = None) -> tuple[archive.Product, dict]:
     """Vaststellen: build, freeze and register the product with the latest commentary (for
     the mayor's scope, as the next version); the release row and its protocol-log row
     (``rapportages/vaststellen``) are written in the transaction that registers the product.
-    A correction needs a reason. Refused when released already."""
+    A correction needs a reason. Refused when released already, except for the background job
+    (``job``) that released it: it gets its product back (a retried job)."""
+    if job is not None and (made := archive.product_of_job(state, job)) is not None:
+        return made, {"build": None, "render": None, "total": None}
     if not may_edit(user, scope, concept):
         raise OutOfScope(f"concept {concept.id} not for this user")
     if not concept.open:
@@ -428,7 +431,7 @@ def release(store, state: StateDB, folder: Path, concept: Concept, *, user, scop
         reference=concept.reference_value(), scope=mayor, user=user,
         profile=get_profile(state, concept.area_code),
         period_key=concept.period_key, scheduled=concept.scheduled, client=client,
-        annotate=annotate, on_register=register)
+        annotate=annotate, on_register=register, job=job)
     timing["release"] = round(time.perf_counter() - started, 2)
     return product, timing
 

@@ -123,15 +123,6 @@ CREATE TABLE IF NOT EXISTS rate_limits (
     key TEXT PRIMARY KEY,
     count INTEGER NOT NULL,
     expires REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS export_jobs (
-    job TEXT PRIMARY KEY,
-    user TEXT NOT NULL,
-    total INTEGER NOT NULL,
-    done INTEGER NOT NULL DEFAULT 0,
-    finished INTEGER NOT NULL DEFAULT 0,
-    started_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL,
-    error TEXT);
 CREATE TABLE IF NOT EXISTS api_tokens (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     user TEXT NOT NULL,
@@ -221,7 +212,7 @@ CREATE TABLE IF NOT EXISTS jobs (
     kind TEXT NOT NULL,
     user TEXT NOT NULL,
     payload TEXT NOT NULL DEFAULT '{}',  -- parameters only, never a scope (data/jobs)
-    backend TEXT NOT NULL,  -- local | celery
+    backend TEXT NOT NULL,  -- local | celery | request (an export streamed in the request)
     status TEXT NOT NULL CHECK (status IN ('queued', 'running', 'done', 'failed')),
     done INTEGER NOT NULL DEFAULT 0,
     total INTEGER NOT NULL DEFAULT 0,
@@ -266,6 +257,7 @@ MIGRATIONS = (
     ("products", "job", "TEXT"),
     ("products_job_unique",
      "CREATE UNIQUE INDEX IF NOT EXISTS products_job ON products (job)"),
+    ("drop_export_jobs", "DROP TABLE IF EXISTS export_jobs"),  # folded into jobs (data/jobs)
 )
 
 
