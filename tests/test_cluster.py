@@ -33,6 +33,7 @@ REDIS_DB = int(os.environ.get("VB_TEST_CLUSTER_REDIS_DB", "11"))
 #: Jobs wait this long (a test hook of the demo database) so that a test can kill the worker
 #: mid-job; Redis hands an unacknowledged job to a new worker after VISIBILITY seconds.
 JOB_DELAY, VISIBILITY = 10, 5
+API_LIMIT = 6  # requests per token and endpoint per minute on the test cluster
 HAPROXY = shutil.which("haproxy") or shutil.which("haproxy", path="/usr/sbin:/sbin")
 
 
@@ -75,7 +76,8 @@ class Cluster:
         return subprocess.run(
             [sys.executable, str(SCRIPT), *args, "--dir", str(self.dir)], cwd=ROOT,
             env={**os.environ, "DASHBOARD_TILE_URL": "", "DASHBOARD_JOB_TEST_DELAY": str(JOB_DELAY),
-                 "DASHBOARD_JOBS_VISIBILITY_TIMEOUT": str(VISIBILITY)},
+                 "DASHBOARD_JOBS_VISIBILITY_TIMEOUT": str(VISIBILITY),
+                 "DASHBOARD_API_RATE_LIMIT": f"{API_LIMIT} per minute"},
             capture_output=True, text=True,
             timeout=timeout)
 
@@ -207,6 +209,22 @@ def test_one_login_rate_limit_for_both_instances_and_the_client_address_counts(c
     # Another address (a colleague in the same town hall is another client) is not blocked:
     # the limits count clients, not the balancer in front of them.
     assert try_login(client("127.0.0.91"), cluster.balancer, "adviseur", "demo-adviseur") == 302
+
+
+@needs_cluster
+def test_one_api_rate_limit_for_both_instances(cluster):
+    import requests
+
+    from data.tokens import create_token
+
+    token = create_token(cluster.state(), "burgemeester", label="cluster", by="burgemeester")[1]
+    api = requests.Session()
+    api.headers["Authorization"] = f"Bearer {token}"
+    served = _served(api)
+    answers = [api.get(cluster.balancer.url + "/api/v1/counts").status_code
+               for _ in range(API_LIMIT + 1)]
+    assert set(served) == {"a", "b"}, served
+    assert answers == [200] * API_LIMIT + [429]  # not API_LIMIT on each instance
 
 
 @needs_cluster
