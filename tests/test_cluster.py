@@ -53,7 +53,8 @@ def _missing() -> str | None:
     return PG_MISSING or _redis_missing()
 
 
-needs_cluster = pytest.mark.skipif(_missing() is not None, reason=f"cluster: {_missing()}")
+MISSING = _missing()
+needs_cluster = pytest.mark.skipif(MISSING is not None, reason=f"cluster: {MISSING}")
 
 
 @dataclass
@@ -73,13 +74,11 @@ class Cluster:
         self.state_url = PG_ADMIN.rsplit("/", 1)[0] + "/" + self.database
 
     def run(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [sys.executable, str(SCRIPT), *args, "--dir", str(self.dir)], cwd=ROOT,
-            env={**os.environ, "DASHBOARD_TILE_URL": "", "DASHBOARD_JOB_TEST_DELAY": str(JOB_DELAY),
-                 "DASHBOARD_JOBS_VISIBILITY_TIMEOUT": str(VISIBILITY),
-                 "DASHBOARD_API_RATE_LIMIT": f"{API_LIMIT} per minute"},
-            capture_output=True, text=True,
-            timeout=timeout)
+        env = {**os.environ, "DASHBOARD_TILE_URL": "", "DASHBOARD_JOB_TEST_DELAY": str(JOB_DELAY),
+               "DASHBOARD_JOBS_VISIBILITY_TIMEOUT": str(VISIBILITY),
+               "DASHBOARD_API_RATE_LIMIT": f"{API_LIMIT} per minute"}
+        return subprocess.run([sys.executable, str(SCRIPT), *args, "--dir", str(self.dir)],
+                              cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
 
     def start(self) -> None:
         done = self.run("start", "--ports", ",".join(map(str, self.ports)),
@@ -121,15 +120,13 @@ class Cluster:
 
 @pytest.fixture(scope="module")
 def cluster(demo_db, tmp_path_factory):
-    if _missing():
-        pytest.skip(f"cluster: {_missing()}")
+    """A cluster started by the script (every test using it is marked ``needs_cluster``)."""
     import redis
 
     folder = tmp_path_factory.mktemp("cluster")
     # The shared folder (an NFS mount on real hosts) with the session's demo database in it:
     # `deploy/cluster start` builds the demo only when there is no database.
-    shutil.copyfile(demo_copy(demo_db, folder / "build"), _mkdir(folder / "shared")
-                    / "veiligheidsbeeld.duckdb")
+    demo_copy(demo_db, folder / "shared").rename(folder / "shared" / "veiligheidsbeeld.duckdb")
     redis.Redis.from_url(f"redis://127.0.0.1:6379/{REDIS_DB}").flushdb()
     cluster = Cluster(folder)
     try:
@@ -140,11 +137,6 @@ def cluster(demo_db, tmp_path_factory):
     finally:
         stopped = cluster.run("stop", "--drop")
         assert stopped.returncode == 0, stopped.stderr
-
-
-def _mkdir(path: Path) -> Path:
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 def _served(session) -> list:
