@@ -34,9 +34,9 @@ def start_job(db: StateDB, *, job: str, user: str, total: int, kind: str = "expo
     stamp = now()
     with db.transaction() as con:
         jobs.clean(con)
-        owner = con.execute("SELECT user FROM jobs WHERE id = ?", (job,)).fetchone()
-        if owner is not None and owner["user"] != user:
-            return False
+        owner = con.execute("SELECT user, backend FROM jobs WHERE id = ?", (job,)).fetchone()
+        if owner is not None and (owner["user"] != user or owner["backend"] != "request"):
+            return False  # someone else's, or a background job's id
         con.execute("DELETE FROM jobs WHERE id = ?", (job,))
         con.execute(
             "INSERT INTO jobs (id, kind, user, payload, backend, status, total, attempts, host,"

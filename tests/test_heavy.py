@@ -253,7 +253,9 @@ def test_nu_maken_is_disabled_while_it_works_and_a_second_tab_is_refused(
     before = last_id(server_state)
     page.click("#rapportages-maak")
     expect(page.locator("#rapportages-maak")).to_be_disabled(timeout=10_000)
-    wait_for_lease(server_state, MAYOR)
+    # "Nu maken" is a background job (data/jobs): one active job per user
+    assert server_state.query("SELECT 1 FROM jobs WHERE user = ? AND kind = 'product' AND"
+                              " status IN ('queued', 'running')", (MAYOR,))
     second.click("#rapportages-maak")
     expect(second.locator(".refusal")).to_have_text(heavy.USER_BUSY, timeout=20_000)
     expect(page.locator("#rapportages-gemaakt")).to_be_visible(timeout=120_000)
@@ -261,5 +263,5 @@ def test_nu_maken_is_disabled_while_it_works_and_a_second_tab_is_refused(
     expect(second.locator("#rapportages-maak")).to_be_enabled()
     rows = refusals(server_state, "rapportages/maken", before)
     assert len(rows) == 1 and rows[0]["user"] == MAYOR
-    assert rows[0]["detail"] == "heavy: rapportage refused, rapportage of this user still running"
+    assert rows[0]["detail"] == "jobs: product refused, product of this user still active"
     assert server_state.query("SELECT count(*) FROM heavy_leases")[0][0] == 0

@@ -106,7 +106,7 @@ def test_nu_maken_shows_the_queue_and_progress_then_the_product(page, server, st
     expect(page.locator(f"#product-{product}")).to_be_visible()
 
 
-def test_only_the_owner_reads_a_job_and_a_second_job_waits_its_turn(server, state):
+def test_only_the_owner_reads_a_job_and_a_second_job_is_refused(server, state):
     owner, other = http_login(server, "burgemeester"), http_login(server, "adviseur")
     job, _ = make(owner, server)
     assert job and jobs.valid_job_id(job)
