@@ -357,3 +357,18 @@ def test_generate_with_the_same_job_id_returns_the_first_product(folder, state):
             for _ in range(2)]
     assert made[0].id == made[1].id
     assert len(state.query("SELECT 1 FROM products WHERE job = 'test-job-idempotent'")) == 1
+
+
+def test_a_job_whose_process_keeps_dying_is_given_up(tmp_path):
+    """Celery re-delivers the task of a lost worker; after MAX_ATTEMPTS claims the job fails
+    with a clear message instead of running (and killing a worker) for ever."""
+    state = StateDB(tmp_path / "state.sqlite")
+    job = jobs.submit(state, kind="reports-due", user="cli:test", payload={},
+                      backend="celery")
+    for attempt in range(1, jobs.MAX_ATTEMPTS + 1):
+        claimed = jobs.claim(state, job.id)  # each claim: a worker started it, then died
+        assert claimed.status == "running" and claimed.attempts == attempt
+    assert jobs.claim(state, job.id) is None
+    given_up = jobs.get(state, job.id)
+    assert (given_up.status, given_up.error) == ("failed", jobs.LOST)
+    assert jobs.claim(state, job.id) is None  # and stays so

@@ -21,7 +21,8 @@ Rules kept here:
   concurrency, or for ``local`` the heavy slots (``DASHBOARD_HEAVY_SLOTS``), which the job
   process takes as a ``heavy`` lease while it runs (it waits for a slot, no web worker does);
 * :func:`claim` is the start of every attempt; a job already ``done`` is not run again (a
-  re-delivered Celery task after a worker was killed), a ``running`` one is taken over;
+  re-delivered Celery task after a worker was killed), a ``running`` one is taken over, one
+  whose process died ``MAX_ATTEMPTS`` times is failed with :data:`LOST` (no endless retries);
 * a job whose process died on this host (:func:`reap`) is requeued at most ``MAX_ATTEMPTS``
   times, then failed with a clear message; a job without news for ``STALE`` seconds no longer
   blocks its user.
@@ -167,10 +168,15 @@ def claim(state: StateDB, job_id: str) -> Job | None:
     """Start an attempt in this process: None when the job is unknown or finished already
     (a re-delivered task has nothing to do), else the job, now ``running`` here."""
     with state.transaction() as con:
-        rows = con.execute("SELECT status FROM jobs WHERE id = ?", (job_id,)).fetchall()
+        rows = con.execute("SELECT status, attempts FROM jobs WHERE id = ?",
+                           (job_id,)).fetchall()
         if not rows or rows[0]["status"] in ("done", "failed"):
             return None
         stamp = now()
+        if rows[0]["attempts"] >= MAX_ATTEMPTS:  # its process died every time: give up
+            con.execute("UPDATE jobs SET status = 'failed', error = ?, updated_at = ?,"
+                        " finished_at = ? WHERE id = ?", (LOST, stamp, stamp, job_id))
+            return None
         con.execute("UPDATE jobs SET status = 'running', attempts = attempts + 1, host = ?,"
                     " pid = ?, started_at = ?, updated_at = ?, error = NULL WHERE id = ?",
                     (socket.gethostname(), os.getpid(), stamp, stamp, job_id))
