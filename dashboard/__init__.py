@@ -47,6 +47,7 @@ def create_app(overrides: dict | None = None) -> dash.Dash:
     from dashboard.api import init_api
     from dashboard.auth import init_auth
     from dashboard.caching import init_cache
+    from dashboard.cluster import init_cluster
     from dashboard.downloads import init_downloads
     from dashboard.exports import init_exports
     from dashboard.jobs import init_jobs
@@ -57,6 +58,7 @@ def create_app(overrides: dict | None = None) -> dash.Dash:
 
     if settings.compress:
         _compress(server)
+    init_cluster(server, settings)
     init_cache(server, settings)
     limiter = init_auth(server, state, settings)
     init_login(server, limiter, state, demo_users)

@@ -25,9 +25,10 @@ import data.ratelimit  # noqa: F401  (registers the vbsqlite:// and vbpostgresql
 from data.accounts import get_profile, user_for_session
 from data.scope import DENY, Scope, resolve_scope
 
-#: Paths open without a session: exactly these, and files under /assets/ (no near-prefixes such
-#: as /loginx, no dot segments).
-OPEN_EXACT = frozenset({"/login", "/logout", "/_favicon.ico"})
+#: Paths open without a session: exactly these (``/_health`` is the load balancer's check,
+#: dashboard/cluster.py), and files under /assets/ (no near-prefixes such as /loginx, no dot
+#: segments).
+OPEN_EXACT = frozenset({"/login", "/logout", "/_favicon.ico", "/_health"})
 OPEN_PREFIX = "/assets/"
 
 

@@ -65,6 +65,13 @@ class Settings:
     #: session-generation cache and the shared caches. Empty: the embedded default (counters
     #: in the state database, per-process caches, no Redis).
     redis_url: str = ""
+    #: This app instance's name on a cluster, sent as the ``X-Served-By`` response header (so
+    #: an operator or a test sees which instance answered). Empty: no header.
+    instance: str = ""
+    #: Reverse proxies in front that append to ``X-Forwarded-For`` (a load balancer: 1). The
+    #: client address of the login limits, API limits and the protocol log is then the one the
+    #: nearest of them saw; 0 (no proxy) ignores the header, which a client could forge.
+    proxies: int = 0
     #: Background jobs (product generation, XLSX export, imports, ``reports run --due``, mail;
     #: ``data/jobs``): ``local`` runs them in a process pool beside each web process (no Redis),
     #: ``celery`` sends them through Redis (``DASHBOARD_REDIS_URL``) to a Celery worker
@@ -167,6 +174,8 @@ ENVIRONMENT = {
     "DASHBOARD_PRODUCTS_DIR": ("products_dir", Path),
     "DASHBOARD_HEAVY_SLOTS": ("heavy_slots", int),
     "DASHBOARD_REDIS_URL": ("redis_url", str),
+    "DASHBOARD_INSTANCE": ("instance", str),
+    "DASHBOARD_PROXIES": ("proxies", int),
     "DASHBOARD_JOBS": ("jobs", str),
     "DASHBOARD_JOBS_VISIBILITY_TIMEOUT": ("jobs_visibility_timeout", int),
     "DASHBOARD_JOB_TEST_DELAY": ("job_test_delay", float),

@@ -229,15 +229,29 @@ def dash_callback(session, server: LiveServer, output: str, values: dict,
                   trigger: str | None = None):
     """POST one Dash callback as the browser sends it: the callback whose first output is
     ``output`` (``"component.property"``), each input/state value from ``values`` (keyed
-    ``"component.property"``; missing ones are None), ``trigger`` as the changed property."""
+    ``"component.property"``; missing ones are None), ``trigger`` as the changed property.
+    A pattern input (``ALL``) is keyed by its type, ``"{type}.property"``, and takes a list
+    of ``(id dict, value)``, one per component on the page (none when missing); its trigger
+    is ``json.dumps(id dict, separators=(",", ":"), sort_keys=True) + ".property"``."""
+    import json
+
     spec = next(s for s in session.get(server.url + "/_dash-dependencies").json()
                 if s["output"].strip(".").startswith(output))
     outputs = [{"id": part.rsplit(".", 1)[0], "property": part.rsplit(".", 1)[1]}
                for part in spec["output"].strip(".").split("...")]
+    if not spec["output"].startswith(".."):  # one output: Dash sends it alone, not as a list
+        outputs = outputs[0]
+
+    def entry(d):
+        if d["id"].startswith("{"):  # a pattern: one entry per matching component
+            key = "{" + json.loads(d["id"])["type"] + "}." + d["property"]
+            return [{"id": ident, "property": d["property"], "value": value}
+                    for ident, value in values.get(key) or []]
+        return {"id": d["id"], "property": d["property"],
+                "value": values.get(f"{d['id']}.{d['property']}")}
 
     def entries(deps):
-        return [{"id": d["id"], "property": d["property"],
-                 "value": values.get(f"{d['id']}.{d['property']}")} for d in deps]
+        return [entry(d) for d in deps]
     return session.post(server.url + "/_dash-update-component", json={
         "output": spec["output"], "outputs": outputs, "inputs": entries(spec["inputs"]),
         "state": entries(spec["state"]), "changedPropIds": [trigger] if trigger else []})

@@ -68,7 +68,7 @@ def _raw_get(server, path: str):
 
 
 @pytest.mark.parametrize("path", ["/loginx", "/login-x", "/login/../", "/login/../kaart",
-                                  "/logoutx", "/logout/../beheer", "/_favicon.icox",
+                                  "/logoutx", "/logout/../beheer", "/_favicon.icox", "/_healthx",
                                   "/assets/../kaart", "/assets/../_dash-layout", "/_dash-layoutx"])
 def test_near_prefixes_of_open_paths_are_not_public(demo_server, path):
     """Only the login page, logout and the static files are open, not every path that starts

@@ -166,6 +166,10 @@ class StateDB:
                 self._drop()
             raise
 
+    def ping(self) -> None:
+        """Raise when the database does not answer (the load balancer's health check)."""
+        self.query("SELECT 1")
+
     # -- schema and migrations -----------------------------------------------------------------
 
     def columns(self, table: str) -> set[str]:
