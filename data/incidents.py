@@ -73,7 +73,10 @@ def finalize_appended(con, table: str) -> None:
               AND c.area_code = d.area_code AND c.period_start = d.period_start
               AND c.type_code = d.type_code AND c.attempt IS NOT DISTINCT FROM d.attempt)
         ORDER BY d.area_code, d.period_start, d.type_code""")
-    _mark_provisional(con)
+    con.execute(f"""
+        UPDATE counts SET provisional = NOT provisional
+        WHERE source = 'incidents' AND level = 'gemeente' AND period_type = 'M'
+          AND provisional <> ({_PROVISIONAL_SQL})""")
     current = con.execute(CATALOG_KEY_SQL).fetchall()[0][0]
     built = con.execute("SELECT value FROM meta WHERE key = 'group_counts_catalog'").fetchall()
     if not built or built[0][0] != current:
@@ -105,13 +108,6 @@ def finalize_appended(con, table: str) -> None:
         con.execute(f"DROP TABLE IF EXISTS {name}")
 
 
-def _mark_provisional(con) -> None:
-    con.execute(f"""
-        UPDATE counts SET provisional = NOT provisional
-        WHERE source = 'incidents' AND level = 'gemeente' AND period_type = 'M'
-          AND provisional <> ({_PROVISIONAL_SQL})""")
-
-
 def finalize_incidents(con) -> None:
     """Sort incidents for pruning and rebuild the derived monthly gemeente counts and the
     bundle counts per month and week (``group_counts``)."""
@@ -125,14 +121,13 @@ def finalize_incidents(con) -> None:
     build_group_counts(con)
 
 
+#: Whether the month ``period_start`` is provisional (SQL expression): it is one of the newest
+#: PROVISIONAL_MONTHS months before the newest registration's month.
+_PROVISIONAL_SQL = ("period_start > (SELECT date_trunc('month', max(registered_at))::DATE"
+                    f" FROM incidents) - INTERVAL {PROVISIONAL_MONTHS} MONTH")
 #: The monthly gemeente counts derived from ``incidents`` (rows of ``counts``, source
 #: 'incidents'); the newest PROVISIONAL_MONTHS months of registration are provisional. Also
 #: what ``data.products.asof`` derives from the registrations up to a peildatum.
-_LATEST_MONTH_SQL = ("SELECT date_trunc('month', max(registered_at))::DATE AS m"
-                     " FROM incidents")
-#: Whether the month ``period_start`` is provisional (SQL expression).
-_PROVISIONAL_SQL = (f"period_start > ({_LATEST_MONTH_SQL}) - INTERVAL {PROVISIONAL_MONTHS}"
-                    " MONTH")
 DERIVED_COUNTS_SQL = f"""
     SELECT gm_code AS area_code, 'gemeente' AS level, 'M' AS period_type,
            date_trunc('month', occurred_date)::DATE AS period_start, type_code, attempt,

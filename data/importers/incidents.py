@@ -89,7 +89,7 @@ def import_incidents(con, path):
     if coarse:
         result.warnings.append(f"{coarse} incidents were placed at gemeente level only (pc4 "
                                "known, no buurt)")
-    for name in ("_inc", "_inc_points", "_inc_checked", "_inc_final", "_csv"):
+    for name in ("_inc", "_inc_points", "_inc_known", "_inc_checked", "_inc_final", "_csv"):
         con.execute(f"DROP TABLE IF EXISTS {name}")
     return result, rejections
 
@@ -173,6 +173,10 @@ def _filled(values) -> np.ndarray:
 
 def _check(con) -> None:
     """``_inc_checked``: every row placed and with a ``reason`` (NULL = accepted)."""
+    # The file's ids that are already imported: the file's (small) id set is the hash table,
+    # the incidents' id column is scanned once.
+    con.execute("CREATE OR REPLACE TEMP TABLE _inc_known AS SELECT DISTINCT id FROM incidents"
+                " WHERE id IN (SELECT id FROM _inc)")
     con.execute("""
         CREATE OR REPLACE TEMP TABLE _inc_checked AS
         WITH placed AS (
@@ -184,10 +188,11 @@ def _check(con) -> None:
                    p.bu_code AS point_bu, b.gm_code AS b_gm, b.wk_code AS b_wk, b.re_code AS b_re,
                    p.pc4 AS point_pc4, a6.bu_code AS a6_bu, a6.wk_code AS a6_wk,
                    a6.gm_code AS a6_gm, a6.re_code AS a6_re, a4.gm_code AS a4_gm,
-                   a4.re_code AS a4_re,
-                   count(*) OVER (PARTITION BY i.id) AS id_count,
-                   min(i._line) OVER (PARTITION BY i.id) AS id_first
+                   a4.re_code AS a4_re, d.id_count, d.id_first, k.id IS NOT NULL AS known
             FROM _inc i
+            LEFT JOIN _inc_known k ON k.id = i.id
+            LEFT JOIN (SELECT id, count(*) AS id_count, min(_line) AS id_first FROM _inc
+                       GROUP BY id) d ON d.id = i.id
             LEFT JOIN _inc_points p ON p._line = i._line
             LEFT JOIN areas b ON b.code = p.bu_code
             LEFT JOIN areas a6 ON a6.code = i.pc6 AND a6.level = 'pc6'
@@ -206,7 +211,7 @@ def _check(con) -> None:
                 WHEN id IS NULL THEN 'missing id'
                 WHEN id_count > 1 AND _line > id_first
                     THEN 'duplicate id ' || id || ' (first on line ' || id_first || ')'
-                WHEN id IN (SELECT id FROM incidents) THEN 'id ' || id || ' is already imported'
+                WHEN known THEN 'id ' || id || ' is already imported'
                 WHEN registered_raw IS NULL THEN 'missing registered_at'
                 WHEN registered_at IS NULL THEN 'bad date registered_at ' || registered_raw
                     || ' (expected ISO 8601, e.g. 2024-03-01T14:30:00)'
