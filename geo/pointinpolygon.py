@@ -1,7 +1,9 @@
 """Placing points in areas: vectorised point-in-polygon against stored boundaries.
 
 Millions of points are placed with ``STRtree.query`` (GEOS, prepared geometries) instead of a
-Python loop; chunks run in a thread pool (GEOS releases the GIL).
+Python loop; chunks run in a thread pool (GEOS releases the GIL). :class:`PointGrid` (stored per
+boundary layer by :func:`grid_layer`) places most points by a cell lookup and sends only points
+near a border to :func:`locate_index`, with the same result.
 
 :func:`locate_index` is the one implementation; :func:`locate` and :func:`locate_layers` map its
 indices to codes. Rules shared by all of them:
