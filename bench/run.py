@@ -4,6 +4,8 @@ and as bare DuckDB SQL, and the import rates. Prints numbers; asserts nothing.
 
     .venv/bin/python bench/run.py                       # 40 M incidents over 10 years
     .venv/bin/python bench/run.py --incidents 2000000   # a quicker run
+    .venv/bin/python bench/run.py --db /work/benchdb/national.duckdb --only import \
+        --import-into full --import-repeat 3              # import 1 M rows into a 40 M copy
 """
 from __future__ import annotations
 
@@ -59,27 +61,57 @@ def build(store: Store, incidents: int, years: int) -> list[tuple[str, float, st
     return steps
 
 
-def incident_import_rate(store: Store, rows: int) -> tuple[float, int]:
-    """Export ``rows`` incidents to CSV in the documented layout and import them into a copy."""
+def incident_import_rate(store: Store, rows: int, *, into: str = "geography",
+                         repeat: int = 1, tmp_dir=None) -> list[dict]:
+    """Export ``rows`` incidents to CSV in the documented layout and import them into a copy:
+    of the geography only (``into="geography"``: the importer's own speed) or of the whole
+    database (``"full"``: what an import into the national database costs, the copy of the
+    version file by data.store included). The boundary layers' placement grids are built
+    before the timed import (a one-off per boundary vintage, reported as ``grid_seconds``).
+    Returns one dict per run: seconds, rows, cpu_seconds, maxrss_mb, grid_seconds, load."""
+    import os
+    import resource
+    import shutil
+
+    from geo.pointinpolygon import grid_layer
+
     con = store.read()
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "incidents.csv"
-        con.execute(f"""
-            COPY (SELECT 'B' || id AS id, registered_at, occurred_at, type_code,
-                         attempt::INTEGER AS attempt, high_impact::INTEGER AS high_impact,
-                         lon, lat, pc6, street, house_number, mo, summary
-                  FROM incidents USING SAMPLE {int(rows)} ROWS)
-            TO '{path}' (HEADER, DELIMITER ';')""")
-        scratch = Store(Path(tmp) / "scratch.duckdb")
-        with scratch.write("copy geography", fresh=True) as w:
-            w.execute(f"ATTACH '{store.current_file()}' AS src (READ_ONLY)")
-            for table in ("areas", "boundaries", "boundary_shapes", "population"):
-                w.execute(f"DELETE FROM {table}")
-                w.execute(f"INSERT INTO {table} SELECT * FROM src.{table}")
-            w.execute("DETACH src")
-        t = time.perf_counter()
-        result = run_import(scratch, "incidents", path)
-        return time.perf_counter() - t, result.rows
+    out = []
+    for _ in range(repeat):
+        with tempfile.TemporaryDirectory(dir=tmp_dir) as tmp:
+            path = Path(tmp) / "incidents.csv"
+            con.execute(f"""
+                COPY (SELECT 'B' || id AS id, registered_at, occurred_at, type_code,
+                             attempt::INTEGER AS attempt, high_impact::INTEGER AS high_impact,
+                             lon, lat, pc6, street, house_number, mo, summary
+                      FROM incidents USING SAMPLE {int(rows)} ROWS)
+                TO '{path}' (HEADER, DELIMITER ';')""")
+            scratch = Store(Path(tmp) / "scratch.duckdb")
+            with scratch.write("copy geography", fresh=True) as w:
+                if into == "geography":
+                    w.execute(f"ATTACH '{store.current_file()}' AS src (READ_ONLY)")
+                    for table in ("areas", "boundaries", "boundary_shapes", "population"):
+                        w.execute(f"DELETE FROM {table}")
+                        w.execute(f"INSERT INTO {table} SELECT * FROM src.{table}")
+                    w.execute("DETACH src")
+            if into == "full":
+                shutil.copyfile(store.current_file(), scratch.current_file())
+            t = time.perf_counter()
+            with scratch.write("placement grids") as w:
+                for level in ("buurt", "pc4"):
+                    grid_layer(w, level)
+            grid_seconds = time.perf_counter() - t
+            before = resource.getrusage(resource.RUSAGE_SELF)
+            t = time.perf_counter()
+            result = run_import(scratch, "incidents", path)
+            seconds = time.perf_counter() - t
+            after = resource.getrusage(resource.RUSAGE_SELF)
+            out.append({"seconds": seconds, "rows": result.rows, "grid_seconds": grid_seconds,
+                        "cpu_seconds": (after.ru_utime + after.ru_stime
+                                        - before.ru_utime - before.ru_stime),
+                        "maxrss_mb": after.ru_maxrss / 1024, "load": os.getloadavg()[0]})
+            shutil.rmtree(tmp, ignore_errors=True)
+    return out
 
 
 def timed(fn, repeat: int) -> list[float]:
@@ -304,7 +336,7 @@ def incident_table_benchmarks(store: Store, repeat: int) -> list[tuple[str, list
     return out
 
 
-SECTIONS = ("queries", "pages", "maps", "incidents")
+SECTIONS = ("import", "queries", "pages", "maps", "incidents")
 
 
 def main() -> int:
@@ -315,6 +347,11 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=30, help="timed runs per query")
     parser.add_argument("--import-sample", type=int, default=1_000_000,
                         help="incidents exported to CSV and re-imported to measure the import rate")
+    parser.add_argument("--import-into", choices=["geography", "full"], default="geography",
+                        help="import into a copy of the geography only (the importer's speed) or"
+                             " of the whole database (the version-file copy included)")
+    parser.add_argument("--import-repeat", type=int, default=1, help="timed imports")
+    parser.add_argument("--tmp", help="folder for the import's copies (default: system temp)")
     parser.add_argument("--rebuild", action="store_true", help="rebuild even if --db exists")
     parser.add_argument("--only", choices=SECTIONS, action="append",
                         help="run only these sections (repeatable; default: all)")
@@ -330,9 +367,18 @@ def main() -> int:
             print(f"  {step:<48} {seconds:8.1f} s  {note}")
     n = store.read().execute("SELECT count(*) FROM incidents").fetchall()[0][0]
     print(f"  incidents in database: {n:,}")
-    if args.import_sample:
-        seconds, rows = incident_import_rate(store, args.import_sample)
-        print(f"  import incidents CSV: {rows:,} rows in {seconds:.1f} s = {rows / seconds:,.0f} rows/s")
+    if args.import_sample and "import" in sections:
+        runs = incident_import_rate(store, args.import_sample, into=args.import_into,
+                                    repeat=args.import_repeat, tmp_dir=args.tmp)
+        for r in runs:
+            print(f"  import incidents CSV into a copy of the {args.import_into}: {r['rows']:,} rows"
+                  f" in {r['seconds']:.1f} s = {r['rows'] / r['seconds']:,.0f} rows/s, CPU"
+                  f" {r['cpu_seconds']:.1f} s, peak memory {r['maxrss_mb']:,.0f} MB (placement grids"
+                  f" built before: {r['grid_seconds']:.1f} s; load average {r['load']:.1f})")
+        if len(runs) > 1:
+            rates = [r["rows"] / r["seconds"] for r in runs]
+            print(f"  import rate median {statistics.median(rates):,.0f} rows/s"
+                  f" over {len(runs)} runs")
     if "queries" in sections:
         print(f"\nQueries ({args.repeat} runs each, ms)   query layer median / p95   bare SQL median / p95   ratio")
         for name, layer, bare in query_benchmarks(store, args.repeat):

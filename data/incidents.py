@@ -3,6 +3,11 @@
 After new incidents are appended, :func:`finalize_incidents` re-sorts the table (so DuckDB's
 zone maps prune row groups for gemeente x period x type filters) and rebuilds the monthly
 gemeente counts that national map and trend queries read instead of scanning 40 M rows.
+
+An import into a large table uses :func:`append_sorted` and :func:`finalize_appended` instead:
+the new rows are appended in sort order after the rows already there (which are not rewritten,
+so their row groups and zone maps stay as they are) and the derived counts are updated by
+adding the counts of the new rows only. The result holds the same counts as a full rebuild.
 """
 from __future__ import annotations
 
@@ -30,6 +35,79 @@ def append_incidents(con, frame, name: str = "_incoming") -> int:
     return len(frame)
 
 
+#: The sort order of incidents (for zone-map pruning; see data/schema.py).
+SORT_ORDER = "gm_code, occurred_date, type_code"
+
+
+def append_sorted(con, table: str) -> int:
+    """Append the rows of ``table`` (the INCIDENT_COLUMNS) to incidents in SORT_ORDER, after
+    the rows already there; returns the number of rows appended."""
+    columns = ", ".join(INCIDENT_COLUMNS)
+    return con.execute(f"INSERT INTO incidents ({columns}) SELECT {columns} FROM {table}"
+                       f" ORDER BY {SORT_ORDER}").fetchall()[0][0]
+
+
+def finalize_appended(con, table: str) -> None:
+    """Update the derived counts (``counts`` source 'incidents', ``group_counts``) after the
+    rows of ``table`` were appended to incidents: the counts of those rows are added, new keys
+    inserted and the provisional marks moved to the newest registration month. Falls back to
+    a full rebuild of ``group_counts`` when it was built with other bundles (type_groups)."""
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _delta_counts AS
+        SELECT gm_code AS area_code, date_trunc('month', occurred_date)::DATE AS period_start,
+               type_code, attempt, count(*)::INTEGER AS n
+        FROM {table} GROUP BY ALL""")
+    con.execute("""
+        UPDATE counts c SET count = c.count + d.n FROM _delta_counts d
+        WHERE c.source = 'incidents' AND c.level = 'gemeente' AND c.period_type = 'M'
+          AND c.area_code = d.area_code AND c.period_start = d.period_start
+          AND c.type_code = d.type_code AND c.attempt IS NOT DISTINCT FROM d.attempt""")
+    con.execute("""
+        INSERT INTO counts
+        SELECT d.area_code, 'gemeente', 'M', d.period_start, d.type_code, d.attempt, d.n,
+               'incidents', false
+        FROM _delta_counts d
+        WHERE NOT EXISTS (
+            SELECT 1 FROM counts c
+            WHERE c.source = 'incidents' AND c.level = 'gemeente' AND c.period_type = 'M'
+              AND c.area_code = d.area_code AND c.period_start = d.period_start
+              AND c.type_code = d.type_code AND c.attempt IS NOT DISTINCT FROM d.attempt)
+        ORDER BY d.area_code, d.period_start, d.type_code""")
+    con.execute(f"""
+        UPDATE counts SET provisional = NOT provisional
+        WHERE source = 'incidents' AND level = 'gemeente' AND period_type = 'M'
+          AND provisional <> ({_PROVISIONAL_SQL})""")
+    current = con.execute(CATALOG_KEY_SQL).fetchall()[0][0]
+    built = con.execute("SELECT value FROM meta WHERE key = 'group_counts_catalog'").fetchall()
+    if not built or built[0][0] != current:
+        build_group_counts(con)
+    else:
+        weekly = ("SELECT gm_code, date_trunc('week', occurred_date)::DATE AS period_start,"
+                  f" type_code, count(*) AS n, false AS provisional FROM {table} GROUP BY ALL")
+        con.execute("CREATE OR REPLACE TEMP TABLE _delta_groups AS " + _GROUPED_SQL.format(
+            monthly="SELECT area_code AS gm_code, period_start, type_code, sum(n) AS n,"
+                    " false AS provisional FROM _delta_counts GROUP BY ALL", weekly=weekly))
+        con.execute("""
+            UPDATE group_counts g SET count = g.count + d.n FROM _delta_groups d
+            WHERE g.group_code = d.group_code AND g.gm_code = d.gm_code
+              AND g.period_type = d.period_type AND g.period_start = d.period_start""")
+        con.execute("""
+            INSERT INTO group_counts
+            SELECT d.group_code, d.gm_code, d.period_type, d.period_start, d.n, false
+            FROM _delta_groups d
+            WHERE NOT EXISTS (
+                SELECT 1 FROM group_counts g
+                WHERE g.group_code = d.group_code AND g.gm_code = d.gm_code
+                  AND g.period_type = d.period_type AND g.period_start = d.period_start)
+            ORDER BY d.group_code, d.period_type, d.gm_code, d.period_start""")
+        # Monthly bundle counts are provisional exactly when their month is (see counts).
+        con.execute(f"""
+            UPDATE group_counts SET provisional = NOT provisional
+            WHERE period_type = 'M' AND provisional <> ({_PROVISIONAL_SQL})""")
+    for name in ("_delta_counts", "_delta_groups"):
+        con.execute(f"DROP TABLE IF EXISTS {name}")
+
+
 def finalize_incidents(con) -> None:
     """Sort incidents for pruning and rebuild the derived monthly gemeente counts and the
     bundle counts per month and week (``group_counts``)."""
@@ -43,16 +121,17 @@ def finalize_incidents(con) -> None:
     build_group_counts(con)
 
 
+#: Whether the month ``period_start`` is provisional (SQL expression): it is one of the newest
+#: PROVISIONAL_MONTHS months before the newest registration's month.
+_PROVISIONAL_SQL = ("period_start > (SELECT date_trunc('month', max(registered_at))::DATE"
+                    f" FROM incidents) - INTERVAL {PROVISIONAL_MONTHS} MONTH")
 #: The monthly gemeente counts derived from ``incidents`` (rows of ``counts``, source
 #: 'incidents'); the newest PROVISIONAL_MONTHS months of registration are provisional. Also
 #: what ``data.products.asof`` derives from the registrations up to a peildatum.
 DERIVED_COUNTS_SQL = f"""
-    WITH latest AS (SELECT date_trunc('month', max(registered_at))::DATE AS m FROM incidents)
     SELECT gm_code AS area_code, 'gemeente' AS level, 'M' AS period_type,
            date_trunc('month', occurred_date)::DATE AS period_start, type_code, attempt,
-           count(*)::INTEGER AS count, 'incidents' AS source,
-           period_start > (SELECT m FROM latest) - INTERVAL {PROVISIONAL_MONTHS} MONTH
-               AS provisional
+           count(*)::INTEGER AS count, 'incidents' AS source, {_PROVISIONAL_SQL} AS provisional
     FROM incidents
     GROUP BY ALL
     ORDER BY area_code, period_start, type_code"""
@@ -64,17 +143,21 @@ def build_group_counts(con) -> None:
     counts (from the monthly gemeente counts just derived) and the weekly counts (from
     incidents), so national trends read a few thousand rows instead of 40 M incidents."""
     con.execute("DELETE FROM group_counts")
-    con.execute("""
-        INSERT INTO group_counts
-        WITH monthly AS (
-            SELECT area_code AS gm_code, period_start, type_code, sum(count) AS n,
-                   bool_or(provisional) AS provisional
-            FROM counts WHERE source = 'incidents' AND level = 'gemeente' AND period_type = 'M'
-            GROUP BY ALL),
-        weekly AS (
-            SELECT gm_code, date_trunc('week', occurred_date)::DATE AS period_start, type_code,
-                   count(*) AS n, false AS provisional
-            FROM incidents GROUP BY ALL),
+    con.execute("INSERT INTO group_counts " + _GROUPED_SQL.format(
+        monthly="SELECT area_code AS gm_code, period_start, type_code, sum(count) AS n,"
+                " bool_or(provisional) AS provisional FROM counts WHERE source = 'incidents'"
+                " AND level = 'gemeente' AND period_type = 'M' GROUP BY ALL",
+        weekly="SELECT gm_code, date_trunc('week', occurred_date)::DATE AS period_start,"
+               " type_code, count(*) AS n, false AS provisional FROM incidents GROUP BY ALL"))
+    # The bundles it was built with: readers fall back to the slow path when they changed.
+    con.execute(f"INSERT OR REPLACE INTO meta SELECT 'group_counts_catalog', ({CATALOG_KEY_SQL})")
+
+
+#: group_counts rows from per-gemeente ``monthly`` and ``weekly`` counts per type (queries with
+#: gm_code, period_start, type_code, n, provisional): per bundle, per type and '*'.
+_GROUPED_SQL = """
+        WITH monthly AS ({monthly}),
+        weekly AS ({weekly}),
         typed AS (
             SELECT 'M' AS period_type, * FROM monthly
             UNION ALL SELECT 'W', * FROM weekly),
@@ -85,12 +168,10 @@ def build_group_counts(con) -> None:
             SELECT type_code, gm_code, period_type, period_start, n, provisional FROM typed
             UNION ALL
             SELECT '*', gm_code, period_type, period_start, n, provisional FROM typed)
-        SELECT group_code, gm_code, period_type, period_start, sum(n)::INTEGER,
-               bool_or(provisional)
+        SELECT group_code, gm_code, period_type, period_start, sum(n)::INTEGER AS n,
+               bool_or(provisional) AS provisional
         FROM grouped GROUP BY ALL
-        ORDER BY group_code, period_type, gm_code, period_start""")
-    # The bundles it was built with: readers fall back to the slow path when they changed.
-    con.execute(f"INSERT OR REPLACE INTO meta SELECT 'group_counts_catalog', ({CATALOG_KEY_SQL})")
+        ORDER BY group_code, period_type, gm_code, period_start"""
 
 
 #: A fingerprint of the bundle definitions (type_groups) that group_counts was built with.

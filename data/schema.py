@@ -86,6 +86,15 @@ DDL = [
         label_lon DOUBLE, label_lat DOUBLE,
         source VARCHAR,
         PRIMARY KEY (level, vintage, code))""",
+    # Precomputed placement grids of boundary layers (geo.pointinpolygon.PointGrid, stored with
+    # PointGrid.to_bytes), built by the incident importer on first use; ``fingerprint`` is a
+    # hash of the layer's codes and geometries, so a re-imported vintage gets a new grid.
+    """CREATE TABLE IF NOT EXISTS point_grids (
+        level VARCHAR NOT NULL,
+        vintage INTEGER NOT NULL,
+        fingerprint VARCHAR NOT NULL,
+        grid BLOB NOT NULL,
+        PRIMARY KEY (level, vintage))""",
     """CREATE TABLE IF NOT EXISTS boundary_shapes (
         level VARCHAR NOT NULL,
         vintage INTEGER NOT NULL,

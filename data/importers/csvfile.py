@@ -99,19 +99,24 @@ class CsvFile:
         rows = scalar(con, "SELECT count(*) FROM _csv_raw")
         if rows + len(bad_lines) == 0:
             self.fail("the file has a header row but no data rows", line=2)
-        self._number_lines(con, rows, bad_lines)
         values = ", ".join(f"nullif(trim({ident(c)}), '') AS {ident(c)}" for c in self.columns)
         not_blank = " OR ".join(f"nullif(trim({ident(c)}), '') IS NOT NULL" for c in self.columns)
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT l.line AS _line, {values}"
-            f" FROM _csv_raw r JOIN _csv_lines l ON l.k = r.rowid WHERE {not_blank}"
-            f" ORDER BY _line")
+        if self._number_lines(con, rows, bad_lines):
+            con.execute(
+                f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT l.line AS _line, {values}"
+                f" FROM _csv_raw r JOIN _csv_lines l ON l.k = r.rowid WHERE {not_blank}"
+                f" ORDER BY _line")
+        else:  # one line per record, none rejected: the k-th record is on line k + 2
+            con.execute(
+                f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT r.rowid + 2 AS _line, {values}"
+                f" FROM _csv_raw r WHERE {not_blank}")
         for name in ("_csv_raw", "_csv_lines", "_csv_rejects", "_csv_rejects_scan"):
             con.execute(f"DROP TABLE IF EXISTS {name}")
         return scalar(con, f"SELECT count(*) FROM {table}")
 
-    def _number_lines(self, con, rows: int, bad_lines: list[int]) -> None:
-        """Create ``_csv_lines(k, line)``: the file line of the k-th accepted record."""
+    def _number_lines(self, con, rows: int, bad_lines: list[int]) -> bool:
+        """Create ``_csv_lines(k, line)``: the file line of the k-th accepted record. Returns
+        False (and creates nothing) when that line is simply k + 2."""
         multiline = False
         if self.has_quotes and rows:
             test = " OR ".join(f"contains({ident(c)}, chr(10))" for c in self.columns)
@@ -119,6 +124,8 @@ class CsvFile:
         lines = None
         if multiline or self.has_blank_lines:
             lines = self._record_lines(rows, len(bad_lines))
+        if lines is None and not bad_lines:
+            return False
         if lines is None:
             # One line per record: the k-th accepted row is line k + 2 plus the number of
             # rejected records that came before it.
@@ -132,6 +139,7 @@ class CsvFile:
             con.execute("CREATE OR REPLACE TEMP TABLE _csv_lines AS SELECT * FROM _csv_lines_arrow")
         finally:
             con.unregister("_csv_lines_arrow")
+        return True
 
     def _record_lines(self, rows: int, rejected: int) -> np.ndarray | None:
         """Physical start lines of the accepted records, by re-reading with the csv module. Only

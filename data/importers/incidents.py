@@ -1,10 +1,12 @@
 """Import incident-level registrations (layout in docs/import-formats.md).
 
 Built for millions of rows: the file is loaded by DuckDB's CSV reader into a temporary table and
-every check is one SQL statement over all rows. Locations are placed in buurten with one
-vectorised point-in-polygon query (geo/pointinpolygon.py); rows without coordinates are placed
-through the pc6 (-> buurt) or pc4 (-> gemeente) area registry. Accepted rows go through
-data.incidents.append_incidents and finalize_incidents (sorting, derived monthly counts).
+every check is one SQL statement over all rows. Locations are placed in buurten (and PC4s)
+through a stored grid of each boundary layer, exact point-in-polygon only near borders
+(geo.pointinpolygon.PointGrid); rows without coordinates are placed through the pc6 (-> buurt)
+or pc4 (-> gemeente) area registry. Accepted rows are appended in sort order after the incidents
+already there and the derived counts updated with theirs (data.incidents.append_sorted,
+finalize_appended): an import never rewrites the incidents it does not add.
 """
 from __future__ import annotations
 
@@ -16,8 +18,8 @@ import pyarrow as pa
 from data.importers.common import ImportResult
 from data.importers.counts import bool_sql
 from data.importers.csvfile import CsvFile, ident, open_csv
-from data.incidents import INCIDENT_COLUMNS, append_incidents, finalize_incidents
-from geo.pointinpolygon import boundary_layer, locate_layers
+from data.incidents import INCIDENT_COLUMNS, append_sorted, finalize_appended
+from geo.pointinpolygon import grid_layer, locate_index
 from geo.projections import rd_to_wgs84
 
 REQUIRED = ("id", "registered_at", "occurred_at", "type_code")
@@ -29,6 +31,10 @@ RAID_TYPE = "N06"
 UNKNOWN_WORDS = ("", "onbekend", "unknown", "?")
 #: Times with a UTC offset are converted to this zone; times without one are taken as written.
 LOCAL_ZONE = "Europe/Amsterdam"
+#: Imports with at least this many located rows build a boundary layer's placement grid when
+#: it has none yet (a one-off ~10-20 s for the national buurten; smaller imports place their
+#: points exactly without it).
+GRID_MIN_POINTS = 100_000
 
 
 def timestamp_sql(expr: str) -> str:
@@ -60,14 +66,16 @@ def import_incidents(con, path):
         "high_impact": "coalesce(high_impact, default_high_impact)", "batch": "?"})
     select = ", ".join(f"{expr} AS {name}" for name, expr in columns.items())
     con.execute(f"CREATE OR REPLACE TEMP TABLE _inc_final AS SELECT {select} FROM _inc_checked"
-                f" WHERE reason IS NULL ORDER BY gm_code, occurred_at", [path.name])
-    rows = append_incidents(con, con.table("_inc_final"))
+                f" WHERE reason IS NULL", [path.name])
+    # Appended in sort order after the incidents already there (which are not rewritten);
+    # the derived counts get the counts of the new rows added.
+    rows = append_sorted(con, "_inc_final")
     raids = con.execute(
         "INSERT INTO raid_details SELECT id, executing_unit, om_ordered FROM _inc_checked"
         " WHERE reason IS NULL AND type_code = ? AND (executing_unit IS NOT NULL"
         " OR om_ordered IS NOT NULL)", [RAID_TYPE]).fetchall()[0][0]
     if rows:
-        finalize_incidents(con)
+        finalize_appended(con, "_inc_final")
     first, last, coarse = con.execute(
         "SELECT min(occurred_date), max(occurred_date), count(*) FILTER (WHERE bu_code IS NULL)"
         " FROM _inc_final").fetchall()[0]
@@ -81,7 +89,7 @@ def import_incidents(con, path):
     if coarse:
         result.warnings.append(f"{coarse} incidents were placed at gemeente level only (pc4 "
                                "known, no buurt)")
-    for name in ("_inc", "_inc_points", "_inc_checked", "_inc_final", "_csv"):
+    for name in ("_inc", "_inc_points", "_inc_known", "_inc_checked", "_inc_final", "_csv"):
         con.execute(f"DROP TABLE IF EXISTS {name}")
     return result, rejections
 
@@ -134,8 +142,7 @@ def _place_points(con) -> int:
     if use_rd.any():
         rd_lon, rd_lat = rd_to_wgs84(x[use_rd], y[use_rd])
         lon[use_rd], lat[use_rd] = rd_lon, rd_lat
-    layers = [boundary_layer(con, level)[:2] for level in ("buurt", "pc4")]
-    buurt, pc4 = locate_layers(lon, lat, layers)
+    buurt, pc4 = (_place(con, level, lon, lat) for level in ("buurt", "pc4"))
     table = pa.table({"_line": line, "lon": lon, "lat": lat,
                       "bu_code": pa.array(buurt, type=pa.string()),
                       "pc4": pa.array(pc4, type=pa.string())})
@@ -147,12 +154,29 @@ def _place_points(con) -> int:
     return int(sum(b is not None for b in buurt))
 
 
+def _place(con, level: str, lon, lat) -> np.ndarray:
+    """The code of the ``level`` area (newest vintage) holding each point, or None: through
+    the layer's stored grid (built by the first import of GRID_MIN_POINTS points or more),
+    with the same result as geo.pointinpolygon.locate."""
+    geoms, codes, grid = grid_layer(con, level, build=len(lon) >= GRID_MIN_POINTS)
+    named = np.full(len(lon), None, dtype=object)
+    if not len(codes):
+        return named
+    found = grid.locate(lon, lat, geoms) if grid else locate_index((lon, lat), geoms)
+    named[found >= 0] = codes[found[found >= 0]]
+    return named
+
+
 def _filled(values) -> np.ndarray:
     return np.ma.filled(np.ma.asarray(values, dtype=float), np.nan)
 
 
 def _check(con) -> None:
     """``_inc_checked``: every row placed and with a ``reason`` (NULL = accepted)."""
+    # The file's ids that are already imported: the file's (small) id set is the hash table,
+    # the incidents' id column is scanned once.
+    con.execute("CREATE OR REPLACE TEMP TABLE _inc_known AS SELECT DISTINCT id FROM incidents"
+                " WHERE id IN (SELECT id FROM _inc)")
     con.execute("""
         CREATE OR REPLACE TEMP TABLE _inc_checked AS
         WITH placed AS (
@@ -164,10 +188,11 @@ def _check(con) -> None:
                    p.bu_code AS point_bu, b.gm_code AS b_gm, b.wk_code AS b_wk, b.re_code AS b_re,
                    p.pc4 AS point_pc4, a6.bu_code AS a6_bu, a6.wk_code AS a6_wk,
                    a6.gm_code AS a6_gm, a6.re_code AS a6_re, a4.gm_code AS a4_gm,
-                   a4.re_code AS a4_re,
-                   count(*) OVER (PARTITION BY i.id) AS id_count,
-                   min(i._line) OVER (PARTITION BY i.id) AS id_first
+                   a4.re_code AS a4_re, d.id_count, d.id_first, k.id IS NOT NULL AS known
             FROM _inc i
+            LEFT JOIN _inc_known k ON k.id = i.id
+            LEFT JOIN (SELECT id, count(*) AS id_count, min(_line) AS id_first FROM _inc
+                       GROUP BY id) d ON d.id = i.id
             LEFT JOIN _inc_points p ON p._line = i._line
             LEFT JOIN areas b ON b.code = p.bu_code
             LEFT JOIN areas a6 ON a6.code = i.pc6 AND a6.level = 'pc6'
@@ -186,7 +211,7 @@ def _check(con) -> None:
                 WHEN id IS NULL THEN 'missing id'
                 WHEN id_count > 1 AND _line > id_first
                     THEN 'duplicate id ' || id || ' (first on line ' || id_first || ')'
-                WHEN id IN (SELECT id FROM incidents) THEN 'id ' || id || ' is already imported'
+                WHEN known THEN 'id ' || id || ' is already imported'
                 WHEN registered_raw IS NULL THEN 'missing registered_at'
                 WHEN registered_at IS NULL THEN 'bad date registered_at ' || registered_raw
                     || ' (expected ISO 8601, e.g. 2024-03-01T14:30:00)'
