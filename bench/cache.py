@@ -27,7 +27,7 @@ def timed(fn, n: int) -> tuple[float, float]:
         fn()
         times.append((time.perf_counter() - t) * 1000)
     times.sort()
-    return statistics.median(times), times[int(len(times) * 0.95) - 1]
+    return statistics.median(times), times[max(0, int(len(times) * 0.95) - 1)]
 
 
 def measure(db: Path, redis_url: str, user_name: str, n: int) -> dict:

@@ -18,7 +18,6 @@ import json
 import os
 import shutil
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -29,23 +28,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.cache import timed  # noqa: E402
 from tests.conftest import dash_callback, free_port, http_login  # noqa: E402
 
 
 class Endpoint:
     def __init__(self, url: str):
         self.url = url
-
-
-def timed(fn, n: int) -> tuple[float, float]:
-    fn()
-    times = []
-    for _ in range(n):
-        t = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t) * 1000)
-    times.sort()
-    return statistics.median(times), times[max(0, int(len(times) * 0.95) - 1)]
 
 
 def cluster(folder: Path, *args: str) -> subprocess.CompletedProcess:
