@@ -24,23 +24,27 @@ LOW_THRESHOLD = "window.vb = {CANVAS_ABOVE: 5};"
 #: A point inside ``code``'s area, in page coordinates (searched on a grid over its pixel
 #: bounds with the hit test Leaflet's canvas renderer itself uses), or null.
 POINT_INSIDE = """(code) => {
+  // A point well inside the area: of the grid points inside it and in no other area, the one
+  // nearest its middle (a point near a border may be taken by the neighbour's click margin).
   const layer = window.vb.layers.find(l => l._map && l.feature.id === code);
   if (!layer) { return null; }
   const map = layer._map, b = layer._pxBounds, box = map.getContainer().getBoundingClientRect();
+  const mid = b.getCenter();
+  let best = null;
   for (let i = 1; i < 20; i++) {
     for (let j = 1; j < 20; j++) {
       const p = L.point(b.min.x + (b.max.x - b.min.x) * i / 20,
                         b.min.y + (b.max.y - b.min.y) * j / 20);
       const others = window.vb.layers.some(o => o !== layer && o._map && o._containsPoint(p));
-      if (layer._containsPoint(p) && !others) {
-        const c = map.layerPointToContainerPoint(p);
-        return [box.left + c.x, box.top + c.y];
+      if (layer._containsPoint(p) && !others && (!best || p.distanceTo(mid) < best.distanceTo(mid))) {
+        best = p;
       }
     }
   }
-  return null;
+  if (!best) { return null; }
+  const c = map.layerPointToContainerPoint(best);
+  return [box.left + c.x, box.top + c.y];
 }"""
-
 
 @pytest.fixture(scope="module")
 def con(demo_db, tmp_path_factory):
@@ -114,9 +118,19 @@ def test_canvas_areas_show_tooltips_and_drill_down_by_mouse(page, demo_server, c
     expect(page.locator(CHOROPLETH)).to_have_count(0)
     wijk, name = con.execute("SELECT code, name FROM areas WHERE level = 'wijk'"
                              " AND gm_code = 'GMD001' ORDER BY code LIMIT 1").fetchall()[0]
-    x, y = page.evaluate(POINT_INSIDE, wijk)
-    page.mouse.move(x, y)
-    expect(page.locator(".leaflet-tooltip")).to_contain_text(f"{name} ({wijk})", timeout=10_000)
+    # As a person does: move over the area until its tooltip shows. The point is found again
+    # each time, because the map may still be settling (fitting its bounds) after the values.
+    tooltip = page.locator(".leaflet-tooltip")
+    for attempt in range(10):
+        x, y = page.evaluate(POINT_INSIDE, wijk)
+        page.mouse.move(x - 3, y - 3)
+        page.mouse.move(x, y, steps=3)
+        try:
+            expect(tooltip).to_contain_text(f"{name} ({wijk})", timeout=1_500)
+            break
+        except AssertionError:
+            if attempt == 9:
+                raise
     page.mouse.click(x, y)
     expect(page).to_have_url(re.compile(rf"niveau=buurt&gebied={wijk}&"), timeout=20_000)
     _wait_for_panel(page, f"Buurten in {name}")
