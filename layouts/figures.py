@@ -28,6 +28,7 @@ GRAPH_CONFIG = {
     "showLink": False,
     "sendData": False,
     "plotlyServerURL": "",
+    "topojsonURL": "",  # map traces' outlines come from cdn.plot.ly: none drawn, none fetched
     "modeBarButtonsToRemove": ["sendChartToCloud", "sendDataToCloud", "editInChartStudio"],
 }
 #: Small charts without a toolbar (sparklines, presentation slides); same safe settings.

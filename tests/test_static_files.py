@@ -33,6 +33,35 @@ def test_the_bundle_is_the_plotly_js_of_the_installed_plotly_package():
     assert _version(bundle) == _version(shipped.read_text()[:300])
 
 
+#: Every address in the vendored bundle, and why none of them is fetched: XML namespaces,
+#: licence and documentation links inside comments or error texts, and the two online services
+#: plotly.js knows, both switched off by ``layouts.figures.GRAPH_CONFIG`` (``plotlyServerURL``,
+#: ``topojsonURL`` blank; the cartesian bundle has no map traces that would load topojson).
+#: The CSP's ``connect-src 'self'`` would refuse any of them anyway.
+INERT_ADDRESSES = {
+    "http://www.w3.org/2000/svg", "http://www.w3.org/2000/xmlns/", "http://www.w3.org/1999/xlink",
+    "http://www.w3.org/XML/1998/namespace", "http://www.w3.org/1999/xhtml",
+    "https://plotly.com/javascript/animations/", "https://plotly.com/",
+    "https://feross.org/opensource", "https://feross.org", "http://feross.org",
+    "https://github.com/voidqk/polybooljs", "https://github.com/d3/d3-time-format/tree/v2.2.3",
+    "https://github.com/d3/d3-format/tree/v1.4.5", "http://syntheti.cc",
+    "http://getify.mit-license.org",
+    "https://cloud.plotly.com/newchart",  # Chart Studio: plotlyServerURL "" and buttons removed
+    "https://cdn.plot.ly/un/",  # topojson for map traces: none in this bundle, topojsonURL ""
+}
+
+
+def test_the_vendored_bundle_names_no_address_it_could_fetch():
+    """The app works offline: a new address in an upgraded bundle must be looked at."""
+    from layouts.figures import GRAPH_CONFIG
+
+    text = (Path(__file__).resolve().parent.parent / "dashboard" / "vendor"
+            / "plotly-cartesian.min.js").read_text(encoding="utf-8")
+    found = set(re.findall(r"https?://[A-Za-z0-9./_-]*", text))
+    assert found <= INERT_ADDRESSES, sorted(found - INERT_ADDRESSES)
+    assert GRAPH_CONFIG["plotlyServerURL"] == "" and GRAPH_CONFIG["topojsonURL"] == ""
+
+
 def test_the_compress_cache_keeps_static_files_only():
     cache = _StaticCompressed()
     cache.set("br;None", b"an answer")  # a callback answer, a page: no static key
