@@ -35,7 +35,7 @@ from dashboard.auth import current_scope, current_user, get_db, get_state
 from data import heavy, jobs, protocol
 from data.export import (SEPARATORS, ExportTooLarge, check_xlsx_size, csv_chunks,
                          export_queries, provenance, xlsx_file)
-from data.export_jobs import Progress, job_status, valid_job_id
+from data.export_jobs import Progress, job_status
 from data.queries.incidents import (FilterError, count_incidents, parse_filter, parse_sort,
                                     resolve_columns)
 from data.scope import OutOfScope
@@ -51,7 +51,7 @@ class ExportRequest:
         params = {k: (args.getlist(k) if k in ("type", "area") else args.get(k))
                   for k in FILTER_KEYS}
         job = args.get("job") or None
-        if job is not None and not valid_job_id(job):
+        if job is not None and not jobs.valid_job_id(job):
             raise FilterError("job: gebruik 8 tot 64 letters, cijfers of streepjes.")
         sep = args.get("sep") or ";"
         if sep not in SEPARATORS:
@@ -246,7 +246,7 @@ def init_exports(server: flask.Flask) -> None:
     def export_status():
         """``{total, done, finished, error}`` of the user's own export job."""
         job = flask.request.args.get("job", "")
-        if not valid_job_id(job):
+        if not jobs.valid_job_id(job):
             return flask.jsonify(error="Ongeldig exportnummer."), 400
         status = job_status(get_state(), job=job, user=current_user().name)
         if status is None:

@@ -19,7 +19,7 @@ import socket
 import time
 
 from data import jobs
-from data.jobs import valid_job_id  # noqa: F401 - the export routes validate ids with it
+from data.jobs import valid_job_id
 from data.state import StateDB, now
 
 #: Seconds between two progress writes of one export.
