@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import sys
+import time
 from pathlib import Path
 
 from dashboard.config import from_environment
@@ -75,6 +76,10 @@ def build_parser() -> argparse.ArgumentParser:
     info = dbc.add_parser("info", help="what is loaded")
     info.add_argument("--json", action="store_true", help="print as JSON")
     info.set_defaults(handler=cmd_db_info)
+    derive = dbc.add_parser("derive", help="rebuild the counts derived from the incidents "
+                            "(bundle counts per gemeente and per wijk, buurt and PC4), in a new "
+                            "data version; for a database from an older release")
+    derive.set_defaults(handler=cmd_db_derive)
 
     st = commands.add_parser("state", help="the state database (SQLite or PostgreSQL)")
     stc = st.add_subparsers(dest="state_command", metavar="ACTION", required=True)
@@ -546,6 +551,21 @@ def cmd_state(args) -> int:
         print(f"{info['backend']}: {info['target']}\nmigrations applied: "
               f"{len(info['migrations'])}\n" + "\n".join(f"  {t}: {n}"
                                                        for t, n in info["rows"].items()))
+    return 0
+
+
+def cmd_db_derive(args) -> int:
+    from data.incidents import rebuild_derived_counts
+
+    store = _store(args)
+    if not store.exists():
+        print(f"error: no database at {store.path}", file=sys.stderr)
+        return 2
+    started = time.perf_counter()
+    with store.write("derived counts rebuilt (db derive)") as con:
+        rows = rebuild_derived_counts(con)
+    print(f"derived counts rebuilt: {rows[0]:,} bundle rows per gemeente, {rows[1]:,} per wijk, "
+          f"buurt and PC4 ({time.perf_counter() - started:.1f} s)")
     return 0
 
 

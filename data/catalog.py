@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from data.sql import scalar
+from data.sql import per_connection, scalar
 
 REFERENCE = Path(__file__).resolve().parent / "reference"
 
@@ -160,14 +160,26 @@ def seed_catalog(con) -> None:
         [(g, title, code) for g, (title, codes) in group_members().items() for code in codes])
 
 
+def indicator_members(con) -> dict[str, tuple[tuple[str, str, str], ...]]:
+    """{indicator: its member types as (code, title, kind), in the catalogue's order} for
+    every bundle (its members) and every single type but the total (the type itself): read
+    once per connection (``data.sql.per_connection``; reference data of the version)."""
+    def compute():
+        found: dict[str, list] = {}
+        for indicator, code, title, kind, _ in con.execute(
+                "SELECT g.group_code, g.type_code, t.title, t.kind, t.sort_key FROM type_groups g"
+                " LEFT JOIN crime_types t ON t.code = g.type_code"
+                " UNION ALL SELECT code, code, title, kind, sort_key FROM crime_types"
+                " WHERE kind <> 'totaal' ORDER BY 1, 5 NULLS LAST, 2").fetchall():
+            found.setdefault(indicator, []).append((code, title, kind))
+        return {k: tuple(v) for k, v in found.items()}
+    return per_connection(con, "catalog.indicator_members", compute)
+
+
 def indicator_types(con, indicator: str) -> list[str]:
     """The crime/incident type codes an indicator stands for: the members of a bundle, or the
     type itself (never the total). Empty for an unknown code."""
-    rows = con.execute(
-        "SELECT type_code FROM type_groups WHERE group_code = ? "
-        "UNION SELECT code FROM crime_types WHERE code = ? AND kind <> 'totaal'",
-        [indicator, indicator]).fetchall()
-    return sorted(r[0] for r in rows)
+    return sorted(code for code, _, _ in indicator_members(con).get(indicator, ()))
 
 
 def indicator_title(con, indicator: str) -> str:

@@ -36,7 +36,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from data.catalog import indicator_members
 from data.scope import OutOfScope, Scope, area_filter
+from data.sql import per_connection
 
 #: SoortMisdrijf codes 47018NED withholds below the gemeente: sexual offences (1.4.1), child
 #: pornography (3.2.1) and child prostitution (3.2.2).
@@ -126,15 +128,12 @@ class Release:
 def release(con, *, scope: Scope, level: str, indicator: str) -> Release:
     """The release of ``indicator`` (a bundle code or single type) at ``level`` for ``scope``.
     Raises :class:`NotPublished` when none of its members is released there."""
-    members = con.execute(
-        "SELECT t.code, t.title, t.kind FROM crime_types t WHERE t.code IN ("
-        " SELECT type_code FROM type_groups WHERE group_code = ?"
-        " UNION SELECT code FROM crime_types WHERE code = ? AND kind <> 'totaal')"
-        " ORDER BY t.sort_key", [indicator, indicator]).fetchall()
+    members = indicator_members(con).get(indicator, ())
     if not restricted(scope, level):
         return Release(level, indicator, tuple(code for code, _, _ in members))
-    allowed = {r[0] for r in con.execute(
-        f"SELECT code FROM crime_types WHERE {_released_sql(level, 'code')}").fetchall()}
+    allowed = per_connection(con, ("disclosure.released", level), lambda: frozenset(
+        r[0] for r in con.execute(
+            f"SELECT code FROM crime_types WHERE {_released_sql(level, 'code')}").fetchall()))
     kept = tuple(code for code, _, _ in members if code in allowed)
     left_out = tuple((code, title) for code, title, _ in members if code not in allowed)
     if members and not kept:

@@ -78,8 +78,11 @@ def finalize_appended(con, table: str) -> None:
         WHERE source = 'incidents' AND level = 'gemeente' AND period_type = 'M'
           AND provisional <> ({_PROVISIONAL_SQL})""")
     current = con.execute(CATALOG_KEY_SQL).fetchall()[0][0]
-    built = con.execute("SELECT value FROM meta WHERE key = 'group_counts_catalog'").fetchall()
-    if not built or built[0][0] != current:
+    built = {key: value for key, value in con.execute(
+        "SELECT key, value FROM meta WHERE key IN ('group_counts_catalog',"
+        " 'area_group_counts_catalog')").fetchall()}
+    if any(built.get(key) != current
+           for key in ("group_counts_catalog", "area_group_counts_catalog")):
         build_group_counts(con)
     else:
         weekly = ("SELECT gm_code, date_trunc('week', occurred_date)::DATE AS period_start,"
@@ -100,6 +103,10 @@ def finalize_appended(con, table: str) -> None:
                 WHERE g.group_code = d.group_code AND g.gm_code = d.gm_code
                   AND g.period_type = d.period_type AND g.period_start = d.period_start)
             ORDER BY d.group_code, d.period_type, d.gm_code, d.period_start""")
+        # Per area: the new rows' counts are appended, not merged (readers sum per key; an
+        # UPDATE joined against millions of rows cost more than the import's own work).
+        con.execute("INSERT INTO area_group_counts "
+                    + _AREA_GROUPED_SQL.format(source=table))
         # Monthly bundle counts are provisional exactly when their month is (see counts).
         con.execute(f"""
             UPDATE group_counts SET provisional = NOT provisional
@@ -141,7 +148,8 @@ def build_group_counts(con) -> None:
     """Rebuild ``group_counts``: per bundle, per single type (its code; codes never collide
     with bundle names) and '*' for all types, x gemeente, the monthly
     counts (from the monthly gemeente counts just derived) and the weekly counts (from
-    incidents), so national trends read a few thousand rows instead of 40 M incidents."""
+    incidents), so national trends read a few thousand rows instead of 40 M incidents; and
+    ``area_group_counts``, per bundle x wijk, buurt and PC4 x month, for the map."""
     con.execute("DELETE FROM group_counts")
     con.execute("INSERT INTO group_counts " + _GROUPED_SQL.format(
         monthly="SELECT area_code AS gm_code, period_start, type_code, sum(count) AS n,"
@@ -149,8 +157,22 @@ def build_group_counts(con) -> None:
                 " AND level = 'gemeente' AND period_type = 'M' GROUP BY ALL",
         weekly="SELECT gm_code, date_trunc('week', occurred_date)::DATE AS period_start,"
                " type_code, count(*) AS n, false AS provisional FROM incidents GROUP BY ALL"))
-    # The bundles it was built with: readers fall back to the slow path when they changed.
-    con.execute(f"INSERT OR REPLACE INTO meta SELECT 'group_counts_catalog', ({CATALOG_KEY_SQL})")
+    con.execute("DELETE FROM area_group_counts")
+    con.execute("INSERT INTO area_group_counts " + _AREA_GROUPED_SQL.format(source="incidents"))
+    # The bundles they were built with: readers fall back to the slow path when they changed.
+    # (A database from before area_group_counts lacks the second key: its first incident
+    # import builds the table in full, never adds to an empty one.)
+    con.execute(f"INSERT OR REPLACE INTO meta SELECT 'group_counts_catalog', ({CATALOG_KEY_SQL})"
+                f" UNION ALL SELECT 'area_group_counts_catalog', ({CATALOG_KEY_SQL})")
+
+
+def rebuild_derived_counts(con) -> tuple[int, int]:
+    """:func:`build_group_counts` (for ``db derive``: a database from an older release, or
+    one whose area rows were appended by many imports); returns the rows of group_counts and
+    of area_group_counts."""
+    build_group_counts(con)
+    return con.execute("SELECT (SELECT count(*) FROM group_counts),"
+                       " (SELECT count(*) FROM area_group_counts)").fetchall()[0]
 
 
 #: group_counts rows from per-gemeente ``monthly`` and ``weekly`` counts per type (queries with
@@ -173,6 +195,28 @@ _GROUPED_SQL = """
         FROM grouped GROUP BY ALL
         ORDER BY group_code, period_type, gm_code, period_start"""
 
+
+#: Levels below the gemeente with bundle counts per area and month (``area_group_counts``):
+#: level -> the incidents column holding the area code.
+AREA_LEVELS = {"wijk": "wk_code", "buurt": "bu_code", "pc4": "pc4"}
+
+#: area_group_counts rows of the incidents in ``{source}``: per bundle x level x area (with the
+#: gemeente the incident is registered in, as the map's scan filters it) x month.
+_AREA_GROUPED_SQL = """
+        WITH per_type AS (
+            SELECT gm_code, wk_code, bu_code, pc4,
+                   date_trunc('month', occurred_date)::DATE AS period_start, type_code,
+                   count(*) AS n
+            FROM {source} GROUP BY ALL),
+        levels AS (""" + " UNION ALL ".join(
+    f"SELECT '{level}' AS level, gm_code, {column} AS area_code, period_start, type_code, n"
+    f" FROM per_type WHERE {column} IS NOT NULL AND gm_code IS NOT NULL"
+    for level, column in AREA_LEVELS.items()) + """)
+        SELECT t.group_code, l.level, l.gm_code, l.area_code, l.period_start,
+               sum(l.n)::INTEGER AS count
+        FROM levels l JOIN type_groups t ON t.type_code = l.type_code
+        GROUP BY ALL
+        ORDER BY 1, 2, 3, 5, 4"""
 
 #: A fingerprint of the bundle definitions (type_groups) that group_counts was built with.
 CATALOG_KEY_SQL = ("SELECT md5(coalesce(string_agg(group_code || '=' || type_code, ',' "

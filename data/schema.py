@@ -169,6 +169,19 @@ DDL = [
         period_start DATE NOT NULL,
         count INTEGER NOT NULL,
         provisional BOOLEAN NOT NULL DEFAULT false)""",
+    # Derived from incidents with group_counts (data.incidents.build_group_counts), for the map
+    # below the gemeente: counts per bundle (type_groups.group_code) x level ('wijk', 'buurt',
+    # 'pc4') x area x month, so a national buurt layer reads 13,594 areas x 12 months instead of
+    # scanning every incident of the year. Sorted by group, level, gemeente, month; an import
+    # appends its own rows (data.incidents.finalize_appended), so a key can have several rows:
+    # readers sum them. A full rebuild (finalize_incidents, `db derive`) merges them again.
+    """CREATE TABLE IF NOT EXISTS area_group_counts (
+        group_code VARCHAR NOT NULL,
+        level VARCHAR NOT NULL CHECK (level IN ('wijk', 'buurt', 'pc4')),
+        gm_code VARCHAR NOT NULL,
+        area_code VARCHAR NOT NULL,
+        period_start DATE NOT NULL,
+        count INTEGER NOT NULL)""",
     # Gemeente sources: a gemeente's own datasets (BOA registrations, overlast reports, ...),
     # owned by that gemeente (``owner``) and imported per gemeente (data/importers/sources.py).
     # Not police figures: shown beside them, always labelled with the source

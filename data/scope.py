@@ -73,9 +73,12 @@ def allows_gemeente(scope: Scope, gm_code: str) -> bool:
 
 def area_filter(scope: Scope, column: str = "gm_code") -> tuple[str, list]:
     """SQL condition and parameters restricting ``column`` (a gemeente code) to the scope.
-    An empty scope yields a condition that matches nothing."""
+    An empty scope yields a condition that matches nothing; a scope of one gemeente (a mayor,
+    or a view narrowed to one gemeente) a plain comparison, which DuckDB prunes row groups by."""
     if scope.empty:
         return "FALSE", []
+    if len(scope.gemeenten) == 1:
+        return f"{column} = ?", [next(iter(scope.gemeenten))]
     return f"{column} IN (SELECT unnest(?::VARCHAR[]))", [sorted(scope.gemeenten)]
 
 

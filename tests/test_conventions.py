@@ -38,7 +38,9 @@ UNSCOPED = {"data.queries.info.database_info", "data.queries.info.format_info",
             "data.queries.map.search_text", "data.queries.map.needs_detail_3",
             # names, labels and sums of cells a scoped query (coverage.gemeente_counts) returned
             "data.queries.coverage.source_title", "data.queries.coverage.period_label",
-            "data.queries.coverage.total"}
+            "data.queries.coverage.total",
+            # whether a derived table holds a bundle (reads no figure of any area)
+            "data.queries.coverage.precomputed"}
 
 
 def test_every_query_function_requires_a_scope_keyword():

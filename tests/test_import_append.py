@@ -1,6 +1,6 @@
 """An incident import appends without rewriting: the incidents already there keep their place
 (the new rows follow, in sort order) and the derived counts (``counts`` source 'incidents',
-``group_counts``) are exactly what a full rebuild (data.incidents.finalize_incidents) gives,
+``group_counts``, ``area_group_counts``) are exactly what a full rebuild (data.incidents.finalize_incidents) gives,
 provisional marks included, when the import adds rows to existing months and to new ones."""
 from __future__ import annotations
 
@@ -16,10 +16,30 @@ from .conftest import demo_copy
 COUNTS = ("SELECT area_code, level, period_type, period_start, type_code, attempt, count, source,"
           " provisional FROM counts")
 GROUPS = "SELECT * FROM group_counts"
+# per key (an import appends its rows per area: readers sum them)
+AREAS = ("SELECT group_code, level, gm_code, area_code, period_start, sum(count)"
+         " FROM area_group_counts GROUP BY ALL")
 
 
 def _rows(con, sql: str) -> list:
     return sorted(con.execute(sql).fetchall(), key=repr)
+
+
+def _sample_csv(con, path, rows: int = 400):
+    """A CSV of ``rows`` incidents like the database's: half in months that already have
+    counts, half in new months after the newest registration (new keys; the provisional
+    months move on)."""
+    sample = con.execute(
+        "SELECT registered_at, occurred_at, type_code, attempt::INTEGER, lon, lat FROM incidents"
+        f" WHERE lon IS NOT NULL USING SAMPLE {rows} ROWS (reservoir, 5)").fetchall()
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        out = csv.writer(fh, delimiter=";")
+        out.writerow(["id", "registered_at", "occurred_at", "type_code", "attempt", "lon", "lat"])
+        for n, (registered, occurred, type_code, attempt, lon, lat) in enumerate(sample):
+            shift = timedelta(days=75) if n % 2 else timedelta(0)
+            out.writerow([f"NEW{n}", (registered + shift).isoformat(),
+                          (occurred + shift).isoformat(), type_code, attempt, lon, lat])
+    return path, sample
 
 
 def test_import_appends_and_updates_counts_like_a_full_rebuild(demo_db, tmp_path):
@@ -27,20 +47,8 @@ def test_import_appends_and_updates_counts_like_a_full_rebuild(demo_db, tmp_path
     con = store.read()
     old_ids = [r[0] for r in con.execute("SELECT id FROM incidents ORDER BY rowid").fetchall()]
     latest = con.execute("SELECT max(registered_at) FROM incidents").fetchall()[0][0]
-    old_counts = _rows(con, COUNTS)
-    sample = con.execute(
-        "SELECT registered_at, occurred_at, type_code, attempt::INTEGER, lon, lat FROM incidents"
-        " WHERE lon IS NOT NULL USING SAMPLE 400 ROWS (reservoir, 5)").fetchall()
-    path = tmp_path / "incidents.csv"
-    with open(path, "w", encoding="utf-8", newline="") as fh:
-        out = csv.writer(fh, delimiter=";")
-        out.writerow(["id", "registered_at", "occurred_at", "type_code", "attempt", "lon", "lat"])
-        for n, (registered, occurred, type_code, attempt, lon, lat) in enumerate(sample):
-            # Half in months that already have counts, half in new months after the newest
-            # registration (new keys; the provisional months move on).
-            shift = timedelta(days=75) if n % 2 else timedelta(0)
-            out.writerow([f"NEW{n}", (registered + shift).isoformat(),
-                          (occurred + shift).isoformat(), type_code, attempt, lon, lat])
+    old_counts, old_areas = _rows(con, COUNTS), _rows(con, AREAS)
+    path, sample = _sample_csv(con, tmp_path / "incidents.csv")
     result = run_import(store, "incidents", path)
     assert (result.rows, result.rejected) == (len(sample), 0)
 
@@ -50,8 +58,8 @@ def test_import_appends_and_updates_counts_like_a_full_rebuild(demo_db, tmp_path
     new = con.execute("SELECT gm_code, occurred_date, type_code FROM incidents ORDER BY rowid"
                       f" OFFSET {len(old_ids)}").fetchall()
     assert len(new) == len(sample) and new == sorted(new)
-    counts, groups = _rows(con, COUNTS), _rows(con, GROUPS)
-    assert counts != old_counts
+    counts, groups, areas = _rows(con, COUNTS), _rows(con, GROUPS), _rows(con, AREAS)
+    assert counts != old_counts and areas != old_areas
     assert con.execute("SELECT max(registered_at) FROM incidents").fetchall()[0][0] > latest
     assert any(r[8] for r in counts) and not all(r[8] for r in counts)
 
@@ -60,3 +68,59 @@ def test_import_appends_and_updates_counts_like_a_full_rebuild(demo_db, tmp_path
     rebuilt = store.read()
     assert counts == _rows(rebuilt, COUNTS)
     assert groups == _rows(rebuilt, GROUPS)
+    assert areas == _rows(rebuilt, AREAS)
+
+
+def _older_release(store):
+    """The database as an older release left it: no bundle counts per area."""
+    with store.write("as before area_group_counts") as con:
+        con.execute("DELETE FROM area_group_counts")
+        con.execute("DELETE FROM meta WHERE key = 'area_group_counts_catalog'")
+
+
+def test_an_older_database_is_read_by_scanning_and_gets_its_area_counts(demo_db, tmp_path):
+    """A database from before ``area_group_counts``: the map scans the incidents (never reads
+    the empty table as zeros); ``db derive`` builds the table (the same rows a fresh build
+    has); and on such a database an incident import builds it in full rather than adding the
+    new rows to an empty table."""
+    import subprocess
+    import sys
+
+    from data.queries import areas
+    from data.scope import Scope
+
+    from .test_coverage_sources import _periods
+
+    store = Store(demo_copy(demo_db, tmp_path / "db"))
+    fresh = _rows(store.read(), AREAS)
+    assert fresh
+    _older_release(store)
+    con = store.read()
+    gemeenten = frozenset(r[0] for r in con.execute(
+        "SELECT code FROM areas WHERE level = 'gemeente'").fetchall())
+    scope, period = Scope(gemeenten, 3), _periods(con)[0]
+    members = [r[0] for r in con.execute(
+        "SELECT type_code FROM type_groups WHERE group_code = 'alle_misdrijven'").fetchall()]
+    assert not areas._precomputed(con, "alle_misdrijven", members, ["buurt"], [period])
+    frame = areas.map_counts(con, scope=scope, level="buurt", periods=[period],
+                             group="alle_misdrijven")[0]
+    assert frame["count"].sum() > 0
+
+    done = subprocess.run([sys.executable, "-m", "dashboard", "--db", str(store.path), "db",
+                           "derive"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "per wijk, buurt and PC4" in done.stdout
+    con = store.read()
+    assert _rows(con, AREAS) == fresh
+    assert areas._precomputed(con, "alle_misdrijven", members, ["buurt"], [period])
+    again = areas.map_counts(con, scope=scope, level="buurt", periods=[period],
+                             group="alle_misdrijven")[0]
+    assert again.equals(frame)
+
+    _older_release(store)
+    path, _ = _sample_csv(store.read(), tmp_path / "incidents.csv", rows=50)
+    run_import(store, "incidents", path)
+    imported = _rows(store.read(), AREAS)
+    with store.write("full rebuild for comparison") as writer:
+        finalize_incidents(writer)
+    assert imported == _rows(store.read(), AREAS) and len(imported) > len(fresh) / 2

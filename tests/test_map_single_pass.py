@@ -244,3 +244,102 @@ def test_map_values_equal_the_old_definition_on_real_data(con):  # noqa: F811
     for scope in (Scope(frozenset(gemeenten), 3), Scope(frozenset(gemeenten[:2]), 1)):
         compared = _compare(con, scope, years, ("alle_misdrijven", "woninginbraak"))
         assert compared > 0
+
+
+def test_ranks_equal_pandas_grouped_rank():
+    """``map_values`` ranks on numpy (a pandas groupby per layer cost more than the count):
+    the ranks and the number ranked per parent must be pandas' ``rank(method="min",
+    ascending=False)`` and ``count``, ties, missing values and missing parents included."""
+    import random
+
+    rng = random.Random(18)
+    for _ in range(400):
+        n = rng.randint(0, 40)
+        parents = [rng.choice([None, "WK01", "WK02", "WK03", pd.NA]) for _ in range(n)]
+        values = [rng.choice([None, 0.0, 1.0, 2.0, 2.0, 3.5, -12.5]) for _ in range(n)]
+        frame = pd.DataFrame({"parent_code": pd.array(parents, dtype="string"),
+                              "value": pd.array(values, dtype="Float64")})
+        by_parent = frame.groupby("parent_code")["value"]
+        value, missing = qm._floats(frame["value"])
+        rank, ranked = qm._ranks(parents, value, missing)
+        pd.testing.assert_extension_array_equal(
+            rank, by_parent.rank(method="min", ascending=False).astype("Int64").array)
+        pd.testing.assert_extension_array_equal(
+            ranked, by_parent.transform("count").astype("Int64").array)
+
+
+def _reference_geometry(con, *, scope, level, within=None, parent=None, eenheid=None):
+    """The layer as one SQL statement built it before the features were kept per connection
+    (main at 0270c57): the selection joined to the shapes and concatenated in DuckDB."""
+    scope = qm.narrow(con, scope=scope, eenheid=eenheid)
+    tier = qm._tier(scope, con, level, within)
+    if level == "eenheid":
+        where, params = qm.area_filter(scope, "g.code")
+        selection = (f"SELECT a.code, a.name FROM areas a WHERE a.level = 'eenheid' AND a.code IN"
+                     f" (SELECT g.re_code FROM areas g WHERE g.level = 'gemeente' AND {where})")
+    else:
+        where, params = qm.area_filter(scope, "a.gm_code")
+        selection = f"SELECT a.code, a.name FROM areas a WHERE a.level = ? AND {where}"
+        params = [level, *params]
+        if within is not None:
+            selection += " AND a.gm_code = ?"
+            params.append(within)
+        if parent is not None:
+            selection += " AND a.parent_code = ?"
+            params.append(parent)
+    return con.execute(f"""
+        WITH sel AS ({selection}),
+        latest AS (SELECT max(vintage) AS v FROM boundary_shapes WHERE level = ?)
+        SELECT '{{"type":"FeatureCollection","features":[' || coalesce(string_agg(
+                   '{{"type":"Feature","id":' || to_json(sel.code)
+                   || ',"properties":{{"code":' || to_json(sel.code)
+                   || ',"name":' || to_json(coalesce(b.name, sel.name, sel.code))
+                   || '}},"geometry":' || s.geojson || '}}', ',' ORDER BY sel.code), '')
+               || ']}}', count(*)
+        FROM sel
+        JOIN boundary_shapes s ON s.code = sel.code AND s.level = ? AND s.tier = ?
+             AND s.vintage = (SELECT v FROM latest)
+        LEFT JOIN boundaries b ON b.code = s.code AND b.level = s.level AND b.vintage = s.vintage
+        """, [*params, level, level, tier]).fetchall()[0]
+
+
+def test_geometry_from_kept_features_equals_the_one_statement_layer(demo_con):
+    """Map layers join features kept per connection (``map._features``) instead of building
+    the collection in SQL each time: byte for byte the same text and count, for every level,
+    a wide scope and one gemeente, a wijk's buurten and an eenheid."""
+    con = demo_con
+    gemeenten = _gemeenten(con)
+    wide, mayor = Scope(frozenset(gemeenten), 3), Scope(frozenset(gemeenten[:1]), 1)
+    gm = gemeenten[0]
+    wijk = con.execute("SELECT code FROM areas WHERE level = 'wijk' AND gm_code = ? ORDER BY code"
+                       " LIMIT 1", [gm]).fetchall()[0][0]
+    eenheid = con.execute("SELECT re_code FROM areas WHERE code = ?", [gm]).fetchall()[0][0]
+    views = [dict(scope=wide, level=level) for level in ("eenheid", "gemeente", "wijk", "buurt",
+                                                          "pc4")]
+    views += [dict(scope=wide, level="buurt", within=gm), dict(scope=wide, level="wijk", within=gm),
+              dict(scope=wide, level="buurt", within=gm, parent=wijk),
+              dict(scope=wide, level="buurt", eenheid=eenheid),
+              dict(scope=mayor, level="gemeente"), dict(scope=mayor, level="buurt", within=gm),
+              dict(scope=mayor, level="pc4", within=gm)]
+    for view in views:
+        text, count = qm.geometry_features(con, **view)
+        assert count > 0, view
+        assert (text, count) == _reference_geometry(con, **view), view
+
+
+def test_kept_features_name_an_area_without_a_boundary_name(demo_db, tmp_path):
+    """A shape whose boundary file has no name takes the area's name, as the SQL layer did."""
+    from .conftest import demo_copy
+
+    store = Store(demo_copy(demo_db, tmp_path / "db"))
+    with store.write("a boundary without a name") as writer:
+        code = writer.execute("SELECT code FROM boundaries WHERE level = 'buurt' ORDER BY code"
+                              " LIMIT 1").fetchall()[0][0]
+        writer.execute("UPDATE boundaries SET name = NULL WHERE code = ?", [code])
+        writer.execute("UPDATE areas SET name = 'Buurt zonder grensnaam' WHERE code = ?", [code])
+    con = store.read()
+    gm = con.execute("SELECT gm_code FROM areas WHERE code = ?", [code]).fetchall()[0][0]
+    view = dict(scope=Scope(frozenset({gm}), 3), level="buurt", within=gm)
+    text, count = qm.geometry_features(con, **view)
+    assert (text, count) == _reference_geometry(con, **view)
+    assert '"name":"Buurt zonder grensnaam"' in text

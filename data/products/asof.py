@@ -5,8 +5,9 @@ made again in January must give the same numbers as the one made on 1 December. 
 give every query a date parameter, :func:`as_of` opens a connection (a cursor of the store's
 read-only connection: its own temporary catalogue) on which ``incidents`` holds only the
 registrations up to the end of the peildatum and ``counts`` derives its incident months from
-those (imported open data stay as they are); ``group_counts`` is empty there, so trend queries
-fall back to ``counts``. Every builder reads through it unchanged (``data.products.build``).
+those (imported open data stay as they are); ``group_counts`` and ``area_group_counts`` are
+empty there, so trend and map queries fall back to ``counts`` and the incidents. Every builder
+reads through it unchanged (``data.products.build``).
 """
 from __future__ import annotations
 
@@ -33,8 +34,8 @@ def as_of(con, reference: date, gemeenten=()):
         view.execute(f"CREATE TEMP TABLE counts AS SELECT * FROM {main}.counts"
                      " WHERE source <> 'incidents'")
         view.execute(f"INSERT INTO counts {DERIVED_COUNTS_SQL}")
-        view.execute(f"CREATE TEMP TABLE group_counts AS SELECT * FROM {main}.group_counts"
-                     " LIMIT 0")
+        for derived in ("group_counts", "area_group_counts"):  # empty: counted from the above
+            view.execute(f"CREATE TEMP TABLE {derived} AS SELECT * FROM {main}.{derived} LIMIT 0")
         yield view
     finally:
         view.close()

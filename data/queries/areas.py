@@ -9,12 +9,18 @@ every figure is exact and no combination of figures reveals anything else.
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
+import duckdb
 import pandas as pd
 
 from data import disclosure
+from data.catalog import indicator_members
+from data.incidents import AREA_LEVELS, CATALOG_KEY_SQL
 from data.periods import Period, month_range
 from data.queries import coverage
 from data.scope import Scope, area_filter
+from data.sql import per_connection
 
 #: Area level -> incidents column holding that level's code.
 LEVEL_COLUMNS = {"gemeente": "gm_code", "wijk": "wk_code", "buurt": "bu_code",
@@ -25,64 +31,109 @@ PARENT_COLUMNS = {"gemeente": "re_code", "wijk": "gm_code", "buurt": "wk_code",
 
 
 def _raw_counts(con, scope: Scope, level: str, periods: list[Period], members,
-                within: str | None, parent_level: str | None = None
+                within: str | None, parent_level: str | None = None, group: str | None = None
                 ) -> tuple[pd.DataFrame, list[list], dict[str, int] | None]:
     """Counts per area of ``level`` from the incidents, for every period of ``periods`` and,
-    with ``parent_level``, per area of that level too, in one scan of the incidents (one
-    statement: a count per period, grouping sets for the two levels). ``members``: the crime
-    type codes that count (a release's members: a bundle's or one type's); the parent level
-    must have the same disclosure condition as ``level`` (the caller checks).
+    with ``parent_level``, per area of that level too, in one statement (a count per period;
+    grouping sets for the two levels). ``members``: the crime type codes that count (a
+    release's members: a bundle's or one type's); the parent level must have the same
+    disclosure condition as ``level`` (the caller checks). When ``members`` are all of bundle
+    ``group`` and nothing else limits the rows (:func:`_precomputed`), the counts come from
+    ``area_group_counts`` (one row per area and month) instead of a scan of the incidents:
+    the same numbers (``tests/test_coverage_sources.py``).
 
     Returns the frame of ``periods[0]`` (code, name, gm_code, parent_code, count), the counts
     of further periods (lists in the frame's order) and {parent area: count of
     ``periods[0]``} (every parent area in scope, zeros included) or None."""
     column = LEVEL_COLUMNS[level]
-    where_i, params_i = area_filter(scope, "i.gm_code")
     released, params_r = disclosure.rows(scope, level, "i")
-    where_a, params_a = area_filter(scope, "a.gm_code")
-    within_i, within_a = ("AND i.gm_code = ?", "AND a.gm_code = ?") if within else ("", "")
-    extra = [within] if within else []
-    counts = ", ".join(f"count(*) FILTER (WHERE i.occurred_date >= ? AND i.occurred_date < ?)"
-                       f" AS n{k}" for k in range(len(periods)))
+    # Inside one gemeente the areas filter on that gemeente alone (narrowed, never widened:
+    # a gemeente outside the scope leaves nothing); the release stays the scope's own.
+    here = replace(scope, gemeenten=scope.gemeenten & {within}) if within else scope
+    where_i, params_i = area_filter(here, "i.gm_code")
+    where_a, params_a = area_filter(here, "a.gm_code")
     dates = [d for p in periods for d in (p.start, p.end)]
-    totals = ", ".join(f"coalesce(h.n{k}, 0)::BIGINT" for k in range(len(periods)))
-    if parent_level is None:
-        keys, group_by = f"i.{column} AS code, NULL AS pcode, 0 AS g", f"i.{column}"
+    window = [min(p.start for p in periods), max(p.end for p in periods)]
+    totals = ", ".join(f"coalesce(h.n{k}, 0)::BIGINT AS n{k}" for k in range(len(periods)))
+    if released == "TRUE" and _precomputed(con, group, members, [level, parent_level], periods):
+        counts = ", ".join(f"sum(i.count) FILTER (WHERE i.period_start >= ?"
+                           f" AND i.period_start < ?) AS n{k}" for k in range(len(periods)))
+        hits = f"""
+            SELECT i.area_code AS code, i.area_code AS pcode, (i.level <> ?)::INTEGER AS g,
+                   {counts}
+            FROM area_group_counts i
+            WHERE i.group_code = ? AND i.level IN (?, ?) AND {where_i}
+              AND i.period_start >= ? AND i.period_start < ?
+            GROUP BY i.level, i.area_code"""
+        hits_params = [level, *dates, group, level, parent_level or level, *params_i, *window]
     else:
-        parent = LEVEL_COLUMNS[parent_level]
-        keys = f"i.{column} AS code, i.{parent} AS pcode, grouping(i.{column}) AS g"
-        group_by = f"GROUPING SETS ((i.{column}), (i.{parent}))"
+        counts = ", ".join(f"count(*) FILTER (WHERE i.occurred_date >= ?"
+                           f" AND i.occurred_date < ?) AS n{k}" for k in range(len(periods)))
+        if parent_level is None:
+            keys, group_by = f"i.{column} AS code, NULL AS pcode, 0 AS g", f"i.{column}"
+        else:
+            parent = LEVEL_COLUMNS[parent_level]
+            keys = f"i.{column} AS code, i.{parent} AS pcode, grouping(i.{column}) AS g"
+            group_by = f"GROUPING SETS ((i.{column}), (i.{parent}))"
+        hits = f"""
+            SELECT {keys}, {counts}
+            FROM incidents i
+            WHERE {where_i}
+              AND i.occurred_date >= ? AND i.occurred_date < ?
+              AND list_contains(?::VARCHAR[], i.type_code)
+              AND {released}
+            GROUP BY {group_by}"""
+        hits_params = [*dates, *params_i, *window, list(members), *params_r]
     parents_sql, parents_params = "", []
     if parent_level is not None:
         parents_sql = f"""
         UNION ALL
         SELECT 1, a.code, NULL, NULL, NULL, {totals}
         FROM areas a LEFT JOIN hits h ON h.pcode = a.code AND h.g = 1
-        WHERE a.level = ? AND {where_a} {within_a}"""
-        parents_params = [parent_level, *params_a, *extra]
+        WHERE a.level = ? AND {where_a}"""
+        parents_params = [parent_level, *params_a]
     rows = con.execute(f"""
-        WITH hits AS (
-            SELECT {keys}, {counts}
-            FROM incidents i
-            WHERE {where_i} {within_i}
-              AND i.occurred_date >= ? AND i.occurred_date < ?
-              AND list_contains(?::VARCHAR[], i.type_code)
-              AND {released}
-            GROUP BY {group_by})
-        SELECT 0 AS part, a.code, a.name, a.gm_code, a.{PARENT_COLUMNS[level]}, {totals}
+        WITH hits AS ({hits})
+        SELECT 0 AS part, a.code, a.name, a.gm_code,
+               a.{PARENT_COLUMNS[level]} AS parent_code, {totals}
         FROM areas a LEFT JOIN hits h ON h.code = a.code AND h.g = 0
-        WHERE a.level = ? AND {where_a} {within_a}{parents_sql}
+        WHERE a.level = ? AND {where_a}{parents_sql}
         ORDER BY part, 2""",
-        [*dates, *params_i, *extra, min(p.start for p in periods), max(p.end for p in periods),
-         list(members), *params_r, level, *params_a, *extra, *parents_params]).fetchall()
-    own = [r for r in rows if r[0] == 0]
-    frame = pd.DataFrame([r[1:6] for r in own],
-                         columns=["code", "name", "gm_code", "parent_code", "count"])
-    if not own:  # (the frame of an empty result as DuckDB gives it)
-        frame = frame.astype({"count": "int64"})
-    others = [[r[5 + k] for r in own] for k in range(1, len(periods))]
-    parents = None if parent_level is None else {r[1]: r[5] for r in rows if r[0] == 1}
+        [*hits_params, level, *params_a, *parents_params]).df()  # columns, not tuples
+    part = rows.pop("part")
+    own = rows[part == 0].reset_index(drop=True)
+    frame = own[["code", "name", "gm_code", "parent_code", "n0"]].rename(columns={"n0": "count"})
+    others = [own[f"n{k}"].tolist() for k in range(1, len(periods))]
+    above = rows[part == 1]
+    parents = None if parent_level is None else dict(zip(above["code"], above["n0"].tolist()))
     return frame, others, parents
+
+
+def _precomputed(con, group: str | None, members, levels, periods: list[Period]) -> bool:
+    """Whether ``area_group_counts`` holds what :func:`_raw_counts` counts: ``members`` are
+    every member of bundle ``group``, the levels are stored ones, the periods whole months,
+    and the table was built with the current bundle definitions and holds the bundle at
+    these levels (not on a peildatum view, whose copy is empty: ``data.products.asof``)."""
+    levels = [lv for lv in levels if lv is not None]
+    if (group is None or any(lv not in AREA_LEVELS for lv in levels)
+            or any(p.start.day != 1 or p.end.day != 1 for p in periods)):
+        return False
+    bundle = indicator_members(con).get(group, ())
+    if not bundle or sorted(code for code, _, _ in bundle) != sorted(members):
+        return False
+
+    def stored(level: str) -> bool:
+        try:
+            return bool(con.execute(f"""
+                SELECT (SELECT value FROM meta WHERE key = 'area_group_counts_catalog')
+                       = ({CATALOG_KEY_SQL})
+                   AND EXISTS (SELECT 1 FROM area_group_counts
+                               WHERE group_code = ? AND level = ?)""",
+                                    [group, level]).fetchall()[0][0])
+        except duckdb.CatalogException:
+            return False
+    return all(per_connection(con, ("areas.precomputed", group, level), lambda: stored(level))
+               for level in levels)
 
 
 def _gemeente_counts(con, scope: Scope, periods: list[Period], group: str,
@@ -152,7 +203,8 @@ def incident_counts_by_area(con, *, scope: Scope, level: str, period: Period, gr
         release = disclosure.release(con, scope=scope, level=level, indicator=group)
         span = coverage.incident_span(con, scope=scope)
         if span is not None and span.start <= period.start and period.end <= span.end:
-            frame = _raw_counts(con, scope, level, [period], release.members, within)[0]
+            frame = _raw_counts(con, scope, level, [period], release.members, within,
+                                group=group)[0]
             frame = frame.assign(source=coverage.source_title(coverage.INCIDENTS), reason=None,
                                  provisional=_provisional(con, scope, frame, period))
         else:
@@ -187,9 +239,25 @@ def map_counts(con, *, scope: Scope, level: str, periods: list[Period], group: s
         if period in inside:
             scanned = [period] + [p for p in inside if p != period]
             frame, found, parents = _raw_counts(con, scope, level, scanned, release.members,
-                                                within, parent_level if shared else None)
+                                                within, parent_level if shared else None,
+                                                group=group)
+            # The gemeente figures of the period: the provisional marks and, for a parent
+            # gemeente, its total, in one question (coverage: exact for every scope).
+            gemeente_cells = None
+            if parent_level == "gemeente":
+                where, params = area_filter(
+                    replace(scope, gemeenten=scope.gemeenten & {within}) if within else scope,
+                    "code")
+                codes = [r[0] for r in con.execute(
+                    f"SELECT code FROM areas WHERE level = 'gemeente' AND {where} ORDER BY code",
+                    params).fetchall()]
+                gemeente_cells = coverage.indicator_counts(
+                    con, scope=scope, gemeenten=codes, indicators=[group, "alle_misdrijven"],
+                    periods=[period])
+                parents = {gm: gemeente_cells[group][(gm, period)].value for gm in codes}
             frame = frame.assign(source=coverage.source_title(coverage.INCIDENTS), reason=None,
-                                 provisional=_provisional(con, scope, frame, period))
+                                 provisional=_provisional(con, scope, frame, period,
+                                                          gemeente_cells))
             by_period = dict(zip(scanned[1:], found))
         else:
             frame = _imported_counts(con, scope, level, period, release.members, within)
@@ -210,16 +278,21 @@ def map_counts(con, *, scope: Scope, level: str, periods: list[Period], group: s
     return frame, others, parents
 
 
-def _provisional(con, scope: Scope, frame: pd.DataFrame, period: Period) -> list[bool]:
+def _provisional(con, scope: Scope, frame: pd.DataFrame, period: Period,
+                 gemeente_cells: dict | None = None) -> list[bool]:
     """Per area of ``frame``: whether its gemeente's incident months in ``period`` are still
-    provisional (late registrations can follow), as the gemeente figure says."""
-    gemeenten = sorted(set(frame["gm_code"].dropna()))
+    provisional (late registrations can follow), as the gemeente figure says
+    (``gemeente_cells``: the coverage cells of every gemeente in ``frame``, when known)."""
+    gm_codes = frame["gm_code"].tolist()
+    gemeenten = sorted({gm for gm in gm_codes if isinstance(gm, str)})
     if not gemeenten:
         return [False] * len(frame)
-    cells = coverage.gemeente_counts(con, scope=scope, gemeenten=gemeenten,
-                                     indicator="alle_misdrijven", periods=[period])
+    known = None if gemeente_cells is None else gemeente_cells["alle_misdrijven"]
+    cells = (known if known is not None and all((gm, period) in known for gm in gemeenten)
+             else coverage.gemeente_counts(con, scope=scope, gemeenten=gemeenten,
+                                           indicator="alle_misdrijven", periods=[period]))
     late = {gm for gm in gemeenten if cells[(gm, period)].provisional}
-    return [gm in late for gm in frame["gm_code"]]
+    return [gm in late for gm in gm_codes]
 
 
 def _imported_counts(con, scope: Scope, level: str, period: Period, members,

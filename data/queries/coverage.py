@@ -23,13 +23,16 @@ may be asked for.
 """
 from __future__ import annotations
 
-import weakref
 from dataclasses import dataclass
 from datetime import date
 
-from data.catalog import TOTAL_CODE
+import duckdb
+
+from data.catalog import TOTAL_CODE, indicator_members
+from data.incidents import CATALOG_KEY_SQL
 from data.periods import Period, add_months, month_range
 from data.scope import OutOfScope, Scope, area_filter
+from data.sql import per_connection
 
 #: Source name of counts derived from the incident registration.
 INCIDENTS = "incidents"
@@ -92,28 +95,17 @@ def _total_equivalent(con, members: list[str]) -> bool:
     return bool(every) and set(members) == every
 
 
-#: Per open connection: the months the incidents span and the gemeenten that have any. A
-#: connection reads one immutable database version (``data.store``), or one peildatum view
-#: (``data.products.asof``: a connection of its own), so this never goes stale.
-_INCIDENT_COVERAGE: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
-
-
 def _incidents(con) -> tuple[Period | None, frozenset]:
-    try:
-        return _INCIDENT_COVERAGE[con]
-    except (KeyError, TypeError):
-        pass
-    first, newest, gemeenten = con.execute(
-        "SELECT min(period_start), max(period_start), list(DISTINCT area_code) FROM counts"
-        " WHERE source = ? AND level = 'gemeente' AND period_type = 'M'",
-        [INCIDENTS]).fetchall()[0]
-    found = (None if first is None else Period(first, add_months(newest, 1)),
-             frozenset(gemeenten or ()))
-    try:
-        _INCIDENT_COVERAGE[con] = found
-    except TypeError:  # a connection type without weak references: no cache
-        pass
-    return found
+    """The months the incidents span and the gemeenten that have any (kept per connection,
+    ``data.sql.per_connection``)."""
+    def compute():
+        first, newest, gemeenten = con.execute(
+            "SELECT min(period_start), max(period_start), list(DISTINCT area_code) FROM counts"
+            " WHERE source = ? AND level = 'gemeente' AND period_type = 'M'",
+            [INCIDENTS]).fetchall()[0]
+        return (None if first is None else Period(first, add_months(newest, 1)),
+                frozenset(gemeenten or ()))
+    return per_connection(con, "coverage.incidents", compute)
 
 
 def incident_span(con, *, scope: Scope) -> Period | None:
@@ -188,26 +180,56 @@ def indicator_counts(con, *, scope: Scope, gemeenten, indicators, periods
 def _members(con, indicators) -> dict[str, list[str]]:
     """The type codes of each indicator (a bundle's members, or the type itself; never the
     total). ValueError for an unknown indicator."""
-    members: dict[str, list[str]] = {i: [] for i in indicators}
-    for indicator, type_code in con.execute(
-            "SELECT group_code, type_code FROM type_groups"
-            " WHERE group_code IN (SELECT unnest(?::VARCHAR[]))"
-            " UNION SELECT code, code FROM crime_types"
-            " WHERE code IN (SELECT unnest(?::VARCHAR[])) AND kind <> 'totaal'",
-            [list(indicators), list(indicators)]).fetchall():
-        members[indicator].append(type_code)
-    unknown = [i for i, m in members.items() if not m]
+    known = indicator_members(con)
+    unknown = [i for i in indicators if not known.get(i)]
     if unknown:
         raise ValueError(f"unknown indicator {unknown[0]!r}")
-    return members
+    return {i: [code for code, _, _ in known[i]] for i in indicators}
+
+
+def precomputed(con, indicator: str) -> bool:
+    """Whether ``group_counts`` holds the incident months of ``indicator`` (a bundle or single
+    type), built with the current bundle definitions (``data.incidents.build_group_counts``):
+    then a bundle's month is one row per gemeente instead of a sum over its member types.
+    False for an unknown indicator, imported counts only, a peildatum view (its
+    ``group_counts`` is empty, ``data.products.asof``) or a database built before the table
+    held it. Known per connection (``data.sql.per_connection``)."""
+    if indicator not in indicator_members(con):
+        return False
+
+    def compute() -> bool:
+        try:
+            return bool(con.execute(f"""
+                SELECT (SELECT value FROM meta WHERE key = 'group_counts_catalog')
+                       = ({CATALOG_KEY_SQL})
+                   AND EXISTS (SELECT 1 FROM group_counts WHERE group_code = ?)""",
+                                    [indicator]).fetchall()[0][0])
+        except duckdb.CatalogException:
+            return False
+    return per_connection(con, ("coverage.precomputed", indicator), compute)
 
 
 def _incident_sums(con, indicators, members, gemeenten, periods, *, per_gemeente: bool):
     """Rows (indicator, gemeente or None, index into ``periods``, count, provisional) of the
     incident months, summed per period in SQL; periods and gemeenten without registrations
-    have no row (a real 0 where the incidents cover them)."""
+    have no row (a real 0 where the incidents cover them). Bundles from ``group_counts`` when
+    it holds them all (one row per gemeente and month), else summed over their member types
+    in ``counts``: the same numbers (``tests/test_coverage.py``)."""
     group = "c.area_code" if per_gemeente else "NULL"
     months = [(i, m) for i, p in enumerate(periods) for m in month_range(p.start, p.end)]
+    window = [min(p.start for p in periods), max(p.end for p in periods)]
+    month_params = [[i for i, _ in months], [m for _, m in months]]
+    if all(precomputed(con, i) for i in indicators):
+        return con.execute(f"""
+            WITH p AS (SELECT unnest(?::INTEGER[]) AS i, unnest(?::DATE[]) AS month)
+            SELECT c.group_code, {group.replace('area_code', 'gm_code')} AS gm, p.i,
+                   sum(c.count)::BIGINT, bool_or(c.provisional)
+            FROM group_counts c JOIN p ON p.month = c.period_start
+            WHERE c.group_code IN ({", ".join("?" for _ in indicators)})
+              AND c.period_type = 'M' AND c.gm_code IN (SELECT unnest(?::VARCHAR[]))
+              AND c.period_start >= ? AND c.period_start < ?
+            GROUP BY ALL""", [*month_params, *indicators, list(gemeenten), *window]
+                           ).fetchall()
     return con.execute(f"""
         WITH m AS (SELECT unnest(?::VARCHAR[]) AS indicator, unnest(?::VARCHAR[]) AS type_code),
         p AS (SELECT unnest(?::INTEGER[]) AS i, unnest(?::DATE[]) AS month)
@@ -218,10 +240,8 @@ def _incident_sums(con, indicators, members, gemeenten, periods, *, per_gemeente
           AND c.period_start >= ? AND c.period_start < ?
         GROUP BY ALL""",
         [[i for i in indicators for _ in members[i]],
-         [t for i in indicators for t in members[i]],
-         [i for i, _ in months], [m for _, m in months],
-         INCIDENTS, list(gemeenten), min(p.start for p in periods),
-         max(p.end for p in periods)]).fetchall()
+         [t for i in indicators for t in members[i]], *month_params,
+         INCIDENTS, list(gemeenten), *window]).fetchall()
 
 
 def totals(con, *, scope: Scope, gemeenten, indicators, periods

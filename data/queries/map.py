@@ -13,6 +13,7 @@ import re
 from dataclasses import replace
 from datetime import date
 
+import numpy as np
 import pandas as pd
 
 from data.periods import Period, months_before
@@ -20,6 +21,7 @@ from data.queries import coverage
 from data.queries.areas import incident_counts_by_area, map_counts
 from data.queries.overview import dataset_summary
 from data.scope import OutOfScope, Scope, area_filter, ensure_detail, ensure_gemeente
+from data.sql import per_connection
 
 #: Levels the map can show, in drill-down order.
 MAP_LEVELS = ("gemeente", "wijk", "buurt", "pc4", "pc6")
@@ -150,14 +152,21 @@ def geometry_features(con, *, scope: Scope, level: str, within: str | None = Non
         if parent is not None:
             selection += " AND a.parent_code = ?"
             params.append(parent)
+    if level in MEMO_LEVELS:
+        # The areas' features of this version are kept per connection: the layer is then
+        # the selection's codes joined in Python (a national buurt layer: 13,594 features,
+        # 4 MB, that DuckDB concatenated in some 40 ms).
+        features = _features(con, level, tier)
+        codes = [r[0] for r in con.execute(
+            f"SELECT code FROM ({selection}) ORDER BY code", params).fetchall()]
+        found = [features[code] for code in codes if code in features]
+        return ('{"type":"FeatureCollection","features":[' + ",".join(found) + "]}",
+                len(found))
     text = con.execute(f"""
         WITH sel AS ({selection}),
         latest AS (SELECT max(vintage) AS v FROM boundary_shapes WHERE level = ?)
         SELECT '{{"type":"FeatureCollection","features":[' || coalesce(string_agg(
-                   '{{"type":"Feature","id":' || to_json(sel.code)
-                   || ',"properties":{{"code":' || to_json(sel.code)
-                   || ',"name":' || to_json(coalesce(b.name, sel.name, sel.code))
-                   || '}},"geometry":' || s.geojson || '}}', ',' ORDER BY sel.code), '')
+                   {_FEATURE_SQL.format(code="sel.code", name="sel.name")}, ',' ORDER BY sel.code), '')
                || ']}}', count(*)
         FROM sel
         JOIN boundary_shapes s ON s.code = sel.code AND s.level = ? AND s.tier = ?
@@ -165,6 +174,34 @@ def geometry_features(con, *, scope: Scope, level: str, within: str | None = Non
         LEFT JOIN boundaries b ON b.code = s.code AND b.level = s.level AND b.vintage = s.vintage
         """, [*params, level, level, tier]).fetchall()
     return text[0][0], text[0][1]
+
+
+#: Levels whose features are kept per connection (:func:`_features`); PC6 (some 450,000
+#: areas nationally) is only ever drawn per gemeente and stays in SQL.
+MEMO_LEVELS = ("eenheid", "gemeente", "wijk", "buurt", "pc4")
+#: One GeoJSON feature (SQL): area ``code`` with the boundary file's name, else ``name``.
+_FEATURE_SQL = ("""'{{"type":"Feature","id":' || to_json({code})"""
+                """ || ',"properties":{{"code":' || to_json({code})"""
+                """ || ',"name":' || to_json(coalesce(b.name, {name}, {code}))"""
+                """ || '}},"geometry":' || s.geojson || '}}'""")
+
+
+def _features(con, level: str, tier: str) -> dict[str, str]:
+    """{area code: its GeoJSON feature (a string)} of every area of ``level`` with a shape in
+    the level's latest boundary vintage at ``tier``: reference data of the version, read once
+    per connection (``data.sql.per_connection``). Scope-free: callers pick the codes."""
+    def compute() -> dict[str, str]:
+        return dict(con.execute(f"""
+            WITH latest AS (SELECT max(vintage) AS v FROM boundary_shapes WHERE level = ?)
+            SELECT s.code, {_FEATURE_SQL.format(code="s.code", name="a.name")}
+            FROM boundary_shapes s
+            LEFT JOIN boundaries b ON b.code = s.code AND b.level = s.level
+                 AND b.vintage = s.vintage
+            LEFT JOIN (SELECT code, any_value(name) AS name FROM areas WHERE level = ?
+                       GROUP BY code) a ON a.code = s.code
+            WHERE s.level = ? AND s.tier = ? AND s.vintage = (SELECT v FROM latest)""",
+                                [level, level, level, tier]).fetchall())
+    return per_connection(con, ("map.features", level, tier), compute)
 
 
 def shapes(con, *, scope: Scope, level: str, codes: list[str]) -> dict[str, str]:
@@ -319,11 +356,11 @@ def map_values(con, *, scope: Scope, level: str, period: Period, group: str, mea
         parent_totals = [None] * len(codes)
     else:
         parent_totals = [None if _missing(code) else parents.get(code) for code in parent_codes]
-    frame = frame.assign(previous=_ints(previous), parent_total=_ints(parent_totals))
-
     if parent is not None:
-        frame = frame[frame["parent_code"] == parent].reset_index(drop=True)
-        codes = frame["code"].tolist()
+        keep = [k for k, code in enumerate(parent_codes) if code == parent]
+        frame = frame.iloc[keep].reset_index(drop=True)
+        codes, parent_codes = [codes[k] for k in keep], [parent_codes[k] for k in keep]
+        previous, parent_totals = [previous[k] for k in keep], [parent_totals[k] for k in keep]
 
     year = (period.end.replace(day=1).year if period.end.month > 1 else period.end.year - 1)
     if lean and measure != "per_1000":
@@ -332,22 +369,71 @@ def map_values(con, *, scope: Scope, level: str, period: Period, group: str, mea
         population = _eenheid_population(con, scope, year)
     else:
         population = _population(con, codes, year)
-    frame["population"] = _ints([population.get(code) for code in codes])
 
-    count = frame["count"].astype("Float64")
-    previous = frame["previous"].astype("Float64")
-    pop = frame["population"].astype("Float64")
-    frame["per_1000"] = (count * 1000.0 / pop.where(pop > 0)).round(1)
-    frame["change"] = (frame["count"] - frame["previous"]).astype("Int64")
-    frame["change_pct"] = ((count - previous) / previous.where(previous > 0) * 100.0).round(1)
-    frame["value"] = {"count": count, "per_1000": frame["per_1000"],
-                      "change": frame["change_pct"]}[measure]
-    by_parent = frame.groupby("parent_code")["value"]
-    frame["rank"] = by_parent.rank(method="min", ascending=False).astype("Int64")
-    frame["ranked"] = by_parent.transform("count").astype("Int64")
-    return frame[["code", "name", "parent_code", "count", "previous", "change", "change_pct",
-                  "population", "per_1000", "value", "rank", "ranked", "parent_total",
-                  "source", "reason", "provisional"]]
+    # The derived columns on numpy arrays (a mask for "no value"), the frame built once:
+    # pandas' column-by-column assignment cost more than the counting itself.
+    count, count_na = _floats(frame["count"])
+    before, before_na = _floats(previous)
+    pop, pop_na = _floats([population.get(code) for code in codes])
+    pop_na = pop_na | (pop <= 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        per_1000 = np.round(count * 1000.0 / np.where(pop_na, 1.0, pop), 1)
+        change_pct = np.round((count - before) / np.where(before > 0, before, 1.0) * 100.0, 1)
+    per_1000_na = count_na | pop_na
+    change_pct_na = count_na | before_na | ~(before > 0)
+    value, value_na = {"count": (count, count_na), "per_1000": (per_1000, per_1000_na),
+                       "change": (change_pct, change_pct_na)}[measure]
+    rank, ranked = _ranks(parent_codes, value, value_na)
+    return pd.DataFrame({
+        "code": frame["code"], "name": frame["name"], "parent_code": frame["parent_code"],
+        "count": frame["count"].astype("Int64"), "previous": _ints(previous),
+        "change": _ints([None if a or b else c - p for a, b, c, p in
+                         zip(count_na, before_na, count, before)]),
+        "change_pct": pd.arrays.FloatingArray(change_pct, change_pct_na),
+        "population": _ints([population.get(code) for code in codes]),
+        "per_1000": pd.arrays.FloatingArray(per_1000, per_1000_na),
+        "value": pd.arrays.FloatingArray(value.copy(), value_na.copy()),
+        "rank": rank, "ranked": ranked, "parent_total": _ints(parent_totals),
+        "source": frame["source"], "reason": frame["reason"],
+        "provisional": frame["provisional"]})
+
+
+def _floats(values) -> tuple[np.ndarray, np.ndarray]:
+    """Values (a list or a nullable Series) as float64 and a mask of the missing ones."""
+    if isinstance(values, pd.Series):
+        array = values.array
+    else:
+        try:  # ints and None (what the queries give): converted by pandas at once
+            array = pd.array(values, dtype="Float64")
+        except (TypeError, ValueError):
+            array = pd.array([None if _missing(v) else v for v in values], dtype="Float64")
+    missing = np.asarray(array.isna(), dtype=bool)
+    return array.to_numpy(dtype=float, na_value=0.0), missing
+
+
+def _ranks(parents: list, value: np.ndarray, missing: np.ndarray):
+    """Per area: its rank among the areas with the same parent (1 = highest value, ties share
+    the lowest rank, as pandas' ``rank(method="min", ascending=False)``) and how many of them
+    have a value; <NA> for an area without a value or a parent."""
+    group, _ = pd.factorize(pd.array(parents, dtype="string"), use_na_sentinel=True)
+    n = len(group)
+    rank = np.zeros(n, dtype="int64")
+    rank_na = (group < 0) | missing
+    valid = np.flatnonzero(~rank_na)
+    ranked_counts = np.bincount(group[valid], minlength=max(group.max(initial=-1) + 1, 1))
+    if len(valid):
+        g, v = group[valid], -value[valid]
+        order = np.lexsort((v, g))
+        sg, sv = g[order], v[order]
+        steps = np.arange(len(order))
+        new_group = np.r_[True, sg[1:] != sg[:-1]]
+        new_value = new_group | np.r_[True, sv[1:] != sv[:-1]]
+        group_start = np.maximum.accumulate(np.where(new_group, steps, 0))
+        value_start = np.maximum.accumulate(np.where(new_value, steps, 0))
+        rank[valid[order]] = value_start - group_start + 1
+    ranked = np.where(group >= 0, ranked_counts[np.maximum(group, 0)] if n else 0, 0)
+    return (pd.arrays.IntegerArray(rank, rank_na),
+            pd.arrays.IntegerArray(np.asarray(ranked, dtype="int64"), group < 0))
 
 
 def _missing(value) -> bool:
@@ -355,7 +441,10 @@ def _missing(value) -> bool:
 
 
 def _ints(values: list) -> pd.api.extensions.ExtensionArray:
-    return pd.array([None if _missing(v) else int(v) for v in values], dtype="Int64")
+    try:  # ints and None (what the queries give): converted by pandas at once
+        return pd.array(values, dtype="Int64")
+    except (TypeError, ValueError):
+        return pd.array([None if _missing(v) else int(v) for v in values], dtype="Int64")
 
 
 def incident_points(con, *, scope: Scope, within: str, parent: str | None = None,

@@ -5,7 +5,6 @@ monthly gemeente counts in ``counts``; when incidents are loaded those are deriv
 """
 from __future__ import annotations
 
-import weakref
 from dataclasses import dataclass
 from datetime import date
 
@@ -14,6 +13,7 @@ import pandas as pd
 from data.periods import Period, add_months, month_range, months_before
 from data.queries import coverage
 from data.scope import Scope, area_filter
+from data.sql import per_connection
 
 #: Bundles shown as key figures, in order.
 KEY_GROUPS = ("alle_misdrijven", "woninginbraak", "hic", "geweld", "overlast")
@@ -49,24 +49,13 @@ class KeyFigure:
         return (self.current - self.previous) / self.previous * 100.0
 
 
-#: Per open connection (one immutable database version, see ``data.store``): each gemeente's
-#: first and newest month of monthly counts. Asked on nearly every callback; one scan once.
-_MONTHS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
-
-
 def _gemeente_months(con) -> dict[str, tuple[date, date]]:
-    try:
-        return _MONTHS[con]
-    except (KeyError, TypeError):
-        pass
-    found = {code: (first, last) for code, first, last in con.execute(
-        f"SELECT area_code, min(month), max(month) FROM ({MONTHLY_GEMEENTE_COUNTS})"
-        " GROUP BY area_code").fetchall()}
-    try:
-        _MONTHS[con] = found
-    except TypeError:
-        pass
-    return found
+    """Each gemeente's first and newest month of monthly counts: asked on nearly every
+    callback, scanned once per connection (``data.sql.per_connection``)."""
+    return per_connection(con, "overview.gemeente_months", lambda: {
+        code: (first, last) for code, first, last in con.execute(
+            f"SELECT area_code, min(month), max(month) FROM ({MONTHLY_GEMEENTE_COUNTS})"
+            " GROUP BY area_code").fetchall()})
 
 
 def _months(con, scope: Scope) -> tuple[date | None, date | None]:

@@ -17,13 +17,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-import duckdb
 import pandas as pd
 
 from data.queries.overview import MONTHLY_GEMEENTE_COUNTS as _MONTHLY
 from data.queries.overview import latest_month
 from data.catalog import indicator_title, indicator_types
-from data.incidents import CATALOG_KEY_SQL
 from data.periods import Period, add_months, month_range
 from data.queries import coverage
 from data.scope import OutOfScope, Scope, area_filter, ensure_gemeente
@@ -115,7 +113,7 @@ def trend(con, *, scope: Scope, gemeenten, indicator: str, grain: str) -> Trend:
     title = indicator_title(con, indicator)
     empty = Trend(indicator, title, grain, codes, _empty_series(), pd.DataFrame(), None, None,
                   "Geen gegevens beschikbaar voor deze keuze.")
-    group = _precomputed_group(con, indicator)
+    group = indicator if coverage.precomputed(con, indicator) else None
     end = (_group_latest_month(con, scope) if group else
            latest_month(con, scope=scope))  # first month NOT shown (still incomplete)
     if end is None:  # no monthly gemeente counts: what the imported open data cover
@@ -367,22 +365,6 @@ def _weekly(con, scope, codes, types, fetch_from, shown_from, end, provisional_f
         out.append(_row(start, _label(start, "week"), weekly[start], previous, moving,
                         provisional, False, population, start.year))
     return pd.DataFrame(out, columns=_empty_series().columns), ""
-
-
-def _precomputed_group(con, indicator: str) -> str | None:
-    """``indicator`` when it is a bundle or single type whose counts ``group_counts`` holds,
-    built with the current bundle definitions; None otherwise (imported counts only, or a
-    database built before the table held it): then the counts are summed per type."""
-    try:
-        ok = con.execute(f"""
-            SELECT (SELECT value FROM meta WHERE key = 'group_counts_catalog') = ({CATALOG_KEY_SQL})
-               AND (EXISTS (SELECT 1 FROM type_groups WHERE group_code = ?)
-                    OR EXISTS (SELECT 1 FROM crime_types WHERE code = ? AND kind <> 'totaal'))
-               AND EXISTS (SELECT 1 FROM group_counts WHERE group_code = ?)""",
-            [indicator, indicator, indicator]).fetchall()[0][0]
-    except duckdb.CatalogException:
-        return None
-    return indicator if ok else None
 
 
 def _group_latest_month(con, scope):
