@@ -130,3 +130,32 @@ def test_area_months_equal_a_scan_of_the_incidents(con, detail):
         slow.close()
     # the stored counts are read for every unrestricted layer, never for a restricted one
     assert (taken > 0) == (detail == 3)
+
+
+def test_late_gemeenten_equal_the_provisional_counts(con):
+    """The provisional months kept per connection mark exactly the gemeenten whose count of
+    all misdrijven is provisional, for periods inside and outside the provisional months, and
+    a gemeente outside the scope is refused."""
+    from data.scope import OutOfScope
+
+    gemeenten = sorted(r[0] for r in con.execute(
+        "SELECT code FROM areas WHERE level = 'gemeente'").fetchall())
+    scope = Scope(frozenset(gemeenten), 3)
+    slow = _without_group_counts(con)
+    try:
+        seen = set()
+        newest = add_months(coverage.incident_span(con, scope=scope).end, -1)
+        edges = [Period(add_months(newest, -k), add_months(newest, 1 - k)) for k in range(6)]
+        edges += [Period(add_months(newest, -k - 12), add_months(newest, -k)) for k in range(6)]
+        for period in _periods(con) + edges:
+            fast = coverage.late_gemeenten(con, scope=scope, gemeenten=gemeenten, period=period)
+            cells = coverage.gemeente_counts(slow, scope=scope, gemeenten=gemeenten,
+                                             indicator="alle_misdrijven", periods=[period])
+            assert fast == {gm for gm in gemeenten if cells[(gm, period)].provisional}
+            seen.add(bool(fast))
+        assert seen == {True, False}
+    finally:
+        slow.close()
+    with pytest.raises(OutOfScope):
+        coverage.late_gemeenten(con, scope=Scope(frozenset(gemeenten[:1]), 3),
+                                gemeenten=gemeenten[:2], period=_periods(con)[0])

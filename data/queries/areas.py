@@ -288,10 +288,10 @@ def _provisional(con, scope: Scope, frame: pd.DataFrame, period: Period,
     if not gemeenten:
         return [False] * len(frame)
     known = None if gemeente_cells is None else gemeente_cells["alle_misdrijven"]
-    cells = (known if known is not None and all((gm, period) in known for gm in gemeenten)
-             else coverage.gemeente_counts(con, scope=scope, gemeenten=gemeenten,
-                                           indicator="alle_misdrijven", periods=[period]))
-    late = {gm for gm in gemeenten if cells[(gm, period)].provisional}
+    if known is not None and all((gm, period) in known for gm in gemeenten):
+        late = {gm for gm in gemeenten if known[(gm, period)].provisional}
+    else:
+        late = coverage.late_gemeenten(con, scope=scope, gemeenten=gemeenten, period=period)
     return [gm in late for gm in gm_codes]
 
 

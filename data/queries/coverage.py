@@ -177,6 +177,30 @@ def indicator_counts(con, *, scope: Scope, gemeenten, indicators, periods
     return result
 
 
+def late_gemeenten(con, *, scope: Scope, gemeenten, period: Period) -> set[str]:
+    """The gemeenten among ``gemeenten`` (each in scope) whose count of all misdrijven in
+    ``period`` is provisional (:func:`gemeente_counts`' ``provisional``). Where the incidents
+    give those counts and ``group_counts`` holds them, from the provisional months of each
+    gemeente, kept per connection (a national buurt layer asks for all 342 gemeenten)."""
+    codes = sorted(set(gemeenten))
+    outside = [c for c in codes if c not in scope.gemeenten]
+    if scope.empty or outside:
+        raise OutOfScope(f"gemeenten outside the scope: {outside}")
+    span, with_incidents = _incidents(con)
+    if (codes and span is not None and span.start <= period.start and period.end <= span.end
+            and set(codes) <= with_incidents and precomputed(con, "alle_misdrijven")):
+        months = per_connection(con, "coverage.provisional_months", lambda: {
+            gm: tuple(found) for gm, found in con.execute(
+                "SELECT gm_code, list(period_start) FROM group_counts"
+                " WHERE group_code = 'alle_misdrijven' AND period_type = 'M' AND provisional"
+                " GROUP BY gm_code").fetchall()})
+        return {gm for gm in codes
+                if any(period.start <= m < period.end for m in months.get(gm, ()))}
+    cells = gemeente_counts(con, scope=scope, gemeenten=codes, indicator="alle_misdrijven",
+                            periods=[period])
+    return {gm for gm in codes if cells[(gm, period)].provisional}
+
+
 def _members(con, indicators) -> dict[str, list[str]]:
     """The type codes of each indicator (a bundle's members, or the type itself; never the
     total). ValueError for an unknown indicator."""
