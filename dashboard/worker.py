@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 
 from celery import Celery
+from celery.signals import worker_init
 
 #: `celery -A dashboard.worker` finds this module through the working directory only while it
 #: loads the app; the task imports the project's packages (data, layouts) later, from here.
@@ -53,6 +54,16 @@ def _settings():
 
 
 app = make_celery(_settings()) if from_environment().redis_url else Celery("veiligheidsbeeld")
+
+
+@worker_init.connect
+def _needs_a_broker(**_):
+    """Without ``DASHBOARD_REDIS_URL`` Celery would fall back to its default broker (AMQP on
+    localhost) and retry connecting forever: stop at once and say why."""
+    if not from_environment().redis_url:
+        print("error: the worker needs DASHBOARD_REDIS_URL (Redis, the job queue's broker),"
+              " the same as the web servers'", file=sys.stderr, flush=True)
+        raise SystemExit(2)
 
 
 @app.task(name=TASK, acks_late=True, reject_on_worker_lost=True)

@@ -372,3 +372,15 @@ def test_a_job_whose_process_keeps_dying_is_given_up(tmp_path):
     given_up = jobs.get(state, job.id)
     assert (given_up.status, given_up.error) == ("failed", jobs.LOST)
     assert jobs.claim(state, job.id) is None  # and stays so
+
+
+def test_a_celery_worker_without_redis_stops_at_once_and_says_why(tmp_path):
+    """Without DASHBOARD_REDIS_URL Celery would try its default broker forever; the worker
+    stops with exit code 2 and names the setting."""
+    env = {k: v for k, v in os.environ.items() if k != "DASHBOARD_REDIS_URL"}
+    env["DASHBOARD_DB"] = str(tmp_path / "none.duckdb")
+    done = subprocess.run([sys.executable, "-m", "celery", "--workdir", str(ROOT), "-A",
+                           "dashboard.worker", "worker", "--loglevel", "WARNING"],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "DASHBOARD_REDIS_URL" in done.stderr
