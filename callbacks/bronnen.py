@@ -90,9 +90,9 @@ def upload(contents, filename, gm_code, name, title, description) -> dict:
         try:
             result = run_import(flask.current_app.config["VB_STORE"], "source", path,
                                 rejected_file=Path(folder) / "afgewezen.csv",
-                                options={"gemeente": gm_code, "source": name,
-                                         "title": title, "description": description,
-                                         "by": user.name})
+                                options={"scope": current_scope(), "gemeente": gm_code,
+                                         "source": name, "title": title,
+                                         "description": description, "by": user.name})
         except FatalImportError as exc:
             message = exc.message + (f" (regel {exc.line})" if exc.line else "")
             _log("bronnen/upload", filters=filters, rows=0, outcome="refused",
@@ -146,7 +146,8 @@ def register(app) -> None:
                     _log("bronnen/verwijderen", filters=filters, rows=0, outcome="refused",
                          detail=exc.detail)
                     raise
-                removed = delete_source(flask.current_app.config["VB_STORE"], owner, source)
+                removed = delete_source(flask.current_app.config["VB_STORE"],
+                                        scope=current_scope(), gemeente=owner, source=source)
                 _log("bronnen/verwijderen", filters=filters, rows=removed)
                 return (dbc.Alert(f"Bron “{source}” verwijderd ({removed} rijen).",
                                          color="info", id="bronnen-verwijderd"), bump)

@@ -303,7 +303,7 @@ def cmd_import(args) -> int:
                             options={k: getattr(args, k, None)
                                      for k in ("level", "vintage", "code_field", "name_field",
                                                "gemeente", "source", "title", "description")}
-                            | ({"by": _operator()} if args.kind == "source" else {}))
+                            | (_operator_source(args) if args.kind == "source" else {}))
     except FatalImportError as exc:
         if args.json:
             print(json.dumps({"error": str(exc), **exc.location()}))
@@ -552,6 +552,15 @@ def cmd_state(args) -> int:
               f"{len(info['migrations'])}\n" + "\n".join(f"  {t}: {n}"
                                                        for t, n in info["rows"].items()))
     return 0
+
+
+def _operator_source(args) -> dict:
+    """A source import on the command line: the operator, who manages the gemeente named."""
+    from data.scope import Scope
+
+    gemeente = (args.gemeente or "").upper()
+    return {"by": _operator(), "scope": Scope(frozenset({gemeente}), 3, label="operator",
+                                              manages=frozenset({gemeente}))}
 
 
 def cmd_db_derive(args) -> int:

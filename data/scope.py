@@ -35,6 +35,9 @@ class Scope:
     #: Gemeenten whose own sources (data/queries/sources.py) the user sees: always a subset of
     #: ``gemeenten``; a gemeente's own users, and police roles its profile shares them with.
     sources: frozenset[str] = frozenset()
+    #: Gemeenten whose own sources the user may import and delete: a gegevensbeheerder's own
+    #: gemeenten (checked by data/importers/sources.py); nobody else's scope has any.
+    manages: frozenset[str] = frozenset()
 
     @property
     def empty(self) -> bool:
@@ -45,6 +48,8 @@ class Scope:
         text = f"{sorted(self.gemeenten)}|{self.detail}"
         if self.sources:
             text += f"|{sorted(self.sources)}"
+        if self.manages:
+            text += f"|m{sorted(self.manages)}"
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -61,6 +66,13 @@ def ensure_gemeente(scope: Scope, gm_code: str) -> None:
     """Raise OutOfScope unless ``gm_code`` is inside the scope."""
     if scope.empty or gm_code not in scope.gemeenten:
         raise OutOfScope(f"gemeente {gm_code} outside scope")
+
+
+def ensure_manages(scope: Scope, gm_code) -> None:
+    """Raise OutOfScope unless the scope may import and delete ``gm_code``'s own sources."""
+    if scope.empty or not isinstance(gm_code, str) or gm_code not in scope.manages:
+        raise OutOfScope(f"managing sources of {gm_code!r} outside scope"
+                         f" (manages {sorted(scope.manages)})")
 
 
 def allows_gemeente(scope: Scope, gm_code: str) -> bool:
@@ -117,7 +129,8 @@ def resolve_scope(user, *, con, profile_for, memo=None) -> Scope:
     if not codes:
         return DENY
     profiles = [profile_for(code) for code in sorted(codes)]
-    return Scope(codes, min(p.detail for p in profiles), label=label, sources=codes)
+    return Scope(codes, min(p.detail for p in profiles), label=label, sources=codes,
+                 manages=codes if role == "gegevensbeheerder" else frozenset())
 
 
 def _no_memo(key, compute):

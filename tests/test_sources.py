@@ -46,6 +46,11 @@ def store(demo_db, tmp_path):
     return Store(demo_copy(demo_db, tmp_path / "db"))
 
 
+def manager(gm: str) -> Scope:
+    """The scope of a gegevensbeheerder of ``gm`` (what resolve_scope gives that role)."""
+    return Scope(frozenset({gm}), 1, sources=frozenset({gm}), manages=frozenset({gm}))
+
+
 def write(tmp_path, name, text):
     path = tmp_path / name
     path.write_text(text, encoding="utf-8")
@@ -61,7 +66,8 @@ def rows_of(store, gm, source):
 def test_import_accepts_good_rows_and_rejects_the_rest_by_line(store, tmp_path):
     path = write(tmp_path, "boa.csv", GOOD)
     result = run_import(store, "source", path, options={
-        "gemeente": OWN, "source": "handhaving", "title": "BOA-registraties", "by": "test"})
+        "scope": manager(OWN), "gemeente": OWN, "source": "handhaving",
+        "title": "BOA-registraties", "by": "test"})
     assert (result.rows, result.rejected, result.total) == (4, 7, 22)
     rejected = (tmp_path / "boa.csv.rejected.csv").read_text()
     for line, reason in ((5, "lies in gemeente GMD002, not in GMD001"), (6, "bad period 2025-13"),
@@ -79,14 +85,14 @@ def test_periods_weeks_days_and_the_grain(store, tmp_path):
     path = write(tmp_path, "w.csv", "gebied;datum;categorie;aantal\nWKD00101;2025-W01;x;1\n"
                                     "WKD00101;2025-W02;x;2\nWKD00101;2025-01-15;x;9\n")
     result = run_import(store, "source", path, options={
-        "gemeente": OWN, "source": "w", "title": "Weken"})
+        "scope": manager(OWN), "gemeente": OWN, "source": "w", "title": "Weken"})
     assert (result.rows, result.rejected, result.detail["grain"]) == (2, 1, "week")
     assert [r[1] for r in rows_of(store, OWN, "w")] == [date(2024, 12, 30), date(2025, 1, 6)]
 
 
 def test_fatal_errors_change_nothing(store, tmp_path):
     run_import(store, "source", write(tmp_path, "a.csv", GOOD), options={
-        "gemeente": OWN, "source": "handhaving", "title": "BOA"})
+        "scope": manager(OWN), "gemeente": OWN, "source": "handhaving", "title": "BOA"})
     before = rows_of(store, OWN, "handhaving")
     version = store.path.resolve()
     bad_files = {
@@ -104,26 +110,66 @@ def test_fatal_errors_change_nothing(store, tmp_path):
             path.write_text(text)
         with pytest.raises(FatalImportError):
             run_import(store, "source", path, options={
-                "gemeente": OWN, "source": "handhaving", "title": "BOA"})
+                "scope": manager(OWN), "gemeente": OWN, "source": "handhaving", "title": "BOA"})
     for options in ({"gemeente": OWN, "source": "Bad Name!", "title": "x"},
                     {"gemeente": "GMX999", "source": "ok", "title": "x"},
                     {"gemeente": OWN, "source": "ok", "title": ""}):
         with pytest.raises(FatalImportError):
-            run_import(store, "source", write(tmp_path, "ok.csv", GOOD), options=options)
+            run_import(store, "source", write(tmp_path, "ok.csv", GOOD),
+                       options={"scope": manager(options["gemeente"]), **options})
     assert store.path.resolve() == version  # no new version was swapped in
     assert rows_of(store, OWN, "handhaving") == before
 
 
 def test_reimport_replaces_that_source_of_that_gemeente_only(store, tmp_path):
     opts = {"source": "handhaving", "title": "BOA"}
-    run_import(store, "source", write(tmp_path, "a.csv", GOOD), options={"gemeente": OWN, **opts})
+    run_import(store, "source", write(tmp_path, "a.csv", GOOD), options={"gemeente": OWN, "scope": manager(OWN), **opts})
     other = "area_code,period,category,count\nWKD00201,2025-01,x,8\n"
-    run_import(store, "source", write(tmp_path, "b.csv", other), options={"gemeente": OTHER, **opts})
+    run_import(store, "source", write(tmp_path, "b.csv", other), options={"gemeente": OTHER, "scope": manager(OTHER), **opts})
     again = "area_code,period,category,count\nWKD00101,2026-01,afval,1\n"
-    run_import(store, "source", write(tmp_path, "c.csv", again), options={"gemeente": OWN, **opts})
+    run_import(store, "source", write(tmp_path, "c.csv", again), options={"gemeente": OWN, "scope": manager(OWN), **opts})
     assert rows_of(store, OWN, "handhaving") == [("WKD00101", date(2026, 1, 1), "afval", 1)]
     assert rows_of(store, OTHER, "handhaving") == [("WKD00201", date(2025, 1, 1), "x", 8)]
     assert len(rows_of(store, OWN, "boa")) > 0  # the demo's own sources are untouched
+
+
+def test_only_a_manager_of_the_gemeente_imports_or_deletes_its_source(store, tmp_path):
+    """The write rule lives in the data layer (not only in the /bronnen callback): a mayor's
+    scope, a gegevensbeheerder of another gemeente and an empty scope are refused by the
+    importer and by ``delete_source``; nothing is written (no new version)."""
+    from data.importers.sources import delete_source
+
+    run_import(store, "source", write(tmp_path, "a.csv", GOOD), options={
+        "scope": manager(OWN), "gemeente": OWN, "source": "handhaving", "title": "BOA"})
+    before, version = rows_of(store, OWN, "handhaving"), store.path.resolve()
+    mayor = Scope(frozenset({OWN}), 3, sources=frozenset({OWN}))  # sees, does not manage
+    for scope, gm in ((mayor, OWN), (manager(OTHER), OWN), (manager(OWN), OTHER),
+                      (Scope(), OWN), (manager(OWN).__class__(manages=frozenset({OWN})), OWN)):
+        with pytest.raises(OutOfScope):
+            run_import(store, "source", write(tmp_path, "b.csv", GOOD), options={
+                "scope": scope, "gemeente": gm, "source": "handhaving", "title": "x"})
+        with pytest.raises(OutOfScope):
+            delete_source(store, scope=scope, gemeente=gm, source="handhaving")
+    assert store.path.resolve() == version
+    assert rows_of(store, OWN, "handhaving") == before
+    assert delete_source(store, scope=manager(OWN), gemeente=OWN, source="handhaving") == 4
+    assert rows_of(store, OWN, "handhaving") == []
+
+
+def test_only_the_gegevensbeheerder_scope_manages(demo_db):
+    """resolve_scope gives ``manages`` to a gegevensbeheerder (its own gemeenten) only."""
+    con = Store(demo_db).read()
+
+    def profile(_gm):
+        return Profile(_gm, detail=3)
+
+    scopes = {role: resolve_scope(User(name=role, role=role, gemeenten=(OWN,)), con=con,
+                                  profile_for=profile)
+              for role in ("gegevensbeheerder", "burgemeester", "adviseur", "dienst", "teamchef")}
+    assert scopes["gegevensbeheerder"].manages == frozenset({OWN})
+    assert all(not scope.manages for role, scope in scopes.items() if role != "gegevensbeheerder")
+    assert (scopes["gegevensbeheerder"].fingerprint()
+            != Scope(scopes["gegevensbeheerder"].gemeenten, 3, sources=frozenset({OWN})).fingerprint())
 
 
 def test_cli_import_source(demo_db, tmp_path):

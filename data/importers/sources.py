@@ -21,6 +21,7 @@ from pathlib import Path
 
 from data.importers.common import FatalImportError, ImportResult
 from data.importers.csvfile import ident, open_csv
+from data.scope import Scope, ensure_manages
 from data.sql import scalar
 
 AREA_COLUMNS = ("area_code", "gebied", "code")
@@ -44,14 +45,17 @@ def check_names(gemeente, source, title) -> None:
         raise ValueError("een gemeente is verplicht")
 
 
-def import_source(con, path, *, gemeente: str, source: str, title: str,
+def import_source(con, path, *, scope: Scope, gemeente: str, source: str, title: str,
                   description: str | None = None, by: str | None = None):
+    """Import (replace) source ``source`` of ``gemeente``; ``scope`` must manage that
+    gemeente (a gegevensbeheerder of it, or the operator on the command line)."""
     path = Path(path)
     try:
         check_names(gemeente, source, title)
     except ValueError as exc:
         raise FatalImportError(str(exc), file=path) from None
     gemeente = gemeente.upper()
+    ensure_manages(scope, gemeente)
     if not scalar(con, "SELECT count(*) FROM areas WHERE code = ? AND level = 'gemeente'",
                   [gemeente]):
         raise FatalImportError(f"unknown gemeente {gemeente}", file=path)
@@ -166,8 +170,10 @@ def import_source(con, path, *, gemeente: str, source: str, title: str,
     return result, rejections
 
 
-def delete_source(store, gemeente: str, source: str) -> int:
-    """Remove one source of one gemeente (a new database version); returns its rows removed."""
+def delete_source(store, *, scope: Scope, gemeente: str, source: str) -> int:
+    """Remove one source of one gemeente (a new database version); returns its rows removed.
+    ``scope`` must manage that gemeente (checked before anything is written)."""
+    ensure_manages(scope, gemeente)
     with store.write(f"delete source {gemeente} {source}") as con:
         removed = scalar(con, "SELECT count(*) FROM gemeente_source_counts"
                               " WHERE owner = ? AND source = ?", [gemeente, source])
