@@ -35,7 +35,7 @@ BATCH_ROWS = 16_384
 WINDOW_ROWS = 1_000_000
 SEPARATORS = {";": ";", ",": ","}
 #: DuckDB memory limit for a process that only exports (the `export` command): with 1 M-row
-#: windows a national 5 M-row CSV export then peaks at about 0.95 GB (bench/export.py).
+#: windows a national 5 M-row CSV export then peaks at about 0.8 GB (bench/export.py).
 #: DASHBOARD_DB_MEMORY overrides it.
 EXPORT_MEMORY_LIMIT = "640MB"
 #: Batches a background thread keeps ready while the previous one is encoded (0: no thread).
