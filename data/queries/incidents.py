@@ -517,7 +517,7 @@ def _neutralise_sql(expr: str) -> str:
     character sorts before 'A', so ``expr < 'A'`` passes over most cells cheaply, and the
     characters are tested in lists of three, because DuckDB runs an IN list of five or more
     constants as a join against the list, for every row (that made the neutralising about a
-    quarter of a national CSV export's time, bench/export.py)."""
+    fifth of the CPU time of a national CSV export, bench/export.py)."""
     assert all(ch < "A" for ch in FORMULA_START)
     first = f"left({expr}, 1)"
     tests = " OR ".join(
