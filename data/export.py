@@ -1,8 +1,9 @@
 """Streamed incident exports: CSV (and XLSX, see below) of exactly the filtered rows.
 
 The rows come from :func:`data.queries.incidents.export_query`, so scope, detail level and
-formula neutralisation are the query layer's; this module only turns Arrow record batches
-into bytes, a batch at a time, so memory stays flat whatever the size of the export.
+formula neutralisation are the query layer's; for CSV the query also writes each row as a CSV
+line. This module streams the result a batch at a time, so memory stays flat whatever the size
+of the export.
 """
 from __future__ import annotations
 
@@ -16,15 +17,16 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pacsv
 
 from data.queries.incidents import FORMULA_START, IncidentFilter, Sort, export_query, export_windows
 from data.scope import Scope
 from layouts import format as fmt
 
 BOM = "\ufeff"
-#: Rows fetched from DuckDB per batch.
-BATCH_ROWS = 64_000
+#: Rows fetched from DuckDB per batch (a CSV chunk of about 4 MB for all columns). 16k rather
+#: than 64k lowered the peak memory of a national 5 M-row CSV export by ~100 MB at the same
+#: speed (bench/export.py).
+BATCH_ROWS = 16_384
 #: Rows per date window of a date-sorted export. DuckDB sorts one window at a time, so smaller
 #: windows keep the sort's memory down, but every window rescans the row groups of its dates
 #: (for a national scope most of the table, which is ordered by gemeente first). 1 M and 400k
@@ -33,7 +35,7 @@ BATCH_ROWS = 64_000
 WINDOW_ROWS = 1_000_000
 SEPARATORS = {";": ";", ",": ","}
 #: DuckDB memory limit for a process that only exports (the `export` command): with 1 M-row
-#: windows a national 5 M-row CSV export then peaks at about 0.95 GB (bench/export.py).
+#: windows a national 5 M-row CSV export then peaks at about 0.8 GB (bench/export.py).
 #: DASHBOARD_DB_MEMORY overrides it.
 EXPORT_MEMORY_LIMIT = "640MB"
 #: Batches a background thread keeps ready while the previous one is encoded (0: no thread).
@@ -84,22 +86,23 @@ def csv_chunks(con, *, scope: Scope, flt: IncidentFilter, sort: Sort = Sort(), c
         raise ValueError(f"separator must be one of {sorted(SEPARATORS)}")
     if header not in ("title", "key"):
         raise ValueError("header must be 'title' or 'key'")
-    queries = export_queries(con, scope=scope, flt=flt, sort=sort, columns=columns)
+    queries = export_queries(con, scope=scope, flt=flt, sort=sort, columns=columns, csv_sep=sep)
     titles = [getattr(c, header) for c in queries[0][2]]
     return _stream(con.cursor(), queries, titles, sep, info, progress, bom)
 
 
 def export_queries(con, *, scope: Scope, flt: IncidentFilter, sort: Sort = Sort(),
-                   columns=None) -> list[tuple[str, list, list]]:
+                   columns=None, csv_sep: str | None = None) -> list[tuple[str, list, list]]:
     """The export queries, one per date window (see ``export_windows``); every scope and
-    detail check runs here, before anything is written."""
+    detail check runs here, before anything is written. With ``csv_sep`` they yield CSV lines
+    (see ``export_query``)."""
     windows = export_windows(con, scope=scope, flt=flt, sort=sort, rows_per_window=WINDOW_ROWS)
     # Windows wholly outside the filter's dates hold no rows: skip their queries (a national
     # 10-year table has ~120 monthly windows, each an extra query otherwise).
     inside = [w for w in windows if w is None or (
         (flt.end is None or w[0] <= flt.end) and (flt.start is None or w[1] > flt.start))]
-    return [export_query(con, scope=scope, flt=flt, sort=sort, columns=columns, window=w)
-            for w in inside or windows[:1]]
+    return [export_query(con, scope=scope, flt=flt, sort=sort, columns=columns, window=w,
+                         csv_sep=csv_sep) for w in inside or windows[:1]]
 
 
 def record_batches(cursor, queries, *, prefetch: int | None = None) -> Iterator[pa.RecordBatch]:
@@ -167,21 +170,29 @@ def _stream(cursor, queries, titles, sep, info, progress, bom=True) -> Iterator[
             head.write(_quote(provenance_line(info), sep) + "\n")
         head.write(sep.join(_quote(t, sep) for t in titles) + "\n")
         yield head.getvalue().encode("utf-8")
-        options = pacsv.WriteOptions(include_header=False, delimiter=sep,
-                                     quoting_style="needed")
         done = 0
         for batch in batches:
             if batch.num_rows == 0:
                 continue
-            out = pa.BufferOutputStream()
-            pacsv.write_csv(batch, out, options)
             done += batch.num_rows
-            yield out.getvalue().to_pybytes()
+            yield _joined(batch.column(0))
             if progress is not None:
                 progress(done)
     finally:
         batches.close()  # stops the prefetch thread before its cursor goes
         cursor.close()
+
+
+def _joined(lines: pa.Array) -> bytes:
+    """The texts of a string array without nulls, one after the other: the part of its data
+    buffer between the first and the last offset (the CSV lines of a batch, as one copy)."""
+    if lines.null_count:
+        raise ValueError("a CSV line is NULL")
+    if not (pa.types.is_string(lines.type) or pa.types.is_large_string(lines.type)):
+        lines = lines.cast(pa.large_string())
+    _, offsets, data = lines.buffers()
+    offsets = memoryview(offsets).cast("q" if pa.types.is_large_string(lines.type) else "i")
+    return data[offsets[lines.offset]:offsets[lines.offset + len(lines)]].to_pybytes()
 
 
 def _quote(text: str, sep: str) -> str:

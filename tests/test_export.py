@@ -396,3 +396,48 @@ def test_cli_export_equals_the_web_export(server, export_db, tmp_path, span):
     assert not (tmp_path / "x.csv").exists()
     assert [r["outcome"] for r in log_rows(export_db, "cli/export")[before + 2:]] == \
         ["refused", "refused"]
+
+
+TRICKY = ['say "hi"', '"', "a;b", "a,b", "two\nlines", "cr\rhere", "", None, "ünïcødé €",
+          '=1+"x"', "-", " ;", "'quoted'"]
+
+
+@pytest.mark.parametrize("sep", [";", ","])
+def test_csv_cells_are_quoted_as_pyarrow_wrote_them(demo_db, tmp_path, sep):
+    """The CSV lines DuckDB writes (``export_query(csv_sep=...)``) are byte for byte what
+    pyarrow's CSV writer made of the same columns before: every text value in double quotes
+    with quotes doubled, NULL an empty cell, the separator and newlines inside quotes."""
+    import duckdb
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    from data.export import csv_chunks
+    from data.queries.incidents import IncidentFilter, export_query
+    from data.scope import Scope
+
+    path = tmp_path / "tricky.duckdb"
+    shutil.copyfile(demo_db.resolve(), path)
+    con = duckdb.connect(str(path))
+    gm, day = con.execute("SELECT gm_code, occurred_date FROM incidents"
+                          " GROUP BY ALL HAVING count(*) >= ? LIMIT 1", [len(TRICKY)]).fetchone()
+    ids = [r[0] for r in con.execute("SELECT id FROM incidents WHERE gm_code = ? AND"
+                                     " occurred_date = ? ORDER BY id LIMIT ?",
+                                     [gm, day, len(TRICKY)]).fetchall()]
+    for id_, text in zip(ids, TRICKY):
+        con.execute("UPDATE incidents SET street = ?, house_number = ?, mo = ?, summary = ?,"
+                    " pc6 = ? WHERE id = ?", [text, text, text, text, text, id_])
+    scope, flt = Scope(frozenset([gm]), 3), IncidentFilter(start=day, end=day)
+
+    sql, params, _ = export_query(con, scope=scope, flt=flt)
+    expected = pa.BufferOutputStream()
+    pacsv.write_csv(con.sql(sql, params=params).to_arrow_table(), expected,
+                    pacsv.WriteOptions(include_header=False, delimiter=sep,
+                                       quoting_style="needed"))
+    written = b"".join(csv_chunks(con, scope=scope, flt=flt, sep=sep, bom=False, header="key"))
+    header, body = written.split(b"\n", 1)
+    assert header.startswith(b"id" + sep.encode() + b"pleegdatum")
+    assert body == expected.getvalue().to_pybytes()
+    assert b'"say ""hi"""' in body and b'"""' in body and b'"two\nlines"' in body
+    assert (sep * 5).encode() in body  # the NULL row: empty cells, unquoted
+    assert b"\"'=1+\"\"x\"\"\"" in body  # neutralised, then quoted
+    con.close()

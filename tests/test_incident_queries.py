@@ -2,6 +2,7 @@
 parsing, and every count and page checked against an independent direct SQL query."""
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import duckdb
@@ -196,3 +197,20 @@ def test_export_windows_cover_every_row_once(con, gemeenten):
     assert ids == direct_ids(con, "true", limit=10**9)
     assert q.export_windows(con, scope=scope, flt=flt, sort=q.parse_sort("soort")) == [None]
     assert date(2000, 1, 1) > windows[-1][0]  # newest first: the oldest window is open-ended
+
+
+def test_columns_declared_never_null_read_only_not_null_columns(con):
+    """The CSV line query quotes a column with ``nullable=False`` without testing for NULL (a
+    NULL there would come out as "" instead of an empty cell), so such a column may read only
+    incidents columns the schema declares NOT NULL (a joined name only as coalesce(name, code))."""
+    not_null = {r[0] for r in con.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE table_name = 'incidents'"
+        " AND NOT is_nullable").fetchall()}
+    assert {"id", "occurred_at", "gm_code"} <= not_null
+    for column in q.COLUMNS:
+        if column.nullable:
+            continue
+        sql = re.sub(r"coalesce\(\w+\.\w+, (i\.\w+)\)", r"\1", column.sql)
+        assert not re.search(r"\b(?!i\.)[a-z]\.\w+", sql), column.key
+        read = set(re.findall(r"\bi\.(\w+)", sql))
+        assert read and read <= not_null, column.key

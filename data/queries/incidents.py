@@ -44,22 +44,25 @@ class Column:
     detail: int  # the lowest detail level that may see it
     sort: str | None = None  # sort expression over incidents i (None: not sortable)
     kind: str = "text"  # text | date | datetime | bool
+    #: False when ``sql`` is never NULL: it reads only NOT NULL columns of incidents (checked
+    #: against the schema in tests/test_incident_queries.py). The CSV line query relies on it.
+    nullable: bool = True
 
 
 #: Every column an incident list can show, in display order.
 COLUMNS: tuple[Column, ...] = (
-    Column("id", "Registratienummer", "i.id", 2, "i.id"),
+    Column("id", "Registratienummer", "i.id", 2, "i.id", nullable=False),
     Column("pleegdatum", "Pleegdatum", "strftime(i.occurred_at, '%Y-%m-%d %H:%M')", 2,
-           "i.occurred_at", "datetime"),
+           "i.occurred_at", "datetime", nullable=False),
     Column("registratiedatum", "Registratiedatum", "strftime(i.registered_at, '%Y-%m-%d %H:%M')",
-           2, "i.registered_at", "datetime"),
-    Column("soort_code", "Code", "i.type_code", 2, "i.type_code"),
-    Column("soort", "Soort", "coalesce(t.title, i.type_code)", 2, "i.type_code"),
+           2, "i.registered_at", "datetime", nullable=False),
+    Column("soort_code", "Code", "i.type_code", 2, "i.type_code", nullable=False),
+    Column("soort", "Soort", "coalesce(t.title, i.type_code)", 2, "i.type_code", nullable=False),
     Column("poging", "Poging", "CASE WHEN i.attempt THEN 'ja' ELSE 'nee' END", 2, "i.attempt",
-           "bool"),
+           "bool", nullable=False),
     Column("high_impact", "High impact", "CASE WHEN i.high_impact THEN 'ja' ELSE 'nee' END", 2,
-           "i.high_impact", "bool"),
-    Column("gemeente", "Gemeente", "coalesce(g.name, i.gm_code)", 2, "i.gm_code"),
+           "i.high_impact", "bool", nullable=False),
+    Column("gemeente", "Gemeente", "coalesce(g.name, i.gm_code)", 2, "i.gm_code", nullable=False),
     Column("wijk", "Wijk", "coalesce(w.name, i.wk_code)", 2, "i.wk_code"),
     Column("buurt", "Buurt", "coalesce(b.name, i.bu_code)", 2, "i.bu_code"),
     Column("buurtcode", "Buurtcode", "i.bu_code", 2, "i.bu_code"),
@@ -503,23 +506,81 @@ def incident_page(con, *, scope: Scope, flt: IncidentFilter, sort: Sort = Sort()
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
+def _sql_char(ch: str) -> str:
+    return f"'{ch}'" if ch.isprintable() and ch != "'" else f"chr({ord(ch)})"
+
+
+def _neutralise_sql(expr: str) -> str:
+    """``expr`` with a ' before a leading :data:`FORMULA_START` character (NULL stays NULL).
+
+    Written for speed, as it runs on every text cell of an export (14 per row): every formula
+    character sorts before 'A', so ``expr < 'A'`` passes over most cells cheaply, and the
+    characters are tested in lists of three, because DuckDB runs an IN list of five or more
+    constants as a join against the list, for every row (that made the neutralising about a
+    fifth of the CPU time of a national CSV export, bench/export.py)."""
+    assert all(ch < "A" for ch in FORMULA_START)
+    first = f"left({expr}, 1)"
+    tests = " OR ".join(
+        f"{first} IN ({', '.join(_sql_char(ch) for ch in FORMULA_START[i:i + 3])})"
+        for i in range(0, len(FORMULA_START), 3))
+    return f"CASE WHEN {expr} < 'A' AND ({tests}) THEN '''' || {expr} ELSE {expr} END"
+
+
+#: Separators a CSV line query may use (they are written into the SQL).
+CSV_SEPARATORS = (";", ",")
+
+
+def _sql_text(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _csv_line_sql(cells: list[tuple[str, Column]], sep: str) -> str:
+    """Each row as one CSV line, as pyarrow's writer wrote the columns before (quoting_style
+    "needed", which quotes every text value): a cell in double quotes with a quote inside
+    doubled, NULL an empty unquoted cell, a newline at the end.
+
+    One ``concat`` of constants and cell texts, with no string per cell in between (quoting
+    each cell with ``'"' || x || '"'`` made a national export a fifth slower, bench/export.py):
+    a column that is never NULL (``Column.nullable``) sits between quote constants; a nullable
+    one is quoted inside a CASE that keeps NULL, which ``concat`` writes as nothing."""
+    parts, text = [], ""  # text: constant text not yet written
+    for n, (expr, column) in enumerate(cells):
+        text += sep if n else ""
+        value = expr if column.kind in ("date", "datetime", "bool") else (  # never a quote
+            f"""CASE WHEN contains({expr}, '"') THEN replace({expr}, '"', '""') ELSE {expr} END""")
+        if column.nullable:
+            parts += [_sql_text(text),
+                      f"""CASE WHEN {expr} IS NULL THEN NULL ELSE concat('"', {value}, '"') END"""]
+            text = ""
+        else:
+            parts += [_sql_text(text + '"'), value]
+            text = '"'
+    parts += [_sql_text(text), "chr(10)"]
+    return "concat(" + ", ".join(p for p in parts if p != "''") + ")"
+
+
 def export_query(con, *, scope: Scope, flt: IncidentFilter, sort: Sort = Sort(),
-                 columns=None, window: tuple[date, date] | None = None
-                 ) -> tuple[str, list, list[Column]]:
+                 columns=None, window: tuple[date, date] | None = None,
+                 csv_sep: str | None = None) -> tuple[str, list, list[Column]]:
     """SQL and parameters that yield exactly the filtered rows and chosen columns, every text
     cell neutralised against formula injection (a leading ' before = + - @ tab CR).
-    ``window`` = [start, end) narrows to occurrence dates (see :func:`export_windows`)."""
+    ``window`` = [start, end) narrows to occurrence dates (see :func:`export_windows`).
+
+    With ``csv_sep`` the query yields one column, ``line``: each row as a CSV line ending in a
+    newline, so a CSV export only joins the lines DuckDB wrote (faster than formatting the
+    columns in Python or with pyarrow, bench/export.py)."""
     chosen = resolve_columns(scope=scope, keys=columns)
     where, params = where_clause(con, scope=scope, flt=flt)
     if window is not None:
         where += " AND i.occurred_date >= ? AND i.occurred_date < ?"
         params = [*params, *window]
-
-    def safe(expr: str) -> str:
-        return (f"CASE WHEN left({expr}, 1) IN ('=', '+', '-', '@', chr(9), chr(13))"
-                f" THEN '''' || {expr} ELSE {expr} END")
-    select = ", ".join(f"{safe(c.sql) if c.kind == 'text' else c.sql} AS \"{c.title}\""
-                       for c in chosen)
+    cells = [(_neutralise_sql(c.sql) if c.kind == "text" else c.sql, c) for c in chosen]
+    if csv_sep is None:
+        select = ", ".join(f'{expr} AS "{c.title}"' for expr, c in cells)
+    elif csv_sep in CSV_SEPARATORS:
+        select = f"{_csv_line_sql(cells, csv_sep)} AS line"
+    else:
+        raise ValueError(f"csv_sep must be one of {CSV_SEPARATORS}")
     sql = f"SELECT {select} FROM incidents i {_JOINS} WHERE {where} ORDER BY {_order(scope, sort)}"
     return sql, params, chosen
 
