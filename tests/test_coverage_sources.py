@@ -21,12 +21,17 @@ def con(demo_db):
     return Store(demo_db).read()
 
 
-def _without_group_counts(con):
+def _without(con, table: str):
+    """A cursor on which the derived ``table`` is an empty temporary table (as on a peildatum
+    view): the queries take their other path there."""
     view = con.cursor()
     catalog = view.execute("SELECT current_database()").fetchone()[0]
-    view.execute(f'CREATE TEMP TABLE group_counts AS SELECT * FROM "{catalog}".main.group_counts'
-                 " LIMIT 0")
+    view.execute(f'CREATE TEMP TABLE {table} AS SELECT * FROM "{catalog}".main.{table} LIMIT 0')
     return view
+
+
+def _without_group_counts(con):
+    return _without(con, "group_counts")
 
 
 def _periods(con):
@@ -76,11 +81,7 @@ def test_unknown_indicator_is_refused_and_not_remembered(con):
 
 
 def _without_area_counts(con):
-    view = con.cursor()
-    catalog = view.execute("SELECT current_database()").fetchone()[0]
-    view.execute(f'CREATE TEMP TABLE area_group_counts AS SELECT * FROM "{catalog}".main.'
-                 "area_group_counts LIMIT 0")
-    return view
+    return _without(con, "area_group_counts")
 
 
 @pytest.mark.parametrize("detail", [3, 1])

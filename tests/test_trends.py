@@ -117,12 +117,11 @@ def test_precomputed_bundle_counts_give_the_same_trend(con, indicator):
     temporary table, as on a peildatum view) must give exactly the same series."""
     from data.queries import coverage
 
+    from .test_coverage_sources import _without
+
     assert coverage.precomputed(con, indicator)
     assert not coverage.precomputed(con, "0.0.0")  # the total is not an indicator
-    slow_con = con.cursor()
-    catalog = slow_con.execute("SELECT current_database()").fetchone()[0]
-    slow_con.execute(f'CREATE TEMP TABLE group_counts AS SELECT * FROM "{catalog}".main.'
-                     "group_counts LIMIT 0")
+    slow_con = _without(con, "group_counts")
     try:
         assert not coverage.precomputed(slow_con, indicator)
         for scope, gemeenten in ((UNIT, []), (UNIT, ["GMD002", "GMD004"]), (MAYOR, [])):
