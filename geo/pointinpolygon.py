@@ -273,7 +273,12 @@ class PointGrid:
         out[finite & ~inside & (lon >= x0) & (lon <= x1) & (lat >= y0) & (lat <= y1)] = _BORDER
         todo = np.flatnonzero(inside)
         code = _morton(fx[todo].astype(np.int64), fy[todo].astype(np.int64))
-        out[todo] = self.values[np.searchsorted(self.starts, code, side="right") - 1]
+        # Searched in ascending order: the binary searches then walk the leaves from low to
+        # high and stay in cache (several times faster than in the points' order).
+        order = np.argsort(code)
+        leaf = np.empty(len(code), dtype=np.int64)
+        leaf[order] = np.searchsorted(self.starts, code[order], side="right") - 1
+        out[todo] = self.values[leaf]
         return out
 
     def locate(self, lon, lat, polygons) -> np.ndarray:
