@@ -38,7 +38,7 @@ STEPS = (
     ("data/importers/incidents.py", "_place_points"),
     ("data/importers/incidents.py", "_place"),
     ("geo/pointinpolygon.py", "grid_layer"),
-    ("geo/pointinpolygon.py", "lookup"),
+    ("geo/pointinpolygon.py", "_lookup"),
     ("geo/pointinpolygon.py", "locate_index"),
     ("geo/projections.py", "rd_to_wgs84"),
     ("data/importers/incidents.py", "_check"),
