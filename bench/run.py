@@ -10,6 +10,7 @@ and as bare DuckDB SQL, and the import rates. Prints numbers; asserts nothing.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import statistics
 import sys
@@ -61,6 +62,42 @@ def build(store: Store, incidents: int, years: int) -> list[tuple[str, float, st
     return steps
 
 
+@contextlib.contextmanager
+def import_scratch(store: Store, rows: int, *, into: str = "geography", tmp_dir=None):
+    """A CSV of ``rows`` incidents of ``store`` in the documented layout and a scratch store to
+    import it into: a copy of the geography only (``into="geography"``) or of the whole
+    database (``"full"``), with the boundary layers' placement grids built. Yields (scratch
+    store, CSV path, seconds the grids took); everything is deleted afterwards."""
+    import shutil
+
+    from geo.pointinpolygon import grid_layer
+
+    con = store.read()
+    with tempfile.TemporaryDirectory(dir=tmp_dir) as tmp:
+        path = Path(tmp) / "incidents.csv"
+        con.execute(f"""
+            COPY (SELECT 'B' || id AS id, registered_at, occurred_at, type_code,
+                         attempt::INTEGER AS attempt, high_impact::INTEGER AS high_impact,
+                         lon, lat, pc6, street, house_number, mo, summary
+                  FROM incidents USING SAMPLE {int(rows)} ROWS)
+            TO '{path}' (HEADER, DELIMITER ';')""")
+        scratch = Store(Path(tmp) / "scratch.duckdb")
+        with scratch.write("copy geography", fresh=True) as w:
+            if into == "geography":
+                w.execute(f"ATTACH '{store.current_file()}' AS src (READ_ONLY)")
+                for table in ("areas", "boundaries", "boundary_shapes", "population"):
+                    w.execute(f"DELETE FROM {table}")
+                    w.execute(f"INSERT INTO {table} SELECT * FROM src.{table}")
+                w.execute("DETACH src")
+        if into == "full":
+            shutil.copyfile(store.current_file(), scratch.current_file())
+        t = time.perf_counter()
+        with scratch.write("placement grids") as w:
+            for level in ("buurt", "pc4"):
+                grid_layer(w, level)
+        yield scratch, path, time.perf_counter() - t
+
+
 def incident_import_rate(store: Store, rows: int, *, into: str = "geography",
                          repeat: int = 1, tmp_dir=None) -> list[dict]:
     """Export ``rows`` incidents to CSV in the documented layout and import them into a copy:
@@ -69,38 +106,12 @@ def incident_import_rate(store: Store, rows: int, *, into: str = "geography",
     version file by data.store included). The boundary layers' placement grids are built
     before the timed import (a one-off per boundary vintage, reported as ``grid_seconds``).
     Returns one dict per run: seconds, rows, cpu_seconds, maxrss_mb, grid_seconds, load."""
-    import os
     import resource
-    import shutil
 
-    from geo.pointinpolygon import grid_layer
-
-    con = store.read()
     out = []
     for _ in range(repeat):
-        with tempfile.TemporaryDirectory(dir=tmp_dir) as tmp:
-            path = Path(tmp) / "incidents.csv"
-            con.execute(f"""
-                COPY (SELECT 'B' || id AS id, registered_at, occurred_at, type_code,
-                             attempt::INTEGER AS attempt, high_impact::INTEGER AS high_impact,
-                             lon, lat, pc6, street, house_number, mo, summary
-                      FROM incidents USING SAMPLE {int(rows)} ROWS)
-                TO '{path}' (HEADER, DELIMITER ';')""")
-            scratch = Store(Path(tmp) / "scratch.duckdb")
-            with scratch.write("copy geography", fresh=True) as w:
-                if into == "geography":
-                    w.execute(f"ATTACH '{store.current_file()}' AS src (READ_ONLY)")
-                    for table in ("areas", "boundaries", "boundary_shapes", "population"):
-                        w.execute(f"DELETE FROM {table}")
-                        w.execute(f"INSERT INTO {table} SELECT * FROM src.{table}")
-                    w.execute("DETACH src")
-            if into == "full":
-                shutil.copyfile(store.current_file(), scratch.current_file())
-            t = time.perf_counter()
-            with scratch.write("placement grids") as w:
-                for level in ("buurt", "pc4"):
-                    grid_layer(w, level)
-            grid_seconds = time.perf_counter() - t
+        with import_scratch(store, rows, into=into, tmp_dir=tmp_dir) as (scratch, path,
+                                                                        grid_seconds):
             before = resource.getrusage(resource.RUSAGE_SELF)
             t = time.perf_counter()
             result = run_import(scratch, "incidents", path)
@@ -110,7 +121,6 @@ def incident_import_rate(store: Store, rows: int, *, into: str = "geography",
                         "cpu_seconds": (after.ru_utime + after.ru_stime
                                         - before.ru_utime - before.ru_stime),
                         "maxrss_mb": after.ru_maxrss / 1024, "load": os.getloadavg()[0]})
-            shutil.rmtree(tmp, ignore_errors=True)
     return out
 
 

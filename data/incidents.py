@@ -88,8 +88,9 @@ def finalize_appended(con, table: str) -> None:
         weekly = ("SELECT gm_code, date_trunc('week', occurred_date)::DATE AS period_start,"
                   f" type_code, count(*) AS n, false AS provisional FROM {table} GROUP BY ALL")
         con.execute("CREATE OR REPLACE TEMP TABLE _delta_groups AS " + _GROUPED_SQL.format(
+            order="", weekly=weekly,
             monthly="SELECT area_code AS gm_code, period_start, type_code, sum(n) AS n,"
-                    " false AS provisional FROM _delta_counts GROUP BY ALL", weekly=weekly))
+                    " false AS provisional FROM _delta_counts GROUP BY ALL"))
         con.execute("""
             UPDATE group_counts g SET count = g.count + d.n FROM _delta_groups d
             WHERE g.group_code = d.group_code AND g.gm_code = d.gm_code
@@ -102,7 +103,7 @@ def finalize_appended(con, table: str) -> None:
                 SELECT 1 FROM group_counts g
                 WHERE g.group_code = d.group_code AND g.gm_code = d.gm_code
                   AND g.period_type = d.period_type AND g.period_start = d.period_start)
-            ORDER BY d.group_code, d.period_type, d.gm_code, d.period_start""")
+            """ + GROUPS_ORDER)
         # Per area: the new rows' counts are appended, not merged (readers sum per key; an
         # UPDATE joined against millions of rows cost more than the import's own work).
         con.execute("INSERT INTO area_group_counts "
@@ -152,6 +153,7 @@ def build_group_counts(con) -> None:
     ``area_group_counts``, per bundle x wijk, buurt and PC4 x month, for the map."""
     con.execute("DELETE FROM group_counts")
     con.execute("INSERT INTO group_counts " + _GROUPED_SQL.format(
+        order=GROUPS_ORDER,
         monthly="SELECT area_code AS gm_code, period_start, type_code, sum(count) AS n,"
                 " bool_or(provisional) AS provisional FROM counts WHERE source = 'incidents'"
                 " AND level = 'gemeente' AND period_type = 'M' GROUP BY ALL",
@@ -176,24 +178,29 @@ def rebuild_derived_counts(con) -> tuple[int, int]:
 
 
 #: group_counts rows from per-gemeente ``monthly`` and ``weekly`` counts per type (queries with
-#: gm_code, period_start, type_code, n, provisional): per bundle, per type and '*'.
+#: gm_code, period_start, type_code, n, provisional): per bundle, per type and '*', in
+#: ``{order}`` (the table's sort order, or nothing for rows that are not stored as they are).
+#: A type's rows are its counts as they are (one per gemeente and period already; type codes
+#: never collide with bundle names); only the bundles and '*' are summed.
 _GROUPED_SQL = """
         WITH monthly AS ({monthly}),
         weekly AS ({weekly}),
         typed AS (
             SELECT 'M' AS period_type, * FROM monthly
-            UNION ALL SELECT 'W', * FROM weekly),
-        grouped AS (
-            SELECT t.group_code, x.gm_code, x.period_type, x.period_start, x.n, x.provisional
-            FROM typed x JOIN type_groups t ON t.type_code = x.type_code
-            UNION ALL
-            SELECT type_code, gm_code, period_type, period_start, n, provisional FROM typed
-            UNION ALL
-            SELECT '*', gm_code, period_type, period_start, n, provisional FROM typed)
-        SELECT group_code, gm_code, period_type, period_start, sum(n)::INTEGER AS n,
-               bool_or(provisional) AS provisional
-        FROM grouped GROUP BY ALL
-        ORDER BY group_code, period_type, gm_code, period_start"""
+            UNION ALL SELECT 'W', * FROM weekly)
+        SELECT t.group_code, x.gm_code, x.period_type, x.period_start, sum(x.n)::INTEGER AS n,
+               bool_or(x.provisional) AS provisional
+        FROM typed x JOIN type_groups t ON t.type_code = x.type_code
+        GROUP BY ALL
+        UNION ALL
+        SELECT type_code, gm_code, period_type, period_start, n::INTEGER, provisional FROM typed
+        UNION ALL
+        SELECT '*', gm_code, period_type, period_start, sum(n)::INTEGER, bool_or(provisional)
+        FROM typed
+        GROUP BY ALL
+        {order}"""
+#: The sort order of group_counts.
+GROUPS_ORDER = "ORDER BY group_code, period_type, gm_code, period_start"
 
 
 #: Levels below the gemeente with bundle counts per area and month (``area_group_counts``):

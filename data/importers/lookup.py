@@ -44,8 +44,9 @@ def import_lookup(con, path):
         result.detail["eenheden_created"] = created
     if units:
         result.detail["org_units"] = units
-    for name in ("_lookup_checked", "_lookup_ok", "_csv"):
+    for name in ("_lookup_checked", "_lookup_ok"):
         con.execute(f"DROP TABLE IF EXISTS {name}")
+    csv.drop(con)
     return result, rejections
 
 

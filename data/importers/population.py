@@ -76,8 +76,9 @@ def import_population(con, path):
                                        " ORDER BY 1").fetchall()]
     result = ImportResult("population", str(path), rows=rows, total=int(total))
     result.detail = {"area_column": area, "years": ",".join(map(str, years))}
-    for name in ("_pop_in", "_pop_parsed", "_pop_checked", "_csv"):
+    for name in ("_pop_in", "_pop_parsed", "_pop_checked"):
         con.execute(f"DROP TABLE IF EXISTS {name}")
+    csv.drop(con)
     return result, rejections
 
 

@@ -162,8 +162,9 @@ def import_source(con, path, *, scope: Scope, gemeente: str, source: str, title:
     con.execute("INSERT OR REPLACE INTO gemeente_sources VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [gemeente, source, title.strip(), (description or "").strip() or None, grain,
                  first, last, datetime.now(timezone.utc).replace(tzinfo=None), by, path.name])
-    for name in ("_src_parsed", "_src_dated", "_src_checked", "_csv"):
+    for name in ("_src_parsed", "_src_dated", "_src_checked"):
         con.execute(f"DROP TABLE IF EXISTS {name}")
+    csv.drop(con)
     result = ImportResult("source", str(path), rows=int(rows), total=int(total))
     result.detail = {"gemeente": gemeente, "source": source, "grain": grain,
                      "from": first.isoformat(), "to": last.isoformat()}
