@@ -209,21 +209,12 @@ AREA_LEVELS = {"wijk": "wk_code", "buurt": "bu_code", "pc4": "pc4"}
 
 #: area_group_counts rows of the incidents in ``{source}``: per bundle x level x area (with the
 #: gemeente the incident is registered in, as the map's scan filters it) x month.
-_AREA_GROUPED_SQL = """
-        WITH per_type AS (
-            SELECT gm_code, wk_code, bu_code, pc4,
-                   date_trunc('month', occurred_date)::DATE AS period_start, type_code,
-                   count(*) AS n
-            FROM {source} GROUP BY ALL),
-        levels AS (""" + " UNION ALL ".join(
-    f"SELECT '{level}' AS level, gm_code, {column} AS area_code, period_start, type_code, n"
-    f" FROM per_type WHERE {column} IS NOT NULL AND gm_code IS NOT NULL"
-    for level, column in AREA_LEVELS.items()) + """)
-        SELECT t.group_code, l.level, l.gm_code, l.area_code, l.period_start,
-               sum(l.n)::INTEGER AS count
-        FROM levels l JOIN type_groups t ON t.type_code = l.type_code
-        GROUP BY ALL
-        ORDER BY 1, 2, 3, 5, 4"""
+_AREA_GROUPED_SQL = " UNION ALL ".join(
+    f"SELECT t.group_code, '{level}' AS level, i.gm_code, i.{column} AS area_code,"
+    f" date_trunc('month', i.occurred_date)::DATE AS period_start, count(*)::INTEGER AS count"
+    " FROM {source} i JOIN type_groups t ON t.type_code = i.type_code"
+    f" WHERE i.{column} IS NOT NULL AND i.gm_code IS NOT NULL GROUP BY ALL"
+    for level, column in AREA_LEVELS.items()) + " ORDER BY 1, 2, 3, 5, 4"
 
 #: A fingerprint of the bundle definitions (type_groups) that group_counts was built with.
 CATALOG_KEY_SQL = ("SELECT md5(coalesce(string_agg(group_code || '=' || type_code, ',' "
