@@ -16,7 +16,7 @@ from playwright.sync_api import expect
 from callbacks.kaart_values import class_breaks
 
 from .conftest import login
-from .test_kaart import CHOROPLETH, _wait_for_panel
+from .test_kaart import CHOROPLETH, TOOLTIP, _wait_for_panel
 
 #: Set before assets/choropleth.js runs: layers of more than 5 areas go on canvas.
 LOW_THRESHOLD = "window.vb = {CANVAS_ABOVE: 5};"
@@ -120,7 +120,7 @@ def test_canvas_areas_show_tooltips_and_drill_down_by_mouse(page, demo_server, c
                              " AND gm_code = 'GMD001' ORDER BY code LIMIT 1").fetchall()[0]
     # As a person does: move over the area until its tooltip shows. The point is found again
     # each time, because the map may still be settling (fitting its bounds) after the values.
-    tooltip = page.locator(".leaflet-tooltip")
+    tooltip = page.locator(TOOLTIP)
     for attempt in range(10):
         x, y = page.evaluate(POINT_INSIDE, wijk)
         page.mouse.move(x - 3, y - 3)
