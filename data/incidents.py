@@ -1,8 +1,8 @@
 """Writing incidents and what is derived from them; shared by the importer and the demo builder.
 
-After new incidents are appended, :func:`finalize_incidents` re-sorts the table (so DuckDB's
-zone maps prune row groups for gemeente x period x type filters) and rebuilds the monthly
-gemeente counts that national map and trend queries read instead of scanning 40 M rows.
+After new incidents are staged (:func:`append_incidents`), :func:`finalize_incidents` writes
+them into the table in sort order, re-sorting rows already there (so DuckDB's zone maps prune
+row groups for gemeente x period x type filters), and rebuilds the monthly gemeente counts that national map and trend queries read instead of scanning 40 M rows.
 
 An import into a large table uses :func:`append_sorted` and :func:`finalize_appended` instead:
 the new rows are appended in sort order after the rows already there (which are not rewritten,
@@ -24,12 +24,22 @@ INCIDENT_COLUMNS = (
 PROVISIONAL_MONTHS = 3
 
 
+#: The temporary table :func:`append_incidents` fills and :func:`finalize_incidents` empties.
+STAGING = "_incidents_staging"
+
+
 def append_incidents(con, frame, name: str = "_incoming") -> int:
-    """Append a DataFrame/Arrow table with the INCIDENT_COLUMNS (in any order) to incidents."""
+    """Stage a DataFrame/Arrow table with the INCIDENT_COLUMNS (in any order) for
+    :func:`finalize_incidents`, which writes the staged rows into incidents in sort order.
+    The rows wait in a temporary table (memory, spilled to DuckDB's temporary folder), so
+    the unsorted rows never take blocks in the database file: sorted there afterwards, they
+    left the file twice the size of its data, and every later version copied that."""
+    columns = ", ".join(INCIDENT_COLUMNS)
+    con.execute(f"CREATE TEMP TABLE IF NOT EXISTS {STAGING} AS SELECT {columns} FROM incidents"
+                " LIMIT 0")
     con.register(name, frame)
     try:
-        columns = ", ".join(INCIDENT_COLUMNS)
-        con.execute(f"INSERT INTO incidents ({columns}) SELECT {columns} FROM {name}")
+        con.execute(f"INSERT INTO {STAGING} ({columns}) SELECT {columns} FROM {name}")
     finally:
         con.unregister(name)
     return len(frame)
@@ -117,13 +127,21 @@ def finalize_appended(con, table: str) -> None:
 
 
 def finalize_incidents(con) -> None:
-    """Sort incidents for pruning and rebuild the derived monthly gemeente counts and the
-    bundle counts per month and week (``group_counts``)."""
-    con.execute("ALTER TABLE incidents RENAME TO incidents_unsorted")
-    con.execute(INCIDENTS_DDL)
-    con.execute("INSERT INTO incidents SELECT * FROM incidents_unsorted"
-                " ORDER BY gm_code, occurred_date, type_code")
-    con.execute("DROP TABLE incidents_unsorted")
+    """Write the staged rows (:func:`append_incidents`) into incidents, sort incidents for
+    pruning and rebuild the derived monthly gemeente counts and the bundle counts per month
+    and week (``group_counts``). Into an empty table (a build) the staged rows go in sorted
+    as they are; rows already there are re-sorted together with them."""
+    columns = ", ".join(INCIDENT_COLUMNS)
+    con.execute(f"CREATE TEMP TABLE IF NOT EXISTS {STAGING} AS SELECT {columns} FROM incidents"
+                " LIMIT 0")
+    if con.execute("SELECT count(*) FROM (SELECT 1 FROM incidents LIMIT 1)").fetchall()[0][0]:
+        con.execute("ALTER TABLE incidents RENAME TO incidents_unsorted")
+        con.execute(INCIDENTS_DDL)
+        con.execute(f"INSERT INTO {STAGING} SELECT {columns} FROM incidents_unsorted")
+        con.execute("DROP TABLE incidents_unsorted")
+    con.execute(f"INSERT INTO incidents ({columns}) SELECT {columns} FROM {STAGING}"
+                f" ORDER BY {SORT_ORDER}")
+    con.execute(f"DROP TABLE {STAGING}")
     con.execute("DELETE FROM counts WHERE source = 'incidents'")
     con.execute(f"INSERT INTO counts {DERIVED_COUNTS_SQL}")
     build_group_counts(con)
@@ -214,7 +232,7 @@ _AREA_GROUPED_SQL = " UNION ALL ".join(
     f" date_trunc('month', i.occurred_date)::DATE AS period_start, count(*)::INTEGER AS count"
     " FROM {source} i JOIN type_groups t ON t.type_code = i.type_code"
     f" WHERE i.{column} IS NOT NULL AND i.gm_code IS NOT NULL GROUP BY ALL"
-    for level, column in AREA_LEVELS.items()) + " ORDER BY 1, 2, 3, 5, 4"
+    for level, column in AREA_LEVELS.items()) + " ORDER BY 1, 2, 3, 5"
 
 #: A fingerprint of the bundle definitions (type_groups) that group_counts was built with.
 CATALOG_KEY_SQL = ("SELECT md5(coalesce(string_agg(group_code || '=' || type_code, ',' "

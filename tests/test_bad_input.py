@@ -167,6 +167,20 @@ def test_line_numbers_survive_blank_lines_and_multiline_values(store, tmp_path):
         ("5", "count is not a number: x"), ("9", "unknown area code GMD009")]
 
 
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_line_numbers_survive_blank_lines_without_quotes(store, tmp_path, newline):
+    """Blank lines are found by counting the file's lines (no quoted values here, so the
+    records cannot span lines): the rows after them keep their own line numbers."""
+    path = tmp_path / "counts.csv"
+    lines = ["area_code;period;crime_code;count", "GMD001;2024-01;1.1.1;1", "",
+             "GMD001;2024-02;1.1.1;x", "", "", "GMD009;2024-04;1.1.1;3", "GMD001;2024-05;1.1.1;4"]
+    path.write_bytes(newline.join(lines).encode())  # no line break after the last line
+    result = run_import(store, "counts", path)
+    assert (result.rows, result.rejected) == (2, 2)
+    assert [(r["line"], r["reason"]) for r in rejected(path)] == [
+        ("4", "count is not a number: x"), ("7", "unknown area code GMD009")]
+
+
 INCIDENT_HEADER = "id;registered_at;occurred_at;type_code;attempt;x;y;pc6\n"
 
 

@@ -39,7 +39,8 @@ class CsvFile:
     #: The header as written.
     header: list[str]
     has_quotes: bool = False
-    has_blank_lines: bool = False
+    #: Physical lines in the file (the last one counted when it has no line break).
+    lines: int = 0
     rejections: list[Rejection] = field(default_factory=list)
     #: The view :meth:`load` made.
     view: str = "_csv"
@@ -134,7 +135,10 @@ class CsvFile:
             test = " OR ".join(f"contains({ident(c)}, chr(10))" for c in self.columns)
             multiline = bool(scalar(con, f"SELECT count(*) FROM _csv_raw WHERE {test}"))
         lines = None
-        if multiline or self.has_blank_lines:
+        # One line per record (none spans lines): the file has blank lines exactly when it
+        # has more lines than the header and its records.
+        blank_lines = self.lines > 1 + rows + len(bad_lines)
+        if multiline or blank_lines:
             lines = self._record_lines(rows, len(bad_lines))
         if lines is None and not bad_lines:
             return False
@@ -198,7 +202,7 @@ def open_csv(path) -> CsvFile:
     if size == 0:
         raise FatalImportError("the file is empty (0 bytes): expected a header row", file=path,
                                line=1, column=1)
-    has_quotes, has_blank = _scan(path)
+    has_quotes, lines = _scan(path)
     with open(path, encoding="utf-8-sig", newline="") as fh:
         first = fh.readline().rstrip("\r\n")
     if not first.strip():
@@ -212,7 +216,7 @@ def open_csv(path) -> CsvFile:
             raise FatalImportError(f"column name {name.strip()!r} appears twice in the header",
                                    file=path, line=1, column=name.strip())
         columns.append(norm)
-    return CsvFile(path, delimiter, columns, [h.strip() for h in header], has_quotes, has_blank)
+    return CsvFile(path, delimiter, columns, [h.strip() for h in header], has_quotes, lines)
 
 
 def _split_header(line: str) -> tuple[str, list[str]]:
@@ -224,12 +228,12 @@ def _split_header(line: str) -> tuple[str, list[str]]:
     return best
 
 
-def _scan(path: Path) -> tuple[bool, bool]:
-    """Validate UTF-8 and look for NUL bytes, quotes and blank lines in one pass."""
+def _scan(path: Path) -> tuple[bool, int]:
+    """Validate UTF-8, look for NUL bytes and quotes and count the lines, in one pass."""
     decoder = codecs.getincrementaldecoder("utf-8")("strict")
-    offset = 0
-    has_quotes = has_blank = False
-    previous = b""
+    offset = lines = 0
+    has_quotes = False
+    last = b"\n"
     with open(path, "rb") as fh:
         while chunk := fh.read(_CHUNK):
             nul = chunk.find(b"\x00")
@@ -246,10 +250,9 @@ def _scan(path: Path) -> tuple[bool, bool]:
                 raise FatalImportError(
                     f"the file is not valid UTF-8 (byte 0x{exc.object[exc.start]:02x}); save it "
                     "as CSV UTF-8", file=path, line=line, column=column) from None
-            joined = previous[-2:] + chunk
             has_quotes = has_quotes or b'"' in chunk
-            has_blank = has_blank or b"\n\n" in joined or b"\n\r\n" in joined
-            previous = chunk
+            lines += chunk.count(b"\n")
+            last = chunk[-1:]
             offset += len(chunk)
         try:
             decoder.decode(b"", final=True)
@@ -257,7 +260,7 @@ def _scan(path: Path) -> tuple[bool, bool]:
             line, column = _position(path, offset - len(decoder.getstate()[0]))
             raise FatalImportError("the file is not valid UTF-8 (truncated character at the end)",
                                    file=path, line=line, column=column) from None
-    return has_quotes, has_blank
+    return has_quotes, lines + (last != b"\n")
 
 
 def _position(path: Path, offset: int) -> tuple[int, int]:
