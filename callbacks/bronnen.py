@@ -1,12 +1,12 @@
 """Gemeentelijke bronnen (/bronnen): the list (a data view) and the gegevensbeheerder's upload
 and delete (writes, checked against the account re-read from the state database and the scope,
-every attempt written to the protocol log)."""
+every attempt written to the protocol log). The write itself is a background job (kind
+``source``, data/jobs/tasks.py): a new data version copies the database, which no web worker
+should wait for; the page follows the job and shows its outcome."""
 from __future__ import annotations
 
 import base64
 import binascii
-import re
-import tempfile
 from pathlib import Path
 
 import dash
@@ -16,17 +16,16 @@ from dash import ALL, Input, Output, State, ctx
 
 from callbacks.guard import Served, data_callback, refusal
 from dashboard.auth import current_scope, current_user, get_db, get_state
+from dashboard.jobs import status as job_state
+from dashboard.jobs import submit as submit_job
 from data import protocol
 from data.accounts import SOURCE_ROLE, gemeente_choices, get_user
-from data.importers import FatalImportError, run_import
-from data.importers.sources import check_names, delete_source
+from data.heavy import Busy
+from data.importers.sources import check_names
 from data.queries.sources import list_sources
 from data.scope import OutOfScope
 from layouts import bronnen as layout
-
-#: Rejected rows shown on the page (all are counted).
-SHOWN_REJECTIONS = 50
-
+from layouts.jobs import job_status
 
 def _manager(gm_code) -> object:
     """The acting gegevensbeheerder of ``gm_code``, re-read from the state database; raises
@@ -63,11 +62,13 @@ def _log(view, *, filters, rows, outcome="ok", detail=None):
 
 
 def upload(contents, filename, gm_code, name, title, description) -> dict:
-    """Import one uploaded file as source ``name`` of ``gm_code``; the outcome as a dict."""
+    """Check an uploaded file and its names in the request (a refusal or a clear error at
+    once) and return the payload of the source job that imports it; a dict with ``error``
+    for a bad file or name."""
     filters = {"gemeente": str(gm_code)[:20], "bron": str(name)[:40],
                "bestand": str(filename)[:100]}
     try:
-        user = _manager(gm_code)
+        _manager(gm_code)
     except OutOfScope as exc:
         _log("bronnen/upload", filters=filters, rows=0, outcome="refused", detail=exc.detail)
         raise
@@ -83,33 +84,30 @@ def upload(contents, filename, gm_code, name, title, description) -> dict:
     except (ValueError, binascii.Error) as exc:
         _log("bronnen/upload", filters=filters, rows=0, outcome="refused", detail=str(exc))
         return {"error": str(exc)}
-    safe = re.sub(r"[^A-Za-z0-9._-]", "_", Path(filename).name)[:80] or "bron.csv"
-    with tempfile.TemporaryDirectory(prefix="vb-bron-") as folder:
-        path = Path(folder) / safe
-        path.write_bytes(data)
-        try:
-            result = run_import(flask.current_app.config["VB_STORE"], "source", path,
-                                rejected_file=Path(folder) / "afgewezen.csv",
-                                options={"scope": current_scope(), "gemeente": gm_code,
-                                         "source": name, "title": title,
-                                         "description": description, "by": user.name})
-        except FatalImportError as exc:
-            message = exc.message + (f" (regel {exc.line})" if exc.line else "")
-            _log("bronnen/upload", filters=filters, rows=0, outcome="refused",
-                 detail=f"fatal: {message}"[:1000])
-            return {"error": message}
-        rejections = _rejections(Path(folder) / "afgewezen.csv")
-    _log("bronnen/upload", filters={**filters, "afgewezen": result.rejected}, rows=result.rows)
-    return {"rows": result.rows, "rejected": result.rejected, "title": title,
-            "rejections": rejections[:SHOWN_REJECTIONS]}
+    return {"op": "import", "gemeente": gm_code, "source": name, "title": title,
+            "description": description, "filename": Path(filename).name,
+            "data": base64.b64encode(data).decode("ascii")}
 
 
-def _rejections(path: Path) -> list[dict]:
-    import csv
-    if not path.exists():
-        return []
-    with open(path, encoding="utf-8", newline="") as fh:
-        return [{"line": r["line"], "reason": r["reason"]} for r in csv.DictReader(fh)]
+def _submit(payload: dict):
+    """Queue the source job (the import or delete runs on the job backend, never in this
+    request: a new data version copies the database). Returns the manage outputs."""
+    try:
+        job = submit_job(flask.current_app.config["VB_SETTINGS"], get_state(), kind="source",
+                         user=current_user().name, client=flask.request.remote_addr,
+                         payload=payload)
+    except Busy as exc:
+        return dbc.Alert(str(exc), color="warning", id="bronnen-bezig"), None, True
+    return job_status(job.public(), "bronnen", "Niet verwerkt"), job.id, False
+
+
+def outcome(result: dict):
+    """What a finished source job shows: the import's result (or its fatal error), or the
+    source deleted."""
+    if result.get("op") == "delete":
+        return dbc.Alert(f"Bron “{result.get('source')}” verwijderd ({result.get('removed')}"
+                         " rijen).", color="info", id="bronnen-verwijderd")
+    return layout.result(result)
 
 
 def register(app) -> None:
@@ -124,36 +122,60 @@ def register(app) -> None:
                          if o in user.gemeenten}
         return Served((layout.source_list(frame, deletable=deletable),), rows=len(frame))
 
-    @app.callback(Output("bronnen-result", "children"), Output("bronnen-refresh", "data"),
+    @app.callback(Output("bronnen-result", "children"), Output("bronnen-taak", "data"),
+                  Output("bronnen-taak-tik", "disabled"),
                   Input("bronnen-upload", "contents"),
                   Input({"type": "bronnen-verwijder", "key": ALL}, "n_clicks"),
                   State("bronnen-upload", "filename"), State("bronnen-gemeente", "value"),
                   State("bronnen-naam", "value"), State("bronnen-titel", "value"),
-                  State("bronnen-omschrijving", "value"), State("bronnen-refresh", "data"),
-                  prevent_initial_call=True)
-    def manage(contents, clicks, filename, gm_code, name, title, description, refresh):
+                  State("bronnen-omschrijving", "value"), prevent_initial_call=True)
+    def manage(contents, clicks, filename, gm_code, name, title, description):
+        """An upload or a delete click: checked here, then queued as a source job that
+        :func:`source_job` follows."""
         trigger = ctx.triggered_id
-        bump = (refresh or 0) + 1 if isinstance(refresh, int) else 1
+        unchanged = (dash.no_update,) * 3
         try:
             if isinstance(trigger, dict):
                 if not any(clicks or []):
-                    return dash.no_update, dash.no_update
+                    return unchanged
                 owner, _, source = str(trigger.get("key", "")).partition("/")
-                filters = {"gemeente": owner[:20], "bron": source[:40], "actie": "verwijderd"}
                 try:
                     _manager(owner)
                 except OutOfScope as exc:
-                    _log("bronnen/verwijderen", filters=filters, rows=0, outcome="refused",
-                         detail=exc.detail)
+                    _log("bronnen/verwijderen", rows=0, outcome="refused", detail=exc.detail,
+                         filters={"gemeente": owner[:20], "bron": source[:40],
+                                  "actie": "verwijderd"})
                     raise
-                removed = delete_source(flask.current_app.config["VB_STORE"],
-                                        scope=current_scope(), gemeente=owner, source=source)
-                _log("bronnen/verwijderen", filters=filters, rows=removed)
-                return (dbc.Alert(f"Bron “{source}” verwijderd ({removed} rijen).",
-                                         color="info", id="bronnen-verwijderd"), bump)
+                return _submit({"op": "delete", "gemeente": owner, "source": source})
             if contents is None:
-                return dash.no_update, dash.no_update
-            return layout.result(upload(contents, filename, gm_code, name, title,
-                                        description)), bump
+                return unchanged
+            payload = upload(contents, filename, gm_code, name, title, description)
+            if payload.get("error"):
+                return layout.result(payload), None, True
+            return _submit(payload)
         except OutOfScope as exc:
-            return refusal(str(exc)), dash.no_update
+            return refusal(str(exc)), None, True
+
+    @data_callback(app, "bronnen/taak",
+                   [Output("bronnen-result", "children", allow_duplicate=True),
+                    Output("bronnen-refresh", "data"),
+                    Output("bronnen-taak-tik", "disabled", allow_duplicate=True)],
+                   [Input("bronnen-taak-tik", "n_intervals")],
+                   [State("bronnen-taak", "data"), State("bronnen-refresh", "data")],
+                   prevent_initial_call=True, log="on_change")
+    def source_job(scope, _n, job_id, refresh):
+        """The user's own source job: queued, progress, then its outcome (and the list
+        reloads) or the Dutch error. Logged when the status changes."""
+        if not isinstance(job_id, str):
+            return Served((dash.no_update, dash.no_update, True), 0, {})
+        job = job_state(flask.current_app.config["VB_SETTINGS"], get_state(), job_id,
+                        current_user().name)
+        if job is None:
+            raise OutOfScope("unknown job or another user's")
+        filters = {"taak": job.id, "status": job.status}
+        if job.status == "done":
+            bump = refresh + 1 if isinstance(refresh, int) else 1
+            return Served((outcome(job.result or {}), bump, True), 1, filters)
+        finished = job.status == "failed"
+        return Served((job_status(job.public(), "bronnen", "Niet verwerkt"), dash.no_update,
+                       finished), 0, filters)

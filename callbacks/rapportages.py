@@ -25,6 +25,7 @@ from data.products.model import KINDS
 from data.queries.products import area_options, product_area
 from data.scope import OutOfScope
 from layouts import rapportages as layout
+from layouts.jobs import job_status
 
 
 def _kinds() -> list[tuple[str, str]]:
@@ -214,7 +215,7 @@ def register(app) -> None:
         job = submit_job(flask.current_app.config["VB_SETTINGS"], state, kind="product",
                          user=current_user().name, client=flask.request.remote_addr,
                          payload={"kind": kind, "area": area, "now": datetime.now().isoformat()})
-        return Served((None, layout.job_status(job.public()), job.id, False, True), 1,
+        return Served((None, job_status(job.public()), job.id, False, True), 1,
                       {"taak": job.id, "soort": kind, "gebied": area})
 
     @data_callback(app, "rapportages/taak",
@@ -241,7 +242,7 @@ def register(app) -> None:
             return Served((message, made.get("product"), True, False), 1,
                           {**filters, "product": made.get("product")})
         finished = job.status == "failed"
-        return Served((layout.job_status(job.public()), dash.no_update, finished,
+        return Served((job_status(job.public()), dash.no_update, finished,
                        not finished), 0, filters)
 
     @data_callback(app, "rapportages/soorten",
@@ -406,7 +407,7 @@ def register(app) -> None:
                           {"concept": concept.id})
         job = submit_job(flask.current_app.config["VB_SETTINGS"], state, kind="release",
                          user=user.name, client=client, payload={"concept": concept.id})
-        return Served((dash.no_update, layout.job_status(job.public(), "concept"), job.id,
+        return Served((dash.no_update, job_status(job.public(), "concept"), job.id,
                        False, True), 1, {"concept": concept.id, "taak": job.id})
 
     @data_callback(app, "rapportages/concept/taak",
@@ -436,7 +437,7 @@ def register(app) -> None:
         if job.status == "failed":
             return Served((None, dash.no_update, _not_released(job.error), True, False), 0,
                           filters)
-        return Served((layout.job_status(job.public(), "concept"), dash.no_update,
+        return Served((job_status(job.public(), "concept"), dash.no_update,
                        dash.no_update, False, True), 0, filters)
 
     @data_callback(app, "rapportages/correctie",

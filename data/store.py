@@ -64,6 +64,10 @@ class StoreError(RuntimeError):
     """The database is missing, locked or not a Veiligheidsbeeld database."""
 
 
+class StoreBusy(StoreError):
+    """Another process is writing a new version (writers are serialised): try again later."""
+
+
 class Store:
     def __init__(self, path: str | os.PathLike, *, threads: int = 2, memory_limit: str = "2GB"):
         self.path = Path(path)
@@ -155,7 +159,7 @@ class Store:
             try:
                 fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError as exc:
-                raise StoreError(f"another process is writing {self.path}") from exc
+                raise StoreBusy(f"another process is writing {self.path}") from exc
             stamp = datetime.now(timezone.utc)
             new = versions / f"{stamp:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}.duckdb"
             # Built under a temporary name: no host sees a version before it is complete.

@@ -46,7 +46,10 @@ def page(*, can_upload: bool, gemeenten: list[tuple[str, str]]):
                    children=html.Div(["Sleep een CSV-bestand hierheen of ",
                                       html.A("kies een bestand", href="#")]),
                    className="border rounded p-3 text-center bg-light"),
-        dcc.Loading(html.Div(id="bronnen-result", className="mt-3")),
+        html.Div(id="bronnen-result", className="mt-3", role="status", **{"aria-live": "polite"}),
+        # The import (or delete) runs as a background job; the page follows it.
+        dcc.Store(id="bronnen-taak", data=None),
+        dcc.Interval(id="bronnen-taak-tik", interval=1000, disabled=True),
     ]), id="bronnen-form", className="mb-4", style=None if can_upload else {"display": "none"})
     return html.Div([
         html.H1("Gemeentelijke bronnen", className="h3"),

@@ -64,22 +64,6 @@ def page(kinds: list[tuple[str, str]], areas: list[tuple[str, str]], police: boo
     ], className="rapportages-page")
 
 
-def job_status(job: dict, prefix: str = "rapportages", failed: str = "Niet gemaakt"):
-    """A job ("Nu maken", or with ``prefix="concept"`` a release) as the user reads it:
-    queued, working (with progress), or failed (the callback shows a finished product)."""
-    if job["status"] == "failed":
-        return dbc.Alert(f"{failed}: {job['error']}", color="danger",
-                         id=f"{prefix}-taak-fout")
-    if job["status"] == "queued":
-        return dbc.Alert("In de wachtrij…", color="info", id=f"{prefix}-taak-wacht")
-    done, total = job["done"], job["total"]
-    percent = int(100 * done / total) if total else 0
-    return dbc.Alert([html.Span("Bezig…", className="me-2"),
-                      dbc.Progress(value=percent, label=f"{percent}%", className="mt-1",
-                                   id=f"{prefix}-taak-voortgang")],
-                     color="info", id=f"{prefix}-taak-bezig")
-
-
 def _when(text: str) -> str:
     return fmt.moment(text)
 

@@ -85,6 +85,15 @@ def write_rejections(source: Path, rejections: list[Rejection], target: Path | N
     return None
 
 
+def read_rejections(path: Path) -> list[dict]:
+    """The ``line`` and ``reason`` of each row of a rejections file (:func:`write_rejections`);
+    none when there is no file."""
+    if not Path(path).exists():
+        return []
+    with open(path, encoding="utf-8", newline="") as fh:
+        return [{"line": r["line"], "reason": r["reason"]} for r in csv.DictReader(fh)]
+
+
 def _cells(values: list) -> list:
     """A row of the rejected-rows file with every text cell neutralised against formula
     injection, as in every export (the file is opened in a spreadsheet to fix the rows)."""

@@ -41,7 +41,8 @@ from data.heavy import USER_BUSY, Busy, _alive
 from data.state import StateDB, dumps, now
 
 JOB_ID = re.compile(r"^[A-Za-z0-9-]{8,64}$")
-KINDS = ("product", "release", "export-xlsx", "import", "reports-due", "meldingen-mail")
+KINDS = ("product", "release", "export-xlsx", "import", "reports-due", "meldingen-mail",
+         "source")
 ACTIVE = ("queued", "running")
 #: Attempts before a job whose process keeps dying is given up.
 MAX_ATTEMPTS = 3

@@ -251,8 +251,100 @@ def import_file(ctx: Context, job: jobs.Job, report: Progress) -> dict:
     return {"exit": code}
 
 
-HANDLERS = {"product": make_product, "release": release_concept, "export-xlsx": export_xlsx, "import": import_file,
-            "reports-due": reports_due, "meldingen-mail": meldingen_mail}
+#: Rejected rows a source job returns to the page (all are counted).
+SHOWN_REJECTIONS = 50
+#: Seconds a source job waits while another process writes a new data version.
+WRITE_WAIT = 120.0
+
+
+def manage_source(ctx: Context, job: jobs.Job, report: Progress) -> dict:
+    """/bronnen: import an uploaded file as a gemeente's source (``op`` "import": the file's
+    bytes base64 in the payload), or delete one (``op`` "delete"); as the owner, who must
+    manage that gemeente's sources now (checked again here and by the importer), logged as
+    ``bronnen/upload`` or ``bronnen/verwijderen``. A file with a fatal error is a result
+    (``error``: nothing changed), not a failed job. A retried job does the same again: an
+    import replaces the source, a delete finds it gone."""
+    import base64
+    import binascii
+    import re
+    import tempfile
+
+    from data.importers import FatalImportError, run_import
+    from data.importers.common import read_rejections
+    from data.importers.sources import delete_source
+    from data.scope import ensure_manages
+
+    payload = job.payload
+    op, gm_code, source = payload.get("op"), payload.get("gemeente"), payload.get("source")
+    view = "bronnen/verwijderen" if op == "delete" else "bronnen/upload"
+    filters = {"gemeente": str(gm_code)[:20], "bron": str(source)[:40], "taak": job.id}
+    if op == "delete":
+        filters["actie"] = "verwijderd"
+    else:
+        filters["bestand"] = str(payload.get("filename"))[:100]
+    user, scope = account(ctx, job)
+
+    def log(rows, outcome="ok", detail=None, **extra):
+        protocol.record(ctx.state, user=user, scope=scope, view=view,
+                        filters={**filters, **extra}, rows=rows, client=job.client,
+                        outcome=outcome, detail=detail)
+
+    try:
+        if op not in ("import", "delete"):
+            raise OutOfScope(f"unknown source operation {op!r}")
+        ensure_manages(scope, gm_code)
+    except OutOfScope as exc:
+        log(0, "refused", f"jobs: {exc.detail}")
+        raise Refused(NO_ACCESS, exc.detail) from exc
+    report(1, 3)
+    if op == "delete":
+        removed = _writing(lambda: delete_source(ctx.store, scope=scope, gemeente=gm_code,
+                                                 source=source))
+        log(removed)
+        return {"op": "delete", "source": source, "removed": removed}
+    try:
+        data = base64.b64decode(payload.get("data") or "", validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise Refused("Het bestand kon niet worden gelezen.", "jobs: bad file data") from exc
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", str(payload.get("filename") or ""))[:80] or "bron.csv"
+    with tempfile.TemporaryDirectory(prefix="vb-bron-") as folder:
+        path, rejected = Path(folder) / safe, Path(folder) / "afgewezen.csv"
+        path.write_bytes(data)
+        try:
+            result = _writing(lambda: run_import(
+                ctx.store, "source", path, rejected_file=rejected,
+                options={"scope": scope, "gemeente": gm_code, "source": source,
+                         "title": payload.get("title"),
+                         "description": payload.get("description"), "by": user.name}))
+        except FatalImportError as exc:
+            message = exc.message + (f" (regel {exc.line})" if exc.line else "")
+            log(0, "refused", f"fatal: {message}"[:1000])
+            return {"op": "import", "error": message}
+        rejections = read_rejections(rejected)
+    log(result.rows, afgewezen=result.rejected)
+    return {"op": "import", "rows": result.rows, "rejected": result.rejected,
+            "title": payload.get("title"), "rejections": rejections[:SHOWN_REJECTIONS]}
+
+
+def _writing(write):
+    """Run ``write`` (which makes a new data version), waiting up to ``WRITE_WAIT`` seconds
+    while another process writes one."""
+    from data.store import StoreBusy
+
+    deadline = time.monotonic() + WRITE_WAIT
+    while True:
+        try:
+            return write()
+        except StoreBusy:
+            if time.monotonic() > deadline:
+                raise Refused("Er wordt al een andere import verwerkt. Probeer het later"
+                              " opnieuw.", "jobs: the store stayed busy") from None
+            time.sleep(0.5)
+
+
+HANDLERS = {"product": make_product, "release": release_concept, "export-xlsx": export_xlsx,
+            "import": import_file, "reports-due": reports_due, "meldingen-mail": meldingen_mail,
+            "source": manage_source}
 #: Kinds that take a heavy lease while they run on the local backend (the total limit).
 HEAVY = {"product": "rapportage", "release": "rapportage", "export-xlsx": "export-xlsx"}
 
