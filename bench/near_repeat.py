@@ -118,7 +118,7 @@ def summary(name: str, rows: list[dict], denominator: str) -> dict:
 # -- (a) the demo --------------------------------------------------------------------------
 
 def demo_set(db: Path | None):
-    import duckdb
+    from data import segments
 
     if db is None:
         from data.demo import build_demo
@@ -127,7 +127,7 @@ def demo_set(db: Path | None):
         db = Path(tempfile.mkdtemp(prefix="nr-bench-")) / "demo.duckdb"
         print(f"building the demo database in {db} ...", flush=True)
         build_demo(Store(db))
-    con = duckdb.connect(str(Path(db).resolve()), read_only=True)
+    con = segments.connect(Path(db).resolve())
     burglaries = con.execute(
         "SELECT occurred_date, lon, lat FROM incidents WHERE type_code = '1.1.1'"
         " AND lon IS NOT NULL ORDER BY occurred_date").fetchall()

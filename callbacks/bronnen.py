@@ -97,8 +97,8 @@ def _submit(payload: dict):
                          user=current_user().name, client=flask.request.remote_addr,
                          payload=payload)
     except Busy as exc:
-        return dbc.Alert(str(exc), color="warning", id="bronnen-bezig"), None, True
-    return job_status(job.public(), "bronnen", "Niet verwerkt"), job.id, False
+        return dbc.Alert(str(exc), color="warning", id="bronnen-bezig"), None, None, True
+    return None, job_status(job.public(), "bronnen", "Niet verwerkt"), job.id, False
 
 
 def outcome(result: dict):
@@ -122,18 +122,20 @@ def register(app) -> None:
                          if o in user.gemeenten}
         return Served((layout.source_list(frame, deletable=deletable),), rows=len(frame))
 
-    @app.callback(Output("bronnen-result", "children"), Output("bronnen-taak", "data"),
-                  Output("bronnen-taak-tik", "disabled"),
+    @app.callback(Output("bronnen-result", "children"),
+                  Output("bronnen-taak-status", "children", allow_duplicate=True),
+                  Output("bronnen-taak", "data"), Output("bronnen-taak-tik", "disabled"),
                   Input("bronnen-upload", "contents"),
                   Input({"type": "bronnen-verwijder", "key": ALL}, "n_clicks"),
                   State("bronnen-upload", "filename"), State("bronnen-gemeente", "value"),
                   State("bronnen-naam", "value"), State("bronnen-titel", "value"),
                   State("bronnen-omschrijving", "value"), prevent_initial_call=True)
     def manage(contents, clicks, filename, gm_code, name, title, description):
-        """An upload or a delete click: checked here, then queued as a source job that
-        :func:`source_job` follows."""
+        """An upload or a delete click: checked here (a refusal or a bad file answers in
+        ``bronnen-result`` at once), then queued as a source job that :func:`source_job`
+        follows in ``bronnen-taak-status``."""
         trigger = ctx.triggered_id
-        unchanged = (dash.no_update,) * 3
+        unchanged = (dash.no_update,) * 4
         try:
             if isinstance(trigger, dict):
                 if not any(clicks or []):
@@ -151,13 +153,13 @@ def register(app) -> None:
                 return unchanged
             payload = upload(contents, filename, gm_code, name, title, description)
             if payload.get("error"):
-                return layout.result(payload), None, True
+                return layout.result(payload), None, None, True
             return _submit(payload)
         except OutOfScope as exc:
-            return refusal(str(exc)), None, True
+            return refusal(str(exc)), None, None, True
 
     @data_callback(app, "bronnen/taak",
-                   [Output("bronnen-result", "children", allow_duplicate=True),
+                   [Output("bronnen-taak-status", "children"),
                     Output("bronnen-refresh", "data"),
                     Output("bronnen-taak-tik", "disabled", allow_duplicate=True)],
                    [Input("bronnen-taak-tik", "n_intervals")],

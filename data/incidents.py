@@ -1,17 +1,19 @@
 """Writing incidents and what is derived from them; shared by the importer and the demo builder.
 
+Incidents live in immutable segment files shared by the data versions (data/segments.py).
 After new incidents are staged (:func:`append_incidents`), :func:`finalize_incidents` writes
-them into the table in sort order, re-sorting rows already there (so DuckDB's zone maps prune
-row groups for gemeente x period x type filters), and rebuilds the monthly gemeente counts that national map and trend queries read instead of scanning 40 M rows.
+them and the incidents already there into one new segment in sort order (so DuckDB's zone maps
+prune row groups for gemeente x period x type filters) and rebuilds the monthly gemeente counts
+that national map and trend queries read instead of scanning 40 M rows.
 
-An import into a large table uses :func:`append_sorted` and :func:`finalize_appended` instead:
-the new rows are appended in sort order after the rows already there (which are not rewritten,
-so their row groups and zone maps stay as they are) and the derived counts are updated by
-adding the counts of the new rows only. The result holds the same counts as a full rebuild.
+An import uses :func:`append_sorted` and :func:`finalize_appended` instead: its rows become a
+new segment, sorted (the incidents already there are neither rewritten nor copied), and the
+derived counts are updated by adding the counts of the new rows only. The result holds the
+same counts as a full rebuild.
 """
 from __future__ import annotations
 
-from data.schema import INCIDENTS_DDL
+from data import segments
 
 #: Column order of the incidents table (see data/schema.py).
 INCIDENT_COLUMNS = (
@@ -50,11 +52,16 @@ SORT_ORDER = "gm_code, occurred_date, type_code"
 
 
 def append_sorted(con, table: str) -> int:
-    """Append the rows of ``table`` (the INCIDENT_COLUMNS) to incidents in SORT_ORDER, after
-    the rows already there; returns the number of rows appended."""
+    """Add the rows of ``table`` (the INCIDENT_COLUMNS) to incidents as a new segment in
+    SORT_ORDER (data/segments.py: the rows already there are not copied or rewritten);
+    returns the number of rows added."""
     columns = ", ".join(INCIDENT_COLUMNS)
-    return con.execute(f"INSERT INTO incidents ({columns}) SELECT {columns} FROM {table}"
-                       f" ORDER BY {SORT_ORDER}").fetchall()[0][0]
+    return segments.add(con, f"SELECT {columns} FROM {table}", SORT_ORDER)
+
+
+def clear_incidents(con) -> None:
+    """Remove every incident (a rebuild of the synthetic incidents)."""
+    segments.clear(con)
 
 
 def finalize_appended(con, table: str) -> None:
@@ -127,20 +134,14 @@ def finalize_appended(con, table: str) -> None:
 
 
 def finalize_incidents(con) -> None:
-    """Write the staged rows (:func:`append_incidents`) into incidents, sort incidents for
-    pruning and rebuild the derived monthly gemeente counts and the bundle counts per month
-    and week (``group_counts``). Into an empty table (a build) the staged rows go in sorted
-    as they are; rows already there are re-sorted together with them."""
+    """Write the staged rows (:func:`append_incidents`) and the incidents already there into
+    one new segment in sort order (for pruning; data/segments.py) and rebuild the derived
+    monthly gemeente counts and the bundle counts per month and week (``group_counts``)."""
     columns = ", ".join(INCIDENT_COLUMNS)
     con.execute(f"CREATE TEMP TABLE IF NOT EXISTS {STAGING} AS SELECT {columns} FROM incidents"
                 " LIMIT 0")
-    if con.execute("SELECT count(*) FROM (SELECT 1 FROM incidents LIMIT 1)").fetchall()[0][0]:
-        con.execute("ALTER TABLE incidents RENAME TO incidents_unsorted")
-        con.execute(INCIDENTS_DDL)
-        con.execute(f"INSERT INTO {STAGING} SELECT {columns} FROM incidents_unsorted")
-        con.execute("DROP TABLE incidents_unsorted")
-    con.execute(f"INSERT INTO incidents ({columns}) SELECT {columns} FROM {STAGING}"
-                f" ORDER BY {SORT_ORDER}")
+    segments.replace(con, f"SELECT {columns} FROM incidents UNION ALL"
+                          f" SELECT {columns} FROM {STAGING}", SORT_ORDER)
     con.execute(f"DROP TABLE {STAGING}")
     con.execute("DELETE FROM counts WHERE source = 'incidents'")
     con.execute(f"INSERT INTO counts {DERIVED_COUNTS_SQL}")

@@ -45,11 +45,12 @@ from pathlib import Path
 
 import duckdb
 
+from data import segments
 from data.catalog import seed_catalog
 from data.schema import create_schema
 
 
-#: Names of the version files :meth:`Store.write` makes (and its WAL files): the only files
+#: Names of the version files :meth:`Store.write` makes (and their WAL files): the only files
 #: a swap ever deletes.
 VERSION_FILE = re.compile(r"\d{8}T\d{6}-[0-9a-f]{8}\.duckdb(\.wal)?")
 
@@ -114,7 +115,7 @@ class Store:
             versioned = current.parent.name == f".{self.path.name}.versions"
             lease = _LEASES.acquire(self._lease_dir(), current) if versioned else None
             try:
-                con = duckdb.connect(str(current), read_only=True, config=self._config())
+                con = segments.connect(current, config=self._config())
             except duckdb.IOException:
                 if lease:
                     _LEASES.release(lease, current)
@@ -128,6 +129,9 @@ class Store:
             self._local.reader = (current, con)
             return con
         raise StoreError(f"database {self.path} does not exist")
+
+    def _segment_dir(self) -> Path:
+        return self.path.with_name(f".{self.path.name}.segments")
 
     def _lease_dir(self) -> Path:
         return self.path.with_name(f".{self.path.name}.leases")
@@ -164,6 +168,7 @@ class Store:
             new = versions / f"{stamp:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}.duckdb"
             # Built under a temporary name: no host sees a version before it is complete.
             incoming = versions / f".{new.name}.incoming"
+            manifest = segments.manifest_path(self._segment_dir(), new)
             swapped = False
             try:
                 if self.exists() and not fresh:
@@ -174,6 +179,7 @@ class Store:
                     "autoload_known_extensions": False,
                 })
                 try:
+                    segments.attach(con)
                     create_schema(con)
                     seed_catalog(con)
                     yield con
@@ -183,8 +189,16 @@ class Store:
                         [new.stem, stamp.isoformat(timespec="seconds"), reason],
                     )
                     con.execute("CHECKPOINT")
+                    # The incident segments this version reads, named before it is visible:
+                    # a writer deletes only segments no version's manifest names.
+                    segments.write_manifest(con, manifest)
+                    compact = _compacted(con, incoming)
                 finally:
                     con.close()
+                if compact is not None:
+                    os.replace(compact, incoming)
+                    with contextlib.suppress(FileNotFoundError):
+                        incoming.with_name(incoming.name + ".wal").unlink()
                 _fsync(incoming)
                 os.rename(incoming, new)
                 _fsync_dir(versions)
@@ -192,10 +206,12 @@ class Store:
                 swapped = True
             finally:
                 if not swapped:
-                    for leftover in (incoming, incoming.with_name(incoming.name + ".wal"), new):
+                    for leftover in (incoming, incoming.with_name(incoming.name + ".wal"), new,
+                                     manifest, incoming.with_name(incoming.name + ".compact")):
                         with contextlib.suppress(FileNotFoundError):
                             leftover.unlink()
             collect_versions(versions, self._lease_dir(), keep=new)
+            segments.collect(self._segment_dir(), versions)
 
     def _point_to(self, target: Path) -> None:
         """Atomically make the configured path a link to ``target``."""
@@ -204,6 +220,37 @@ class Store:
         os.replace(link, self.path)
         _fsync_dir(self.path.parent)
 
+
+
+#: A new version whose file is more than this share free blocks (DuckDB reuses freed blocks
+#: but never shrinks its file: a database from before incident segments keeps the space of
+#: its incidents table) and at least COMPACT_MIN_BYTES large is written out afresh without
+#: them, so later versions do not copy empty space.
+COMPACT_FREE_SHARE = 0.5
+COMPACT_MIN_BYTES = 64 << 20
+
+
+def _compacted(con, path: Path) -> Path | None:
+    """A compact copy of the database ``con`` writes (at ``path``) when it is mostly free
+    space (see COMPACT_FREE_SHARE), else None."""
+    size, total, free, name = con.execute(
+        "SELECT block_size, total_blocks, free_blocks, database_name FROM pragma_database_size()"
+        " WHERE database_name = current_database()").fetchone()
+    if total * size < COMPACT_MIN_BYTES or free <= COMPACT_FREE_SHARE * total:
+        return None
+    target = path.with_name(path.name + ".compact")
+    with contextlib.suppress(FileNotFoundError):
+        target.unlink()
+    con.execute(f"ATTACH '{target}' AS vb_compact")
+    try:
+        con.execute(f'COPY FROM DATABASE "{name}" TO vb_compact')
+        con.execute("CHECKPOINT vb_compact")
+    except BaseException:
+        con.execute("DETACH vb_compact")
+        target.unlink()
+        raise
+    con.execute("DETACH vb_compact")
+    return target
 
 
 def _alive(holder: str) -> bool:
@@ -247,11 +294,12 @@ def collect_versions(versions: Path, leases: Path, keep: Path | None = None) -> 
     link = versions.parent / versions.name[1:-len(".versions")]
     current = Path(os.path.realpath(link)) if os.path.lexists(link) else None
     deleted = []
+    kept = {p.name for p in (keep, current) if p is not None}
     for old in versions.iterdir():
-        if old in (keep, current) or not VERSION_FILE.fullmatch(old.name):
+        if not VERSION_FILE.fullmatch(old.name):
             continue
         base = old.name.removesuffix(".wal")
-        if live_leases(leases, base):
+        if base in kept or live_leases(leases, base):
             continue
         with contextlib.suppress(OSError):
             old.unlink()

@@ -47,7 +47,9 @@ def page(*, can_upload: bool, gemeenten: list[tuple[str, str]]):
                                       html.A("kies een bestand", href="#")]),
                    className="border rounded p-3 text-center bg-light"),
         html.Div(id="bronnen-result", className="mt-3", role="status", **{"aria-live": "polite"}),
-        # The import (or delete) runs as a background job; the page follows it.
+        # The import (or delete) runs as a background job; the page follows it here.
+        html.Div(id="bronnen-taak-status", className="mt-3", role="status",
+                 **{"aria-live": "polite"}),
         dcc.Store(id="bronnen-taak", data=None),
         dcc.Interval(id="bronnen-taak-tik", interval=1000, disabled=True),
     ]), id="bronnen-form", className="mb-4", style=None if can_upload else {"display": "none"})

@@ -119,6 +119,41 @@ def demo_db(tmp_path_factory) -> Path:
     return path
 
 
+def follow_source_job(session, server, answer, timeout: float = 120):
+    """Follow the /bronnen source job a manage answer queued, as the page's timer does (on
+    ``server``, any endpoint with ``url``): the status callback's answer once it finished."""
+    job = answer.json()["response"]["bronnen-taak"]["data"]
+    assert isinstance(job, str), answer.text[:500]
+    deadline = time.monotonic() + timeout
+    tick = 0
+    while time.monotonic() < deadline:
+        tick += 1
+        status = dash_callback(session, server, "bronnen-taak-status.children",
+                               {"bronnen-taak-tik.n_intervals": tick, "bronnen-taak.data": job,
+                                "bronnen-refresh.data": 0},
+                               trigger="bronnen-taak-tik.n_intervals")
+        assert status.status_code == 200, status.text[:500]
+        if "taak-wacht" not in status.text and "taak-bezig" not in status.text:
+            return status
+        time.sleep(0.25)
+    raise AssertionError(f"source job {job} did not finish in {timeout} s")
+
+
+def edit_incidents(con, *updates) -> None:
+    """Change incidents on writable connection ``con`` as a correction would: incidents live
+    in immutable segments (data/segments.py), so every row is staged, each of ``updates`` (an
+    UPDATE of the staging table ``{staging}``, or a pair of it and its parameters) applied
+    there, and the rows written again as a new segment with the derived counts rebuilt."""
+    from data.incidents import STAGING, append_incidents, clear_incidents, finalize_incidents
+
+    append_incidents(con, con.sql("SELECT * FROM incidents").to_arrow_table())
+    for update in updates:
+        sql, params = update if isinstance(update, tuple) else (update, ())
+        con.execute(sql.format(staging=STAGING), list(params))
+    clear_incidents(con)
+    finalize_incidents(con)
+
+
 def demo_copy(demo_db: Path, folder: Path) -> Path:
     """A copy of the demo database's current version in ``folder`` (a plain file, with no state
     database yet): for a server whose accounts, profiles and log are its own."""

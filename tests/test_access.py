@@ -14,7 +14,6 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-import duckdb
 import pytest
 import requests
 from playwright.sync_api import expect
@@ -22,6 +21,7 @@ from playwright.sync_api import expect
 from data.accounts import Profile, User
 from layouts.admin import PRODUCTS
 from data.scope import DENY, resolve_scope
+from data.segments import connect as connect_db
 from data.state import StateDB
 from data.tokens import create_token
 
@@ -31,7 +31,7 @@ OTHER = "GMD002"  # a demo gemeente that the demo 'burgemeester' (GMD001) must n
 
 
 def _name(db, code):
-    con = duckdb.connect(str(db), read_only=True)
+    con = connect_db(db)
     try:
         return con.execute("SELECT name FROM areas WHERE code = ?", [code]).fetchall()[0][0]
     finally:
@@ -154,7 +154,7 @@ def test_idle_session_ends(strict_server):
 # -- scope per role -----------------------------------------------------------------------------
 
 def _demo_con(demo_db):
-    return duckdb.connect(str(demo_db), read_only=True)
+    return connect_db(demo_db)
 
 
 def test_scope_per_role(demo_db):

@@ -12,10 +12,10 @@ import os
 import subprocess
 import sys
 import urllib.parse
+from data.segments import connect as connect_db
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-import duckdb
 import pandas as pd
 import pytest
 import requests
@@ -56,7 +56,7 @@ def spec(api):
 
 @pytest.fixture(scope="module")
 def duck(demo_db):
-    con = duckdb.connect(str(demo_db), read_only=True)
+    con = connect_db(demo_db)
     yield con
     con.close()
 
@@ -201,7 +201,7 @@ def test_counts_below_the_gemeente_follow_the_disclosure_model(api, demo_db):
     data = call(api, "counts", mayor, level="buurt", type="geweld", area=OWN).json()
     assert data["release"]["left_out"] == ["1.4.1"] and "1.4.1" not in data["release"]["types"]
     assert "Zedenmisdrijf" in data["release"]["note"]
-    con = duckdb.connect(str(demo_db), read_only=True)
+    con = connect_db(demo_db)
     try:
         start, end = data["period"]["start"], data["period"]["end"]
         truth = dict(con.execute(

@@ -4,11 +4,11 @@ from __future__ import annotations
 import re
 from datetime import date
 
-import duckdb
 import pytest
 from playwright.sync_api import expect
 
 from data.queries.overview import KEY_GROUPS
+from data.segments import connect as connect_db
 
 from .conftest import login
 
@@ -17,7 +17,7 @@ pytestmark = pytest.mark.browser
 
 def _expected_key_figures(db) -> tuple[dict[str, int], date, date]:
     """Key figures computed straight from the incidents table, bypassing the query layer."""
-    con = duckdb.connect(str(db), read_only=True)
+    con = connect_db(db)
     try:
         newest = con.execute("SELECT date_trunc('month', max(occurred_date))::DATE FROM incidents"
                              ).fetchall()[0][0]
@@ -52,7 +52,7 @@ def test_header_shows_dataset_and_demo_badge(page, demo_server):
 
 
 def test_gemeente_table_lists_every_demo_gemeente(page, demo_server, demo_db):
-    con = duckdb.connect(str(demo_db), read_only=True)
+    con = connect_db(demo_db)
     codes = {r[0] for r in con.execute("SELECT code FROM areas WHERE level = 'gemeente'").fetchall()}
     con.close()
     login(page, demo_server, "analist")

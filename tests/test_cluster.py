@@ -24,7 +24,7 @@ import pytest
 
 from dashboard import throttle
 
-from .conftest import ROOT, dash_callback, demo_copy, free_port
+from .conftest import ROOT, dash_callback, demo_copy, follow_source_job, free_port
 from .test_sessions import client, try_login
 from .test_state_backends import PG_ADMIN, PG_MISSING
 
@@ -267,7 +267,11 @@ def test_an_import_on_one_instance_is_served_by_both(cluster):
         "bronnen-gemeente.value": "GMD001", "bronnen-naam.value": "camera",
         "bronnen-titel.value": "Cameratoezicht", "bronnen-refresh.data": 0},
         trigger="bronnen-upload.contents")
-    assert upload.status_code == 200 and "3 rijen ge" in upload.text, upload.text[:500]
+    # The import is a job: queued through A, run by the worker, followed through B (one jobs
+    # table in the shared state).
+    assert upload.status_code == 200 and "rijen" not in upload.text, upload.text[:500]
+    done = follow_source_job(owner, b, upload)
+    assert "3 rijen ge" in done.text, done.text[:500]
     # B serves the new data version from the shared folder on its next request.
     for where in (b, a):
         assert "Cameratoezicht" in listing(where)

@@ -29,7 +29,7 @@ from data.store import Store
 from geo import synthetic as syn
 from geo.boundaries import read_boundary_file, repair, write_boundaries
 
-from .conftest import ROOT, LiveServer, login, state_rows
+from .conftest import ROOT, LiveServer, edit_incidents, login, state_rows
 
 NATIONAL_BURGLARY_PER_1000 = next(t.rate_per_100k for t in crime_types() if t.code == "1.1.1") / 100
 REAL_CODE = re.compile(r"GM\d{4}|WK\d{6}|BU\d{8}|RE\d{2}|[1-9]\d{3}|[1-9]\d{3}[A-Z]{2}")
@@ -560,8 +560,8 @@ def test_synthesize_on_imported_realistic_rates_and_refusal(real_geography, tmp_
     assert summary["first"] == "2024-01-01"
     # A database with imported (real) incidents is left alone.
     with store.write("fake import") as w:
-        w.execute("UPDATE incidents SET batch = 'import-1'"
-                  " WHERE id = (SELECT min(id) FROM incidents)")
+        edit_incidents(w, "UPDATE {staging} SET batch = 'import-1'"
+                          " WHERE id = (SELECT min(id) FROM {staging})")
     with pytest.raises(ValueError, match="imported incidents"):
         synthesize_on_imported(store, incidents=10)
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from datetime import date
 
-import duckdb
 import pytest
 
 from data import disclosure
@@ -16,6 +15,7 @@ from data.queries import burglary, trends
 from data.queries.areas import incident_counts_by_area
 from data.queries.overview import latest_month
 from data.scope import OutOfScope, Scope
+from data.segments import connect as connect_db
 
 HAVENSTAD = frozenset({"GMD001"})
 MAYOR = Scope(HAVENSTAD, 1, "Havenstad")
@@ -26,7 +26,7 @@ YEAR = Period(date(2025, 1, 1), date(2026, 1, 1))
 
 @pytest.fixture(scope="module")
 def con(demo_db):
-    connection = duckdb.connect(str(demo_db), read_only=True)
+    connection = connect_db(demo_db)
     yield connection
     connection.close()
 

@@ -8,7 +8,6 @@ import subprocess
 import sys
 from datetime import date
 
-import duckdb
 import pytest
 from playwright.sync_api import expect
 
@@ -16,6 +15,7 @@ from data.accounts import DEFAULT_DRIEHOEK
 from data.catalog import indicator_title
 from data.queries import driehoek as q
 from data.scope import OutOfScope, Scope
+from data.segments import connect as connect_db
 from data.stats import poisson_change
 from layouts import driehoek as layout
 
@@ -26,7 +26,7 @@ MAYOR = Scope(frozenset({"GMD001"}), 1, "Havenstad")
 
 @pytest.fixture(scope="module")
 def con(demo_db):
-    connection = duckdb.connect(str(demo_db), read_only=True)
+    connection = connect_db(demo_db)
     yield connection
     connection.close()
 

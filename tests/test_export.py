@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 import uuid
+from data.segments import connect as connect_db
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -24,7 +25,7 @@ from data.periods import add_months
 from data.state import StateDB
 from data.store import Store
 
-from .conftest import ROOT, LiveServer, http_login
+from .conftest import ROOT, LiveServer, edit_incidents, http_login
 
 INJECTED = ["=1+1", "+31 6 HYPERLINK", "-2+3", "@SUM(A1:A9)", "\tTAB", "\rCR"]
 INJECTED_IDS = [f"X{n:09d}" for n in range(len(INJECTED))]
@@ -407,7 +408,6 @@ def test_csv_cells_are_quoted_as_pyarrow_wrote_them(demo_db, tmp_path, sep):
     """The CSV lines DuckDB writes (``export_query(csv_sep=...)``) are byte for byte what
     pyarrow's CSV writer made of the same columns before: every text value in double quotes
     with quotes doubled, NULL an empty cell, the separator and newlines inside quotes."""
-    import duckdb
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
@@ -417,15 +417,15 @@ def test_csv_cells_are_quoted_as_pyarrow_wrote_them(demo_db, tmp_path, sep):
 
     path = tmp_path / "tricky.duckdb"
     shutil.copyfile(demo_db.resolve(), path)
-    con = duckdb.connect(str(path))
+    con = connect_db(path, read_only=False)
     gm, day = con.execute("SELECT gm_code, occurred_date FROM incidents"
                           " GROUP BY ALL HAVING count(*) >= ? LIMIT 1", [len(TRICKY)]).fetchone()
     ids = [r[0] for r in con.execute("SELECT id FROM incidents WHERE gm_code = ? AND"
                                      " occurred_date = ? ORDER BY id LIMIT ?",
                                      [gm, day, len(TRICKY)]).fetchall()]
-    for id_, text in zip(ids, TRICKY):
-        con.execute("UPDATE incidents SET street = ?, house_number = ?, mo = ?, summary = ?,"
-                    " pc6 = ? WHERE id = ?", [text, text, text, text, text, id_])
+    edit_incidents(con, *[("UPDATE {staging} SET street = ?, house_number = ?, mo = ?,"
+                           " summary = ?, pc6 = ? WHERE id = ?", [text] * 5 + [id_])
+                          for id_, text in zip(ids, TRICKY)])
     scope, flt = Scope(frozenset([gm]), 3), IncidentFilter(start=day, end=day)
 
     sql, params, _ = export_query(con, scope=scope, flt=flt)

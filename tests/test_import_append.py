@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import csv
 from datetime import timedelta
+from pathlib import Path
 
+from data import segments
 from data.importers import run_import
 from data.incidents import finalize_incidents
 from data.store import Store
@@ -45,7 +47,9 @@ def _sample_csv(con, path, rows: int = 400):
 def test_import_appends_and_updates_counts_like_a_full_rebuild(demo_db, tmp_path):
     store = Store(demo_copy(demo_db, tmp_path / "db"))
     con = store.read()
-    old_ids = [r[0] for r in con.execute("SELECT id FROM incidents ORDER BY rowid").fetchall()]
+    old_segments = segments.listed(con)
+    assert len(old_segments) == 1  # a build writes one segment
+    untouched = [(Path(p).stat().st_size, Path(p).stat().st_mtime_ns) for _, p, _ in old_segments]
     latest = con.execute("SELECT max(registered_at) FROM incidents").fetchall()[0][0]
     old_counts, old_areas = _rows(con, COUNTS), _rows(con, AREAS)
     path, sample = _sample_csv(con, tmp_path / "incidents.csv")
@@ -53,11 +57,16 @@ def test_import_appends_and_updates_counts_like_a_full_rebuild(demo_db, tmp_path
     assert (result.rows, result.rejected) == (len(sample), 0)
 
     con = store.read()
-    ids = [r[0] for r in con.execute("SELECT id FROM incidents ORDER BY rowid").fetchall()]
-    assert ids[:len(old_ids)] == old_ids  # nothing there before moved
-    new = con.execute("SELECT gm_code, occurred_date, type_code FROM incidents ORDER BY rowid"
-                      f" OFFSET {len(old_ids)}").fetchall()
-    assert len(new) == len(sample) and new == sorted(new)
+    # The incidents there before were neither rewritten nor copied: the same segment file,
+    # unchanged; the new rows are a segment of their own, in sort order.
+    listed = segments.listed(con)
+    assert listed[:-1] == old_segments and len(listed) == 2
+    assert [(Path(p).stat().st_size, Path(p).stat().st_mtime_ns)
+            for _, p, _ in old_segments] == untouched
+    alias, _, rows = listed[-1]
+    new = con.execute(f"SELECT gm_code, occurred_date, type_code FROM {alias}.incidents"
+                      " ORDER BY rowid").fetchall()
+    assert rows == len(new) == len(sample) and new == sorted(new)
     counts, groups, areas = _rows(con, COUNTS), _rows(con, GROUPS), _rows(con, AREAS)
     assert counts != old_counts and areas != old_areas
     assert con.execute("SELECT max(registered_at) FROM incidents").fetchall()[0][0] > latest

@@ -5,16 +5,16 @@ from __future__ import annotations
 import re
 from datetime import date
 
-import duckdb
 import pytest
 
 from data.queries import incidents as q
 from data.scope import OutOfScope, Scope
+from data.segments import connect as connect_db
 
 
 @pytest.fixture(scope="module")
 def con(demo_db):
-    connection = duckdb.connect(str(demo_db), read_only=True)
+    connection = connect_db(demo_db)
     yield connection
     connection.close()
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 import time
 
-import duckdb
 import pytest
 from playwright.sync_api import expect
 
 from data.accounts import get_user, set_profile
 from data.demo import build_demo
+from data.segments import connect as connect_db
 from data.state import StateDB
 from data.store import Store
 from tests.conftest import LiveServer, login, pick
@@ -35,7 +35,7 @@ def big_server(big_db):
 
 @pytest.fixture(scope="module")
 def con(big_db):
-    connection = duckdb.connect(str(big_db), read_only=True)
+    connection = connect_db(big_db)
     yield connection
     connection.close()
 

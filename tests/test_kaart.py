@@ -19,6 +19,7 @@ import pandas as pd
 from data.queries import map as q
 from data.queries.overview import last_complete_months
 from data.scope import OutOfScope, Scope
+from data.segments import connect as connect_db
 
 from .conftest import choices, login, state_rows
 
@@ -33,7 +34,7 @@ def con(demo_db, tmp_path_factory):
     # different DuckDB configuration (create_app), which DuckDB refuses to mix.
     copy = tmp_path_factory.mktemp("kaart") / "demo.duckdb"
     shutil.copyfile(demo_db, copy)
-    connection = duckdb.connect(str(copy), read_only=True)
+    connection = connect_db(copy)
     yield connection
     connection.close()
 

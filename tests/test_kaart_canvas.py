@@ -9,11 +9,11 @@ from __future__ import annotations
 import re
 import shutil
 
-import duckdb
 import pytest
 from playwright.sync_api import expect
 
 from callbacks.kaart_values import class_breaks
+from data.segments import connect as connect_db
 
 from .conftest import login
 from .test_kaart import CHOROPLETH, TOOLTIP, _wait_for_panel
@@ -50,7 +50,7 @@ POINT_INSIDE = """(code) => {
 def con(demo_db, tmp_path_factory):
     copy = tmp_path_factory.mktemp("kaart-canvas") / "demo.duckdb"
     shutil.copyfile(demo_db, copy)
-    connection = duckdb.connect(str(copy), read_only=True)
+    connection = connect_db(copy)
     yield connection
     connection.close()
 

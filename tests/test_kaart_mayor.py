@@ -7,13 +7,13 @@ from __future__ import annotations
 import re
 import shutil
 
-import duckdb
 import pytest
 from playwright.sync_api import expect
 
 from callbacks.kaart_values import class_breaks
 from data.queries import map as q
 from data.scope import OutOfScope, Scope
+from data.segments import connect as connect_db
 
 from .conftest import dash_callback, http_login, login, state_rows
 from .test_kaart import CHOROPLETH, _search, _wait_for_panel
@@ -26,7 +26,7 @@ UNIT = Scope(frozenset({"GMD001", "GMD002", "GMD003", "GMD004"}), 3, "Eenheid")
 def con(demo_db, tmp_path_factory):
     copy = tmp_path_factory.mktemp("kaart-mayor") / "demo.duckdb"
     shutil.copyfile(demo_db, copy)
-    connection = duckdb.connect(str(copy), read_only=True)
+    connection = connect_db(copy)
     yield connection
     connection.close()
 

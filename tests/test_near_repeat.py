@@ -20,6 +20,7 @@ from data.queries.areas import incident_counts_by_area
 from data.queries.overview import last_complete_months
 from data.schema import create_schema
 from data.scope import OutOfScope, Scope
+from data.segments import connect as connect_db
 from data.state import StateDB
 
 from .conftest import dash_callback, http_login, login, state_rows
@@ -147,7 +148,7 @@ TEAM = Scope(frozenset({"GMD001"}), 3, "Teamchef")
 def con(demo_db, tmp_path_factory):
     copy = tmp_path_factory.mktemp("near-repeat") / "demo.duckdb"
     shutil.copyfile(demo_db.resolve(), copy)
-    connection = duckdb.connect(str(copy), read_only=True)
+    connection = connect_db(copy)
     yield connection
     connection.close()
 

@@ -17,11 +17,11 @@ import threading
 import time
 from datetime import datetime, timedelta
 
-import duckdb
 import pytest
 import requests
 from playwright.sync_api import expect
 
+from data.segments import connect as connect_db
 from data.state import StateDB
 from data.tokens import create_token
 
@@ -64,7 +64,7 @@ def served(tmp_path_factory):
 
 
 def _one(db, sql, params=()):
-    con = duckdb.connect(str(db), read_only=True)
+    con = connect_db(db)
     try:
         return con.execute(sql, params).fetchall()
     finally:

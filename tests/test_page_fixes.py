@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import date
 
-import duckdb
 import pandas as pd
 import plotly.graph_objects as go
 import pytest
@@ -13,13 +12,14 @@ from playwright.sync_api import expect
 
 from layouts import trends as trends_layout
 from layouts.figures import message_figure, whole_number_axis
+from data.segments import connect as connect_db
 
 from .conftest import login
 
 
 @pytest.fixture(scope="module")
 def con(demo_db):
-    connection = duckdb.connect(str(demo_db), read_only=True)
+    connection = connect_db(demo_db)
     yield connection
     connection.close()
 

@@ -22,13 +22,13 @@ import subprocess
 import sys
 from urllib.parse import parse_qs, urlsplit
 
-import duckdb
 import openpyxl
 import pytest
 import requests
 from playwright.sync_api import expect
 
 from data.accounts import set_profile
+from data.segments import connect as connect_db
 from data.state import StateDB
 from data.tokens import create_token
 
@@ -51,7 +51,7 @@ def server(demo_db, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def duck(demo_db):
-    con = duckdb.connect(str(demo_db), read_only=True)
+    con = connect_db(demo_db)
     yield con
     con.close()
 

@@ -15,7 +15,6 @@ import shutil
 import subprocess
 from datetime import date
 
-import duckdb
 import pytest
 from playwright.sync_api import expect
 
@@ -26,6 +25,7 @@ from data.queries import performance as perf
 from data.queries import trends
 from data.queries.trends import BANDS
 from data.scope import OutOfScope, Scope
+from data.segments import connect as connect_db
 from data.store import Store
 from layouts import trends as trends_layout
 
@@ -290,7 +290,7 @@ def test_jaarafsluiting_states_the_cleared_crimes_of_the_file(con, source, tmp_p
 
 
 def test_demo_has_no_cleared_crimes_and_shows_none(demo_db):
-    con = duckdb.connect(str(demo_db), read_only=True)
+    con = connect_db(demo_db)
     try:
         scope = Scope(frozenset({"GMD001"}), 1)
         result = perf.clearance(con, scope=scope, gemeenten=["GMD001"])

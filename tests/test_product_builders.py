@@ -10,12 +10,12 @@ import json
 import math
 from datetime import date
 
-import duckdb
 import pytest
 from scipy.stats import binomtest
 
 from data.products import build
 from data.scope import OutOfScope, Scope
+from data.segments import connect as connect_db
 
 MAYOR = Scope(frozenset({"GMD001"}), 1, "Havenstad")
 UNIT = Scope(frozenset({"GMD001", "GMD002", "GMD003", "GMD004"}), 3, "Eenheid")
@@ -26,7 +26,7 @@ MONTHS = ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augus
 
 @pytest.fixture(scope="module")
 def con(demo_db):
-    connection = duckdb.connect(str(demo_db), read_only=True)
+    connection = connect_db(demo_db)
     yield connection
     connection.close()
 
@@ -388,7 +388,7 @@ def late_db(con, demo_db, tmp_path_factory):
     """Per peildatum, a copy of the demo with one woninginbraak (high impact) that happened
     the day before it and was registered the day after it; counts rebuilt. (One copy each: a
     late registration of one peildatum is a registration in time for a later one.)"""
-    from data.incidents import finalize_incidents
+    from data.incidents import append_incidents, finalize_incidents
     from data.products.model import KINDS as ALL
 
     from .conftest import demo_copy
@@ -396,7 +396,7 @@ def late_db(con, demo_db, tmp_path_factory):
     copies = {}
     for reference in sorted({_reference(con, kind) for kind in ALL}):
         path = demo_copy(demo_db, tmp_path_factory.mktemp(f"late{reference:%Y%m%d}"))
-        writer = duckdb.connect(str(path))
+        writer = connect_db(path, read_only=False)
         row = writer.execute("SELECT * FROM incidents WHERE gm_code = 'GMD001'"
                              " AND bu_code IS NOT NULL LIMIT 1").df()
         day_before = date.fromordinal(reference.toordinal() - 1)
@@ -405,11 +405,10 @@ def late_db(con, demo_db, tmp_path_factory):
         row["occurred_date"] = day_before
         row["registered_at"] = f"{date.fromordinal(reference.toordinal() + 1)} 09:00:00"
         row["type_code"], row["attempt"], row["high_impact"] = "1.1.1", False, True
-        writer.register("late_row", row)
-        writer.execute("INSERT INTO incidents SELECT * FROM late_row")
+        append_incidents(writer, row)
         finalize_incidents(writer)
         writer.close()
-        copies[reference] = duckdb.connect(str(path), read_only=True)
+        copies[reference] = connect_db(path)
     yield copies
     for connection in copies.values():
         connection.close()

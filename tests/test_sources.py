@@ -11,7 +11,6 @@ import base64
 import os
 import subprocess
 import sys
-import time
 from datetime import date
 
 import pytest
@@ -23,7 +22,8 @@ from data.scope import OutOfScope, Scope, resolve_scope
 from data.state import StateDB
 from data.store import Store
 
-from .conftest import ROOT, LiveServer, dash_callback, demo_copy, http_login, login, state_rows
+from .conftest import (ROOT, LiveServer, dash_callback, demo_copy, follow_source_job, http_login,
+                       login, state_rows)
 
 OWN, OTHER = "GMD001", "GMD002"
 
@@ -525,23 +525,6 @@ def test_api_series_for_own_gemeente_and_refused_for_another(server):
     assert call("burgemeester", gemeente=OWN, source="boa", extra="x").status_code == 400
 
 
-def _followed(session, server, answer):
-    """Follow the source job a manage answer queued, as the page's timer does: the status
-    callback's answer once the job has finished."""
-    job = answer.json()["response"]["bronnen-taak"]["data"]
-    assert isinstance(job, str), answer.text
-    for tick in range(1, 240):
-        status = dash_callback(session, server, "bronnen-result.children@",
-                               {"bronnen-taak-tik.n_intervals": tick, "bronnen-taak.data": job,
-                                "bronnen-refresh.data": 0},
-                               trigger="bronnen-taak-tik.n_intervals")
-        assert status.status_code == 200, status.text
-        if "taak-wacht" not in status.text and "taak-bezig" not in status.text:
-            return status
-        time.sleep(0.25)
-    raise AssertionError(f"source job {job} did not finish")
-
-
 def test_gegevensbeheerder_uploads_and_deletes_over_http(server):
     """The page's own requests: an upload with a fatal error changes nothing and says why; a
     good upload lands; the delete button removes that source only; each is logged. The
@@ -552,25 +535,26 @@ def test_gegevensbeheerder_uploads_and_deletes_over_http(server):
                            _upload_values(OWN, name="tijdelijk", text="a;b\n1;2\n"),
                            trigger="bronnen-upload.contents")
     assert "bronnen-taak-wacht" in queued.text or "bronnen-taak-bezig" in queued.text
-    fatal = _followed(session, server, queued)
+    assert "rijen" not in queued.text  # the request did not wait for the import
+    fatal = follow_source_job(session, server, queued)
     assert "Niet ge\\u00efmporteerd" in fatal.text and "category" in fatal.text
     assert server.db.resolve() == version
     queued = dash_callback(session, server, "bronnen-result.children",
                            _upload_values(OWN, name="tijdelijk", title="Tijdelijk"),
                            trigger="bronnen-upload.contents")
-    good = _followed(session, server, queued)
+    good = follow_source_job(session, server, queued)
     assert "4 rijen ge\\u00efmporteerd" in good.text and "7 rijen afgewezen" in good.text
     assert rows_of(Store(server.db), OWN, "tijdelijk")
     # Another user who got hold of the job id learns nothing of it: refused and logged.
     job = queued.json()["response"]["bronnen-taak"]["data"]
     mayor = http_login(server, "burgemeester")
     before = _refused(server, "burgemeester", "bronnen/taak")
-    spied = dash_callback(mayor, server, "bronnen-result.children@",
+    spied = dash_callback(mayor, server, "bronnen-taak-status.children",
                           {"bronnen-taak-tik.n_intervals": 1, "bronnen-taak.data": job,
                            "bronnen-refresh.data": 0}, trigger="bronnen-taak-tik.n_intervals")
     assert "geen toegang" in spied.text and "rijen" not in spied.text
     assert _refused(server, "burgemeester", "bronnen/taak") == before + 1
-    answer = _followed(session, server, _delete(
+    answer = follow_source_job(session, server, _delete(
         session, server, {"type": "bronnen-verwijder", "key": f"{OWN}/tijdelijk"}, {}))
     assert "verwijderd" in answer.text
     assert not rows_of(Store(server.db), OWN, "tijdelijk")

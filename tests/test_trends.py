@@ -5,13 +5,13 @@ from __future__ import annotations
 import math
 from datetime import date
 
-import duckdb
 import pytest
 from playwright.sync_api import expect
 
 from data import disclosure
 from data.queries import trends as q
 from data.scope import OutOfScope, Scope
+from data.segments import connect as connect_db
 from data.stats import poisson_change, poisson_z
 
 from .conftest import login, logout, pick
@@ -22,7 +22,7 @@ UNIT = Scope(frozenset({"GMD001", "GMD002", "GMD003", "GMD004"}), 3, "Eenheid")
 
 @pytest.fixture(scope="module")
 def con(demo_db):
-    connection = duckdb.connect(str(demo_db), read_only=True)
+    connection = connect_db(demo_db)
     yield connection
     connection.close()
 

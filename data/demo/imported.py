@@ -19,7 +19,7 @@ from data.demo.build import window
 from data.demo.generator import Points, Strings, Territory, generate, prefetch
 from data.demo.patterns import EFFECT_GROUPS, type_table
 from data.demo.texts import TextTable
-from data.incidents import append_incidents, finalize_incidents
+from data.incidents import append_incidents, clear_incidents, finalize_incidents
 from data.sql import scalar
 from geo.pointinpolygon import current_places, locate_index
 from geo.synthetic import sample_points_in_polygons
@@ -59,7 +59,7 @@ def synthesize_on_imported(store, *, seed: int = 2026, years: int = 10,
         if real:
             raise ValueError(f"the database holds {real:,} imported incidents; synthetic incidents "
                              "are only added to a geography without real ones")
-        con.execute("DELETE FROM incidents")
+        clear_incidents(con)
         say("loading the imported geography ...")
         buurten = load_buurten(con, end.year)
         say(f"{len(buurten):,} buurten in {buurten['gm_code'].nunique():,} gemeenten; "

@@ -5,6 +5,9 @@ data for a user, so they take no scope (tests/test_conventions.py lists them as 
 """
 from __future__ import annotations
 
+from pathlib import Path
+
+from data import segments
 from data.schema import LEVELS
 
 
@@ -39,7 +42,9 @@ def database_info(store) -> dict:
             "SELECT code, name FROM areas WHERE level = 'eenheid' ORDER BY code").fetchall()]
     count, first, last = con.execute(
         "SELECT count(*), min(occurred_date), max(occurred_date) FROM incidents").fetchall()[0]
-    info["incidents"] = {"count": count, "first": _iso(first), "last": _iso(last)}
+    info["incidents"] = {"count": count, "first": _iso(first), "last": _iso(last),
+                         "segments": [{"file": path, "rows": rows, "size_bytes": _size(path)}
+                                      for _, path, rows in segments.listed(con)]}
     info["counts"] = _counts(con)
     kinds = dict(con.execute("SELECT kind, count(*) FROM crime_types GROUP BY kind").fetchall())
     info["crime_types"] = {"count": sum(kinds.values()), **kinds}
@@ -57,6 +62,13 @@ def database_info(store) -> dict:
             "SELECT imported_at, kind, file, rows, rejected, total FROM imports"
             " ORDER BY imported_at").fetchall()]
     return info
+
+
+def _size(path: str) -> int | None:
+    try:
+        return Path(path).stat().st_size
+    except OSError:
+        return None
 
 
 def _areas_per_level(con) -> dict[str, int]:
@@ -126,6 +138,10 @@ def format_info(info: dict) -> str:
     inc = info["incidents"]
     lines.append(f"Incidents  {inc['count']:,}"
                  + (f" ({inc['first']} .. {inc['last']})" if inc["count"] else ""))
+    parts = inc.get("segments") or []
+    if parts:
+        lines.append(f"           in {len(parts)} segment(s): " + ", ".join(
+            f"{p['rows']:,} rows ({(p['size_bytes'] or 0) / 1e6:,.1f} MB)" for p in parts))
     c = info["counts"]
     lines.append(f"Counts     {c['rows']:,} rows, total {c['total']:,}"
                  + (f" ({c['first_period']} .. {c['last_period']})" if c["rows"] else ""))
