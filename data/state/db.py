@@ -19,6 +19,7 @@ import json
 import os
 import sqlite3
 import threading
+import time
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -276,7 +277,18 @@ class StateDB:
 def _sqlite(path: Path) -> sqlite3.Connection:
     con = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
     con.row_factory = sqlite3.Row
-    con.execute("PRAGMA journal_mode=WAL")
+    # WAL is a property of the file: set once. Setting it takes a lock that SQLite does not
+    # wait for, so two gunicorn workers opening a new state database at once could fail to
+    # boot ("database is locked"); whoever loses the race retries.
+    for attempt in range(50):
+        try:
+            if con.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                con.execute("PRAGMA journal_mode=WAL")
+            break
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == 49:
+                raise
+            time.sleep(0.1)
     con.execute("PRAGMA synchronous=FULL")  # a logged row survives a crash
     con.execute("PRAGMA foreign_keys=ON")
     return con
