@@ -6,10 +6,10 @@ them and the incidents already there into one new segment in sort order (so Duck
 prune row groups for gemeente x period x type filters) and rebuilds the monthly gemeente counts
 that national map and trend queries read instead of scanning 40 M rows.
 
-An import uses :func:`append_sorted` and :func:`finalize_appended` instead: its rows become a
-new segment, sorted (the incidents already there are neither rewritten nor copied), and the
-derived counts are updated by adding the counts of the new rows only. The result holds the
-same counts as a full rebuild.
+An import uses :func:`append_sorted` instead: its rows become a new segment, sorted (the
+incidents already there are neither rewritten nor copied), and the derived counts are updated
+with the counts of the new rows only (:func:`finalize_appended`). The result holds the same
+counts per key as a full rebuild.
 """
 from __future__ import annotations
 
@@ -53,10 +53,15 @@ SORT_ORDER = "gm_code, occurred_date, type_code"
 
 def append_sorted(con, table: str) -> int:
     """Add the rows of ``table`` (the INCIDENT_COLUMNS) to incidents as a new segment in
-    SORT_ORDER (data/segments.py: the rows already there are not copied or rewritten);
-    returns the number of rows added."""
+    SORT_ORDER (data/segments.py: the rows already there are not copied or rewritten) and
+    add their counts to the derived counts (:func:`finalize_appended`); returns the number of
+    rows added. The counts are read from the new segment (stored, columnar: cheaper than
+    ``table`` again, which may be a view), or from ``table`` when it was merged with others."""
     columns = ", ".join(INCIDENT_COLUMNS)
-    return segments.add(con, f"SELECT {columns} FROM {table}", SORT_ORDER)
+    rows, alias = segments.add(con, f"SELECT {columns} FROM {table}", SORT_ORDER)
+    if rows:
+        finalize_appended(con, f"{alias}.incidents" if alias else table)
+    return rows
 
 
 def clear_incidents(con) -> None:
@@ -65,10 +70,12 @@ def clear_incidents(con) -> None:
 
 
 def finalize_appended(con, table: str) -> None:
-    """Update the derived counts (``counts`` source 'incidents', ``group_counts``) after the
-    rows of ``table`` were appended to incidents: the counts of those rows are added, new keys
-    inserted and the provisional marks moved to the newest registration month. Falls back to
-    a full rebuild of ``group_counts`` when it was built with other bundles (type_groups)."""
+    """Update the derived counts (``counts`` source 'incidents', ``group_counts``,
+    ``area_group_counts``) after the rows of ``table`` were added to incidents: in ``counts``
+    the counts of those rows are added and new keys inserted; the bundle tables get the new
+    rows' counts appended (readers sum per key); the provisional marks move to the newest
+    registration month. Falls back to a full rebuild of the bundle tables when they were
+    built with other bundles (type_groups)."""
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _delta_counts AS
         SELECT gm_code AS area_code, date_trunc('month', occurred_date)::DATE AS period_start,
@@ -102,35 +109,22 @@ def finalize_appended(con, table: str) -> None:
            for key in ("group_counts_catalog", "area_group_counts_catalog")):
         build_group_counts(con)
     else:
+        # The new rows' bundle counts are appended, not merged into the rows there (readers
+        # sum per key; an UPDATE joined against millions of rows cost more than the import's
+        # own work). Each in its table's sort order, so zone maps still prune the new part.
         weekly = ("SELECT gm_code, date_trunc('week', occurred_date)::DATE AS period_start,"
                   f" type_code, count(*) AS n, false AS provisional FROM {table} GROUP BY ALL")
-        con.execute("CREATE OR REPLACE TEMP TABLE _delta_groups AS " + _GROUPED_SQL.format(
-            order="", weekly=weekly,
+        con.execute("INSERT INTO group_counts " + _GROUPED_SQL.format(
+            order=GROUPS_ORDER, weekly=weekly,
             monthly="SELECT area_code AS gm_code, period_start, type_code, sum(n) AS n,"
                     " false AS provisional FROM _delta_counts GROUP BY ALL"))
-        con.execute("""
-            UPDATE group_counts g SET count = g.count + d.n FROM _delta_groups d
-            WHERE g.group_code = d.group_code AND g.gm_code = d.gm_code
-              AND g.period_type = d.period_type AND g.period_start = d.period_start""")
-        con.execute("""
-            INSERT INTO group_counts
-            SELECT d.group_code, d.gm_code, d.period_type, d.period_start, d.n, false
-            FROM _delta_groups d
-            WHERE NOT EXISTS (
-                SELECT 1 FROM group_counts g
-                WHERE g.group_code = d.group_code AND g.gm_code = d.gm_code
-                  AND g.period_type = d.period_type AND g.period_start = d.period_start)
-            """ + GROUPS_ORDER)
-        # Per area: the new rows' counts are appended, not merged (readers sum per key; an
-        # UPDATE joined against millions of rows cost more than the import's own work).
         con.execute("INSERT INTO area_group_counts "
                     + _AREA_GROUPED_SQL.format(source=table))
         # Monthly bundle counts are provisional exactly when their month is (see counts).
         con.execute(f"""
             UPDATE group_counts SET provisional = NOT provisional
             WHERE period_type = 'M' AND provisional <> ({_PROVISIONAL_SQL})""")
-    for name in ("_delta_counts", "_delta_groups"):
-        con.execute(f"DROP TABLE IF EXISTS {name}")
+    con.execute("DROP TABLE IF EXISTS _delta_counts")
 
 
 def finalize_incidents(con) -> None:

@@ -161,7 +161,9 @@ DDL = [
         provisional BOOLEAN NOT NULL DEFAULT false)""",
     # Derived from incidents by data.incidents.finalize_incidents, for trend queries: counts per
     # bundle (type_groups.group_code, or '*' for every type) x gemeente x month ('M') or ISO
-    # week ('W', starting Monday). Sorted by group, period type, gemeente, period.
+    # week ('W', starting Monday). Sorted by group, period type, gemeente, period; an import
+    # appends its own rows, sorted (data.incidents.finalize_appended), so a key can have several
+    # rows: readers sum them (and bool_or the provisional mark). `db derive` merges them again.
     """CREATE TABLE IF NOT EXISTS group_counts (
         group_code VARCHAR NOT NULL,
         gm_code VARCHAR NOT NULL,

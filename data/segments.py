@@ -94,17 +94,19 @@ def folder_for(con) -> Path:
     return parent / f".{path.name}.segments"
 
 
-def add(con, select_sql: str, sort: str) -> int:
+def add(con, select_sql: str, sort: str) -> tuple[int, str | None]:
     """Write the rows of ``select_sql`` (the incidents columns, in table order) sorted by
-    ``sort`` into a new segment and add it to the database's list; returns the rows written.
-    Segments may be merged afterwards (see the module's text)."""
+    ``sort`` into a new segment and add it to the database's list. Segments may be merged
+    afterwards (see the module's text). Returns the rows written and the alias of the
+    segment that holds exactly them (None when it was merged with others, or for no rows)."""
     entries = _adopt(con)
     alias, path, rows = _write(con, select_sql, sort)
     if rows:
         entries.append((alias, path, rows))
     entries = _merge(con, entries, sort)
     _define(con, entries)
-    return rows
+    kept = rows and any(entry[0] == alias for entry in entries)
+    return rows, alias if kept else None
 
 
 def replace(con, select_sql: str, sort: str) -> int:

@@ -17,8 +17,9 @@ from .conftest import demo_copy
 
 COUNTS = ("SELECT area_code, level, period_type, period_start, type_code, attempt, count, source,"
           " provisional FROM counts")
-GROUPS = "SELECT * FROM group_counts"
-# per key (an import appends its rows per area: readers sum them)
+# per key (an import appends its rows: readers sum them)
+GROUPS = ("SELECT group_code, gm_code, period_type, period_start, sum(count),"
+          " bool_or(provisional) FROM group_counts GROUP BY ALL")
 AREAS = ("SELECT group_code, level, gm_code, area_code, period_start, sum(count)"
          " FROM area_group_counts GROUP BY ALL")
 

@@ -18,7 +18,7 @@ from data.schema import INCIDENTS_DDL, create_schema
 from data.store import Store
 
 from .conftest import demo_copy
-from .test_import_append import COUNTS, _rows, _sample_csv
+from .test_import_append import AREAS, COUNTS, GROUPS, _rows, _sample_csv
 
 
 def _segment_files(store: Store) -> set[str]:
@@ -77,6 +77,12 @@ def test_segments_merge_and_go_only_when_no_version_uses_them(demo_db, tmp_path,
     assert Path(small[1]).name not in _segment_files(store)
     assert Path(merged[-1][1]).name in _segment_files(store)
     assert store.read().execute("SELECT count(*) FROM incidents").fetchone()[0] == expected + 200
+    # The merged import counted its own rows (not the merged segment's): the derived counts
+    # are a full rebuild's.
+    imported = [_rows(store.read(), sql) for sql in (COUNTS, GROUPS, AREAS)]
+    with store.write("full rebuild for comparison") as con:
+        finalize_incidents(con)
+    assert imported == [_rows(store.read(), sql) for sql in (COUNTS, GROUPS, AREAS)]
 
 
 def test_a_failed_import_leaves_no_segment_in_use(demo_db, tmp_path):

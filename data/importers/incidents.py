@@ -10,6 +10,7 @@ finalize_appended): an import never rewrites the incidents it does not add.
 """
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +19,7 @@ import pyarrow as pa
 from data.importers.common import ImportResult
 from data.importers.counts import bool_sql
 from data.importers.csvfile import CsvFile, ident, literal, open_csv
-from data.incidents import INCIDENT_COLUMNS, append_sorted, finalize_appended
+from data.incidents import INCIDENT_COLUMNS, append_sorted
 from geo.pointinpolygon import grid_layer, locate_index
 from geo.projections import rd_to_wgs84
 
@@ -65,18 +66,16 @@ def import_incidents(con, path):
         "occurred_date": "occurred_at::DATE", "attempt": "coalesce(attempt, false)",
         "high_impact": "coalesce(high_impact, default_high_impact)", "batch": literal(path.name)})
     select = ", ".join(f"{expr} AS {name}" for name, expr in columns.items())
-    # A view: the accepted rows are read (in sort order) by the insert and then by the counts.
+    # A view: the accepted rows are read once, by the segment write (data.incidents).
     con.execute(f"CREATE OR REPLACE TEMP VIEW _inc_final AS SELECT {select} FROM _inc_checked"
                 f" WHERE reason IS NULL")
-    # Appended in sort order after the incidents already there (which are not rewritten);
-    # the derived counts get the counts of the new rows added.
+    # A segment of their own, in sort order, beside the incidents already there (which are not
+    # rewritten); the derived counts get the counts of the new rows added.
     rows = append_sorted(con, "_inc_final")
     raids = con.execute(
         "INSERT INTO raid_details SELECT id, executing_unit, om_ordered FROM _inc_checked"
         " WHERE reason IS NULL AND type_code = ? AND (executing_unit IS NOT NULL"
         " OR om_ordered IS NOT NULL)", [RAID_TYPE]).fetchall()[0][0]
-    if rows:
-        finalize_appended(con, "_inc_final")
     first, last, coarse = con.execute(
         "SELECT min(occurred_at)::DATE, max(occurred_at)::DATE, count(*) FILTER"
         " (WHERE bu_code IS NULL) FROM _inc_checked WHERE reason IS NULL").fetchall()[0]
@@ -145,7 +144,12 @@ def _place_points(con) -> int:
     if use_rd.any():
         rd_lon, rd_lat = rd_to_wgs84(x[use_rd], y[use_rd])
         lon[use_rd], lat[use_rd] = rd_lon, rd_lat
-    buurt, pc4 = (_place(con, level, lon, lat) for level in ("buurt", "pc4"))
+    # Both layers at once: their grids are read first (the connection is not shared between
+    # threads), the lookups (numpy, GEOS; both release the GIL) then run side by side.
+    build = len(lon) >= GRID_MIN_POINTS
+    layers = [grid_layer(con, level, build=build) for level in ("buurt", "pc4")]
+    with ThreadPoolExecutor(max_workers=len(layers)) as pool:
+        buurt, pc4 = pool.map(lambda layer: _place(*layer, lon, lat), layers)
     table = pa.table({"_line": line, "lon": lon, "lat": lat, "bu_code": buurt, "pc4": pc4})
     con.register("_inc_points_arrow", table)
     try:
@@ -155,12 +159,12 @@ def _place_points(con) -> int:
     return len(buurt) - buurt.null_count
 
 
-def _place(con, level: str, lon, lat) -> pa.DictionaryArray:
-    """The code of the ``level`` area (newest vintage) holding each point, or null: through
-    the layer's stored grid (built by the first import of GRID_MIN_POINTS points or more),
-    with the same result as geo.pointinpolygon.locate. The codes as a dictionary array
-    (an index per point into the layer's codes), so no string is made per point."""
-    geoms, codes, grid = grid_layer(con, level, build=len(lon) >= GRID_MIN_POINTS)
+def _place(geoms, codes, grid, lon, lat) -> pa.DictionaryArray:
+    """The code of the area of a boundary layer (``geo.pointinpolygon.grid_layer``: the newest
+    vintage's shapes, codes and stored grid, built by the first import of GRID_MIN_POINTS
+    points or more) holding each point, or null; the same result as
+    geo.pointinpolygon.locate. The codes as a dictionary array (an index per point into the
+    layer's codes), so no string is made per point."""
     if not len(codes):
         found = np.full(len(lon), -1, dtype=np.int32)
     else:
