@@ -41,6 +41,7 @@ from pathlib import Path
 import duckdb
 
 from data.schema import INCIDENTS_DDL
+from data.sql import literal
 
 TABLE = "incident_segments"
 #: Segment file names (and the temporary name a segment is written under).
@@ -80,7 +81,7 @@ def attach(con) -> None:
     """Attach the segments the ``incidents`` view reads (read-only; already attached ones,
     as on a second connection to the same database, are left as they are)."""
     for alias, path, _ in listed(con):
-        con.execute(f"ATTACH IF NOT EXISTS {_literal(path)} AS {alias} (READ_ONLY)")
+        con.execute(f"ATTACH IF NOT EXISTS {literal(path)} AS {alias} (READ_ONLY)")
 
 
 def folder_for(con) -> Path:
@@ -224,7 +225,7 @@ def _write(con, select_sql: str, sort: str) -> tuple[str, str, int]:
     incoming = folder / f".{name}.duckdb.incoming"
     alias = f"seg_{name.replace('-', '_')}"
     writing = f"{alias}_w"
-    con.execute(f"ATTACH {_literal(str(incoming))} AS {writing}")
+    con.execute(f"ATTACH {literal(str(incoming))} AS {writing}")
     try:
         con.execute(INCIDENTS_DDL.replace("EXISTS incidents (", f"EXISTS {writing}.incidents ("))
         order = f" ORDER BY {sort}" if sort else ""
@@ -242,7 +243,7 @@ def _write(con, select_sql: str, sort: str) -> tuple[str, str, int]:
         return alias, str(path), 0
     _fsync(incoming)
     os.rename(incoming, path)
-    con.execute(f"ATTACH {_literal(str(path))} AS {alias} (READ_ONLY)")
+    con.execute(f"ATTACH {literal(str(path))} AS {alias} (READ_ONLY)")
     return alias, str(path), int(rows)
 
 
@@ -276,10 +277,6 @@ def _define(con, entries: list) -> None:
         con.execute(f"CREATE VIEW main.incidents AS {union}")
     else:
         con.execute(INCIDENTS_DDL)
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def _fsync(path: Path) -> None:

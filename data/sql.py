@@ -4,6 +4,17 @@ from __future__ import annotations
 import weakref
 
 
+def ident(name: str) -> str:
+    """``name`` as a quoted SQL identifier (a column named by a file, a database name)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def literal(text: str) -> str:
+    """``text`` as a quoted SQL string literal (a file path, a file name), for the statements
+    that take no parameters (ATTACH, COPY)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
 def scalar(con, sql: str, params=()):
     """The single value of a query. Uses fetchall(): in DuckDB 2 a result left half-fetched by
     fetchone() blocks the next register() on the same connection."""

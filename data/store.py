@@ -48,6 +48,7 @@ import duckdb
 from data import segments
 from data.catalog import seed_catalog
 from data.schema import create_schema
+from data.sql import ident, literal
 
 
 #: Names of the version files :meth:`Store.write` makes (and their WAL files): the only files
@@ -241,9 +242,9 @@ def _compacted(con, path: Path) -> Path | None:
     target = path.with_name(path.name + ".compact")
     with contextlib.suppress(FileNotFoundError):
         target.unlink()
-    con.execute(f"ATTACH '{target}' AS vb_compact")
+    con.execute(f"ATTACH {literal(str(target))} AS vb_compact")
     try:
-        con.execute(f'COPY FROM DATABASE "{name}" TO vb_compact')
+        con.execute(f"COPY FROM DATABASE {ident(name)} TO vb_compact")
         con.execute("CHECKPOINT vb_compact")
     except BaseException:
         con.execute("DETACH vb_compact")

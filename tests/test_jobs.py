@@ -152,6 +152,38 @@ def test_a_user_who_lost_access_before_the_job_ran_is_refused(server, state):
 
 
 @pytest.mark.browser
+def test_a_gegevensbeheerder_who_lost_the_role_before_the_upload_ran_is_refused(server, state):
+    """/bronnen checks the upload in the request and the job checks it again when it runs: an
+    account that is no longer gegevensbeheerder by then writes nothing (the database stays
+    the version it was) and the refusal is logged."""
+    from .test_sources import _upload_values
+
+    session = http_login(server, "gegevensbeheerder")
+    before, version = last_id(state), server.db.resolve()
+    answer = dash_callback(session, server, "bronnen-result.children",
+                           {**_upload_values(OWN), "bronnen-naam.value": "laat"},
+                           trigger="bronnen-upload.contents")
+    assert answer.status_code == 200, answer.text[:300]
+    job = answer.json()["response"]["bronnen-taak"]["data"]
+    set_role(state, "gegevensbeheerder", "adviseur", gemeenten=[OWN])  # during the delay
+    try:
+        assert state.query("SELECT status FROM jobs WHERE id = ?", (job,))[0]["status"] in (
+            "queued", "running")  # the job had not done its work yet
+        deadline = time.time() + 120
+        while jobs.get(state, job).status not in ("done", "failed"):
+            assert time.time() < deadline
+            time.sleep(0.5)
+        done = jobs.get(state, job)
+        assert done.status == "failed" and done.error.startswith("Geen toegang")
+        refused = [r for r in log_rows(state, "bronnen/upload", after=before)
+                   if r["outcome"] == "refused" and job in (r["filters"] or "")]
+        assert len(refused) == 1 and refused[0]["user"] == "gegevensbeheerder"
+        assert server.db.resolve() == version  # nothing was written
+    finally:
+        set_role(state, "gegevensbeheerder", "gegevensbeheerder", gemeenten=[OWN])
+
+
+@pytest.mark.browser
 def test_xlsx_export_runs_as_a_job_and_only_the_owner_downloads_it(page, server, state,
                                                                    tmp_path):
     login(page, server, "analist")

@@ -106,8 +106,9 @@ def test_a_failed_import_leaves_no_segment_in_use(demo_db, tmp_path):
 def test_a_database_from_before_segments_moves_its_incidents_and_is_compacted(
         demo_db, tmp_path, monkeypatch):
     """A plain ``incidents`` table (an older release) becomes a segment at the first incident
-    write; the version file, then mostly free space, is written out compactly."""
-    store = Store(demo_copy(demo_db, tmp_path / "db"))
+    write; the version file, then mostly free space, is written out compactly. (In a folder
+    whose name has a quote: the paths in ATTACH and COPY statements are quoted.)"""
+    store = Store(demo_copy(demo_db, tmp_path / "wijkagent's db"))
     con = store.read()
     expected = _rows(con, COUNTS)
     total = con.execute("SELECT count(*) FROM incidents").fetchone()[0]

@@ -21,7 +21,8 @@ from pathlib import Path
 from data.importers.boundaries import CODE_PATTERNS, _upsert_areas, place_older_areas
 from data.importers.common import ImportResult
 from data.importers.cbs import CBS_LAND
-from data.importers.csvfile import CsvFile, ident, open_csv
+from data.importers.csvfile import CsvFile, open_csv
+from data.sql import ident
 
 CODE_COLUMNS = ("code", "key", "statcode", "area_code")
 NAME_COLUMNS = ("naam", "title", "statnaam", "name")

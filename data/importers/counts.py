@@ -29,8 +29,8 @@ from data.importers import cbs
 from data.importers.boundaries import CODE_PATTERNS
 from data.importers.cbs import CBS_LAND
 from data.importers.common import ImportResult
-from data.importers.csvfile import CsvFile, ident, literal, open_csv
-from data.sql import scalar
+from data.importers.csvfile import CsvFile, open_csv
+from data.sql import ident, literal, scalar
 
 #: Misdaad-in-Kaart "soort" -> (type code, attempt).
 MIK_SOORTEN = {

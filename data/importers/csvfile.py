@@ -24,7 +24,7 @@ import numpy as np
 import pyarrow as pa
 
 from data.importers.common import FatalImportError, Rejection
-from data.sql import scalar
+from data.sql import ident, literal, scalar
 
 SEPARATORS = (";", ",", "\t")
 _CHUNK = 1 << 20
@@ -290,10 +290,3 @@ def _trimmed(column: str) -> str:
     return (f"CASE WHEN starts_with({column}, ' ') OR ends_with({column}, ' ')"
             f" THEN nullif(trim({column}), '') ELSE nullif({column}, '') END")
 
-
-def ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"

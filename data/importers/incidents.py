@@ -18,8 +18,9 @@ import pyarrow as pa
 
 from data.importers.common import ImportResult
 from data.importers.counts import bool_sql
-from data.importers.csvfile import CsvFile, ident, literal, open_csv
+from data.importers.csvfile import CsvFile, open_csv
 from data.incidents import INCIDENT_COLUMNS, append_sorted
+from data.sql import ident, literal
 from geo.pointinpolygon import grid_layer, locate_index
 from geo.projections import rd_to_wgs84
 

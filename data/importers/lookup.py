@@ -17,7 +17,8 @@ from pathlib import Path
 
 from data.importers.boundaries import CODE_PATTERNS
 from data.importers.common import ImportResult
-from data.importers.csvfile import CsvFile, ident, open_csv
+from data.importers.csvfile import CsvFile, open_csv
+from data.sql import ident
 
 GM_COLUMNS = ("gm_code", "gemeentecode", "gemeente_code")
 RE_COLUMNS = ("re_code", "regionale_eenheid_code", "eenheid_code")

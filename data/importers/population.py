@@ -16,7 +16,8 @@ from pathlib import Path
 
 from data.importers.common import ImportResult
 from data.importers.cbs import CBS_LAND
-from data.importers.csvfile import CsvFile, ident, literal, open_csv
+from data.importers.csvfile import CsvFile, open_csv
+from data.sql import ident, literal
 
 #: Area columns, most detailed first (the buurt file also has gm_code).
 AREA_COLUMNS = ("area_code", "code", "bu_code", "wk_code", "gm_code", "pc6", "pc4", "re_code",

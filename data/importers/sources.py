@@ -20,9 +20,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from data.importers.common import FatalImportError, ImportResult
-from data.importers.csvfile import ident, open_csv
+from data.importers.csvfile import open_csv
 from data.scope import Scope, ensure_manages
-from data.sql import scalar
+from data.sql import ident, scalar
 
 AREA_COLUMNS = ("area_code", "gebied", "code")
 PERIOD_COLUMNS = ("period", "date", "periode", "datum")

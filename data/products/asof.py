@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from datetime import date, timedelta
 
 from data.incidents import DERIVED_COUNTS_SQL
+from data.sql import ident, literal
 
 
 @contextmanager
@@ -25,9 +26,9 @@ def as_of(con, reference: date, gemeenten=()):
     view = con.cursor()
     try:
         catalog = view.execute("SELECT current_database()").fetchone()[0]
-        main = f'"{catalog}".main'
+        main = f"{ident(catalog)}.main"
         until = (reference + timedelta(days=1)).isoformat()
-        codes = ", ".join("'" + code.replace("'", "''") + "'" for code in sorted(gemeenten))
+        codes = ", ".join(literal(code) for code in sorted(gemeenten))
         view.execute(f"CREATE TEMP VIEW incidents AS SELECT * FROM {main}.incidents"
                      f" WHERE registered_at < TIMESTAMP '{until}'"
                      f" AND gm_code IN ({codes or 'NULL'})")

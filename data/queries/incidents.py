@@ -27,6 +27,7 @@ from datetime import date, timedelta
 from data.catalog import indicator_types
 from data.periods import add_months
 from data.scope import OutOfScope, Scope, area_filter, ensure_detail
+from data.sql import literal
 
 #: Rows per page the table and the API serve at most.
 MAX_PAGE = 1000
@@ -530,10 +531,6 @@ def _neutralise_sql(expr: str) -> str:
 CSV_SEPARATORS = (";", ",")
 
 
-def _sql_text(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def _csv_line_sql(cells: list[tuple[str, Column]], sep: str) -> str:
     """Each row as one CSV line, as pyarrow's writer wrote the columns before (quoting_style
     "needed", which quotes every text value): a cell in double quotes with a quote inside
@@ -549,13 +546,13 @@ def _csv_line_sql(cells: list[tuple[str, Column]], sep: str) -> str:
         value = expr if column.kind in ("date", "datetime", "bool") else (  # never a quote
             f"""CASE WHEN contains({expr}, '"') THEN replace({expr}, '"', '""') ELSE {expr} END""")
         if column.nullable:
-            parts += [_sql_text(text),
+            parts += [literal(text),
                       f"""CASE WHEN {expr} IS NULL THEN NULL ELSE concat('"', {value}, '"') END"""]
             text = ""
         else:
-            parts += [_sql_text(text + '"'), value]
+            parts += [literal(text + '"'), value]
             text = '"'
-    parts += [_sql_text(text), "chr(10)"]
+    parts += [literal(text), "chr(10)"]
     return "concat(" + ", ".join(p for p in parts if p != "''") + ")"
 
 

@@ -31,6 +31,8 @@ import re
 import sqlite3
 from dataclasses import dataclass, field
 
+from data.sql import literal
+
 #: Identifiers that are reserved words in PostgreSQL but used as column names here.
 RESERVED = frozenset({"user"})
 _TYPES = {"INTEGER": "BIGINT", "INT": "BIGINT", "REAL": "DOUBLE PRECISION", "BLOB": "BYTEA",
@@ -268,7 +270,7 @@ def _trigger(statement: str) -> list[str]:
                          f"'...')) translate to PostgreSQL; write this one for both: "
                          f"{statement[:80]}")
     name, event, table, when, message = match.groups()
-    argument = "'" + message.replace("'", "''") + "'"
+    argument = literal(message)
     condition = f" WHEN ({_rewrite_words(when, placeholders=False)})" if when else ""
     out = [f"CREATE OR REPLACE TRIGGER {name} BEFORE {event.upper()} ON {table} FOR EACH ROW"
            f"{condition} EXECUTE FUNCTION vb_refuse({argument})"]
