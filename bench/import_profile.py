@@ -84,13 +84,16 @@ def main() -> int:
     parser.add_argument("--db", type=Path, default=ROOT / "bench" / "out" / "national.duckdb")
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--into", choices=["geography", "full"], default="geography")
+    parser.add_argument("--kind", choices=["sample", "recent"], default="sample",
+                        help="a random sample of all years, or the newest registrations")
     parser.add_argument("--tmp", help="folder for the copies (default: system temp)")
     parser.add_argument("--min-ms", type=float, default=20, help="statements listed from")
     parser.add_argument("--width", type=int, default=110, help="characters of SQL shown")
     parser.add_argument("--top", type=int, default=25, help="functions listed by own time")
     args = parser.parse_args()
     store = Store(args.db)
-    with import_scratch(store, args.rows, into=args.into, tmp_dir=args.tmp) as (scratch, path, _):
+    with import_scratch(store, args.rows, into=args.into, tmp_dir=args.tmp,
+                        kind=args.kind) as (scratch, path, _):
         statements = []
         plain = importers._importer
 

@@ -62,12 +62,21 @@ def build(store: Store, incidents: int, years: int) -> list[tuple[str, float, st
     return steps
 
 
+#: Which incidents an import benchmark's CSV holds: a random sample of all years (every month
+#: and area gets a few: the most derived-count rows per incident), or the newest registrations
+#: (a delivery of recent months, as the police send them).
+IMPORT_KINDS = {"sample": "USING SAMPLE {rows} ROWS (reservoir, 7)",
+                "recent": "ORDER BY registered_at DESC LIMIT {rows}"}
+
+
 @contextlib.contextmanager
-def import_scratch(store: Store, rows: int, *, into: str = "geography", tmp_dir=None):
-    """A CSV of ``rows`` incidents of ``store`` in the documented layout and a scratch store to
-    import it into: a copy of the geography only (``into="geography"``) or of the whole
-    database (``"full"``), with the boundary layers' placement grids built. Yields (scratch
-    store, CSV path, seconds the grids took); everything is deleted afterwards."""
+def import_scratch(store: Store, rows: int, *, into: str = "geography", tmp_dir=None,
+                   kind: str = "sample"):
+    """A CSV of ``rows`` incidents of ``store`` (``kind``: IMPORT_KINDS) in the documented
+    layout, with new ids, and a scratch store to import it into: a copy of the geography only
+    (``into="geography"``) or of the whole database (``"full"``), with the boundary layers'
+    placement grids built. Yields (scratch store, CSV path, seconds the grids took);
+    everything is deleted afterwards."""
     import shutil
 
     from geo.pointinpolygon import grid_layer
@@ -79,7 +88,7 @@ def import_scratch(store: Store, rows: int, *, into: str = "geography", tmp_dir=
             COPY (SELECT 'B' || id AS id, registered_at, occurred_at, type_code,
                          attempt::INTEGER AS attempt, high_impact::INTEGER AS high_impact,
                          lon, lat, pc6, street, house_number, mo, summary
-                  FROM incidents USING SAMPLE {int(rows)} ROWS)
+                  FROM incidents {IMPORT_KINDS[kind].format(rows=int(rows))})
             TO '{path}' (HEADER, DELIMITER ';')""")
         scratch = Store(Path(tmp) / "scratch.duckdb")
         with scratch.write("copy geography", fresh=True) as w:
@@ -99,7 +108,7 @@ def import_scratch(store: Store, rows: int, *, into: str = "geography", tmp_dir=
 
 
 def incident_import_rate(store: Store, rows: int, *, into: str = "geography",
-                         repeat: int = 1, tmp_dir=None) -> list[dict]:
+                         repeat: int = 1, tmp_dir=None, kind: str = "sample") -> list[dict]:
     """Export ``rows`` incidents to CSV in the documented layout and import them into a copy:
     of the geography only (``into="geography"``: the importer's own speed) or of the whole
     database (``"full"``: what an import into the national database costs, the copy of the
@@ -110,8 +119,8 @@ def incident_import_rate(store: Store, rows: int, *, into: str = "geography",
 
     out = []
     for _ in range(repeat):
-        with import_scratch(store, rows, into=into, tmp_dir=tmp_dir) as (scratch, path,
-                                                                        grid_seconds):
+        with import_scratch(store, rows, into=into, tmp_dir=tmp_dir, kind=kind) as (
+                scratch, path, grid_seconds):
             before = resource.getrusage(resource.RUSAGE_SELF)
             t = time.perf_counter()
             result = run_import(scratch, "incidents", path)
@@ -361,6 +370,9 @@ def main() -> int:
                         help="import into a copy of the geography only (the importer's speed) or"
                              " of the whole database (the version-file copy included)")
     parser.add_argument("--import-repeat", type=int, default=1, help="timed imports")
+    parser.add_argument("--import-kind", choices=sorted(IMPORT_KINDS), default="sample",
+                        help="the CSV's incidents: a random sample of all years (default) or the"
+                             " newest registrations (a delivery of recent months)")
     parser.add_argument("--tmp", help="folder for the import's copies (default: system temp)")
     parser.add_argument("--rebuild", action="store_true", help="rebuild even if --db exists")
     parser.add_argument("--only", choices=SECTIONS, action="append",
@@ -379,9 +391,11 @@ def main() -> int:
     print(f"  incidents in database: {n:,}")
     if args.import_sample and "import" in sections:
         runs = incident_import_rate(store, args.import_sample, into=args.import_into,
-                                    repeat=args.import_repeat, tmp_dir=args.tmp)
+                                    repeat=args.import_repeat, tmp_dir=args.tmp,
+                                    kind=args.import_kind)
         for r in runs:
-            print(f"  import incidents CSV into a copy of the {args.import_into}: {r['rows']:,} rows"
+            print(f"  import incidents CSV ({args.import_kind}) into a copy of the"
+                  f" {args.import_into}: {r['rows']:,} rows"
                   f" in {r['seconds']:.1f} s = {r['rows'] / r['seconds']:,.0f} rows/s, CPU"
                   f" {r['cpu_seconds']:.1f} s, peak memory {r['maxrss_mb']:,.0f} MB (placement grids"
                   f" built before: {r['grid_seconds']:.1f} s; load average {r['load']:.1f})")

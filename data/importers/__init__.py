@@ -7,6 +7,7 @@ version so the live database stays byte-for-byte unchanged.
 from __future__ import annotations
 
 import hashlib
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from data.importers.common import FatalImportError, ImportResult, Rejection, write_rejections
@@ -41,7 +42,10 @@ def run_import(store, kind: str, path, *, strict: bool = False, rejected_file=No
         raise FatalImportError("file not found or not a regular file", file=path)
     fn = _importer(kind)
     options = {k: v for k, v in (options or {}).items() if v is not None}
-    with store.write(f"import {kind} {path.name}") as con:
+    # The file's checksum (for the import log) is read beside the import, not after it.
+    with ThreadPoolExecutor(max_workers=1) as pool, \
+            store.write(f"import {kind} {path.name}") as con:
+        checksum = pool.submit(_sha256, path)
         result, rejections = fn(con, path, **options)
         if strict and rejections:
             first = rejections[0]
@@ -50,7 +54,7 @@ def run_import(store, kind: str, path, *, strict: bool = False, rejected_file=No
         result.rejected = len(rejections)
         result.rejected_file = write_rejections(path, rejections, rejected_file)
         con.execute("INSERT INTO imports VALUES (now(), ?, ?, ?, ?, ?, ?, ?)",
-                    [kind, str(path), _sha256(path), result.rows, result.rejected,
+                    [kind, str(path), checksum.result(), result.rows, result.rejected,
                      result.total, result.summary()])
     return result
 
