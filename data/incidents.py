@@ -114,12 +114,17 @@ def finalize_appended(con, table: str) -> None:
         # own work). Each in its table's sort order, so zone maps still prune the new part.
         weekly = ("SELECT gm_code, date_trunc('week', occurred_date)::DATE AS period_start,"
                   f" type_code, count(*) AS n, false AS provisional FROM {table} GROUP BY ALL")
-        con.execute("INSERT INTO group_counts " + _GROUPED_SQL.format(
+        appended = con.execute("INSERT INTO group_counts " + _GROUPED_SQL.format(
             order=GROUPS_ORDER, weekly=weekly,
             monthly="SELECT area_code AS gm_code, period_start, type_code, sum(n) AS n,"
-                    " false AS provisional FROM _delta_counts GROUP BY ALL"))
-        con.execute("INSERT INTO area_group_counts "
-                    + _AREA_GROUPED_SQL.format(source=table))
+                    " false AS provisional FROM _delta_counts GROUP BY ALL")).fetchall()[0][0]
+        appended += con.execute("INSERT INTO area_group_counts "
+                                + _AREA_GROUPED_SQL.format(source=table)).fetchall()[0][0]
+        # How many rows imports appended since the last full build (`db info` shows it; each
+        # makes readers sum a little more until `db derive` merges them).
+        con.execute(f"""INSERT OR REPLACE INTO meta SELECT '{APPENDED_KEY}',
+            (coalesce((SELECT value FROM meta WHERE key = '{APPENDED_KEY}')::BIGINT, 0)
+             + ?)::VARCHAR""", [appended])
         # Monthly bundle counts are provisional exactly when their month is (see counts).
         con.execute(f"""
             UPDATE group_counts SET provisional = NOT provisional
@@ -178,7 +183,8 @@ def build_group_counts(con) -> None:
     # (A database from before area_group_counts lacks the second key: its first incident
     # import builds the table in full, never adds to an empty one.)
     con.execute(f"INSERT OR REPLACE INTO meta SELECT 'group_counts_catalog', ({CATALOG_KEY_SQL})"
-                f" UNION ALL SELECT 'area_group_counts_catalog', ({CATALOG_KEY_SQL})")
+                f" UNION ALL SELECT 'area_group_counts_catalog', ({CATALOG_KEY_SQL})"
+                f" UNION ALL SELECT '{APPENDED_KEY}', '0'")
 
 
 def rebuild_derived_counts(con) -> tuple[int, int]:
@@ -228,6 +234,10 @@ _AREA_GROUPED_SQL = " UNION ALL ".join(
     " FROM {source} i JOIN type_groups t ON t.type_code = i.type_code"
     f" WHERE i.{column} IS NOT NULL AND i.gm_code IS NOT NULL GROUP BY ALL"
     for level, column in AREA_LEVELS.items()) + " ORDER BY 1, 2, 3, 5"
+
+#: ``meta`` key: rows that imports appended to group_counts and area_group_counts since they
+#: were last built in full (:func:`build_group_counts`).
+APPENDED_KEY = "derived_appended_rows"
 
 #: A fingerprint of the bundle definitions (type_groups) that group_counts was built with.
 CATALOG_KEY_SQL = ("SELECT md5(coalesce(string_agg(group_code || '=' || type_code, ',' "

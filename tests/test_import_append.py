@@ -11,6 +11,7 @@ from pathlib import Path
 from data import segments
 from data.importers import run_import
 from data.incidents import finalize_incidents
+from data.queries.info import database_info
 from data.store import Store
 
 from .conftest import demo_copy
@@ -53,6 +54,10 @@ def test_import_appends_and_updates_counts_like_a_full_rebuild(demo_db, tmp_path
     untouched = [(Path(p).stat().st_size, Path(p).stat().st_mtime_ns) for _, p, _ in old_segments]
     latest = con.execute("SELECT max(registered_at) FROM incidents").fetchall()[0][0]
     old_counts, old_areas = _rows(con, COUNTS), _rows(con, AREAS)
+    derived_rows = ("SELECT (SELECT count(*) FROM group_counts)"
+                    " + (SELECT count(*) FROM area_group_counts)")
+    old_derived = con.execute(derived_rows).fetchall()[0][0]
+    assert database_info(store)["derived"]["appended_rows"] == 0  # as built
     path, sample = _sample_csv(con, tmp_path / "incidents.csv")
     result = run_import(store, "incidents", path)
     assert (result.rows, result.rejected) == (len(sample), 0)
@@ -73,9 +78,14 @@ def test_import_appends_and_updates_counts_like_a_full_rebuild(demo_db, tmp_path
     assert con.execute("SELECT max(registered_at) FROM incidents").fetchall()[0][0] > latest
     assert any(r[8] for r in counts) and not all(r[8] for r in counts)
 
+    # `db info` says how many rows the import appended to the bundle tables
+    appended = con.execute(derived_rows).fetchall()[0][0] - old_derived
+    assert appended > 0 and database_info(store)["derived"]["appended_rows"] == appended
+
     with store.write("full rebuild for comparison") as writer:
         finalize_incidents(writer)
     rebuilt = store.read()
+    assert database_info(store)["derived"]["appended_rows"] == 0
     assert counts == _rows(rebuilt, COUNTS)
     assert groups == _rows(rebuilt, GROUPS)
     assert areas == _rows(rebuilt, AREAS)

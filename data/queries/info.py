@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from data import segments
+from data.incidents import APPENDED_KEY
 from data.schema import LEVELS
 
 
@@ -46,6 +47,10 @@ def database_info(store) -> dict:
                          "segments": [{"file": path, "rows": rows, "size_bytes": _size(path)}
                                       for _, path, rows in segments.listed(con)]}
     info["counts"] = _counts(con)
+    groups, areas = con.execute("SELECT (SELECT count(*) FROM group_counts),"
+                                " (SELECT count(*) FROM area_group_counts)").fetchall()[0]
+    info["derived"] = {"group_counts": groups, "area_group_counts": areas,
+                       "appended_rows": int(meta.get(APPENDED_KEY) or 0)}
     kinds = dict(con.execute("SELECT kind, count(*) FROM crime_types GROUP BY kind").fetchall())
     info["crime_types"] = {"count": sum(kinds.values()), **kinds}
     info["population"] = {
@@ -148,6 +153,12 @@ def format_info(info: dict) -> str:
     for s in c["sources"]:
         lines.append(f"           {s['source']}: {s['level']} {s['period_type']},"
                      f" {s['rows']:,} rows, total {s['total']:,} ({s['first']} .. {s['last']})")
+    d = info["derived"]
+    lines.append(f"Derived    bundle counts {d['group_counts']:,} rows per gemeente,"
+                 f" {d['area_group_counts']:,} per wijk, buurt and PC4")
+    if d["appended_rows"]:
+        lines.append(f"           {d['appended_rows']:,} of them appended by imports since the last"
+                     " full build (readers sum them; `db derive` merges them)")
     t = info["crime_types"]
     lines.append(f"Types      {t['count']} (" + ", ".join(
         f"{k} {v}" for k, v in t.items() if k != "count") + ")")
