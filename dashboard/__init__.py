@@ -74,7 +74,11 @@ def create_app(overrides: dict | None = None) -> dash.Dash:
         update_title=None,
         assets_folder=str(ASSETS),
         serve_locally=True,
-        suppress_callback_exceptions=False,
+        # No validation layout in the pages: with it Dash puts every page's structure (212 kB,
+        # the admin pages' too) in each page's HTML for a check the browser only reports in
+        # development. tests/test_callback_wiring.py checks the wiring instead; `run --dev`
+        # turns the browser's check back on.
+        suppress_callback_exceptions=True,
         on_error=callback_error,
     )
     _serve_plotly(app)

@@ -262,7 +262,9 @@ def cmd_run(args) -> int:
     if args.dev:
         from dashboard import create_app
         os.environ.update(env)
-        create_app().run(host=host, port=port, debug=True, dev_tools_disable_version_check=True)
+        app = create_app()
+        app.config.suppress_callback_exceptions = False  # the browser checks the wiring
+        app.run(host=host, port=port, debug=True, dev_tools_disable_version_check=True)
         return 0
     gunicorn = shutil.which("gunicorn", path=str(Path(sys.executable).parent)) or "gunicorn"
     print(f"Serving on http://{host}:{port}/", flush=True)

@@ -532,7 +532,6 @@ def test_mayor_has_no_point_switch_and_a_forged_points_request_is_refused(page, 
     _wait_for_panel(page)
     assert page.locator("#kaart-punten").count() == 0
     assert page.locator("#kaart-punten-geo").count() == 0
-    # (the label does occur in Dash's validation layout config, which is structure, not data)
     assert "Incidenten tonen" not in page.locator("#page").inner_text()
 
     session = http_login(demo_server, "burgemeester")
