@@ -52,6 +52,16 @@ def wait(session, server, job, timeout=120, until=("done", "failed")):
     raise AssertionError(f"job {job} still {status}")
 
 
+def _ended(state, job, timeout=120):
+    """The job once it is done or failed (read from the state database, not through a
+    session: its owner may have lost access meanwhile)."""
+    deadline = time.time() + timeout
+    while jobs.get(state, job).status not in ("done", "failed"):
+        assert time.time() < deadline, f"job {job} did not end"
+        time.sleep(0.5)
+    return jobs.get(state, job)
+
+
 def log_rows(state, view, after=0):
     return [dict(r) for r in state.query(
         "SELECT * FROM protocol_log WHERE view = ? AND id > ? ORDER BY id", (view, after))]
@@ -137,11 +147,7 @@ def test_a_user_who_lost_access_before_the_job_ran_is_refused(server, state):
     try:
         found = state.query("SELECT status, error FROM jobs WHERE id = ?", (job,))[0]
         assert found["status"] in ("queued", "running")  # the job had not done its work yet
-        deadline = time.time() + 120
-        while jobs.get(state, job).status not in ("done", "failed"):
-            assert time.time() < deadline
-            time.sleep(0.5)
-        done = jobs.get(state, job)
+        done = _ended(state, job)
         assert done.status == "failed" and done.error.startswith("Geen toegang")
         assert not state.query("SELECT 1 FROM products WHERE job = ?", (job,))
         refused = [r for r in log_rows(state, "rapportages/maken")
@@ -169,11 +175,7 @@ def test_a_gegevensbeheerder_who_lost_the_role_before_the_upload_ran_is_refused(
     try:
         assert state.query("SELECT status FROM jobs WHERE id = ?", (job,))[0]["status"] in (
             "queued", "running")  # the job had not done its work yet
-        deadline = time.time() + 120
-        while jobs.get(state, job).status not in ("done", "failed"):
-            assert time.time() < deadline
-            time.sleep(0.5)
-        done = jobs.get(state, job)
+        done = _ended(state, job)
         assert done.status == "failed" and done.error.startswith("Geen toegang")
         refused = [r for r in log_rows(state, "bronnen/upload", after=before)
                    if r["outcome"] == "refused" and job in (r["filters"] or "")]
