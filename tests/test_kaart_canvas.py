@@ -147,14 +147,20 @@ def test_a_large_layer_is_drawn_on_canvas_in_the_classes_the_legend_names(page, 
     assert box and colour[3] > 0, colour
 
 
-@pytest.mark.browser
-def test_canvas_areas_show_tooltips_and_drill_down_by_mouse(page, demo_server, con):
-    page.add_init_script(LOW_THRESHOLD)
-    login(page, demo_server, "burgemeester")
-    page.goto(f"{demo_server.url}/kaart?niveau=wijk&gebied=GMD001&maat=count")
+def _havenstad_wijken(page, server, *, canvas: bool) -> None:
+    """The mayor of Havenstad on the map of its wijken (on canvas when ``canvas``), drawn."""
+    if canvas:
+        page.add_init_script(LOW_THRESHOLD)
+    login(page, server, "burgemeester")
+    page.goto(f"{server.url}/kaart?niveau=wijk&gebied=GMD001&maat=count")
     _wait_for_panel(page, "Wijken in Havenstad")
     page.wait_for_function("window.vb.layers.filter(l => l._map).length > 5"
                            " && Object.keys(window.vb.hideout.values || {}).length > 5")
+
+
+@pytest.mark.browser
+def test_canvas_areas_show_tooltips_and_drill_down_by_mouse(page, demo_server, con):
+    _havenstad_wijken(page, demo_server, canvas=True)
     expect(page.locator(CHOROPLETH)).to_have_count(0)
     wijk, name = con.execute("SELECT code, name FROM areas WHERE level = 'wijk'"
                              " AND gm_code = 'GMD001' ORDER BY code LIMIT 1").fetchall()[0]
@@ -206,13 +212,7 @@ def test_near_a_border_the_area_under_the_pointer_shows_its_own_tooltip(page, de
     """Moving from area B into its neighbour A: a pixel inside A shows A, even where B's
     outline (wider while B is hovered, and drawn on top) reaches over it; on canvas and as
     SVG paths alike."""
-    if renderer == "canvas":
-        page.add_init_script(LOW_THRESHOLD)
-    login(page, demo_server, "burgemeester")
-    page.goto(f"{demo_server.url}/kaart?niveau=wijk&gebied=GMD001&maat=count")
-    _wait_for_panel(page, "Wijken in Havenstad")
-    page.wait_for_function("window.vb.layers.filter(l => l._map).length > 5"
-                           " && Object.keys(window.vb.hideout.values || {}).length > 5")
+    _havenstad_wijken(page, demo_server, canvas=renderer == "canvas")
     assert {r for r, _, _ in _drawn(page).values()} == {renderer}
     names = dict(con.execute("SELECT code, name FROM areas WHERE level = 'wijk'"
                              " AND gm_code = 'GMD001'").fetchall())
