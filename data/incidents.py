@@ -122,9 +122,9 @@ def finalize_appended(con, table: str) -> None:
                                 + _AREA_GROUPED_SQL.format(source=table)).fetchall()[0][0]
         # How many rows imports appended since the last full build (`db info` shows it; each
         # makes readers sum a little more until `db derive` merges them).
-        con.execute(f"""INSERT OR REPLACE INTO meta SELECT '{APPENDED_KEY}',
-            (coalesce((SELECT value FROM meta WHERE key = '{APPENDED_KEY}')::BIGINT, 0)
-             + ?)::VARCHAR""", [appended])
+        con.execute("INSERT OR REPLACE INTO meta SELECT ?, (coalesce((SELECT value FROM meta"
+                    " WHERE key = ?)::BIGINT, 0) + ?)::VARCHAR",
+                    [APPENDED_KEY, APPENDED_KEY, appended])
         # Monthly bundle counts are provisional exactly when their month is (see counts).
         con.execute(f"""
             UPDATE group_counts SET provisional = NOT provisional

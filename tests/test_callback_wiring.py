@@ -70,9 +70,9 @@ def test_every_callback_reads_and_writes_components_that_exist(demo_db, tmp_path
     assert not missing, f"callbacks name components no page has: {sorted(set(missing))}"
 
 
-#: Pattern-matching ids of components that callbacks create (a row's button): their type must
-#: still be one the code makes.
 def _dynamic(pattern: dict) -> bool:
+    """Whether a pattern-matching id belongs to components a callback creates (a row's button,
+    not in any page's layout): its type must still be one that layouts/ or callbacks/ make."""
     from pathlib import Path
 
     kind = pattern.get("type")

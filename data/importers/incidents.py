@@ -67,7 +67,8 @@ def import_incidents(con, path):
         "occurred_date": "occurred_at::DATE", "attempt": "coalesce(attempt, false)",
         "high_impact": "coalesce(high_impact, default_high_impact)", "batch": literal(path.name)})
     select = ", ".join(f"{expr} AS {name}" for name, expr in columns.items())
-    # A view: the accepted rows are read once, by the segment write (data.incidents).
+    # A view: the accepted rows are read by the segment write, and by the derived counts only
+    # when that segment is merged with another at once (data.incidents.append_sorted).
     con.execute(f"CREATE OR REPLACE TEMP VIEW _inc_final AS SELECT {select} FROM _inc_checked"
                 f" WHERE reason IS NULL")
     # A segment of their own, in sort order, beside the incidents already there (which are not
