@@ -239,6 +239,21 @@ _AREA_GROUPED_SQL = " UNION ALL ".join(
 #: were last built in full (:func:`build_group_counts`).
 APPENDED_KEY = "derived_appended_rows"
 
+#: When the rows imports appended reach this share of the rows of the last full build, the
+#: import merges them (``data.importers.merge_appended``): readers sum appended rows per key,
+#: and each appended part costs every map and trend query a little until it is merged.
+MERGE_APPENDED_SHARE = 0.25
+
+
+def appended_share(con) -> float:
+    """The rows imports appended to the bundle tables since their last full build, as a share
+    of the rows that build made (0.0 when none were appended)."""
+    appended, total = con.execute(
+        "SELECT coalesce((SELECT value FROM meta WHERE key = ?)::BIGINT, 0),"
+        " (SELECT count(*) FROM group_counts) + (SELECT count(*) FROM area_group_counts)",
+        [APPENDED_KEY]).fetchall()[0]
+    return appended / max(total - appended, 1) if appended else 0.0
+
 #: A fingerprint of the bundle definitions (type_groups) that group_counts was built with.
 CATALOG_KEY_SQL = ("SELECT md5(coalesce(string_agg(group_code || '=' || type_code, ',' "
                    "ORDER BY group_code, type_code), '')) FROM type_groups")

@@ -144,3 +144,82 @@ def test_an_older_database_is_read_by_scanning_and_gets_its_area_counts(demo_db,
     with store.write("full rebuild for comparison") as writer:
         finalize_incidents(writer)
     assert imported == _rows(store.read(), AREAS) and len(imported) > len(fresh) / 2
+
+
+def _incidents_csv(con, path, rows: int, prefix: str, seed: int):
+    """A CSV of ``rows`` incidents drawn from the database's (new ids ``prefix``-n), spread
+    over all its months as they are: each adds bundle rows of its own."""
+    sample = con.execute(
+        "SELECT registered_at, occurred_at, type_code, lon, lat FROM incidents"
+        f" WHERE lon IS NOT NULL USING SAMPLE {rows} ROWS (reservoir, {seed})").fetchall()
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        out = csv.writer(fh)
+        out.writerow(["id", "registered_at", "occurred_at", "type_code", "lon", "lat"])
+        for n, (registered, occurred, type_code, lon, lat) in enumerate(sample):
+            out.writerow([f"{prefix}{n}", registered.isoformat(), occurred.isoformat(),
+                          type_code, lon, lat])
+    return path
+
+
+def test_an_import_merges_the_appended_bundle_counts_once_they_are_due(demo_db, tmp_path):
+    """Each import appends its rows' bundle counts (readers sum them per key). Once the rows
+    appended since the last full build reach MERGE_APPENDED_SHARE of the rows that build
+    made, `import incidents` rebuilds the bundle tables in a data version after its own (the
+    rows a full build gives); below that share, or with --no-merge, they stay appended."""
+    import json
+
+    from data.incidents import MERGE_APPENDED_SHARE, appended_share
+
+    from .test_cli import cli
+
+    store = Store(demo_copy(demo_db, tmp_path / "db"))
+    con = store.read()
+    built = con.execute("SELECT (SELECT count(*) FROM group_counts)"
+                        " + (SELECT count(*) FROM area_group_counts)").fetchall()[0][0]
+    incidents = con.execute("SELECT count(*) FROM incidents").fetchall()[0][0]
+
+    def derived():
+        return json.loads(cli("db", "info", "--json", db=store.path).stdout)["derived"]
+
+    # A small delivery: appended, below the share, not merged.
+    small = cli("import", "incidents", str(_incidents_csv(con, tmp_path / "a.csv", 200, "A", 1)),
+                db=store.path)
+    assert "derived counts merged" not in small.stderr
+    first = derived()
+    assert first["appended_rows"] > 0 and 0 < first["appended_share"] < MERGE_APPENDED_SHARE
+    assert first["merge_share"] == MERGE_APPENDED_SHARE
+
+    # A large one with --no-merge: over the share, left appended.
+    large = _incidents_csv(con, tmp_path / "b.csv", incidents // 5, "B", 2)
+    held = cli("import", "incidents", str(large), "--no-merge", db=store.path)
+    assert "derived counts merged" not in held.stderr
+    second = derived()
+    assert second["appended_share"] >= MERGE_APPENDED_SHARE, (second, built)
+    assert second["appended_rows"] > first["appended_rows"]
+    appended = store.read()
+    groups, areas = _rows(appended, GROUPS), _rows(appended, AREAS)
+
+    # The next import finds them due: its own version first, then the merge's.
+    merged = cli("import", "incidents", str(_incidents_csv(con, tmp_path / "c.csv", 50, "C", 3)),
+                 db=store.path)
+    assert "derived counts merged" in merged.stderr, merged.stderr
+    assert derived()["appended_rows"] == 0
+    after = store.read()
+    assert appended_share(after) == 0.0
+    assert after.execute("SELECT value FROM meta WHERE key = 'last_change'").fetchall()[0][0] \
+        == "derived counts merged after an incident import"
+    assert after.execute("SELECT count(*) FROM imports WHERE kind = 'incidents'"
+                         " AND file LIKE '%c.csv'").fetchall()[0][0] == 1
+    merged_groups, merged_areas = _rows(after, GROUPS), _rows(after, AREAS)
+    # The merge changed no count: the sums per key before it plus the third file's rows are
+    # what a full rebuild gives, and the tables hold one row per key again.
+    with store.write("full rebuild for comparison") as writer:
+        finalize_incidents(writer)
+    rebuilt = store.read()
+    assert merged_groups == _rows(rebuilt, GROUPS) and merged_areas == _rows(rebuilt, AREAS)
+    for table, keys in (("group_counts", "group_code, gm_code, period_type, period_start"),
+                        ("area_group_counts", "group_code, level, gm_code, area_code,"
+                                              " period_start")):
+        assert after.execute(f"SELECT count(*) FROM (SELECT {keys} FROM {table} GROUP BY ALL"
+                             " HAVING count(*) > 1)").fetchall()[0][0] == 0
+    assert len(merged_areas) >= len(areas) and len(merged_groups) >= len(groups)

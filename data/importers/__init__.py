@@ -12,7 +12,8 @@ from pathlib import Path
 
 from data.importers.common import FatalImportError, ImportResult, Rejection, write_rejections
 
-__all__ = ["FatalImportError", "ImportResult", "Rejection", "run_import", "write_rejections"]
+__all__ = ["FatalImportError", "ImportResult", "Rejection", "merge_appended", "run_import",
+           "write_rejections"]
 
 
 def _importer(kind: str):
@@ -57,6 +58,35 @@ def run_import(store, kind: str, path, *, strict: bool = False, rejected_file=No
                     [kind, str(path), checksum.result(), result.rows, result.rejected,
                      result.total, result.summary()])
     return result
+
+
+class _NotDue(Exception):
+    """Raised inside a write to discard it: the merge is no longer due."""
+
+
+def merge_appended(store, *, share: float | None = None) -> dict | None:
+    """After an incident import: when the bundle rows imports appended since the last full
+    build reach ``share`` (default ``data.incidents.MERGE_APPENDED_SHARE``) of the rows built,
+    rebuild the bundle tables in a new data version (what ``db derive`` does; the import's
+    own version is already serving). Returns {"share", "rows", "seconds"} or None when not
+    due (checked again under the writer's lock: another process may have merged them)."""
+    import time
+
+    from data.incidents import MERGE_APPENDED_SHARE, appended_share, rebuild_derived_counts
+
+    share = MERGE_APPENDED_SHARE if share is None else share
+    if appended_share(store.read()) < share:
+        return None
+    started = time.perf_counter()
+    try:
+        with store.write("derived counts merged after an incident import") as con:
+            due = appended_share(con)
+            if due < share:
+                raise _NotDue
+            rows = rebuild_derived_counts(con)
+    except _NotDue:
+        return None
+    return {"share": due, "rows": sum(rows), "seconds": time.perf_counter() - started}
 
 
 def _sha256(path: Path) -> str:

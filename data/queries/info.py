@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from data import segments
-from data.incidents import APPENDED_KEY
+from data.incidents import APPENDED_KEY, MERGE_APPENDED_SHARE, appended_share
 from data.schema import LEVELS
 
 
@@ -50,7 +50,9 @@ def database_info(store) -> dict:
     groups, areas = con.execute("SELECT (SELECT count(*) FROM group_counts),"
                                 " (SELECT count(*) FROM area_group_counts)").fetchall()[0]
     info["derived"] = {"group_counts": groups, "area_group_counts": areas,
-                       "appended_rows": int(meta.get(APPENDED_KEY) or 0)}
+                       "appended_rows": int(meta.get(APPENDED_KEY) or 0),
+                       "appended_share": round(appended_share(con), 4),
+                       "merge_share": MERGE_APPENDED_SHARE}
     kinds = dict(con.execute("SELECT kind, count(*) FROM crime_types GROUP BY kind").fetchall())
     info["crime_types"] = {"count": sum(kinds.values()), **kinds}
     info["population"] = {
@@ -158,7 +160,8 @@ def format_info(info: dict) -> str:
                  f" {d['area_group_counts']:,} per wijk, buurt and PC4")
     if d["appended_rows"]:
         lines.append(f"           {d['appended_rows']:,} of them appended by imports since the last"
-                     " full build (readers sum them; `db derive` merges them)")
+                     f" full build ({d['appended_share']:.0%} of the rows built; readers sum them;"
+                     f" an import merges them at {d['merge_share']:.0%}, `db derive` now)")
     t = info["crime_types"]
     lines.append(f"Types      {t['count']} (" + ", ".join(
         f"{k} {v}" for k, v in t.items() if k != "count") + ")")
