@@ -108,25 +108,38 @@ def import_scratch(store: Store, rows: int, *, into: str = "geography", tmp_dir=
 
 
 def incident_import_rate(store: Store, rows: int, *, into: str = "geography",
-                         repeat: int = 1, tmp_dir=None, kind: str = "sample") -> list[dict]:
+                         repeat: int = 1, tmp_dir=None, kind: str = "sample",
+                         command: bool = False) -> list[dict]:
     """Export ``rows`` incidents to CSV in the documented layout and import them into a copy:
     of the geography only (``into="geography"``: the importer's own speed) or of the whole
     database (``"full"``: what an import into the national database costs, the copy of the
     version file by data.store included). The boundary layers' placement grids are built
     before the timed import (a one-off per boundary vintage, reported as ``grid_seconds``).
+    In this process (its modules already loaded), or with ``command`` as an operator runs it:
+    ``python -m dashboard import incidents`` in a new process (start, module loading and the
+    meldingen scan included; its peak memory then is the command's).
     Returns one dict per run: seconds, rows, cpu_seconds, maxrss_mb, grid_seconds, load."""
     import resource
+    import subprocess
 
+    who = resource.RUSAGE_CHILDREN if command else resource.RUSAGE_SELF
     out = []
     for _ in range(repeat):
         with import_scratch(store, rows, into=into, tmp_dir=tmp_dir, kind=kind) as (
                 scratch, path, grid_seconds):
-            before = resource.getrusage(resource.RUSAGE_SELF)
+            before = resource.getrusage(who)
             t = time.perf_counter()
-            result = run_import(scratch, "incidents", path)
+            if command:
+                subprocess.run([sys.executable, "-m", "dashboard", "--db", str(scratch.path),
+                                "import", "incidents", str(path)], cwd=ROOT, check=True,
+                               capture_output=True)
+                added = scratch.read().execute("SELECT rows FROM imports ORDER BY imported_at DESC"
+                                               " LIMIT 1").fetchall()[0][0]
+            else:
+                added = run_import(scratch, "incidents", path).rows
             seconds = time.perf_counter() - t
-            after = resource.getrusage(resource.RUSAGE_SELF)
-            out.append({"seconds": seconds, "rows": result.rows, "grid_seconds": grid_seconds,
+            after = resource.getrusage(who)
+            out.append({"seconds": seconds, "rows": added, "grid_seconds": grid_seconds,
                         "cpu_seconds": (after.ru_utime + after.ru_stime
                                         - before.ru_utime - before.ru_stime),
                         "maxrss_mb": after.ru_maxrss / 1024, "load": os.getloadavg()[0]})
@@ -370,6 +383,9 @@ def main() -> int:
                         help="import into a copy of the geography only (the importer's speed) or"
                              " of the whole database (the version-file copy included)")
     parser.add_argument("--import-repeat", type=int, default=1, help="timed imports")
+    parser.add_argument("--import-command", action="store_true",
+                        help="import with `python -m dashboard import incidents` in a new process"
+                             " (as an operator does) instead of in this one")
     parser.add_argument("--import-kind", choices=sorted(IMPORT_KINDS), default="sample",
                         help="the CSV's incidents: a random sample of all years (default) or the"
                              " newest registrations (a delivery of recent months)")
@@ -392,9 +408,10 @@ def main() -> int:
     if args.import_sample and "import" in sections:
         runs = incident_import_rate(store, args.import_sample, into=args.import_into,
                                     repeat=args.import_repeat, tmp_dir=args.tmp,
-                                    kind=args.import_kind)
+                                    kind=args.import_kind, command=args.import_command)
+        how = " by the command" if args.import_command else ""
         for r in runs:
-            print(f"  import incidents CSV ({args.import_kind}) into a copy of the"
+            print(f"  import incidents CSV ({args.import_kind}){how} into a copy of the"
                   f" {args.import_into}: {r['rows']:,} rows"
                   f" in {r['seconds']:.1f} s = {r['rows'] / r['seconds']:,.0f} rows/s, CPU"
                   f" {r['cpu_seconds']:.1f} s, peak memory {r['maxrss_mb']:,.0f} MB (placement grids"
