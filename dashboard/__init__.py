@@ -9,17 +9,22 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
-
-import dash
-import flask
+from typing import TYPE_CHECKING
 
 from dashboard.config import Settings, from_environment
+
+if TYPE_CHECKING:  # dash and flask are loaded by create_app: the command line needs neither
+    import dash
+    import flask
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 
 
 def create_app(overrides: dict | None = None) -> dash.Dash:
     """Build the app. ``overrides`` (setting name -> value) go on top of the environment."""
+    import dash
+    import flask
+
     from data.accounts import ensure_demo_accounts
     from data.cache import configure as configure_cache
     from data.state import StateDB
@@ -107,6 +112,7 @@ def _compress(server: flask.Flask) -> None:
     assets) are compressed once per worker and kept (:class:`_StaticCompressed`): a first visit
     fetches 3 MB of scripts, and compressing them anew for every visitor cost the server
     more than sending them."""
+    import flask
     from flask_compress import Compress
 
     server.config.update(COMPRESS_MIMETYPES=COMPRESSED_TYPES, COMPRESS_STREAMS=False,
@@ -168,6 +174,8 @@ def _serve_plotly(app: dash.Dash) -> None:
     ``<package>/<path>`` rule (Werkzeug matches static rules first). The link has no version
     in it, so the browser revalidates (ETag) rather than keeping it blindly."""
     import hashlib
+
+    import flask
 
     body = PLOTLY_BUNDLE.read_bytes()
     etag = hashlib.sha256(body).hexdigest()[:20]
