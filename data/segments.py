@@ -79,9 +79,29 @@ def listed(con) -> list[tuple[str, str, int]]:
 
 def attach(con) -> None:
     """Attach the segments the ``incidents`` view reads (read-only; already attached ones,
-    as on a second connection to the same database, are left as they are)."""
+    as on a second connection to the same database, are left as they are).
+
+    A plain ATTACH of the aliases this database lacks, never ``ATTACH IF NOT EXISTS``: with
+    IF NOT EXISTS, DuckDB 2.0.1 loops until the file shows up in this database when its
+    process-wide registry says this database already has it. The registry tells databases
+    apart by address, and the segment was attached by the (closed) databases of older
+    versions, so a new version's database at a reused address could wait forever (seen: a
+    worker thread spinning in DatabaseFilePathManager::InsertDatabasePath during
+    ``Store.write``). A plain read-only ATTACH only counts one more reader of the file."""
+    attached = _attached(con)
     for alias, path, _ in listed(con):
-        con.execute(f"ATTACH IF NOT EXISTS {literal(path)} AS {alias} (READ_ONLY)")
+        if alias in attached:
+            continue
+        try:
+            con.execute(f"ATTACH {literal(path)} AS {alias} (READ_ONLY)")
+        except duckdb.Error:
+            if alias not in _attached(con):  # not another connection's attach meanwhile
+                raise
+
+
+def _attached(con) -> set[str]:
+    return {name for (name,) in con.execute(
+        "SELECT database_name FROM duckdb_databases()").fetchall()}
 
 
 def folder_for(con) -> Path:

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import csv
 import gc
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -158,3 +161,50 @@ def test_a_hand_made_database_without_segments_still_reads_and_writes(tmp_path):
     again = segments.connect(path)
     assert again.execute("SELECT id FROM incidents").fetchall() == [("a",)]
     assert (tmp_path / ".plain.duckdb.segments").is_dir()
+
+
+#: A child process that opens the versions in ``paths`` in turn, as writers and app hosts do
+#: at each new data version (each a DuckDB database of its own, attaching the same segment),
+#: keeps the last three open and closes or drops the older ones.
+_REOPEN = """
+import gc, sys
+sys.path.insert(0, {root!r})
+import duckdb
+from data import segments
+paths, kept = {paths!r}, []
+for i in range({rounds}):
+    con = duckdb.connect(paths[i % len(paths)])  # read-write, as Store.write opens a version
+    segments.attach(con)
+    con.execute("SELECT count(*) FROM incidents").fetchall()
+    kept.append(con)
+    if len(kept) > 3:
+        old = kept.pop(0)
+        if i % 2:
+            old.close()
+        del old
+    if i % 5 == 0:
+        gc.collect()
+print("opened", i + 1)
+"""
+
+
+def test_versions_reopen_their_segment_without_waiting_forever(demo_db, tmp_path):
+    """DuckDB 2.0.1 tells databases apart by address in its process-wide registry of attached
+    files: with ``ATTACH IF NOT EXISTS`` a new version's database at the address of a closed
+    older one waited forever for the segment (a worker thread spinning; two test runs stopped
+    so in ``Store.write``). ``segments.attach`` attaches with a plain read-only ATTACH: 400
+    openings of 7 versions take seconds (with IF NOT EXISTS this child hangs)."""
+    current = Store(demo_copy(demo_db, tmp_path / "db")).current_file()
+    paths = []
+    for k in range(7):
+        shutil.copyfile(current, tmp_path / f"version{k}.duckdb")
+        paths.append(str(tmp_path / f"version{k}.duckdb"))
+    code = _REOPEN.format(root=str(Path(__file__).resolve().parent.parent), paths=paths,
+                          rounds=400)
+    try:
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              timeout=120)
+    except subprocess.TimeoutExpired:
+        pytest.fail("opening a segment that older versions had open hung (120 s)")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "opened 400"
