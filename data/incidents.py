@@ -245,13 +245,15 @@ APPENDED_KEY = "derived_appended_rows"
 MERGE_APPENDED_SHARE = 0.25
 
 
-def appended_share(con) -> float:
+def appended_share(con, appended: int | None = None, total: int | None = None) -> float:
     """The rows imports appended to the bundle tables since their last full build, as a share
-    of the rows that build made (0.0 when none were appended)."""
-    appended, total = con.execute(
-        "SELECT coalesce((SELECT value FROM meta WHERE key = ?)::BIGINT, 0),"
-        " (SELECT count(*) FROM group_counts) + (SELECT count(*) FROM area_group_counts)",
-        [APPENDED_KEY]).fetchall()[0]
+    of the rows that build made (0.0 when none were appended). ``appended`` (the meta count)
+    and ``total`` (rows of both tables) are read when not given."""
+    if appended is None or total is None:
+        appended, total = con.execute(
+            "SELECT coalesce((SELECT value FROM meta WHERE key = ?)::BIGINT, 0),"
+            " (SELECT count(*) FROM group_counts) + (SELECT count(*) FROM area_group_counts)",
+            [APPENDED_KEY]).fetchall()[0]
     return appended / max(total - appended, 1) if appended else 0.0
 
 #: A fingerprint of the bundle definitions (type_groups) that group_counts was built with.

@@ -29,19 +29,19 @@ def _rows(con, sql: str) -> list:
     return sorted(con.execute(sql).fetchall(), key=repr)
 
 
-def _sample_csv(con, path, rows: int = 400):
-    """A CSV of ``rows`` incidents like the database's: half in months that already have
-    counts, half in new months after the newest registration (new keys; the provisional
-    months move on)."""
+def _sample_csv(con, path, rows: int = 400, *, prefix: str = "NEW", seed: int = 5):
+    """A CSV of ``rows`` incidents like the database's (ids ``prefix``-n): half in months that
+    already have counts, half in new months after the newest registration (new keys; the
+    provisional months move on)."""
     sample = con.execute(
         "SELECT registered_at, occurred_at, type_code, attempt::INTEGER, lon, lat FROM incidents"
-        f" WHERE lon IS NOT NULL USING SAMPLE {rows} ROWS (reservoir, 5)").fetchall()
+        f" WHERE lon IS NOT NULL USING SAMPLE {rows} ROWS (reservoir, {seed})").fetchall()
     with open(path, "w", encoding="utf-8", newline="") as fh:
         out = csv.writer(fh, delimiter=";")
         out.writerow(["id", "registered_at", "occurred_at", "type_code", "attempt", "lon", "lat"])
         for n, (registered, occurred, type_code, attempt, lon, lat) in enumerate(sample):
             shift = timedelta(days=75) if n % 2 else timedelta(0)
-            out.writerow([f"NEW{n}", (registered + shift).isoformat(),
+            out.writerow([f"{prefix}{n}", (registered + shift).isoformat(),
                           (occurred + shift).isoformat(), type_code, attempt, lon, lat])
     return path, sample
 
@@ -146,21 +146,6 @@ def test_an_older_database_is_read_by_scanning_and_gets_its_area_counts(demo_db,
     assert imported == _rows(store.read(), AREAS) and len(imported) > len(fresh) / 2
 
 
-def _incidents_csv(con, path, rows: int, prefix: str, seed: int):
-    """A CSV of ``rows`` incidents drawn from the database's (new ids ``prefix``-n), spread
-    over all its months as they are: each adds bundle rows of its own."""
-    sample = con.execute(
-        "SELECT registered_at, occurred_at, type_code, lon, lat FROM incidents"
-        f" WHERE lon IS NOT NULL USING SAMPLE {rows} ROWS (reservoir, {seed})").fetchall()
-    with open(path, "w", encoding="utf-8", newline="") as fh:
-        out = csv.writer(fh)
-        out.writerow(["id", "registered_at", "occurred_at", "type_code", "lon", "lat"])
-        for n, (registered, occurred, type_code, lon, lat) in enumerate(sample):
-            out.writerow([f"{prefix}{n}", registered.isoformat(), occurred.isoformat(),
-                          type_code, lon, lat])
-    return path
-
-
 def test_an_import_merges_the_appended_bundle_counts_once_they_are_due(demo_db, tmp_path):
     """Each import appends its rows' bundle counts (readers sum them per key). Once the rows
     appended since the last full build reach MERGE_APPENDED_SHARE of the rows that build
@@ -182,15 +167,15 @@ def test_an_import_merges_the_appended_bundle_counts_once_they_are_due(demo_db, 
         return json.loads(cli("db", "info", "--json", db=store.path).stdout)["derived"]
 
     # A small delivery: appended, below the share, not merged.
-    small = cli("import", "incidents", str(_incidents_csv(con, tmp_path / "a.csv", 200, "A", 1)),
-                db=store.path)
+    small_file, _ = _sample_csv(con, tmp_path / "a.csv", 200, prefix="A", seed=1)
+    small = cli("import", "incidents", str(small_file), db=store.path)
     assert "derived counts merged" not in small.stderr
     first = derived()
     assert first["appended_rows"] > 0 and 0 < first["appended_share"] < MERGE_APPENDED_SHARE
     assert first["merge_share"] == MERGE_APPENDED_SHARE
 
     # A large one with --no-merge: over the share, left appended.
-    large = _incidents_csv(con, tmp_path / "b.csv", incidents // 5, "B", 2)
+    large, _ = _sample_csv(con, tmp_path / "b.csv", incidents // 5, prefix="B", seed=2)
     held = cli("import", "incidents", str(large), "--no-merge", db=store.path)
     assert "derived counts merged" not in held.stderr
     second = derived()
@@ -200,8 +185,8 @@ def test_an_import_merges_the_appended_bundle_counts_once_they_are_due(demo_db, 
     groups, areas = _rows(appended, GROUPS), _rows(appended, AREAS)
 
     # The next import finds them due: its own version first, then the merge's.
-    merged = cli("import", "incidents", str(_incidents_csv(con, tmp_path / "c.csv", 50, "C", 3)),
-                 db=store.path)
+    last_file, _ = _sample_csv(con, tmp_path / "c.csv", 50, prefix="C", seed=3)
+    merged = cli("import", "incidents", str(last_file), db=store.path)
     assert "derived counts merged" in merged.stderr, merged.stderr
     assert derived()["appended_rows"] == 0
     after = store.read()

@@ -49,9 +49,10 @@ def database_info(store) -> dict:
     info["counts"] = _counts(con)
     groups, areas = con.execute("SELECT (SELECT count(*) FROM group_counts),"
                                 " (SELECT count(*) FROM area_group_counts)").fetchall()[0]
+    appended = int(meta.get(APPENDED_KEY) or 0)
     info["derived"] = {"group_counts": groups, "area_group_counts": areas,
-                       "appended_rows": int(meta.get(APPENDED_KEY) or 0),
-                       "appended_share": round(appended_share(con), 4),
+                       "appended_rows": appended,
+                       "appended_share": round(appended_share(con, appended, groups + areas), 4),
                        "merge_share": MERGE_APPENDED_SHARE}
     kinds = dict(con.execute("SELECT kind, count(*) FROM crime_types GROUP BY kind").fetchall())
     info["crime_types"] = {"count": sum(kinds.values()), **kinds}
