@@ -224,6 +224,60 @@ def test_incident_rejections(store, tmp_path):
     assert store.read().execute("SELECT count(*) FROM incidents").fetchall() == [(3,)]
 
 
+#: The eight buurten of the small geography: code, a point inside (RD New), its pc6.
+BUURT_POINTS = [(f"BUD00{g}0{w}0{b}", 150_000 + (g - 1) * 2_000 + (b - 1) * 1_000 + 250,
+                 450_000 + (w - 1) * 1_000 + 250, f"010{g}A{'ABCD'[(w - 1) * 2 + b - 1]}")
+                for g in (1, 2) for w in (1, 2) for b in (1, 2)]
+
+
+def test_a_large_import_keeps_every_row_with_its_own_place_and_line(store, tmp_path):
+    """300,000 rows: several of DuckDB's row groups and vectors, which its threads parse,
+    place and check side by side. Each accepted row keeps its own values and place (id ->
+    buurt and date; every seventh row is placed by its pc6, so the rows with coordinates are
+    not all rows), rejections name their own line, a duplicate at the end names the first
+    line at the start, and the new segment is stored in its sort order across row groups."""
+    from data import segments
+
+    n = 300_000
+    bad = {1_000: "bad date", 150_001: "unknown type", 299_999: "duplicate"}
+    path = tmp_path / "incidents.csv"
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write(INCIDENT_HEADER)
+        for i in range(n):
+            _, x, y, pc6 = BUURT_POINTS[i % 8]
+            where = f";;{pc6}" if i % 7 == 3 else f"{x};{y};"
+            day = f"2024-{1 + i % 12:02d}-{1 + i % 28:02d}"
+            ident, type_code = f"L{i}", "1.1.1"
+            if bad.get(i) == "bad date":
+                day = "2024-13-01"
+            elif bad.get(i) == "unknown type":
+                type_code = "9.9.9"
+            elif bad.get(i) == "duplicate":
+                ident = "L0"
+            fh.write(f"{ident};{day}T12:00;{day}T11:00;{type_code};0;{where}\n")
+    result = run_import(store, "incidents", path)
+    assert (result.rows, result.rejected) == (n - 3, 3)
+    assert [(r["line"], r["reason"].split(" (")[0]) for r in rejected(path)] == [
+        ("1002", "bad date registered_at 2024-13-01T12:00"),
+        ("150003", "unknown type_code 9.9.9"), ("300001", "duplicate id L0")]
+    assert "first on line 2" in rejected(path)[2]["reason"]
+    con = store.read()
+    wrong = con.execute("""
+        WITH expected AS (
+            SELECT 'L' || i AS id, (?::VARCHAR[])[i % 8 + 1] AS bu_code,
+                   make_date(2024, 1 + i % 12, 1 + i % 28) AS day
+            FROM range(?) t(i))
+        SELECT count(*) FROM incidents i JOIN expected e USING (id)
+        WHERE i.bu_code <> e.bu_code OR i.occurred_date <> e.day
+           OR i.gm_code <> 'GMD00' || substr(e.bu_code, 6, 1)""",
+        [[p[0] for p in BUURT_POINTS], n]).fetchall()[0][0]
+    assert wrong == 0 and con.execute("SELECT count(*) FROM incidents").fetchall() == [(n - 3,)]
+    (alias, _, rows), = segments.listed(con)
+    stored = con.execute(f"SELECT gm_code, occurred_date, type_code FROM {alias}.incidents"
+                         " ORDER BY rowid").fetchall()
+    assert rows == n - 3 and stored == sorted(stored)
+
+
 def test_rejected_rows_file_neutralises_formula_cells(store, tmp_path):
     """The rejected-rows file is opened in a spreadsheet to fix the rows: a cell that starts
     like a formula gets a leading ' as in every export, and nothing else changes."""
