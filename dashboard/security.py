@@ -30,9 +30,10 @@ check of Dash's callback envelope. ``init_security(app, settings)`` is called by
   the app itself sends is a map click (the clicked area's polygon in ``clickData``), a few kB
   on real CBS buurten and gemeenten; the other callbacks send well under 10 kB.
 * **Dash's envelope** (``POST /_dash-update-component``) must name a server-side callback with
-  as many inputs, states and outputs as it has; anything else gets 400 instead of a Dash
-  ``KeyError`` (a 500). Malformed *values* inside a valid envelope are refused by the callback
-  net in ``callbacks/guard.py``.
+  as many inputs, states and outputs as it has, its outputs the ones the callback defines (a
+  pattern's as the pattern allows); anything else gets 400 instead of a Dash ``KeyError`` or
+  ``CallbackException`` (a 500). Malformed *values* inside a valid envelope are refused by
+  the callback net in ``callbacks/guard.py``.
 """
 from __future__ import annotations
 
@@ -41,6 +42,8 @@ from urllib.parse import urlsplit
 
 import dash
 import flask
+from dash import _validate
+from dash.exceptions import CallbackException
 
 #: Largest request body accepted (bytes). Measured: the largest real callback body is a map
 #: click with the clicked polygon, a few kB; 1 MB leaves room for very detailed boundaries.
@@ -122,9 +125,20 @@ def valid_envelope(app: dash.Dash, body) -> bool:
         return False
     outputs = body.get("outputs")
     if _output_count(body["output"]) > 1:
-        return isinstance(outputs, list) and len(outputs) == _output_count(body["output"]) \
-            and all(isinstance(o, (dict, list)) for o in outputs)
-    return isinstance(outputs, (dict, list))
+        if not (isinstance(outputs, list) and len(outputs) == _output_count(body["output"])
+                and all(isinstance(o, (dict, list)) for o in outputs)):
+            return False
+    elif not isinstance(outputs, (dict, list)):
+        return False
+    if spec.get("no_output"):
+        return True
+    # Each output as the callback defines it (a pattern's outputs as its pattern allows):
+    # Dash's own check, which would otherwise raise a CallbackException (a 500) in dispatch.
+    try:
+        _validate.validate_output_spec(spec["output"], outputs, dash.Output)
+    except (CallbackException, KeyError, TypeError, AttributeError, ValueError):
+        return False
+    return True
 
 
 def init_security(app: dash.Dash, settings) -> None:

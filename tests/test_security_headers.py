@@ -174,7 +174,22 @@ def test_callback_envelopes_the_page_never_sends_get_400(demo_server):
     forged = [[], "x", {**good, "output": "nope.children"}, _forge(clientside),
               {k: v for k, v in good.items() if k != "inputs"}, {**good, "inputs": {}},
               {**good, "inputs": good["inputs"][:2]}, {**good, "outputs": good["outputs"][:3]},
-              {**good, "inputs": ["x"] * len(good["inputs"])}, {**good, "state": None}]
+              {**good, "inputs": ["x"] * len(good["inputs"])}, {**good, "state": None},
+              # outputs that are not the callback's: another id, another property
+              {**good, "outputs": [{**good["outputs"][0], "id": "overview-subtitle"},
+                                   *good["outputs"][1:]]},
+              {**good, "outputs": [*good["outputs"][:-1],
+                                   {**good["outputs"][-1], "property": "style"}]}]
+    # A pattern output (the profile's products, ALL) sent as one plain id: Dash's dispatch
+    # raised "Output does not match callback definition", a 500.
+    profile = next(s for s in specs if s["output"].startswith("..profile-message"))
+    pattern = next(i for i, o in enumerate(_forge(profile)["outputs"]) if "{" in o["id"])
+    outputs = _forge(profile)["outputs"]
+    outputs[pattern] = {"id": outputs[pattern]["id"], "property": "value"}
+    forged.append({**_forge(profile), "outputs": outputs})
+    outputs = _forge(profile)["outputs"]
+    outputs[pattern] = [{"id": {"type": "profile-product", "product": "x"}, "property": "style"}]
+    forged.append({**_forge(profile), "outputs": outputs})
     for body in forged:
         response = session.post(demo_server.url + "/_dash-update-component", json=body)
         assert response.status_code == 400, json.dumps(body)[:200]
