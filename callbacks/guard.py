@@ -35,10 +35,11 @@ from data.scope import OutOfScope
 DATA_VIEWS: dict[str, str] = {}
 
 #: What a malformed value raises inside a view or a query (wrong type, unparsable text, a
-#: parameter SQLite, PostgreSQL or DuckDB cannot bind or convert). Deliberately not: OSError,
+#: parameter SQLite, PostgreSQL or DuckDB cannot bind or convert, a number too large for
+#: SQLite's INTEGER). Deliberately not: OSError,
 #: StoreError, sqlite3.OperationalError/IntegrityError and psycopg.OperationalError (state
 #: database unwritable or unreachable), DuckDB I/O errors.
-MALFORMED = (TypeError, ValueError, KeyError, AttributeError, IndexError,
+MALFORMED = (TypeError, ValueError, KeyError, AttributeError, IndexError, OverflowError,
              sqlite3.InterfaceError, sqlite3.ProgrammingError, psycopg.DataError,
              duckdb.ConversionException,
              duckdb.TypeMismatchException, duckdb.InvalidInputException, duckdb.BinderException)

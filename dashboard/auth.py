@@ -44,7 +44,9 @@ def is_background(request) -> bool:
     do not count as activity for the idle timeout."""
     if request.path != "/_dash-update-component" or request.method != "POST":
         return False
-    body = request.get_json(silent=True)
+    from dashboard.security import json_body
+
+    body = json_body(request)
     changed = body.get("changedPropIds") if isinstance(body, dict) else None
     return (isinstance(changed, list) and bool(changed)
             and all(isinstance(c, str) and c.endswith(".n_intervals") for c in changed))

@@ -9,7 +9,7 @@ from data import protocol
 
 
 def _csv_response(text: str, filename: str) -> flask.Response:
-    return flask.Response("\ufeff" + text, mimetype="text/csv; charset=utf-8",
+    return flask.Response("\ufeff" + text, content_type="text/csv; charset=utf-8",
                           headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 

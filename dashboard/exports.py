@@ -80,7 +80,7 @@ def dataset_label(store) -> str | None:
 
 
 def _text(message: str, status: int) -> flask.Response:
-    return flask.Response(message, status=status, mimetype="text/plain; charset=utf-8")
+    return flask.Response(message, status=status, content_type="text/plain; charset=utf-8")
 
 
 def _filename(ext: str) -> str:
@@ -200,7 +200,7 @@ def init_exports(server: flask.Flask) -> None:
             progress.finish()
 
         return flask.Response(flask.stream_with_context(body()),
-                              mimetype="text/csv; charset=utf-8", headers={
+                              content_type="text/csv; charset=utf-8", headers={
                                   "Content-Disposition":
                                       f'attachment; filename="{_filename("csv")}"',
                                   "X-Export-Rows": str(req.total),

