@@ -10,7 +10,9 @@ with the ``limits`` library's fixed windows:
 * per account from devices it never logged in from: :data:`PER_ACCOUNT_NEW_DEVICES`. This is the
   slow-down against guessing from many addresses. A device that logged in to the account
   before carries a signed device cookie (OWASP's "device cookies") and is counted on its own
-  (:data:`PER_DEVICE`), so an attacker elsewhere can never lock a mayor out of their own browser.
+  (:data:`PER_DEVICE`) *instead of* the counters above, so an attacker, elsewhere or behind the
+  same address, can never lock a mayor out of their own browser (its wrong passwords still
+  count against its address).
 
 A successful login clears the per-account counters it was charged to. When the storage cannot
 be read or written, the attempt is refused (503) *without* checking the password: an unwritable
@@ -61,15 +63,19 @@ class LoginThrottle:
         account = (name or "").strip().lower()
         address = address or "-"
         device = self._device(device_cookie, account)
-        charges = [(PER_ACCOUNT_ADDRESS, "login-account-address", account, address)]
-        charges.append((PER_DEVICE, "login-device", account, device) if device else
-                       (PER_ACCOUNT_NEW_DEVICES, "login-account-new-devices", account))
+        if device:
+            # A browser this account logged in from: counted on its own, never stopped by what
+            # others at its address did (a colleague, or an attacker on the same network).
+            charges = [(PER_DEVICE, "login-device", account, device)]
+        else:
+            charges = [(PER_ACCOUNT_ADDRESS, "login-account-address", account, address),
+                       (PER_ACCOUNT_NEW_DEVICES, "login-account-new-devices", account)]
         if self.limiter is None:
             return Attempt(refused=True, status=503, message=UNAVAILABLE)
         failures = (PER_ADDRESS, "login-address-failed", address)
         try:
             spent = None
-            if not self.limiter.test(*failures):
+            if not device and not self.limiter.test(*failures):
                 spent = failures
             for item, *keys in ([] if spent else charges):
                 if not self.limiter.hit(item, *keys):

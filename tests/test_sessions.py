@@ -264,6 +264,24 @@ def test_guessing_from_many_addresses_never_locks_the_mayor_out_of_her_own_brows
     assert try_login(client("127.0.0.50"), server, "burgemeester", "demo-burgemeester") == 429
 
 
+def test_guessing_from_her_own_address_never_locks_the_mayor_out_of_her_own_browser(server):
+    """Someone behind the same address (the town hall's network) spends the account's attempts
+    at that address and the address's failed attempts: the browser that logged in to the
+    account before still logs in; another browser at that address cannot."""
+    own = client("127.0.0.80")
+    assert try_login(own, server, "teamchef", "demo-teamchef") == 302  # her device
+    own.post(server.url + "/logout", data={"csrf_token": csrf_from(own, server)})
+    beside = client("127.0.0.80")
+    answers = [try_login(beside, server, "teamchef", f"fout-{n}")
+               for n in range(throttle.PER_ACCOUNT_ADDRESS.amount + 1)]
+    assert answers[-1] == 429 and answers.count(401) == throttle.PER_ACCOUNT_ADDRESS.amount
+    answers = [try_login(beside, server, f"naam{n}", "fout") for n in range(
+        throttle.PER_ADDRESS.amount - throttle.PER_ACCOUNT_ADDRESS.amount + 1)]
+    assert answers[-1] == 429  # the address's failed attempts are spent too
+    assert try_login(own, server, "teamchef", "demo-teamchef") == 302
+    assert try_login(client("127.0.0.80"), server, "teamchef", "demo-teamchef") == 429
+
+
 def test_one_address_is_limited_per_account_and_over_all_accounts(server):
     attacker = client("127.0.0.60")
     answers = [try_login(attacker, server, "adviseur", f"fout-{n}")
