@@ -36,9 +36,9 @@ DATA_VIEWS: dict[str, str] = {}
 
 #: What a malformed value raises inside a view or a query (wrong type, unparsable text, a
 #: parameter SQLite, PostgreSQL or DuckDB cannot bind or convert, a number too large for
-#: SQLite's INTEGER). Deliberately not: OSError,
-#: StoreError, sqlite3.OperationalError/IntegrityError and psycopg.OperationalError (state
-#: database unwritable or unreachable), DuckDB I/O errors.
+#: SQLite's INTEGER). Deliberately not: OSError, StoreError,
+#: sqlite3.OperationalError/IntegrityError and psycopg.OperationalError (state database
+#: unwritable or unreachable), DuckDB I/O errors.
 MALFORMED = (TypeError, ValueError, KeyError, AttributeError, IndexError, OverflowError,
              sqlite3.InterfaceError, sqlite3.ProgrammingError, psycopg.DataError,
              duckdb.ConversionException,
