@@ -43,7 +43,7 @@ from urllib.parse import urlsplit
 import dash
 import flask
 from dash import _validate
-from dash.exceptions import CallbackException
+from dash.exceptions import DashException
 
 #: Largest request body accepted (bytes). Measured: the largest real callback body is a map
 #: click with the clicked polygon, a few kB; 1 MB leaves room for very detailed boundaries.
@@ -106,10 +106,6 @@ def _dependency(item) -> bool:
             and isinstance(item.get("id"), (str, dict)))
 
 
-def _output_count(output: str) -> int:
-    return len(output[2:-2].split("...")) if output.startswith("..") else 1
-
-
 def json_body(request):
     """The request's JSON body; None when it is not JSON or cannot be parsed, also when it
     nests deeper than Python's recursion limit (Flask's silent parsing lets that
@@ -133,20 +129,13 @@ def valid_envelope(app: dash.Dash, body) -> bool:
             and len(inputs) == len(spec["inputs"]) and len(state) == len(spec["state"])
             and all(_dependency(i) for i in inputs + state)):
         return False
-    outputs = body.get("outputs")
-    if _output_count(body["output"]) > 1:
-        if not (isinstance(outputs, list) and len(outputs) == _output_count(body["output"])
-                and all(isinstance(o, (dict, list)) for o in outputs)):
-            return False
-    elif not isinstance(outputs, (dict, list)):
-        return False
-    if spec.get("no_output"):
+    if spec.get("no_output"):  # Dash reads no outputs of such a callback
         return True
-    # Each output as the callback defines it (a pattern's outputs as its pattern allows):
-    # Dash's own check, which would otherwise raise a CallbackException (a 500) in dispatch.
+    # As many outputs as the callback has, each one it defines (a pattern's as its pattern
+    # allows): Dash's own check, which would otherwise raise in dispatch (a 500).
     try:
-        _validate.validate_output_spec(spec["output"], outputs, dash.Output)
-    except (CallbackException, KeyError, TypeError, AttributeError, ValueError):
+        _validate.validate_output_spec(spec["output"], body.get("outputs"), dash.Output)
+    except (DashException, KeyError, TypeError, AttributeError, ValueError):
         return False
     return True
 

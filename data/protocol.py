@@ -120,6 +120,6 @@ def to_people_csv(rows: list[dict]) -> str:
     writer.writerow(PEOPLE_COLUMNS.values())
     for row in rows:
         shown = readable(row)
-        writer.writerow(["" if shown.get(k) is None else neutralise(shown[k])
-                         if isinstance(shown[k], str) else shown[k] for k in PEOPLE_COLUMNS])
+        cells = ["" if shown.get(k) is None else shown[k] for k in PEOPLE_COLUMNS]
+        writer.writerow([neutralise(c) if isinstance(c, str) else c for c in cells])
     return out.getvalue()
