@@ -72,6 +72,10 @@ class Settings:
     #: client address of the login limits, API limits and the protocol log is then the one the
     #: nearest of them saw; 0 (no proxy) ignores the header, which a client could forge.
     proxies: int = 0
+    #: Other origins (``https://host[:port]``, comma-separated) whose pages may post to this
+    #: app, for a reverse proxy that changes the ``Host`` header on its way in. Empty: only
+    #: pages served under the request's own host (dashboard/security.py: ``from_own_site``).
+    origins: str = ""
     #: Background jobs (product generation, XLSX export, imports, ``reports run --due``, mail;
     #: ``data/jobs``): ``local`` runs them in a process pool beside each web process (no Redis),
     #: ``celery`` sends them through Redis (``DASHBOARD_REDIS_URL``) to a Celery worker
@@ -176,6 +180,7 @@ ENVIRONMENT = {
     "DASHBOARD_REDIS_URL": ("redis_url", str),
     "DASHBOARD_INSTANCE": ("instance", str),
     "DASHBOARD_PROXIES": ("proxies", int),
+    "DASHBOARD_ORIGINS": ("origins", str),
     "DASHBOARD_JOBS": ("jobs", str),
     "DASHBOARD_JOBS_VISIBILITY_TIMEOUT": ("jobs_visibility_timeout", int),
     "DASHBOARD_JOB_TEST_DELAY": ("job_test_delay", float),

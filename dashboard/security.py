@@ -29,6 +29,15 @@ check of Dash's callback envelope. ``init_security(app, settings)`` is called by
   larger ones get 413 and a short Dutch message before anything parses them. The largest body
   the app itself sends is a map click (the clicked area's polygon in ``clickData``), a few kB
   on real CBS buurten and gemeenten; the other callbacks send well under 10 kB.
+* **Requests from other sites**: a request that may change something (any method but GET,
+  HEAD, OPTIONS) outside the token API must come from this site's own pages: its ``Origin``
+  names this host (or one of ``DASHBOARD_ORIGINS``), or, without one (or ``null``: this site's
+  own forms under ``no-referrer``), its ``Sec-Fetch-Site`` is ``same-origin``/``none`` or
+  absent (a script, not a browser). Anything
+  else gets 403 before a callback or the login form runs. Browsers already keep other sites
+  out (the SameSite=Lax cookie; a JSON POST needs a CORS preflight this app never answers;
+  the login and logout forms carry a CSRF token): this holds when one of those does not — an
+  old browser, a sibling subdomain (same *site*, other *origin*), a sandboxed frame.
 * **Dash's envelope** (``POST /_dash-update-component``) must name a server-side callback with
   as many inputs, states and outputs as it has, its outputs the ones the callback defines (a
   pattern's as the pattern allows); anything else gets 400 instead of a Dash ``KeyError`` or
@@ -45,6 +54,8 @@ import flask
 from dash import _validate
 from dash.exceptions import DashException
 
+from dashboard.auth import API_PATH
+
 #: Largest request body accepted (bytes). Measured: the largest real callback body is a map
 #: click with the clicked polygon, a few kB; 1 MB leaves room for very detailed boundaries.
 MAX_BODY = 1024 * 1024
@@ -54,6 +65,12 @@ STATIC_PREFIXES = ("/assets/", "/_dash-component-suites/", "/_favicon.ico")
 
 TOO_LARGE = "Verzoek te groot."
 BAD_REQUEST = "Ongeldig verzoek. Herlaad de pagina."
+FOREIGN = "Verzoek van een andere website geweigerd."
+
+#: Methods that change nothing; every other one must come from this site's own pages.
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+#: ``Sec-Fetch-Site`` values of a request this site's own page (or the user, typing) made.
+OWN_FETCH_SITES = frozenset({"same-origin", "none"})
 
 
 def tile_source(tile_url: str) -> str | None:
@@ -116,6 +133,27 @@ def json_body(request):
         return None
 
 
+def allowed_origins(setting: str) -> frozenset[str]:
+    """``DASHBOARD_ORIGINS`` as a set of ``scheme://host[:port]`` (lower case, no slash)."""
+    return frozenset(o.strip().rstrip("/").lower() for o in setting.split(",") if o.strip())
+
+
+def from_own_site(request, origins: frozenset[str] = frozenset()) -> bool:
+    """Whether a request was made by this site's own pages (see the module docstring): its
+    ``Origin`` is this host (any scheme: TLS may end at a proxy in front) or one of
+    ``origins``; without one, its ``Sec-Fetch-Site`` is absent or says so. ``Origin: null``
+    counts as none: browsers send it for this site's own forms too (the pages' referrer policy
+    is ``no-referrer``), and for a sandboxed frame, whose ``Sec-Fetch-Site`` then tells."""
+    origin = request.headers.get("Origin")
+    if origin is not None and origin.strip().lower() != "null":
+        origin = origin.strip().rstrip("/").lower()
+        parts = urlsplit(origin)
+        return origin in origins or (parts.scheme in ("http", "https") and bool(parts.netloc)
+                                     and parts.netloc == request.host.lower())
+    site = request.headers.get("Sec-Fetch-Site")
+    return site is None or site.strip().lower() in OWN_FETCH_SITES
+
+
 def valid_envelope(app: dash.Dash, body) -> bool:
     """Whether a callback request names a server-side callback of ``app`` with the right
     number of inputs, states and outputs, each shaped as Dash sends them."""
@@ -153,6 +191,26 @@ def init_security(app: dash.Dash, settings) -> None:
     }
     if settings.secure_cookies:
         headers["Strict-Transport-Security"] = "max-age=31536000"
+
+    origins = allowed_origins(settings.origins)
+
+    def check_origin():
+        request = flask.request
+        # The token API: its token travels in a header, which no other site can make a
+        # browser send.
+        if request.method in SAFE_METHODS or request.path.startswith(API_PATH):
+            return None
+        if from_own_site(request, origins):
+            return None
+        server.logger.warning("refused %s %s from origin %r (Sec-Fetch-Site %r)",
+                              request.method, request.path, request.headers.get("Origin"),
+                              request.headers.get("Sec-Fetch-Site"))
+        if request.path.startswith("/_dash-"):
+            return flask.jsonify(error=FOREIGN), 403
+        return flask.Response(FOREIGN, status=403, mimetype="text/plain")
+
+    # First of all request hooks: before the login's session check or CSRF check runs.
+    server.before_request_funcs.setdefault(None, []).insert(0, check_origin)
 
     @server.before_request
     def check_envelope():

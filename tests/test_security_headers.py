@@ -11,7 +11,9 @@ import pytest
 import requests
 from playwright.sync_api import expect
 
-from dashboard.security import MAX_BODY, tile_source
+import flask
+
+from dashboard.security import FOREIGN, MAX_BODY, allowed_origins, from_own_site, tile_source
 from data.state import StateDB
 from data.tokens import create_token
 
@@ -209,6 +211,73 @@ def test_callback_envelopes_the_page_never_sends_get_400(demo_server):
         assert session.get(demo_server.url + path).status_code == 404, path
     assert session.post(demo_server.url + "/_dash-update-component",
                         json=good).status_code == 200
+
+
+def test_requests_from_other_sites_are_refused_before_anything_runs(demo_server):
+    """A page on another site (or a sibling subdomain, or a sandboxed frame) that gets the
+    mayor's browser to post — a callback, the logout, a login into the attacker's account —
+    is refused with 403 before the session, the CSRF check or any callback runs; requests of
+    this site's own pages, and of scripts that name no origin, are served."""
+    session = http_login(demo_server, "burgemeester")
+    specs = session.get(demo_server.url + "/_dash-dependencies").json()
+    good = _forge(next(s for s in specs if s["output"].startswith("..trends-status")))
+    url = demo_server.url + "/_dash-update-component"
+    own = demo_server.url  # http://127.0.0.1:<port>
+    foreign = [{"Origin": "http://evil.example"},
+               {"Origin": "null", "Sec-Fetch-Site": "cross-site"},  # a sandboxed frame
+               {"Origin": own.replace("127.0.0.1", "localhost")},  # same machine, other host
+               {"Origin": own.rsplit(":", 1)[0] + ":1"},  # same host, other port
+               {"Origin": "http://evil.example", "Sec-Fetch-Site": "same-origin"},
+               {"Sec-Fetch-Site": "cross-site"}, {"Sec-Fetch-Site": "same-site"}]
+    for headers in foreign:
+        response = session.post(url, json=good, headers=headers)
+        assert response.status_code == 403, headers
+        assert response.json() == {"error": FOREIGN}
+    for headers in ({"Origin": own}, {"Origin": own + "/"}, {"Sec-Fetch-Site": "same-origin"},
+                    # this site's own form: browsers send null under Referrer-Policy no-referrer
+                    {"Origin": "null", "Sec-Fetch-Site": "same-origin"},
+                    {"Origin": own.replace("http://", "https://")}, {}):  # TLS ends at a proxy
+        assert session.post(url, json=good, headers=headers).status_code == 200, headers
+    # The logout form's own CSRF token does not help a foreign page: she stays logged in.
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"',
+                      session.get(demo_server.url + "/logout").text).group(1)
+    out = session.post(demo_server.url + "/logout", data={"csrf_token": token},
+                       headers={"Origin": "http://evil.example"}, allow_redirects=False)
+    assert out.status_code == 403 and out.text == FOREIGN
+    assert session.post(url, json=good, headers={"Origin": own}).status_code == 200
+    # Login CSRF (the victim's browser logged in to the attacker's account): refused too.
+    other = requests.Session()
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"',
+                      other.get(demo_server.url + "/login").text).group(1)
+    login = other.post(demo_server.url + "/login", allow_redirects=False, headers={
+        "Origin": "http://evil.example"}, data={"name": "analist", "password": "demo-analist",
+                                               "csrf_token": token})
+    assert login.status_code == 403
+    assert other.post(url, json=good, headers={"Origin": own}).status_code == 401
+    # Safe methods and the token API are not the check's business (links, API clients).
+    assert session.get(demo_server.url + "/kaart",
+                       headers={"Origin": "http://evil.example"}).status_code == 200
+
+
+@pytest.mark.parametrize("headers,setting,own", [
+    ({"Origin": "https://vb.politie.nl"}, "https://vb.politie.nl", True),
+    ({"Origin": "https://VB.politie.nl/"}, " https://vb.politie.nl/ , https://x.nl", True),
+    ({"Origin": "https://vb.politie.nl.evil.example"}, "https://vb.politie.nl", False),
+    ({"Origin": "https://evil.example"}, "", False),
+    ({"Origin": "http://app.internal:8050"}, "", True),  # the request's own Host
+    ({"Origin": "javascript://app.internal:8050"}, "", False),
+    ({"Origin": ""}, "", False),
+    ({"Sec-Fetch-Site": "none"}, "", True),  # typed or bookmarked by the user
+    ({"Sec-Fetch-Site": "same-site"}, "", False),
+    ({"Origin": "null", "Sec-Fetch-Site": "same-origin"}, "", True),
+    ({"Origin": "null", "Sec-Fetch-Site": "cross-site"}, "", False),
+])
+def test_origins_behind_a_proxy_that_changes_the_host(headers, setting, own):
+    """DASHBOARD_ORIGINS names the public origin where a proxy hands the app another Host."""
+    app = flask.Flask(__name__)
+    with app.test_request_context("/_dash-update-component", method="POST",
+                                  base_url="http://app.internal:8050", headers=headers):
+        assert from_own_site(flask.request, allowed_origins(setting)) is own
 
 
 # -- in the browser: every page under the policy ------------------------------------------------
