@@ -34,6 +34,7 @@ from callbacks.kaart_values import (PANEL_ROWS, csv_text, current_values, hideou
                                     incidents_href, panel_total, table)
 from dashboard.auth import current_scope, current_user, get_db, get_state
 from data import protocol
+from data.export import neutralise
 from data.queries import coverage
 from data.queries import map as q
 from data.scope import OutOfScope, ensure_detail
@@ -287,6 +288,10 @@ def register(app) -> None:
             return Served(("Geen gegevens om te downloaden.", dash.no_update), rows=0)
         state, filters, key, period, frame, _title = result
         header, rows, _codes = table(frame, filters["measure"], scope)
+        # Names and codes come from boundary files (a beheerder's import): neither may arrive
+        # in a spreadsheet as a formula. The other cells are numbers as the panel writes them
+        # (-5, +3,2 %) and stay so.
+        rows = [[neutralise(row[0]), neutralise(row[1]), *row[2:]] for row in rows]
         name = "_".join(str(p) for p in ("kaart", state["level"], state["area"] or "gebied",
                                          filters["group"], key, filters["measure"]))
         return Served(("", {"content": csv_text(header, rows), "filename": f"{name}.csv",

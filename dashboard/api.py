@@ -14,7 +14,9 @@ The description is the contract: every parameter is checked here exactly as it i
 description allows is never refused as malformed and one it forbids is never answered. A
 property-based test (tests/test_api_contract.py, schemathesis) holds the two together.
 
-CSV answers are plain machine-readable CSV: UTF-8 without BOM, the header on row 1. Who, when,
+CSV answers are plain machine-readable CSV: UTF-8 without BOM, the header on row 1; a text cell
+that starts like a spreadsheet formula (``= + - @``, tab, CR) gets a leading ``'`` as in every
+export (numbers are written as numbers, so a -5 stays -5). Who, when,
 which data and which filters travel in ``X-Veiligheidsbeeld-*`` response headers
 (:func:`provenance_headers`, on JSON answers too); the exports for people (the Incidenten page,
 the ``export`` command) keep their provenance line.
@@ -44,7 +46,7 @@ from dashboard.auth import get_db, get_state, scope_memo
 from data import protocol
 from data.accounts import get_profile
 from data.catalog import crime_types, group_members
-from data.export import SEPARATORS, csv_chunks
+from data.export import SEPARATORS, csv_chunks, neutralise_row
 from data.queries import map as mapq
 from data.queries.incidents import (COLUMNS, MAX_PAGE, FilterError, count_incidents, parse_day,
                                     incident_page, parse_filter, parse_sort, resolve_columns)
@@ -373,12 +375,13 @@ def _csv_cell(value):
 
 
 def counts_csv(rows: list[dict], *, sep: str) -> str:
-    """Plain CSV: the header on row 1, one row per area; an unknown value is an empty cell."""
+    """Plain CSV: the header on row 1, one row per area; an unknown value is an empty cell.
+    Names and codes come from boundary files: a text cell is never a formula."""
     out = io.StringIO()
     writer = csv.writer(out, delimiter=sep, lineterminator="\r\n")
     writer.writerow(COUNT_FIELDS)
     for row in rows:
-        writer.writerow([_csv_cell(row[key]) for key in COUNT_FIELDS])
+        writer.writerow(neutralise_row([_csv_cell(row[key]) for key in COUNT_FIELDS]))
     return out.getvalue()
 
 

