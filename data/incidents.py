@@ -97,10 +97,11 @@ def finalize_appended(con, table: str) -> None:
               AND c.area_code = d.area_code AND c.period_start = d.period_start
               AND c.type_code = d.type_code AND c.attempt IS NOT DISTINCT FROM d.attempt)
         ORDER BY d.area_code, d.period_start, d.type_code""")
+    newest = _newest_month(con)
     con.execute(f"""
         UPDATE counts SET provisional = NOT provisional
         WHERE source = 'incidents' AND level = 'gemeente' AND period_type = 'M'
-          AND provisional <> ({_PROVISIONAL_SQL})""")
+          AND provisional <> ({_PROVISIONAL_AFTER})""", [newest])
     current = con.execute(CATALOG_KEY_SQL).fetchall()[0][0]
     built = {key: value for key, value in con.execute(
         "SELECT key, value FROM meta WHERE key IN ('group_counts_catalog',"
@@ -128,8 +129,15 @@ def finalize_appended(con, table: str) -> None:
         # Monthly bundle counts are provisional exactly when their month is (see counts).
         con.execute(f"""
             UPDATE group_counts SET provisional = NOT provisional
-            WHERE period_type = 'M' AND provisional <> ({_PROVISIONAL_SQL})""")
+            WHERE period_type = 'M' AND provisional <> ({_PROVISIONAL_AFTER})""", [newest])
     con.execute("DROP TABLE IF EXISTS _delta_counts")
+
+
+def _newest_month(con):
+    """The month of the newest registration (segments.column_range: as a subquery over the
+    incidents view it read all 40 M rows, 0.17 s of a day's 0.8 s import)."""
+    newest = segments.column_range(con, "registered_at")[1]
+    return None if newest is None else newest.date().replace(day=1)
 
 
 def finalize_incidents(con) -> None:
@@ -151,6 +159,8 @@ def finalize_incidents(con) -> None:
 #: PROVISIONAL_MONTHS months before the newest registration's month.
 _PROVISIONAL_SQL = ("period_start > (SELECT date_trunc('month', max(registered_at))::DATE"
                     f" FROM incidents) - INTERVAL {PROVISIONAL_MONTHS} MONTH")
+#: The same with the newest registration's month as the parameter ``?`` (:func:`_newest_month`).
+_PROVISIONAL_AFTER = f"period_start > ?::DATE - INTERVAL {PROVISIONAL_MONTHS} MONTH"
 #: The monthly gemeente counts derived from ``incidents`` (rows of ``counts``, source
 #: 'incidents'); the newest PROVISIONAL_MONTHS months of registration are provisional. Also
 #: what ``data.products.asof`` derives from the registrations up to a peildatum.

@@ -77,6 +77,19 @@ def listed(con) -> list[tuple[str, str, int]]:
         f"SELECT alias, path, rows FROM main.{TABLE} ORDER BY position").fetchall()]
 
 
+def column_range(con, column: str) -> tuple:
+    """(smallest, largest) value of the incidents column ``column`` (None, None without
+    incidents), from each segment's own minimum and maximum: DuckDB answers those from a
+    table's statistics in about a millisecond, while over the ``incidents`` view (UNION ALL of
+    the segments) it reads every row — 0.1-0.2 s on 40 M incidents."""
+    if not re.fullmatch(r"[a-z_]+", column):
+        raise ValueError(f"not a column name: {column!r}")
+    tables = [f"{alias}.incidents" for alias, _, _ in listed(con)] or ["incidents"]
+    parts = " UNION ALL ".join(f"SELECT min({column}) AS low, max({column}) AS high FROM {t}"
+                               for t in tables)
+    return tuple(con.execute(f"SELECT min(low), max(high) FROM ({parts})").fetchone())
+
+
 def attach(con) -> None:
     """Attach the segments the ``incidents`` view reads (read-only; already attached ones,
     as on a second connection to the same database, are left as they are).

@@ -10,6 +10,7 @@ import gc
 import shutil
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -49,6 +50,14 @@ def test_an_import_is_a_segment_and_the_version_holds_no_incident(demo_db, tmp_p
     assert _local_incident_tables(con) == 0
     assert all(Path(p).is_file() for _, p, _ in after)
     assert Path(after[-1][1]).name in _segment_files(store)  # beside this store's versions
+    # The range of a column from each segment's statistics is the range over all incidents
+    # (the import's rows reach 75 days past the newest registration).
+    for column in ("registered_at", "occurred_date"):
+        assert segments.column_range(con, column) == con.execute(
+            f"SELECT min({column}), max({column}) FROM incidents").fetchone()
+    assert segments.column_range(con, "registered_at")[1] > max(r[0] for r in sample)
+    with pytest.raises(ValueError):
+        segments.column_range(con, "registered_at) FROM areas --")
 
 
 def test_segments_merge_and_go_only_when_no_version_uses_them(demo_db, tmp_path, monkeypatch):
@@ -155,6 +164,7 @@ def test_a_hand_made_database_without_segments_still_reads_and_writes(tmp_path):
                 " attempt, high_impact, gm_code) VALUES ('a', '2026-01-02', '2026-01-01',"
                 " '2026-01-01', '1.1.1', false, true, 'GM0001')")
     assert con.execute("SELECT count(*) FROM incidents").fetchone()[0] == 1
+    assert segments.column_range(con, "occurred_date") == (date(2026, 1, 1), date(2026, 1, 1))
     finalize_incidents(con)
     assert len(segments.listed(con)) == 1
     con.close()

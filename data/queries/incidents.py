@@ -24,6 +24,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 
+from data import segments
 from data.catalog import indicator_types
 from data.periods import add_months
 from data.scope import OutOfScope, Scope, area_filter, ensure_detail
@@ -481,8 +482,7 @@ def incident_page(con, *, scope: Scope, flt: IncidentFilter, sort: Sort = Sort()
         return [dict(zip(keys, row)) for row in cursor.fetchall()]
 
     if sort.column == "pleegdatum":
-        low, high = con.execute(
-            "SELECT min(occurred_date), max(occurred_date) FROM incidents").fetchall()[0]
+        low, high = segments.column_range(con, "occurred_date")
         if low is not None:
             low, high = max(low, flt.start or low), min(high, flt.end or high)
         for days in _WINDOWS:
