@@ -241,7 +241,18 @@ def main(argv: list[str] | None = None) -> int:
     args.settings = from_environment().with_overrides({"db": args.db} if args.db else None).resolved()
     args.db_path = args.settings.db
     args.argv = list(sys.argv[1:] if argv is None else argv)
-    return args.handler(args) or 0
+    try:
+        return args.handler(args) or 0
+    except Exception as exc:
+        from data.store import StoreBusy
+        if not isinstance(exc, StoreBusy):
+            raise
+        print(f"error: {exc}: nothing was changed; try again when it is done", file=sys.stderr)
+        return BUSY
+
+
+#: Exit code when another process is writing the database (EX_TEMPFAIL: try again later).
+BUSY = 75
 
 
 def _store(args):

@@ -41,6 +41,16 @@ def read_boundary_file(path) -> gpd.GeoDataFrame:
     return gdf.to_crs(WGS84) if gdf.crs.to_string() != WGS84 else gdf
 
 
+def finite(geoms) -> np.ndarray:
+    """Per geometry (None allowed): whether every coordinate is a number, not NaN or
+    Infinity."""
+    arr = np.asarray(geoms, dtype=object)
+    coords, index = shapely.get_coordinates(arr, return_index=True)
+    out = np.ones(len(arr), dtype=bool)
+    out[index[~np.isfinite(coords).all(axis=1)]] = False
+    return out
+
+
 def repair(geoms) -> tuple[np.ndarray, np.ndarray]:
     """Make geometries valid and keep only their polygonal parts.
 
@@ -48,6 +58,8 @@ def repair(geoms) -> tuple[np.ndarray, np.ndarray]:
     area after repair (it cannot be used as a boundary)."""
     arr = np.asarray(geoms, dtype=object)
     missing = pd.isna(arr)
+    arr = np.where(missing, None, arr)
+    missing |= ~finite(arr)  # GEOS refuses to repair them (an exception, not a result)
     arr = np.where(missing, None, arr)
     valid = shapely.make_valid(arr)
     polygonal = np.array([_polygonal_part(g) for g in valid], dtype=object)

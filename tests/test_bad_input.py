@@ -86,6 +86,34 @@ FATAL = {
                                    b"id,registered_at,occurred_at,type_code\n"
                                    b"1,2024-01-02,2024-01-01,1.1.1\n", [], 1, "x",
                                    "no location columns"),
+    # A header of 20,000 columns (118 kB) kept an import busy for minutes with the writer's
+    # lock held: too long a first line, as is one huge column name; 2,000 short ones: too many
+    "a header of 20,000 columns": ("counts", "wide.csv",
+                                   ("area_code,period,crime_code,count,"
+                                    + ",".join(f"c{i}" for i in range(20_000))
+                                    + "\nGMD001,2024-03,1.1.1,5\n").encode(), [], 1, None,
+                                   "the first line is longer than 20,000 characters"),
+    "a header longer than any": ("counts", "long.csv", ("area_code,period,crime_code,count"
+                                                        + "x" * 500_000
+                                                        + "\nGMD001,2024-03,1.1.1,5\n").encode(),
+                                 [], 1, None, "the first line is longer than 20,000 characters"),
+    "a header of 2,000 columns": ("counts", "many.csv",
+                                  ("area_code,period,crime_code,count,"
+                                   + ",".join(f"c{i}" for i in range(2_000))
+                                   + "\nGMD001,2024-03,1.1.1,5\n").encode(), [], 1, None,
+                                  "the header row has 2,004 columns"),
+    "boundaries with NaN coordinates only": (
+        "boundaries", "wijk_2026.geojson", json.dumps({"type": "FeatureCollection", "features": [{
+            "type": "Feature", "properties": {"statcode": "WKD00199", "statnaam": "X"},
+            "geometry": {"type": "Polygon", "coordinates": [[[5.0, 52.0], [float("nan"), 52.0],
+                                                             [5.01, 52.01], [5.0, 52.0]]]}}]}
+        ).encode(), ["--level", "wijk"], None, None,
+        "no feature can be imported; first problem (feature 1): geometry has coordinates that"
+        " are not numbers"),
+    "geojson nested beyond any boundary file": (
+        "boundaries", "deep_2024.geojson",
+        ('{"type": "FeatureCollection", "features": ' + "[" * 100_000 + "]" * 100_000
+         + "}").encode(), ["--level", "gemeente"], None, None, "nested deeper"),
     "strict with one bad row": ("counts", "strict.csv",
                                 (TIDY_HEADER + "GMD001,2024-03,1.1.1,5\nGMD009,2024-03,1.1.1,5\n"
                                  "GMD002,2024-03,1.1.1,5\n").encode(), ["--strict"], 3, None,
@@ -109,6 +137,24 @@ def test_fatal_input_exits_nonzero_and_leaves_database_unchanged(case, store, tm
     versions = store.path.with_name(f".{store.path.name}.versions")
     assert not versions.exists() or not any(versions.iterdir())  # no half-written version left
     assert not Path(str(path) + ".rejected.csv").exists()
+
+
+def test_a_change_while_another_process_writes_stops_at_once_and_says_so(store, tmp_path):
+    """An import while another process holds the writer's lock (an import, a derive): one line
+    and exit code 75 (try again later), not a traceback; nothing changes."""
+    import fcntl
+
+    path = tmp_path / "counts.csv"
+    path.write_text(TIDY_HEADER + "GMD001,2024-03,1.1.1,5\n", encoding="utf-8")
+    before = fingerprint(store)
+    with open(store.path.with_name(store.path.name + ".lock"), "a+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        result = cli("import", "counts", path, db=store.path)
+    assert result.returncode == 75, (result.stdout, result.stderr)
+    assert result.stderr.strip() == (f"error: another process is writing {store.path}: nothing"
+                                     " was changed; try again when it is done")
+    assert fingerprint(store) == before
+    assert cli("import", "counts", path, db=store.path).returncode == 0
 
 
 def test_fatal_error_as_json(store, tmp_path):
@@ -318,19 +364,22 @@ def test_boundary_rejections(store, tmp_path):
                                                         [5.41, 52.11], [5.4, 52.1]]]}),  # code
         ("GMD008", {"type": "Polygon", "coordinates": [[[5.5, 52.1], [5.51, 52.11], [5.51, 52.1],
                                                         [5.5, 52.11], [5.5, 52.1]]]}),  # bow-tie
+        ("GMD009", {"type": "Polygon", "coordinates": [[[5.6, 52.1], [float("inf"), 52.1],
+                                                        [5.61, 52.11], [5.6, 52.1]]]}),  # inf
     ]
     path = tmp_path / "gemeente_2026.geojson"
     path.write_text(json.dumps({"type": "FeatureCollection", "features": [
         {"type": "Feature", "properties": {"statcode": code, "statnaam": f"G {code}"},
          "geometry": geom} for code, geom in features]}), encoding="utf-8")
     result = run_import(store, "boundaries", path, options={"level": "gemeente"})
-    assert (result.rows, result.rejected, result.detail["repaired"]) == (2, 5, 1)
+    assert (result.rows, result.rejected, result.detail["repaired"]) == (2, 6, 1)
     assert [(r["line"], r["code"], r["reason"].split(" (")[0]) for r in rejected(path)] == [
         ("2", "GMD004", "geometry cannot be repaired into a polygon with area"),
         ("3", "GMD005", "geometry cannot be repaired into a polygon with area"),
         ("4", "GMD006", "geometry missing or empty"),
         ("5", "GMD003", "duplicate code GMD003"),
-        ("6", "GX0007", "invalid gemeente code 'GX0007'")]
+        ("6", "GX0007", "invalid gemeente code 'GX0007'"),
+        ("8", "GMD009", "geometry has coordinates that are not numbers")]
     assert store.read().execute("SELECT code FROM boundaries WHERE vintage = 2026 ORDER BY code"
                                 ).fetchall() == [("GMD003",), ("GMD008",)]
 

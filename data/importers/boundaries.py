@@ -22,7 +22,8 @@ import shapely
 
 from data.importers.common import FatalImportError, ImportResult, Rejection
 from data.schema import BOUNDARY_LEVELS
-from geo.boundaries import BoundaryFileError, read_boundary_file, repair, write_boundaries
+from geo.boundaries import (BoundaryFileError, finite, read_boundary_file, repair,
+                            write_boundaries)
 from geo.pointinpolygon import area_codes, current_places
 from geo.projections import WGS84
 
@@ -89,6 +90,10 @@ def import_boundaries(con, path, *, level: str, vintage: int | None = None,
     parents = _stated_parents(gdf, columns, level)
     rejections, keep = _check_features(level, gdf[code_field].tolist(), codes, names, raw, ok,
                                        parents)
+    if not keep.any():  # nothing to import: an error, not a new data version without change
+        first = rejections[0]
+        raise FatalImportError(f"no feature can be imported; first problem (feature "
+                               f"{first.line}): {first.reason}", file=path)
 
     index = np.flatnonzero(keep)
     accepted = gpd.GeoDataFrame(
@@ -127,6 +132,9 @@ def _read(path: Path) -> gpd.GeoDataFrame:
                 line, column = err.lineno, err.colno
                 raise FatalImportError(f"not valid JSON: {err.msg}", file=path, line=line,
                                        column=column) from exc
+            except RecursionError:
+                raise FatalImportError("not valid GeoJSON: lists or objects nested deeper than "
+                                       "any boundary file needs", file=path) from exc
             except UnicodeDecodeError as err:
                 raise FatalImportError(f"not valid UTF-8 JSON: {err.reason}", file=path) from exc
         raise FatalImportError(str(exc), file=path) from exc
@@ -265,6 +273,8 @@ def _check_features(level, raw_codes, codes, names, raw_geoms, ok, parents):
 def _geometry_problem(geom, repaired_ok) -> str | None:
     if geom is None or geom.is_empty:
         return "geometry missing or empty"
+    if not finite([geom])[0]:
+        return "geometry has coordinates that are not numbers (NaN or Infinity)"
     if not repaired_ok:
         return "geometry cannot be repaired into a polygon with area"
     return None

@@ -28,6 +28,12 @@ from data.sql import ident, literal, scalar
 
 SEPARATORS = (";", ",", "\t")
 _CHUNK = 1 << 20
+#: Most columns a file may have: a layout names at most ~20 (docs/import-formats.md; others
+#: are ignored). A header of 20,000 columns (118 kB, under the upload limit) kept an import
+#: busy for minutes, holding the writer's lock while every other import waited.
+MAX_COLUMNS = 200
+#: Longest header row (characters): 200 generous column names.
+MAX_HEADER = 20_000
 
 
 @dataclass
@@ -204,11 +210,19 @@ def open_csv(path) -> CsvFile:
                                line=1, column=1)
     has_quotes, lines = _scan(path)
     with open(path, encoding="utf-8-sig", newline="") as fh:
-        first = fh.readline().rstrip("\r\n")
+        first = fh.readline(MAX_HEADER + 2).rstrip("\r\n")
+    if len(first) > MAX_HEADER:
+        raise FatalImportError(
+            f"the first line is longer than {MAX_HEADER:,} characters: expected a header row "
+            f"naming the columns (at most {MAX_COLUMNS})", file=path, line=1)
     if not first.strip():
         raise FatalImportError("the first line is empty: expected a header row naming the columns",
                                file=path, line=1)
     delimiter, header = _split_header(first)
+    if len(header) > MAX_COLUMNS:
+        raise FatalImportError(
+            f"the header row has {len(header):,} columns, more than any layout ({MAX_COLUMNS} at"
+            " most): check the separator and the file", file=path, line=1)
     columns = []
     for i, name in enumerate(header, start=1):
         norm = name.strip().lower() or f"column{i}"
