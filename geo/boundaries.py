@@ -33,7 +33,9 @@ def read_boundary_file(path) -> gpd.GeoDataFrame:
         raise BoundaryFileError("the layer has no features")
     if gdf.geometry.name is None or gdf.geometry.isna().all():
         raise BoundaryFileError("the layer has no geometry column")
-    bounds = gdf.geometry.dropna().total_bounds
+    shapes = gdf.geometry.dropna()
+    # Features with NaN or Infinity (rejected later) do not decide the coordinate system.
+    bounds = shapes[finite(shapes.values)].total_bounds
     metres = len(bounds) == 4 and looks_like_rd(bounds[2], bounds[3])
     if gdf.crs is None or (metres and gdf.crs.is_geographic):
         # No CRS, or GeoJSON's implied WGS84 while the coordinates are clearly metres.

@@ -366,20 +366,23 @@ def test_boundary_rejections(store, tmp_path):
                                                         [5.5, 52.11], [5.5, 52.1]]]}),  # bow-tie
         ("GMD009", {"type": "Polygon", "coordinates": [[[5.6, 52.1], [float("inf"), 52.1],
                                                         [5.61, 52.11], [5.6, 52.1]]]}),  # inf
+        ("GMD010", {"type": "Polygon", "coordinates": [[[179.9, 52.1], [-179.9, 52.1],
+                                                        [-179.9, 52.2], [179.9, 52.1]]]}),  # far
     ]
     path = tmp_path / "gemeente_2026.geojson"
     path.write_text(json.dumps({"type": "FeatureCollection", "features": [
         {"type": "Feature", "properties": {"statcode": code, "statnaam": f"G {code}"},
          "geometry": geom} for code, geom in features]}), encoding="utf-8")
     result = run_import(store, "boundaries", path, options={"level": "gemeente"})
-    assert (result.rows, result.rejected, result.detail["repaired"]) == (2, 6, 1)
+    assert (result.rows, result.rejected, result.detail["repaired"]) == (2, 7, 1)
     assert [(r["line"], r["code"], r["reason"].split(" (")[0]) for r in rejected(path)] == [
         ("2", "GMD004", "geometry cannot be repaired into a polygon with area"),
         ("3", "GMD005", "geometry cannot be repaired into a polygon with area"),
         ("4", "GMD006", "geometry missing or empty"),
         ("5", "GMD003", "duplicate code GMD003"),
         ("6", "GX0007", "invalid gemeente code 'GX0007'"),
-        ("8", "GMD009", "geometry has coordinates that are not numbers")]
+        ("8", "GMD009", "geometry has coordinates that are not numbers"),
+        ("9", "GMD010", "geometry lies outside the Netherlands")]
     assert store.read().execute("SELECT code FROM boundaries WHERE vintage = 2026 ORDER BY code"
                                 ).fetchall() == [("GMD003",), ("GMD008",)]
 

@@ -36,6 +36,11 @@ CODE_PATTERNS = {
     "pc4": r"[0-9]{4}",
     "pc6": r"[0-9]{4}[A-Z]{2}",
 }
+#: Where a boundary may lie (WGS84 west, south, east, north): the Netherlands with its
+#: coastal waters, and the demo's Doggerland in the North Sea. A shape elsewhere (a ring read
+#: in the wrong coordinate system lands in France; one at longitude 179) would stretch every
+#: map of its gemeente to a continent.
+NETHERLANDS = (2.0, 50.5, 7.6, 54.0)
 #: Readable form of the code format, for messages.
 CODE_FORMATS = {"eenheid": "RE + 2 digits", "gemeente": "GM + 4 digits", "wijk": "WK + 6 digits",
                 "buurt": "BU + 8 digits", "pc4": "4 digits", "pc6": "4 digits + 2 letters"}
@@ -277,6 +282,11 @@ def _geometry_problem(geom, repaired_ok) -> str | None:
         return "geometry has coordinates that are not numbers (NaN or Infinity)"
     if not repaired_ok:
         return "geometry cannot be repaired into a polygon with area"
+    x0, y0, x1, y1 = geom.bounds
+    west, south, east, north = NETHERLANDS
+    if x0 < west or y0 < south or x1 > east or y1 > north:
+        return (f"geometry lies outside the Netherlands (lon {x0:.2f}..{x1:.2f}, lat "
+                f"{y0:.2f}..{y1:.2f} in WGS84): another coordinate system than the file says?")
     return None
 
 
