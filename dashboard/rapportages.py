@@ -39,7 +39,7 @@ def init_rapportages(server: flask.Flask) -> None:
         except OutOfScope as exc:
             return flask.Response(str(exc), status=403, content_type="text/plain; charset=utf-8")
         inline = fmt in ("html", "pdf")
-        response = flask.Response(data, mimetype=archive.FORMATS[fmt])
+        response = flask.Response(data, content_type=archive.FORMATS[fmt])
         response.headers["Content-Disposition"] = (
             f'{"inline" if inline else "attachment"}; filename="{product.filename(fmt)}"')
         response.headers["Cache-Control"] = "no-store"
@@ -66,7 +66,7 @@ def init_rapportages(server: flask.Flask) -> None:
                             filters={"concept": concept_id}, rows=0, client=client,
                             outcome="refused", detail=exc.detail)
             return flask.Response(str(exc), status=429, content_type="text/plain; charset=utf-8")
-        response = flask.Response(data, mimetype=archive.FORMATS["html"])
+        response = flask.Response(data, content_type=archive.FORMATS["html"])
         response.headers["Content-Disposition"] = (
             f'inline; filename="concept-{concept.id}-voorbeeld.html"')
         response.headers["Cache-Control"] = "no-store"

@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import re
 from datetime import date
 
 import pytest
@@ -461,3 +462,137 @@ def test_the_operational_picture_covers_its_whole_agreed_period(con, frequency, 
         per_day[day] = per_day.get(day, 0) + n
     assert per_day == {f"{d:%d-%m-%Y}": n for d, n in direct}
     assert f"({frequency})" in content.sections[0].paragraphs[0]
+
+
+# -- "geen gegevens" where the incident registration does not reach -------------------------------
+
+NO_DATA = "geen gegevens"
+
+
+def _first(con) -> date:
+    """The first month of the incident registration (what the coverage module calls its
+    span's start), from the incidents directly."""
+    return con.execute("SELECT date_trunc('month', min(occurred_date))::DATE FROM incidents"
+                       ).fetchall()[0][0]
+
+
+def _uncovered(con, when: str) -> date:
+    """A peildatum whose period the registration does not cover: months before its first
+    month, months after its newest (a peildatum in the future), or days straddling its start."""
+    if when == "before":
+        return _month(_first(con).year, _first(con).month - 5)
+    if when == "future":
+        return _month(_latest(con).year, _latest(con).month + 3)
+    return date.fromordinal(_first(con).toordinal() + 3)  # 14 days back: into the month before
+
+
+def _numbers(rows, skip: int) -> list:
+    return [v for row in rows for v in row[skip:] if isinstance(v, (int, float))]
+
+
+@pytest.mark.parametrize("when", ["before", "future", "straddling"])
+def test_incidentenrapport_outside_the_registration_says_geen_gegevens(con, when):
+    """Veendijk, a peildatum whose two weeks the registration does not (wholly) cover: every
+    count is "geen gegevens" — in the sentence, the table and the incident list — never 0 (nor
+    the count of the few days it does cover)."""
+    reference = _uncovered(con, when)
+    content = build(con, scope=UNIT, kind="incidentenrapport", area="GMD002",
+                    reference=reference)
+    table = _table(content, "Incidenten naar soort")
+    assert table.rows[-1] == ["", "Totaal", NO_DATA]
+    assert _numbers(table.rows, 2) == []
+    assert NO_DATA in table.note and "niet 0" in table.note
+    first = content.sections[0].paragraphs[0]
+    assert f"in Veendijk {NO_DATA}" in first and not re.search(r"\b\d+ incidenten", first), first
+    listed = content.sections[1]
+    assert listed.title == "Incidenten" and not listed.tables
+    assert NO_DATA in listed.paragraphs[0]
+    if when == "straddling":  # registrations exist in the days it covers: still not a count
+        assert con.execute("SELECT count(*) FROM incidents WHERE gm_code = 'GMD002'"
+                           " AND occurred_date >= ? AND occurred_date < ?",
+                           [date.fromordinal(reference.toordinal() - 14), reference]
+                           ).fetchall()[0][0] > 0
+
+
+@pytest.mark.parametrize("when", ["before", "future"])
+def test_operationeel_beeld_outside_the_registration_says_geen_gegevens(con, when):
+    from datetime import datetime
+
+    reference = _uncovered(con, when)
+    content = build(con, scope=UNIT, kind="operationeel_beeld", area="GMD002",
+                    reference=datetime(reference.year, reference.month, reference.day))
+    summary = _table(content, "Per gemeente")
+    assert summary.rows == [["Veendijk", NO_DATA, NO_DATA, NO_DATA],
+                            ["Totaal", NO_DATA, NO_DATA, NO_DATA]]
+    sentence = content.sections[0].paragraphs[0]
+    assert NO_DATA in sentence and not re.match(r"\d", sentence), sentence
+    listed = _table(content, "Incidenten (geanonimiseerd)")
+    assert listed.rows == [] and NO_DATA in listed.note
+
+
+def test_incident_products_keep_a_real_zero_where_the_registration_covers(con):
+    """Inside the registration, nothing registered is 0, not "geen gegevens": a week without
+    the rarest type in Veendijk, and a day without larger incidents there."""
+    from datetime import datetime, timedelta
+    from types import SimpleNamespace
+
+    rare = con.execute("SELECT type_code FROM incidents GROUP BY 1 ORDER BY count(*), 1 LIMIT 1"
+                       ).fetchall()[0][0]
+    reference = _latest(con)
+    assert _count(con, ["GMD002"], [rare], reference - timedelta(days=7), reference) == 0
+    content = build(con, scope=UNIT, kind="incidentenrapport", area="GMD002",
+                    reference=reference, profile=SimpleNamespace(
+                        products={"incidentenrapport": "wekelijks"}, driehoek=[rare]))
+    assert _table(content, "Incidenten naar soort").rows == [["", "Totaal", 0]]
+    assert " 0 incidenten van de afgesproken soorten geregistreerd" in \
+        content.sections[0].paragraphs[0]
+    assert content.sections[1].tables[0].rows == []  # the list: none, not "geen gegevens"
+
+    quiet = con.execute(
+        "SELECT d::DATE FROM generate_series(?::DATE, ?::DATE - 1, INTERVAL 1 DAY) t(d)"
+        " WHERE d::DATE NOT IN (SELECT occurred_date FROM incidents WHERE gm_code = 'GMD002'"
+        " AND (high_impact OR type_code = 'N06')) ORDER BY 1 DESC LIMIT 1",
+        [_first(con), reference]).fetchall()
+    assert quiet, "the demo has a day without larger incidents in Veendijk"
+    day = quiet[0][0] + timedelta(days=1)
+    content = build(con, scope=UNIT, kind="operationeel_beeld", area="GMD002",
+                    reference=datetime(day.year, day.month, day.day))
+    assert _table(content, "Per gemeente").rows == [["Veendijk", 0, 0, 0], ["Totaal", 0, 0, 0]]
+    assert content.sections[0].paragraphs[0].startswith("0 grotere incidenten")
+
+
+@pytest.fixture(scope="module")
+def without_zandmeer(demo_db, tmp_path_factory):
+    """A copy of the demo in which Zandmeer (GMD004) has no registrations at all."""
+    from .conftest import demo_copy, edit_incidents
+
+    path = demo_copy(demo_db, tmp_path_factory.mktemp("zandmeer"))
+    writer = connect_db(path, read_only=False)
+    edit_incidents(writer, "DELETE FROM {staging} WHERE gm_code = 'GMD004'")
+    writer.close()
+    connection = connect_db(path)
+    yield connection
+    connection.close()
+
+
+def test_a_gemeente_without_registrations_is_geen_gegevens_beside_the_others(without_zandmeer):
+    """Basisteam Polderland, one of whose gemeenten has no registrations: its column and the
+    sum are "geen gegevens", the other gemeenten keep their counts (as in data.queries.coverage:
+    the registration covers only gemeenten that have any)."""
+    from datetime import datetime
+
+    con = without_zandmeer
+    reference = _latest(con)
+    content = build(con, scope=UNIT, kind="incidentenrapport", area="REDL-B2",
+                    reference=reference)
+    table = _table(content, "Incidenten naar soort")
+    zandmeer = table.header.index("Zandmeer")
+    assert all(row[zandmeer] == NO_DATA and row[-1] == NO_DATA for row in table.rows)
+    others = [i for i, name in enumerate(table.header) if name in ("Veendijk", "Heuvelrode")]
+    assert all(isinstance(row[i], int) for row in table.rows for i in others)
+    assert "in Zandmeer geen gegevens" in content.sections[0].paragraphs[0]
+    content = build(con, scope=UNIT, kind="operationeel_beeld", area="REDL-B2",
+                    reference=datetime(reference.year, reference.month, reference.day))
+    rows = {row[0]: row[1:] for row in _table(content, "Per gemeente").rows}
+    assert rows["Zandmeer"] == rows["Totaal"] == [NO_DATA] * 3
+    assert all(isinstance(v, int) for v in rows["Veendijk"] + rows["Heuvelrode"])

@@ -284,6 +284,43 @@ def test_operationeel_beeld_is_anonymised(generated, con, newest):
         assert not summary or summary not in html
 
 
+@pytest.mark.parametrize("kind", ["incidentenrapport", "operationeel_beeld"])
+def test_incident_products_before_the_registration_say_geen_gegevens(store, state, folder, con,
+                                                                      names, kind, tmp_path):
+    """A peildatum months before the first registration (the tester's 2021-07-01): "geen
+    gegevens" in the sentence and every count cell of the HTML, PDF, XLSX and CSV, never 0."""
+    first = con.execute("SELECT min(occurred_date) FROM incidents").fetchall()[0][0]
+    day = add_months(first, -5)
+    reference = datetime(day.year, day.month, 1) if kind == "operationeel_beeld" else day
+    product, _ = archive.generate(store, state, folder / "products", kind=kind, area=OWN,
+                                  reference=reference,
+                                  scope=schedule.mayor_scope(con, state, OWN), by="test",
+                                  period_key="test-geen-gegevens")
+    name = names[OWN]
+    html = " ".join(re.sub(r"<[^>]+>", " ", archive.read_bytes(product, "html")
+                           .decode("utf-8")).split())
+    pdf = " ".join(pdf_text(archive.read_bytes(product, "pdf"), tmp_path)[0].split())
+    csv = archive.read_bytes(product, "csv").decode("utf-8-sig")
+    book = openpyxl.load_workbook(io.BytesIO(archive.read_bytes(product, "xlsx")))
+    if kind == "incidentenrapport":
+        for text in (html, pdf):
+            assert f"zijn er in {name} geen gegevens over incidenten" in text
+            assert not re.search(r"\b0 incidenten", text)
+        assert "\n;Totaal;geen gegevens\n" in csv.replace("\r\n", "\n")
+        _, rows = sheet_rows(book, "Naar soort")
+        assert rows == [[None, "Totaal", "geen gegevens"]]
+    else:
+        for text in (html, pdf):
+            assert f"in {name} in de 24 uur tot" in text and "geen gegevens" in text
+            assert not re.search(r"\b0 grotere incidenten", text)
+        lines = csv.replace("\r\n", "\n").split("\n")
+        assert f"{name};geen gegevens;geen gegevens;geen gegevens" in lines
+        assert "Totaal;geen gegevens;geen gegevens;geen gegevens" in lines
+        assert not any(re.fullmatch(rf"({name}|Totaal);0;0;0", line) for line in lines)
+        _, rows = sheet_rows(book, "Per gemeente")
+        assert rows == [[name, *["geen gegevens"] * 3], ["Totaal", *["geen gegevens"] * 3]]
+
+
 def test_mayor_products_hold_nothing_of_another_gemeente(generated, names, tmp_path):
     others = [(code, name) for code, name in names.items() if code != OWN]
     for kind in MINE:
@@ -415,10 +452,13 @@ def test_frozen_product_is_served_byte_identical_and_logged(server, generated, s
     page = session.get(f"{server.url}/rapportages/{product.id}.html")
     assert page.content == archive.read_bytes(product, "html")
     assert "default-src 'none'" in page.headers["Content-Security-Policy"]
+    assert page.headers["Content-Type"] == "text/html; charset=utf-8"  # one charset, not two
+    assert session.get(f"{server.url}/rapportages/{product.id}.csv").headers[
+        "Content-Type"] == "text/csv; charset=utf-8"
     xlsx = session.get(f"{server.url}/rapportages/{product.id}.xlsx")
     assert xlsx.headers["Content-Disposition"].startswith("attachment")
     rows = open_rows(state, before)
-    assert [r["outcome"] for r in rows] == ["ok"] * 4 and rows[0]["user"] == "burgemeester"
+    assert [r["outcome"] for r in rows] == ["ok"] * 5 and rows[0]["user"] == "burgemeester"
     other = http_login(server, "burgemeester2")
     before = last_id(state)
     refused = other.get(f"{server.url}/rapportages/{product.id}.pdf")

@@ -9,6 +9,11 @@ operationeel beeld*.
 * The operationeel beeld lists the larger incidents (high impact, raids) of the 24 hours before
   the reference time, anonymised for everyone: type, gemeente, hour of day, kind
   (``data.queries.products.larger_incidents`` selects nothing else).
+
+Both count only where the incident registration covers every day of their period
+(``data.queries.coverage.incidents_cover``, the rule of the other products' figures): a
+period before the first registration or after the newest month of the data (a peildatum in
+the future) is "geen gegevens" per gemeente, in every table and sentence, never 0.
 """
 from __future__ import annotations
 
@@ -18,7 +23,8 @@ from data.accounts import DEFAULT_DRIEHOEK
 from data.catalog import indicator_title, indicator_types
 from data.periods import add_months
 from data.products.model import KINDS, Content, Section, Table
-from data.products.monthly import day_label, dutch_int
+from data.products.monthly import NO_DATA, day_label, dutch_int
+from data.queries import coverage
 from data.queries.incidents import (COLUMN_BY_KEY, IncidentFilter, Sort, count_incidents,
                                     incident_page)
 from data.queries.products import RAID_TYPE, gemeente_type_counts, larger_incidents, product_area
@@ -30,6 +36,23 @@ LIST_COLUMNS = {2: ("id", "pleegdatum", "soort", "poging", "high_impact", "gemee
                     "buurt"),
                 3: ("id", "pleegdatum", "soort", "poging", "high_impact", "gemeente", "wijk",
                     "buurt", "straat", "huisnummer", "mo", "samenvatting")}
+
+
+#: Why a count of these products is "geen gegevens" (a sentence part, Dutch).
+NOT_COVERED = "de politieregistratie dekt (een deel van) deze periode niet"
+NO_DATA_NOTE = f"“{NO_DATA}”: {NOT_COVERED} (niet 0)."
+
+
+def _sum(values: list):
+    """The sum of count cells, or "geen gegevens" when any has no value."""
+    return NO_DATA if NO_DATA in values else sum(values)
+
+
+def _names(where, codes) -> str:
+    """The area's name when ``codes`` are all its gemeenten, else their names."""
+    if len(codes) == len(where.gemeenten):
+        return where.name
+    return ", ".join(where.names[g] for g in codes)
 
 
 def _period_days(profile) -> int:
@@ -47,31 +70,53 @@ def incidentenrapport(con, *, scope, area: str, reference: date, profile=None) -
 
     counts = gemeente_type_counts(con, scope=scope, gemeenten=where.gemeenten, types=types,
                                   start=start, end=reference)
+    # Counted only where the incident registration covers every day of the period
+    # (data.queries.coverage); elsewhere "geen gegevens", never 0.
+    covered = coverage.incidents_cover(con, scope=scope, gemeenten=where.gemeenten,
+                                       start=start, end=reference)
     titles = dict(zip(counts["type_code"], counts["title"]))
     multi = len(where.gemeenten) > 1
     rows = []
     for code in sorted(titles):
         frame = counts[counts["type_code"] == code]
         per = {g: int(n) for g, n in zip(frame["gm_code"], frame["count"])}
-        values = [per.get(g, 0) for g in where.gemeenten]
-        rows.append([code, titles[code], *values] + ([sum(values)] if multi else []))
-    total = int(counts["count"].sum())
-    totals = [int(counts.loc[counts["gm_code"] == g, "count"].sum()) for g in where.gemeenten]
-    rows.append(["", "Totaal", *totals] + ([sum(totals)] if multi else []))
+        values = [per.get(g, 0) if g in covered else NO_DATA for g in where.gemeenten]
+        rows.append([code, titles[code], *values] + ([_sum(values)] if multi else []))
+    totals = [int(counts.loc[counts["gm_code"] == g, "count"].sum()) if g in covered
+              else NO_DATA for g in where.gemeenten]
+    total = _sum(totals)
+    rows.append(["", "Totaal", *totals] + ([total] if multi else []))
     header = ["Code", "Soort", *[where.names[g] for g in where.gemeenten]] + (
         ["Totaal"] if multi else [])
+    missing = [g for g in where.gemeenten if g not in covered]
+    if not missing:
+        first = (f"In de periode {label} zijn in {where.name} {dutch_int(total)} incidenten "
+                 "van de afgesproken soorten geregistreerd (pleegdatum in de periode).")
+    else:
+        first = (f"Voor de periode {label} zijn er in {_names(where, missing)} {NO_DATA} over "
+                 f"incidenten van de afgesproken soorten: {NOT_COVERED} (dat is iets anders "
+                 "dan 0)."
+                 + "".join(f" In {where.names[g]} zijn het er {dutch_int(n)}."
+                           for g, n in zip(where.gemeenten, totals) if g in covered))
     sections = [Section("Overzicht", paragraphs=[
-        f"In de periode {label} zijn in {where.name} {dutch_int(total)} incidenten van de "
-        "afgesproken soorten geregistreerd (pleegdatum in de periode).",
+        first,
         "Afgesproken soorten (afsprakenprofiel): "
         + ", ".join(indicator_title(con, code) for code in selection) + "."],
-        tables=[Table(f"Incidenten naar soort, {label}", header, rows, sheet="Naar soort")])]
+        tables=[Table(f"Incidenten naar soort, {label}", header, rows, sheet="Naar soort",
+                      note=NO_DATA_NOTE if missing else "")])]
 
     notes = ["Bron: politieregistraties. Registraties van na de peildatum ontbreken nog."]
-    if scope.detail >= 2:
+    if scope.detail >= 2 and covered:
         flt = IncidentFilter(start=start, end=last, types=tuple(types),
-                             areas=tuple(where.gemeenten))
-        sections.append(incident_list_section(con, scope=scope, flt=flt, label=label))
+                             areas=tuple(g for g in where.gemeenten if g in covered))
+        section = incident_list_section(con, scope=scope, flt=flt, label=label)
+        if missing:
+            section.paragraphs.append(f"Niet in de lijst: {_names(where, missing)} "
+                                      f"({NO_DATA}: {NOT_COVERED}).")
+        sections.append(section)
+    elif scope.detail >= 2:
+        sections.append(Section("Incidenten", paragraphs=[
+            f"Incidenten: {NO_DATA} ({NOT_COVERED}; dat is iets anders dan 0)."]))
     else:
         notes.append(LIST_DETAIL_NOTE)
     return Content(kind="incidentenrapport", title=KINDS["incidentenrapport"][0],
@@ -148,7 +193,14 @@ def operationeel_beeld(con, *, scope, area: str, reference, profile=None) -> Con
     end = _moment(reference)
     start, frequency = _span(profile, end)
     label = f"{start:%d-%m-%Y %H:%M} tot {end:%d-%m-%Y %H:%M}"
+    # Listed only where the incident registration covers every day of the period
+    # (data.queries.coverage); elsewhere "geen gegevens", never 0.
+    covered = coverage.incidents_cover(
+        con, scope=scope, gemeenten=where.gemeenten, start=start.date(),
+        end=(end - timedelta(microseconds=1)).date() + timedelta(days=1))
+    missing = [g for g in where.gemeenten if g not in covered]
     frame = larger_incidents(con, scope=scope, gemeenten=where.gemeenten, start=start, end=end)
+    frame = frame[frame["gm_code"].isin(covered)]
     if frequency == "dagelijks":
         rows = [[f"{int(r.hour):02d}:00–{int(r.hour):02d}:59", r.gemeente, r.soort, _kind(r)]
                 for r in frame.itertuples()]
@@ -167,15 +219,23 @@ def operationeel_beeld(con, *, scope, area: str, reference, profile=None) -> Con
     for code in where.gemeenten:
         part = frame[frame["gm_code"] == code]
         summary.append([where.names[code], int(part["high_impact"].sum()),
-                        int((part["type_code"] == RAID_TYPE).sum()), len(part)])
-    summary.append(["Totaal", int(frame["high_impact"].sum()),
-                    int((frame["type_code"] == RAID_TYPE).sum()), len(frame)])
-    sections = [Section("Grotere incidenten", paragraphs=[
-        f"{dutch_int(len(frame))} grotere incidenten (high impact of inval) in {where.name} "
-        f"{what}."],
+                        int((part["type_code"] == RAID_TYPE).sum()), len(part)]
+                       if code in covered else [where.names[code], NO_DATA, NO_DATA, NO_DATA])
+    summary.append(["Totaal", *[_sum([row[i] for row in summary]) for i in (1, 2, 3)]])
+    if not missing:
+        sentence = (f"{dutch_int(len(frame))} grotere incidenten (high impact of inval) in "
+                    f"{where.name} {what}.")
+    else:
+        sentence = (f"Grotere incidenten (high impact of inval) in {_names(where, missing)} "
+                    f"{what}: {NO_DATA} ({NOT_COVERED}; dat is iets anders dan 0)."
+                    + "".join(f" In {row[0]}: {dutch_int(row[3])}." for row in summary[:-1]
+                              if row[3] != NO_DATA))
+    sections = [Section("Grotere incidenten", paragraphs=[sentence],
         tables=[Table("Per gemeente", ["Gemeente", "High impact", "Inval", "Totaal"], summary,
-                      sheet="Per gemeente"),
-                Table("Incidenten (geanonimiseerd)", header, rows, sheet="Incidenten")])]
+                      sheet="Per gemeente", note=NO_DATA_NOTE if missing else ""),
+                Table("Incidenten (geanonimiseerd)", header, rows, sheet="Incidenten",
+                      note=(f"Niet in de lijst: {_names(where, missing)} ({NO_DATA}: {NOT_COVERED})."
+                            if missing else ""))])]
     notes = ["Geanonimiseerd: alleen soort, gemeente, dag of uur van de dag en aard; geen "
              "registratienummer, adres, buurt of tekst, op elk detailniveau.",
              "Bron: politieregistraties (pleegtijd in het tijdvak)."]

@@ -114,6 +114,22 @@ def incident_span(con, *, scope: Scope) -> Period | None:
     return None if scope.empty else _incidents(con)[0]
 
 
+def incidents_cover(con, *, scope: Scope, gemeenten, start: date, end: date) -> frozenset[str]:
+    """The gemeenten among ``gemeenten`` (each in scope) whose incident registration covers
+    every day of [start, end), for counts over days rather than whole months (the incident
+    products): the rule of :func:`gemeente_counts`' first source — the days' months lie in the
+    incidents' span and the gemeente has incidents at all. For the others a count over those
+    days is "geen gegevens" (imported counts have no days), never 0."""
+    codes = sorted(set(gemeenten))
+    outside = [c for c in codes if c not in scope.gemeenten]
+    if scope.empty or outside:
+        raise OutOfScope(f"gemeenten outside the scope: {outside}")
+    span, with_incidents = _incidents(con)
+    if span is None or not (span.start <= start and end <= span.end):
+        return frozenset()
+    return frozenset(gm for gm in codes if gm in with_incidents)
+
+
 def _pc4_months(con) -> list[date]:
     return [r[0] for r in con.execute(
         "SELECT DISTINCT period_start FROM counts WHERE level = 'pc4' AND period_type = 'M'"
