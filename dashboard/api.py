@@ -414,7 +414,7 @@ def counts_handler(con, scope, user):
     period = options[key]
     release = disclosure.release(con, scope=scope, level=level, indicator=group)  # 403: none
     frame = mapq.map_values(con, scope=scope, level=level, period=period, group=group,
-                            measure=measure, within=within)
+                            measure=measure, within=within, explain=True)
     rows = count_rows(frame)
     filters = {"level": level, "area": within, "period": key, "type": group,
                "measure": measure, "format": fmt}
@@ -660,7 +660,7 @@ OPENAPI: dict = {
     "openapi": "3.1.0",
     "info": {
         "title": "Veiligheidsbeeld data-API",
-        "version": "2.4.0",
+        "version": "2.5.0",
         "description": (
             "Aantallen per gebied (wat de kaart toont) en incidentlijsten (wat de "
             "incidententabel toont), binnen de scope van de gebruiker van de token. Onder "
@@ -876,8 +876,13 @@ OPENAPI: dict = {
                                "description": "waar het aantal vandaan komt (politieregistratie "
                                               "of het geïmporteerde bestand)"},
                     "reason": {"type": ["string", "null"],
-                               "description": "waarom count null is ('geen gegevens voor ...'); "
-                                              "null wanneer er een aantal is"},
+                               "description": "waarom een cijfer van de rij null is: count "
+                                              "('geen gegevens voor ...'), anders previous, "
+                                              "change, change_pct of per_1000 ('geen "
+                                              "vergelijking: ...', 'geen cijfer per 1.000 "
+                                              "inwoners: ...'; die van de gekozen maat eerst, "
+                                              "gescheiden door '; '); null wanneer alle "
+                                              "cijfers er zijn"},
                     "provisional": {"type": "boolean",
                                     "description": "voorlopig: de periode bevat maanden waarin "
                                                    "nog late registraties kunnen volgen, of "

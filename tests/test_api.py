@@ -510,6 +510,56 @@ def test_counts_say_which_figures_are_provisional(api, spec, span, duck):
     assert {row[column] for row in table[1:] if row[count]} == {"true"}
 
 
+#: The row fields that are null when the data do not give them ("geen gegevens", never 0).
+FIGURES = ("count", "previous", "change", "change_pct", "per_1000", "value")
+
+
+def test_a_null_figure_always_has_its_reason(api, spec, span):
+    """No data is never zero, nor silent: the oldest complete year's comparison year is
+    covered only from the data's first month, so no wijk has a change — each says why in
+    ``reason``; a PC4 area has no population, so no rate — each says why. In JSON, CSV and
+    GeoJSON alike, and for every measure: a null figure always comes with its reason."""
+    analist = token(api, "analist")
+    year = span.years()[-1]
+    before = str(int(year) - 1)
+    assert span.first > date(int(year) - 1, 1, 1)  # the year before is not wholly covered
+    response = call(api, "counts", analist, level="wijk", area=OWN, period=year,
+                    measure="change")
+    check(spec, "counts", response)
+    rows = response.json()["rows"]
+    assert rows and all(r["count"] is not None for r in rows)
+    assert all(r["value"] is None and r["previous"] is None for r in rows)
+    for r in rows:
+        assert r["reason"].startswith(f"geen vergelijking: geen gegevens voor {before}"), r
+        assert f"{span.first:%m-%Y}" in r["reason"], r  # where the data begin
+    rates = call(api, "counts", analist, level="pc4", area=OWN, period=year,
+                 measure="per_1000")
+    check(spec, "counts", rates)
+    rows = rates.json()["rows"]
+    assert rows and all(r["count"] is not None and r["population"] is None for r in rows)
+    for r in rows:
+        assert r["value"] is None and r["per_1000"] is None
+        assert r["reason"].startswith("geen cijfer per 1.000 inwoners: geen inwonertal"), r
+    text = call(api, "counts", analist, level="pc4", area=OWN, period=year,
+                measure="per_1000", format="csv").content.decode("utf-8")
+    table = csv_rows(text)
+    column = table[0].index("reason")
+    assert len(table) == len(rows) + 1 and all("inwonertal" in row[column] for row in table[1:])
+    shapes = call(api, "counts", analist, level="wijk", area=OWN, period=year,
+                  measure="change", format="geojson").json()
+    assert all(f["properties"]["reason"].startswith("geen vergelijking")
+               for f in shapes["features"])
+    for level, measure in (("wijk", "count"), ("wijk", "per_1000"), ("buurt", "change"),
+                           ("gemeente", "change")):
+        for period in (year, "12m"):
+            rows = call(api, "counts", analist, level=level, area=OWN, period=period,
+                        measure=measure).json()["rows"]
+            assert rows
+            for r in rows:
+                if any(r[key] is None for key in FIGURES):
+                    assert r["reason"], (level, measure, period, r)
+
+
 def test_other_methods_get_405_with_allow(api):
     for method in ("POST", "PUT", "DELETE", "PATCH"):
         response = requests.request(method, api.url + "/api/v1/counts", timeout=30)

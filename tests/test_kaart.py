@@ -135,6 +135,98 @@ def test_map_values_measures_and_disclosure(con):
     assert pc4["per_1000"].isna().all()  # no population for PC4: no rate
 
 
+#: The figures of a map row that are <NA> when the data do not give them.
+FIGURES = ("count", "previous", "change", "change_pct", "per_1000", "value")
+#: Measure -> the figures a lean frame (the Kaart's) holds; the others it leaves out.
+LEAN = {"count": ("count", "value"), "per_1000": ("count", "per_1000", "value"),
+        "change": ("count", "previous", "change", "change_pct", "value")}
+
+
+def test_no_figure_is_null_without_its_reason(con):
+    """No data is never zero, nor silent (``explain=True``, the API's ``reason``): in every
+    layer, measure and period, lean (what the Kaart shows) or whole (the API), a row whose
+    value or any figure it holds is <NA> says why; the count's own reason stays as it was and
+    nothing but ``reason`` changes. The oldest year's comparison year is only partly covered:
+    no change, and the reason says so; a PC4 area has no population: no rate, and why."""
+    checked = 0
+    for scope in (UNIT, MAYOR):
+        periods = q.period_options(con, scope=scope)
+        for key, period in (periods[0], periods[-1]):  # 12m, the oldest complete year
+            for level in ("eenheid", "gemeente", "wijk", "buurt", "pc4"):
+                for group in ("alle_misdrijven", "geweld"):
+                    for measure in q.MEASURES:
+                        for lean in (False, True):
+                            args = dict(scope=scope, level=level, period=period, group=group,
+                                        measure=measure, lean=lean)
+                            try:
+                                plain = q.map_values(con, **args)
+                            except OutOfScope:  # a bundle not released at this level
+                                continue
+                            frame = q.map_values(con, **args, explain=True)
+                            pd.testing.assert_frame_equal(frame.drop(columns="reason"),
+                                                          plain.drop(columns="reason"))
+                            shown = [c for c in FIGURES if not lean or c in LEAN[measure]]
+                            silent = frame[frame[shown].isna().any(axis=1)
+                                           & frame["reason"].isna()]
+                            assert silent.empty, (args, silent.head(3).to_dict("records"))
+                            own = plain["count"].isna()
+                            assert frame.loc[own, "reason"].tolist() == \
+                                plain.loc[own, "reason"].tolist()
+                            checked += len(frame)
+    assert checked > 5_000
+    oldest = q.period_options(con, scope=UNIT)[-1][1]
+    before = oldest.shifted(-12)
+    first = con.execute("SELECT min(occurred_date) FROM incidents").fetchall()[0][0]
+    assert before.start < first < before.end  # the comparison year is partly covered
+    for level in ("gemeente", "wijk", "buurt"):
+        frame = q.map_values(con, scope=UNIT, level=level, period=oldest,
+                             group="alle_misdrijven", measure="change", within="GMD001",
+                             lean=True, explain=True)
+        assert len(frame) and frame["count"].notna().all() and frame["value"].isna().all()
+        assert set(frame["reason"]) == {
+            f"geen vergelijking: geen gegevens voor {before.start.year}"
+            f" (de gegevens beginnen in {first:%m-%Y})"}, level
+    pc4 = q.map_values(con, scope=UNIT, level="pc4", period=oldest, group="alle_misdrijven",
+                       measure="per_1000", within="GMD001", lean=True, explain=True)
+    assert len(pc4) and pc4["population"].isna().all() and pc4["value"].isna().all()
+    assert set(pc4["reason"]) == {
+        f"geen cijfer per 1.000 inwoners: geen inwonertal bekend (t/m {oldest.start.year})"}
+
+
+def test_a_wijk_without_population_says_why_it_has_no_rate(demo_db, tmp_path):
+    """Every demo wijk has a population; without one (or with 0 inhabitants) a wijk has no
+    rate per 1.000 inwoners, and its reason says why — the other wijken keep theirs."""
+    from .conftest import demo_copy
+
+    db = demo_copy(demo_db, tmp_path)
+    writer = duckdb.connect(str(db))
+    wijken = [c for c, in writer.execute("SELECT code FROM areas WHERE level = 'wijk' AND"
+                                         " gm_code = 'GMD001' ORDER BY code").fetchall()]
+    unknown, empty = wijken[:2]
+    writer.execute("DELETE FROM population WHERE code = ?", [unknown])
+    writer.execute("UPDATE population SET population = 0 WHERE code = ?", [empty])
+    writer.close()
+    con = connect_db(db)
+    try:
+        period = last_complete_months(con, scope=UNIT)
+        year = (period.end.year if period.end.month > 1 else period.end.year - 1)
+        for lean in (True, False):
+            frame = q.map_values(con, scope=UNIT, level="wijk", period=period,
+                                 group="alle_misdrijven", measure="per_1000",
+                                 within="GMD001", lean=lean, explain=True).set_index("code")
+            assert frame["count"].notna().all()
+            assert pd.isna(frame.loc[unknown, "value"]) and pd.isna(frame.loc[empty, "value"])
+            assert frame.loc[unknown, "reason"].startswith(
+                f"geen cijfer per 1.000 inwoners: geen inwonertal bekend (t/m {year})")
+            assert frame.loc[empty, "reason"].startswith(
+                f"geen cijfer per 1.000 inwoners: inwonertal 0 (t/m {year})")
+            rated = frame.drop(index=[unknown, empty])
+            assert rated["value"].notna().all()
+            assert not rated["reason"].fillna("").str.contains("inwoner").any()
+    finally:
+        con.close()
+
+
 # -- the page -------------------------------------------------------------------------------------
 
 # An open tooltip. Leaflet fades a closed one to opacity 0 before removing it; one closed while

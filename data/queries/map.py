@@ -294,7 +294,8 @@ def _eenheid_population(con, scope: Scope, year: int) -> dict[str, int]:
 
 def map_values(con, *, scope: Scope, level: str, period: Period, group: str, measure: str,
                within: str | None = None, parent: str | None = None,
-               eenheid: str | None = None, lean: bool = False) -> pd.DataFrame:
+               eenheid: str | None = None, lean: bool = False,
+               explain: bool = False) -> pd.DataFrame:
     """One row per area of ``level`` in scope (inside gemeente ``within`` and parent area
     ``parent`` when given; inside regionale eenheid ``eenheid``) with the map measure. Level
     ``eenheid`` sums the gemeenten in scope per eenheid (counts and population):
@@ -320,6 +321,13 @@ def map_values(con, *, scope: Scope, level: str, period: Period, group: str, mea
     the parent totals of a buurt or PC6 layer without ``parent`` (whose panel total is the
     gemeente's). The API asks for everything. The count, the year before and the parent totals
     come from one pass over the data (:func:`data.queries.areas.map_counts`).
+
+    ``explain=True`` (the API) makes ``reason`` say why any figure the frame holds is missing,
+    not only the count (whose reason stays as it is): no comparison when the period a year
+    earlier is not (wholly) covered or has no figure, no change in percent after 0
+    registrations, no rate without a population (:func:`_explained`). No data is never 0: a
+    row whose ``value`` (or count, previous, change, per_1000) is <NA> then always has a
+    ``reason``. Without it ``reason`` is the count's alone (the Kaart's "geen gegevens").
     """
     _check(scope, level, within)
     scope = narrow(con, scope=scope, eenheid=eenheid)
@@ -374,8 +382,8 @@ def map_values(con, *, scope: Scope, level: str, period: Period, group: str, mea
     # pandas' column-by-column assignment cost more than the counting itself.
     count, count_na = _floats(frame["count"])
     before, before_na = _floats(previous)
-    pop, pop_na = _floats([population.get(code) for code in codes])
-    pop_na = pop_na | (pop <= 0)
+    pop, pop_unknown = _floats([population.get(code) for code in codes])
+    pop_na = pop_unknown | (pop <= 0)
     with np.errstate(divide="ignore", invalid="ignore"):
         per_1000 = np.round(count * 1000.0 / np.where(pop_na, 1.0, pop), 1)
         change_pct = np.round((count - before) / np.where(before > 0, before, 1.0) * 100.0, 1)
@@ -384,6 +392,13 @@ def map_values(con, *, scope: Scope, level: str, period: Period, group: str, mea
     value, value_na = {"count": (count, count_na), "per_1000": (per_1000, per_1000_na),
                        "change": (change_pct, change_pct_na)}[measure]
     rank, ranked = _ranks(parent_codes, value, value_na)
+    reason = frame["reason"]
+    if explain:
+        reason = _explained(
+            reason.tolist(), count_na, before, before_na, pop_na, pop_unknown, measure=measure,
+            period=period, previous=previous_period if not lean or measure == "change" else None,
+            first=first, covered=with_previous,
+            year=year if not lean or measure == "per_1000" else None)
     return pd.DataFrame({
         "code": frame["code"], "name": frame["name"], "parent_code": frame["parent_code"],
         "count": frame["count"].astype("Int64"), "previous": _ints(previous),
@@ -394,8 +409,51 @@ def map_values(con, *, scope: Scope, level: str, period: Period, group: str, mea
         "per_1000": pd.arrays.FloatingArray(per_1000, per_1000_na),
         "value": pd.arrays.FloatingArray(value.copy(), value_na.copy()),
         "rank": rank, "ranked": ranked, "parent_total": _ints(parent_totals),
-        "source": frame["source"], "reason": frame["reason"],
+        "source": frame["source"], "reason": reason,
         "provisional": frame["provisional"]})
+
+
+def _explained(reasons: list, count_na: np.ndarray, before: np.ndarray,
+               before_na: np.ndarray, pop_na: np.ndarray, pop_unknown: np.ndarray, *,
+               measure: str, period: Period, previous: Period | None, first: date | None,
+               covered: bool, year: int | None) -> list:
+    """Per row: why a figure of it is missing ("geen gegevens", never 0), the reasons of the
+    chosen ``measure`` first, '; ' between them; None when nothing is missing. A row without a
+    count keeps the count's reason (it says it for every figure derived from it; "geen
+    gegevens voor ``period``" should a source give none), a reason beside a count stays first.
+    ``previous`` (the period a year earlier) and ``year`` (of the population) are None for
+    what the frame left out (``lean``); ``covered``: whether the data reach back to
+    ``previous``, which starts before ``first`` (the data's first month) otherwise.
+    ``pop_na``: no rate (no population, or 0), ``pop_unknown``: no population known."""
+    if previous is not None:
+        label = coverage.period_label(previous)
+        not_covered = (f"geen vergelijking: {coverage.NO_DATA} voor {label}"
+                       + ("" if first is None else f" (de gegevens beginnen in {first:%m-%Y})"))
+        no_previous = f"geen vergelijking: {coverage.NO_DATA} voor {label}"
+        from_zero = f"geen verandering in procenten: 0 registraties in {label}"
+    if year is not None:
+        no_population = f"geen cijfer per 1.000 inwoners: geen inwonertal bekend (t/m {year})"
+        zero_population = f"geen cijfer per 1.000 inwoners: inwonertal 0 (t/m {year})"
+    out = []
+    for k, own in enumerate(reasons):
+        own = None if _missing(own) else own
+        if count_na[k]:
+            out.append(own or f"{coverage.NO_DATA} voor {coverage.period_label(period)}")
+            continue
+        found = {}
+        if previous is not None:
+            if not covered:
+                found["change"] = not_covered
+            elif before_na[k]:
+                found["change"] = no_previous
+            elif not before[k] > 0:
+                found["change"] = from_zero
+        if year is not None and pop_na[k]:
+            found["per_1000"] = no_population if pop_unknown[k] else zero_population
+        order = [measure] + [m for m in ("change", "per_1000") if m != measure]
+        out.append("; ".join([own] * bool(own) + [found[m] for m in order if m in found])
+                   or None)
+    return out
 
 
 def _floats(values) -> tuple[np.ndarray, np.ndarray]:
