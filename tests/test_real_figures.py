@@ -171,7 +171,17 @@ def test_api_counts_per_year_are_the_files_and_no_data_is_null_with_a_reason(
         body = _counts(server, tokens[code], level="gemeente", period=str(year)).json()
         (row,) = body["rows"]
         assert (row["code"], row["count"]) == (code, cbs[(code, year)])
-        assert row["source"] == "83648NED_TypedDataSet.csv" and row["reason"] is None
+        assert row["source"] == "83648NED_TypedDataSet.csv"
+        # The count is there; the reason names only the figures that are not: the comparison
+        # (the files start in 2010) and the rate (population only from 2022 on).
+        parts = (row["reason"] or "").split("; ")
+        assert (row["previous"] is None) == any(p.startswith("geen vergelijking") for p in parts)
+        assert (row["per_1000"] is None) == any(p.startswith("geen cijfer per 1.000")
+                                                for p in parts)
+        assert all(p.startswith(("geen vergelijking", "geen cijfer per 1.000",
+                                 "geen verandering")) for p in parts if p)
+    assert "geen vergelijking: geen gegevens voor 2009" in _counts(
+        server, tokens[code], level="gemeente", period="2010").json()["rows"][0]["reason"]
     body = _counts(server, tokens[code], level="gemeente", period="2024").json()
     (row,) = body["rows"]
     assert row["count"] is None and row["reason"] == "geen gegevens voor 2024"
