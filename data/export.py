@@ -49,7 +49,8 @@ def neutralise(text: str) -> str:
 
 
 def neutralise_row(values) -> list:
-    """A CSV row with every text cell :func:`neutralise`\ d; other values as they are."""
+    """A CSV row with every text cell neutralised (:func:`neutralise`); other values as they
+    are."""
     return [neutralise(v) if isinstance(v, str) else v for v in values]
 
 
